@@ -1,0 +1,60 @@
+/*
+ * The dataplane counters (DESIGN §3).  One struct per worker and one for
+ * the RX lcore, each written by exactly one lcore and cache-aligned, summed
+ * on read by telemetry and at exit.  Reads from another lcore may see a
+ * counter a few packets old; the accounting identities hold exactly at
+ * quiescent points (nothing in the rings, nothing in flight):
+ *
+ *   rx_packets     = not_ours + bad_header + bad_tag + stale_epoch
+ *                    + replayed + decode_errors + batches_accepted
+ *   events_decoded = bad_events + dup_scans + events_stored
+ *                    + events_pending + events_dropped
+ */
+#ifndef CHOT_DP_COUNTERS_H
+#define CHOT_DP_COUNTERS_H
+
+#include <stdint.h>
+
+#include <rte_common.h>
+
+#include "reason.h"
+
+/* X(name): every counter in /chot/stats order.  The first 16 are the contract. */
+#define DP_COUNTERS(X) \
+	X(rx_packets) X(not_ours) X(bad_header) X(bad_tag) X(stale_epoch) \
+	X(replayed) X(decode_errors) X(batches_accepted) X(events_decoded) \
+	X(bad_events) X(dup_scans) X(events_stored) X(events_pending) \
+	X(events_dropped) X(redis_errors) X(acks_sent) \
+	X(batches_dropped) X(acks_dropped) X(tx_dropped) X(dedupe_full) \
+	X(arp_replies) X(nd_replies) X(ring_full_spins) \
+	X(ingest_cycles) X(ingest_events)
+
+struct dp_counters {
+#define X(n) uint64_t n;
+	DP_COUNTERS(X)
+#undef X
+	uint64_t reasons[CHOT_REASON__COUNT];
+} __rte_cache_aligned;
+
+enum dp_counter_idx {
+#define X(n) DP_CTR_ ## n,
+	DP_COUNTERS(X)
+#undef X
+	DP_CTR__COUNT,
+};
+
+static inline uint64_t *
+dp_counter_slot(struct dp_counters *c, unsigned idx)
+{
+	return &((uint64_t *)c)[idx];
+}
+
+extern const char *const dp_counter_names[DP_CTR__COUNT];
+
+/* Count one reject: its per-reason counter and its contract counter. */
+void dp_count_reason(struct dp_counters *c, enum chot_reason r);
+
+/* Sum n structs into out (also summing reasons). */
+void dp_counters_sum(struct dp_counters *out, const struct dp_counters *const *in, unsigned n);
+
+#endif /* CHOT_DP_COUNTERS_H */

@@ -1,0 +1,94 @@
+/*
+ * Semantic dedupe (DESIGN §3): the same (pid, site, dir) within
+ * dedupe.window_s is one visit.  An event is a duplicate when an earlier
+ * *stored* event with the same key has |ts - ts_stored| < window; a
+ * duplicate does not refresh the entry, a stored event does.
+ *
+ * Memory is bounded: one rte_hash of dedupe.capacity entries per worker
+ * (key 24 bytes, the stored ts kept in the data pointer).  When the table
+ * is full, entries older than the window relative to the newest ts seen
+ * are reclaimed (a sweep, at most once per quarter window of progress); if
+ * nothing can be reclaimed the event is stored without dedupe and counted
+ * in `full` (the `dedupe_full` counter).
+ *
+ * Inserts of the batch being processed are journalled so a batch the store
+ * refuses can be rolled back (its retransmission must not look like a
+ * duplicate of itself).
+ *
+ * The decision rules are pure inline functions, unit-tested without EAL;
+ * the table needs EAL (rte_hash lives in hugepage/no-huge memory).
+ */
+#ifndef CHOT_DP_DEDUPE_H
+#define CHOT_DP_DEDUPE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pseudonym.h"
+#include "wire.h"
+
+struct dp_dedupe_key {
+	uint8_t  pid[PID_LEN];
+	uint32_t site_id;
+	uint8_t  dir;
+	uint8_t  pad[3];
+};
+
+/* Pure rules. */
+static inline bool
+dp_dedupe_is_dup(uint64_t ts_stored, uint64_t ts, uint64_t window_ms)
+{
+	uint64_t d = ts > ts_stored ? ts - ts_stored : ts_stored - ts;
+
+	return window_ms > 0 && d < window_ms;
+}
+
+static inline bool
+dp_dedupe_is_stale(uint64_t ts_stored, uint64_t newest_ts, uint64_t window_ms)
+{
+	return ts_stored + window_ms <= newest_ts;
+}
+
+static inline void
+dp_dedupe_make_key(struct dp_dedupe_key *k, const uint8_t pid[PID_LEN], uint32_t site_id,
+		   uint8_t dir)
+{
+	unsigned i;
+
+	for (i = 0; i < PID_LEN; i++)
+		k->pid[i] = pid[i];
+	k->site_id = site_id;
+	k->dir = dir;
+	k->pad[0] = k->pad[1] = k->pad[2] = 0;
+}
+
+struct dp_dedupe;
+
+struct dp_dedupe_stats {
+	uint64_t entries;
+	uint64_t full;          /* events stored without dedupe: table full */
+	uint64_t reclaimed;     /* stale entries removed by sweeps */
+	uint64_t sweeps;
+};
+
+/* Create a table of capacity entries on socket; NULL with errno. window_s 0
+ * disables dedupe. name must be unique in the process. */
+struct dp_dedupe *dp_dedupe_create(const char *name, uint32_t capacity, uint32_t window_s,
+				   int socket);
+void dp_dedupe_destroy(struct dp_dedupe *d);
+
+/* Start journalling a new batch (forgets the previous journal). */
+void dp_dedupe_begin(struct dp_dedupe *d);
+
+/*
+ * Decide for one event and, when it is not a duplicate, record it as stored
+ * (journalled).  Returns true for a duplicate.
+ */
+bool dp_dedupe_check_insert(struct dp_dedupe *d, const struct dp_dedupe_key *k, uint64_t ts);
+
+/* Undo every insert since dp_dedupe_begin(). */
+void dp_dedupe_rollback(struct dp_dedupe *d);
+
+void dp_dedupe_get_stats(const struct dp_dedupe *d, struct dp_dedupe_stats *st);
+
+#endif /* CHOT_DP_DEDUPE_H */

@@ -1,0 +1,106 @@
+/*
+ * Device table (device.h): an rte_hash of device_id -> slot index into a
+ * flat array of struct dp_device.  Slots are never freed, so a pointer to a
+ * device stays valid for the worker's life (pending batches keep one).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+#include <sodium.h>
+
+#include "device.h"
+
+struct dp_devices {
+	struct rte_hash *h;
+	uint32_t n, max;
+	struct dp_device *slots;
+};
+
+struct dp_devices *
+dp_devices_create(const char *name, uint32_t max, int socket)
+{
+	struct rte_hash_parameters p = {
+		.name = name,
+		.entries = max,
+		.key_len = sizeof(uint32_t),
+		.hash_func = rte_hash_crc,
+		.socket_id = socket,
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+	};
+	struct dp_devices *t = rte_zmalloc_socket("devices", sizeof(*t), 0, socket);
+
+	if (t == NULL)
+		goto nomem;
+	t->max = max;
+	t->slots = rte_zmalloc_socket("device_slots", (size_t)max * sizeof(*t->slots), 0, socket);
+	if (t->slots == NULL)
+		goto nomem;
+	t->h = rte_hash_create(&p);
+	if (t->h == NULL)
+		goto nomem;
+	return t;
+nomem:
+	if (t != NULL) {
+		rte_free(t->slots);
+		rte_free(t);
+	}
+	errno = ENOMEM;
+	return NULL;
+}
+
+void
+dp_devices_destroy(struct dp_devices *t)
+{
+	if (t == NULL)
+		return;
+	rte_hash_free(t->h);
+	sodium_memzero(t->slots, (size_t)t->max * sizeof(*t->slots));
+	rte_free(t->slots);
+	rte_free(t);
+}
+
+struct dp_device *
+dp_devices_find(struct dp_devices *t, uint32_t device_id)
+{
+	void *data;
+
+	if (rte_hash_lookup_data(t->h, &device_id, &data) < 0)
+		return NULL;
+	return &t->slots[(uintptr_t)data];
+}
+
+struct dp_device *
+dp_devices_add(struct dp_devices *t, const struct dp_device *proto)
+{
+	struct dp_device *d;
+
+	if (t->n == t->max)
+		return NULL;
+	if (rte_hash_add_key_data(t->h, &proto->device_id, (void *)(uintptr_t)t->n) < 0)
+		return NULL;
+	d = &t->slots[t->n++];
+	*d = *proto;
+	return d;
+}
+
+uint32_t
+dp_devices_count(const struct dp_devices *t)
+{
+	return t->n;
+}
+
+void
+dp_device_keys(struct dp_device *d, uint16_t key_id, const uint8_t master[WIRE_KEY_LEN])
+{
+	if (d->has_key && d->key_id == key_id)
+		return;
+	wire_device_key(d->devkey, master, d->device_id);
+	wire_ack_key(d->ackkey, master, d->device_id);
+	d->key_id = key_id;
+	d->has_key = true;
+}

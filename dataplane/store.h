@@ -1,0 +1,85 @@
+/*
+ * The store: where accepted events go after dedupe (DESIGN §3, §4).
+ *
+ * One struct dp_store per worker, driven only from that worker's lcore loop:
+ * no locks, no blocking calls.  The Redis implementation (store_redis.c, the
+ * only file that includes hiredis.h) keeps a hiredis 0.14 non-blocking
+ * context, pipelines up to `pipeline` commands, flushes by size or when
+ * `flush_us` has passed, reconnects by itself, and replays in-flight writes
+ * after a reconnect (every write is idempotent).  The null implementation
+ * (store_null.c, `null://`) completes every batch at once.
+ *
+ * A batch is submitted whole; its completion fires exactly once, from inside
+ * dp_store_poll() (or dp_store_submit() for null://), when every write of the
+ * batch has been answered OK by Redis.  A batch that cannot be accepted
+ * because the bounded backlog is full is refused at submit (-ENOBUFS): the
+ * caller drops it, counts it, and never ACKs it.
+ *
+ * The store never sees raw identifiers except to seal them into the vault
+ * (vault.h); it writes the layout of proto/layout.h.
+ */
+#ifndef CHOT_DP_STORE_H
+#define CHOT_DP_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pseudonym.h"
+#include "validate.h"
+
+struct dp_store;
+
+struct dp_store_conf {
+	const char *url;            /* redis://host:port, unix://PATH, null:// */
+	const char *user;           /* ACL user or NULL */
+	const char *password;       /* or NULL */
+	unsigned pipeline;          /* max commands in flight per connection */
+	unsigned flush_us;          /* flush deadline */
+	unsigned retention_days;
+	unsigned max_pending_events;/* backlog bound (events held, in flight or waiting) */
+	const uint8_t *vault_key;   /* 32 bytes, or NULL: no vault writes */
+};
+
+/* One event as the store needs it: validated, pseudonymised. */
+struct dp_store_event {
+	uint8_t pid[PID_LEN];
+	const struct scan_event *ev;  /* subject is used only to seal the vault */
+	bool write_vault;             /* caller's "first time today" hint */
+};
+
+/* Called once per submitted batch: status 0 = every write confirmed. */
+typedef void (*dp_store_done_fn)(void *ctx, uint64_t cookie, int status);
+
+struct dp_store_stats {
+	uint64_t commands_sent;
+	uint64_t replies_ok;
+	uint64_t redis_errors;        /* error replies + connection failures */
+	uint64_t reconnects;
+	uint64_t events_pending;      /* submitted, not yet completed */
+	uint64_t batches_pending;
+	bool connected;
+};
+
+/* Create; NULL with errno (EINVAL: bad URL). Does not block on connect. */
+struct dp_store *dp_store_create(const struct dp_store_conf *conf, dp_store_done_fn done,
+				 void *ctx);
+void dp_store_destroy(struct dp_store *s);
+
+/*
+ * Submit one batch of n events (n >= 1).  Copies what it needs.
+ * 0, or -ENOBUFS when the backlog bound would be exceeded (nothing queued).
+ */
+int dp_store_submit(struct dp_store *s, uint64_t cookie, const struct dp_store_event *evs,
+		    unsigned n);
+
+/* Drive I/O: connect/reconnect, flush, read replies, fire completions. Never blocks. */
+void dp_store_poll(struct dp_store *s, uint64_t now_us);
+
+/* Block (poll + sleep) until nothing is pending or timeout_ms passes; for shutdown.
+ * Returns the number of events still pending. */
+uint64_t dp_store_drain(struct dp_store *s, unsigned timeout_ms);
+
+void dp_store_get_stats(const struct dp_store *s, struct dp_store_stats *st);
+
+#endif /* CHOT_DP_STORE_H */

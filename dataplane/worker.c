@@ -1,0 +1,483 @@
+/*
+ * The per-batch pipeline (DESIGN §3), stages in order:
+ *
+ *   replay-window check -> keys -> AEAD open -> window accept -> arena
+ *   decode -> per-event validation -> pseudonym -> dedupe -> store submit
+ *   -> (completion) window stored -> cumulative ACK
+ *
+ * Frame parsing and the chot header check happen on the RX lcore (main.c),
+ * which needs the device_id to pick the worker; this file sees only
+ * datagrams with a well-formed header.
+ *
+ * Outcomes and their counters (the accounting identities of counters.h):
+ *   stale epoch / replay / too old   stale_epoch / replayed (re-ACK at once
+ *                                    when the batch is known stored; a
+ *                                    pending one is covered by the ACK its
+ *                                    completion sends)
+ *   unknown key id / bad tag         bad_tag
+ *   undecodable body                 decode_errors; the sender is authentic,
+ *                                    so the window moves and the batch is
+ *                                    "stored" (nothing to store) and ACKed,
+ *                                    or the scanner would retry it forever
+ *   accepted                         batches_accepted; each event is one of
+ *                                    bad_events / dup_scans / pending ->
+ *                                    stored (or dropped)
+ *   store refuses (-ENOBUFS)         events_dropped; window and dedupe rolled
+ *                                    back, no ACK: the retransmission is
+ *                                    accepted later
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_malloc.h>
+
+#include "dedupe.h"
+#include "device.h"
+#include "log.h"
+#include "pseudonym.h"
+#include "reply.h"
+#include "validate.h"
+#include "worker.h"
+
+#define VAULT_CACHE_SIZE 65536    /* power of two */
+
+/* One batch handed to the store and not yet confirmed. */
+struct dp_pending {
+	struct dp_device *dev;
+	uint32_t epoch;
+	uint64_t seq;
+	uint16_t key_id;
+	uint16_t n_events;
+	bool want_ack;
+	struct dp_frame f;
+	uint8_t hdr[DP_HDR_TMPL_MAX];
+	uint32_t next_free;
+	struct {
+		uint64_t pid8;
+		uint32_t day;
+	} vault[WIRE_MAX_EVENTS];
+	uint8_t n_vault;
+};
+
+struct vault_seen {
+	uint64_t pid8;
+	uint32_t day;
+};
+
+struct dp_worker {
+	struct dp_counters ctr;               /* first: cache-aligned */
+	unsigned id;
+	const struct dp_conf *conf;
+	const struct chot_keys *keys;
+	uint64_t retention_ms;
+	struct dp_devices *devs;
+	struct dp_dedupe *dedupe;
+	struct dp_store *store;
+	struct rte_mempool *pool;
+	struct rte_ring *rx_ring, *tx_ring;
+	struct dp_pending *pend;
+	uint32_t n_pend, free_head, n_busy;
+	struct vault_seen *vault_seen;
+	struct wire_arena arena;
+	uint8_t pt[WIRE_MAX_BODY];
+	struct scan_event evs[WIRE_MAX_EVENTS];
+	struct dp_store_event sevs[WIRE_MAX_EVENTS];
+} __rte_cache_aligned;
+
+#define PEND_NONE UINT32_MAX
+
+uint64_t
+dp_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+uint64_t
+dp_clock_ms(const struct dp_conf *c)
+{
+	struct timespec ts;
+
+	if (c->now_ms != 0)
+		return c->now_ms;
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Build an ACK for (dev, key_id, epoch, acked) back to the datagram (hdr, f). */
+static void
+worker_send_ack(struct dp_worker *w, const struct dp_device *dev, uint16_t key_id,
+		uint32_t epoch, uint64_t acked, const uint8_t *hdr, const struct dp_frame *f)
+{
+	struct wire_ack a = { .key_id = key_id, .device_id = dev->device_id,
+			      .boot_epoch = epoch, .acked_seq = acked };
+	uint8_t ack[WIRE_ACK_LEN];
+	struct rte_mbuf *m;
+	int len;
+
+	if (acked == 0)
+		return;     /* nothing of this epoch is stored yet: nothing to say */
+	wire_ack_build(ack, &a, dev->ackkey);
+	m = rte_pktmbuf_alloc(w->pool);
+	if (m == NULL) {
+		w->ctr.acks_dropped++;
+		return;
+	}
+	len = dp_reply_udp(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_tailroom(m), hdr, f,
+			   ack, sizeof(ack));
+	if (len < 0 || rte_pktmbuf_append(m, (uint16_t)len) == NULL ||
+	    rte_ring_sp_enqueue(w->tx_ring, m) != 0) {
+		rte_pktmbuf_free(m);
+		w->ctr.acks_dropped++;
+		return;
+	}
+	w->ctr.acks_sent++;
+}
+
+static void
+worker_vault_remember(struct dp_worker *w, const struct dp_pending *p)
+{
+	unsigned i;
+
+	for (i = 0; i < p->n_vault; i++) {
+		struct vault_seen *v = &w->vault_seen[p->vault[i].pid8 & (VAULT_CACHE_SIZE - 1)];
+
+		v->pid8 = p->vault[i].pid8;
+		v->day = p->vault[i].day;
+	}
+}
+
+static void
+worker_store_done(void *ctx, uint64_t cookie, int status)
+{
+	struct dp_worker *w = ctx;
+	struct dp_pending *p = &w->pend[cookie];
+	uint64_t acked;
+
+	w->ctr.events_pending -= p->n_events;
+	if (status == 0) {
+		w->ctr.events_stored += p->n_events;
+		acked = dp_window_stored(&p->dev->win, p->epoch, p->seq);
+		worker_vault_remember(w, p);
+		/* A device that rebooted meanwhile has a new window: no ACK for the old one. */
+		if (p->want_ack && p->dev->win.epoch == p->epoch)
+			worker_send_ack(w, p->dev, p->key_id, p->epoch, acked, p->hdr, &p->f);
+	} else {
+		w->ctr.events_dropped += p->n_events;
+		w->ctr.batches_dropped++;
+		dp_window_forget(&p->dev->win, p->epoch, p->seq);
+		DP_LOG(WARNING, "worker %u: device %u epoch %u seq %lu: store gave up (%d), "
+		       "%u events dropped\n", w->id, p->dev->device_id, p->epoch,
+		       (unsigned long)p->seq, status, p->n_events);
+	}
+	p->dev = NULL;
+	p->next_free = w->free_head;
+	w->free_head = (uint32_t)cookie;
+	w->n_busy--;
+}
+
+/* Batch with nothing (more) to store: stored at once, ACKed if asked. */
+static void
+worker_complete_empty(struct dp_worker *w, struct dp_device *dev, const struct wire_hdr *h,
+		      const uint8_t *frame, const struct dp_frame *f)
+{
+	uint64_t acked = dp_window_stored(&dev->win, h->boot_epoch, h->batch_seq);
+
+	if (h->flags & WIRE_FLAG_ACK)
+		worker_send_ack(w, dev, h->key_id, h->boot_epoch, acked, frame, f);
+}
+
+static bool
+worker_vault_hint(struct dp_worker *w, struct dp_pending *p, const uint8_t pid[PID_LEN],
+		  uint64_t ts_ms)
+{
+	uint64_t pid8;
+	uint32_t day = (uint32_t)(ts_ms / 86400000ULL);
+	const struct vault_seen *v;
+
+	memcpy(&pid8, pid, sizeof(pid8));
+	v = &w->vault_seen[pid8 & (VAULT_CACHE_SIZE - 1)];
+	if (v->pid8 == pid8 && v->day == day)
+		return false;
+	p->vault[p->n_vault].pid8 = pid8;
+	p->vault[p->n_vault].day = day;
+	p->n_vault++;
+	return true;
+}
+
+/* Decode, validate, pseudonymise, dedupe and submit an authentic batch. */
+static void
+worker_accept(struct dp_worker *w, struct dp_device *dev, const struct wire_hdr *h,
+	      const uint8_t *frame, const struct dp_frame *f, uint64_t now_ms)
+{
+	Chot__V1__ScanBatch *b;
+	enum chot_reason r;
+	struct dp_pending *p;
+	uint32_t slot;
+	unsigned i, n = 0;
+	size_t hlen;
+
+	wire_arena_reset(&w->arena);
+	r = wire_batch_decode(w->pt, h->body_len, &w->arena, &b);
+	if (r != WIRE_OK) {
+		dp_count_reason(&w->ctr, r);
+		worker_complete_empty(w, dev, h, frame, f);
+		return;
+	}
+	w->ctr.batches_accepted++;
+	w->ctr.events_decoded += b->n_events;
+	w->ctr.ingest_events += b->n_events;
+
+	slot = w->free_head;
+	p = slot == PEND_NONE ? NULL : &w->pend[slot];
+	if (p != NULL)
+		p->n_vault = 0;
+	dp_dedupe_begin(w->dedupe);
+	for (i = 0; i < b->n_events; i++) {
+		struct scan_event *ev = &w->evs[n];
+		struct dp_store_event *se = &w->sevs[n];
+		struct dp_dedupe_key k;
+
+		r = wire_event_validate(b->events[i], now_ms, w->retention_ms, ev);
+		if (r != WIRE_OK) {
+			dp_count_reason(&w->ctr, r);
+			continue;
+		}
+		chot_pseudonym(se->pid, w->keys->pseudonym, ev->scheme, ev->subject,
+			       ev->subject_len);
+		dp_dedupe_make_key(&k, se->pid, ev->site_id, ev->dir);
+		if (dp_dedupe_check_insert(w->dedupe, &k, ev->ts_ms)) {
+			dp_count_reason(&w->ctr, EV_DUPLICATE);
+			continue;
+		}
+		se->ev = ev;
+		se->write_vault = p != NULL && worker_vault_hint(w, p, se->pid, ev->ts_ms);
+		n++;
+	}
+	if (n == 0) {
+		worker_complete_empty(w, dev, h, frame, f);
+		return;
+	}
+	if (p == NULL)
+		goto drop;
+	w->free_head = p->next_free;
+	w->n_busy++;
+	p->dev = dev;
+	p->epoch = h->boot_epoch;
+	p->seq = h->batch_seq;
+	p->key_id = h->key_id;
+	p->n_events = (uint16_t)n;
+	p->want_ack = (h->flags & WIRE_FLAG_ACK) != 0;
+	p->f = *f;
+	hlen = (size_t)f->l4_off + 8;
+	memcpy(p->hdr, frame, hlen < sizeof(p->hdr) ? hlen : sizeof(p->hdr));
+	w->ctr.events_pending += n;
+	/* null:// completes inside submit: p must be complete before. */
+	if (dp_store_submit(w->store, slot, w->sevs, n) == 0)
+		return;
+	w->ctr.events_pending -= n;
+	p->dev = NULL;
+	p->next_free = w->free_head;
+	w->free_head = slot;
+	w->n_busy--;
+drop:
+	dp_dedupe_rollback(w->dedupe);
+	dp_window_forget(&dev->win, h->boot_epoch, h->batch_seq);
+	w->ctr.events_dropped += n;
+	w->ctr.batches_dropped++;
+}
+
+void
+dp_worker_batch(struct dp_worker *w, struct rte_mbuf *m, const struct dp_frame *f,
+		const struct wire_hdr *h, uint64_t now_ms)
+{
+	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+	const uint8_t *dgram = frame + f->payload_off;
+	struct dp_device *dev, fresh;
+	const uint8_t *master;
+	enum chot_reason r;
+
+	dev = dp_devices_find(w->devs, h->device_id);
+	if (dev != NULL) {
+		r = dp_window_check(&dev->win, h->boot_epoch, h->batch_seq);
+		if (r != WIRE_OK) {
+			dp_count_reason(&w->ctr, r);
+			if (r != WIN_STALE_EPOCH && (h->flags & WIRE_FLAG_ACK) &&
+			    dp_window_is_stored(&dev->win, h->boot_epoch, h->batch_seq))
+				worker_send_ack(w, dev, h->key_id, h->boot_epoch, dev->win.acked,
+						frame, f);
+			goto out;
+		}
+	}
+	master = keys_master(w->keys, h->key_id);
+	if (master == NULL) {
+		dp_count_reason(&w->ctr, AUTH_UNKNOWN_KEY);
+		goto out;
+	}
+	if (dev == NULL) {
+		memset(&fresh, 0, sizeof(fresh));
+		fresh.device_id = h->device_id;
+		dp_window_init(&fresh.win);
+		dp_device_keys(&fresh, h->key_id, master);
+		if (wire_open(w->pt, dgram, h, fresh.devkey) != WIRE_OK) {
+			dp_count_reason(&w->ctr, AUTH_TAG);
+			goto out;
+		}
+		dev = dp_devices_add(w->devs, &fresh);
+		if (dev == NULL) {
+			dp_count_reason(&w->ctr, DEV_TABLE_FULL);
+			goto out;
+		}
+	} else {
+		dp_device_keys(dev, h->key_id, master);
+		if (wire_open(w->pt, dgram, h, dev->devkey) != WIRE_OK) {
+			dp_count_reason(&w->ctr, AUTH_TAG);
+			goto out;
+		}
+	}
+	dp_window_accept(&dev->win, h->boot_epoch, h->batch_seq);
+	worker_accept(w, dev, h, frame, f, now_ms);
+out:
+	rte_pktmbuf_free(m);
+}
+
+void
+dp_worker_poll(struct dp_worker *w, uint64_t now_us)
+{
+	struct dp_store_stats st;
+	struct dp_dedupe_stats ds;
+
+	dp_store_poll(w->store, now_us);
+	dp_store_get_stats(w->store, &st);
+	w->ctr.redis_errors = st.redis_errors;
+	dp_dedupe_get_stats(w->dedupe, &ds);
+	w->ctr.dedupe_full = ds.full;
+}
+
+void
+dp_worker_drain(struct dp_worker *w, unsigned timeout_ms)
+{
+	uint64_t left = dp_store_drain(w->store, timeout_ms);
+
+	if (left > 0)
+		DP_LOG(WARNING, "worker %u: %lu events still pending at shutdown (not ACKed)\n",
+		       w->id, (unsigned long)left);
+	dp_worker_poll(w, dp_now_us());
+}
+
+struct dp_counters *
+dp_worker_counters(struct dp_worker *w)
+{
+	return &w->ctr;
+}
+
+struct rte_ring *
+dp_worker_rx_ring(struct dp_worker *w)
+{
+	return w->rx_ring;
+}
+
+struct rte_ring *
+dp_worker_tx_ring(struct dp_worker *w)
+{
+	return w->tx_ring;
+}
+
+void
+dp_worker_get_info(const struct dp_worker *w, struct dp_worker_info *info)
+{
+	struct dp_dedupe_stats ds;
+
+	memset(info, 0, sizeof(*info));
+	info->devices = dp_devices_count(w->devs);
+	dp_dedupe_get_stats(w->dedupe, &ds);
+	info->dedupe_entries = ds.entries;
+	info->dedupe_reclaimed = ds.reclaimed;
+	info->backlog_batches = w->n_busy;
+	info->rx_ring_count = rte_ring_count(w->rx_ring);
+	dp_store_get_stats(w->store, &info->store);
+}
+
+struct dp_worker *
+dp_worker_create(const struct dp_worker_params *p)
+{
+	const struct dp_conf *c = p->conf;
+	struct dp_store_conf sc = {
+		.url = c->redis_url,
+		.user = c->redis_user[0] ? c->redis_user : NULL,
+		.password = p->redis_password,
+		.pipeline = c->redis_pipeline,
+		.flush_us = c->redis_flush_us,
+		.retention_days = c->redis_retention_days,
+		.max_pending_events = c->redis_max_pending_events,
+		.vault_key = p->keys->has_vault ? p->keys->vault : NULL,
+	};
+	struct dp_worker *w;
+	char name[RTE_RING_NAMESIZE];
+	uint32_t i;
+
+	w = rte_zmalloc_socket("worker", sizeof(*w), RTE_CACHE_LINE_SIZE, p->socket);
+	if (w == NULL) {
+		DP_LOG(ERR, "worker %u: cannot allocate its state\n", p->id);
+		errno = ENOMEM;
+		return NULL;
+	}
+	w->id = p->id;
+	w->conf = c;
+	w->keys = p->keys;
+	w->pool = p->pool;
+	w->retention_ms = (uint64_t)c->redis_retention_days * 86400000ULL;
+	wire_arena_init(&w->arena);
+	snprintf(name, sizeof(name), "chot_dev%u", p->id);
+	w->devs = dp_devices_create(name, c->max_devices, p->socket);
+	snprintf(name, sizeof(name), "chot_dd%u", p->id);
+	w->dedupe = dp_dedupe_create(name, c->dedupe_capacity, c->dedupe_window_s, p->socket);
+	snprintf(name, sizeof(name), "chot_rx%u", p->id);
+	w->rx_ring = rte_ring_create(name, p->ring_size, p->socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "chot_tx%u", p->id);
+	w->tx_ring = rte_ring_create(name, p->ring_size, p->socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	w->n_pend = c->redis_max_pending_events / 4 + 64;
+	w->pend = rte_zmalloc_socket("pending", (size_t)w->n_pend * sizeof(*w->pend), 0, p->socket);
+	w->vault_seen = rte_zmalloc_socket("vault_seen", VAULT_CACHE_SIZE * sizeof(*w->vault_seen),
+					   0, p->socket);
+	if (w->devs == NULL || w->dedupe == NULL || w->rx_ring == NULL || w->tx_ring == NULL ||
+	    w->pend == NULL || w->vault_seen == NULL) {
+		DP_LOG(ERR, "worker %u: cannot allocate tables (devices %u, dedupe %u, "
+		       "pending %u): out of memory? raise -m\n", p->id, c->max_devices,
+		       c->dedupe_capacity, w->n_pend);
+		goto fail;
+	}
+	for (i = 0; i < w->n_pend; i++)
+		w->pend[i].next_free = i + 1 < w->n_pend ? i + 1 : PEND_NONE;
+	w->free_head = 0;
+	w->store = dp_store_create(&sc, worker_store_done, w);
+	if (w->store == NULL) {
+		DP_LOG(ERR, "worker %u: store '%s': %s\n", p->id, c->redis_url, strerror(errno));
+		goto fail;
+	}
+	return w;
+fail:
+	dp_worker_destroy(w);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void
+dp_worker_destroy(struct dp_worker *w)
+{
+	if (w == NULL)
+		return;
+	if (w->store != NULL)
+		dp_store_destroy(w->store);
+	dp_devices_destroy(w->devs);
+	dp_dedupe_destroy(w->dedupe);
+	rte_ring_free(w->rx_ring);
+	rte_ring_free(w->tx_ring);
+	rte_free(w->pend);
+	rte_free(w->vault_seen);
+	rte_free(w);
+}

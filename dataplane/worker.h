@@ -1,0 +1,79 @@
+/*
+ * A worker shard: everything one batch needs, owned by one lcore.  Batches
+ * are assigned to a worker by device_id % ingest.workers (main.c), so the
+ * device table (keys + replay windows), the dedupe table, the store
+ * connection and the ACKs of a device all live here and the hot path takes
+ * no lock.  With one lcore all shards run in the main loop
+ * (run-to-completion); with more, each has its own lcore and receives mbufs
+ * through an SP/SC ring.
+ *
+ * Mbuf ownership: dp_worker_batch() consumes the mbuf it is given (frees it
+ * exactly once).  ACK frames are new mbufs put on the worker's tx ring; the
+ * main lcore transmits them (it owns the port's only TX queue).
+ */
+#ifndef CHOT_DP_WORKER_H
+#define CHOT_DP_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "arena.h"
+#include "config.h"
+#include "counters.h"
+#include "keys.h"
+#include "parse.h"
+#include "store.h"
+
+struct dp_worker;
+
+struct dp_worker_params {
+	unsigned id;
+	int socket;
+	const struct dp_conf *conf;
+	const struct chot_keys *keys;
+	const char *redis_password;     /* or NULL */
+	struct rte_mempool *pool;       /* for ACK mbufs */
+	unsigned ring_size;
+};
+
+/* NULL with errno; logs the reason. */
+struct dp_worker *dp_worker_create(const struct dp_worker_params *p);
+void dp_worker_destroy(struct dp_worker *w);
+
+/*
+ * Process one datagram whose frame parsed (f) and whose chot header passed
+ * wire_hdr_parse (h).  Consumes m.  now_ms: the validation clock.
+ */
+void dp_worker_batch(struct dp_worker *w, struct rte_mbuf *m, const struct dp_frame *f,
+		     const struct wire_hdr *h, uint64_t now_ms);
+
+/* Drive the store (completions fire here). */
+void dp_worker_poll(struct dp_worker *w, uint64_t now_us);
+
+/* Shutdown: wait (bounded) for the store to confirm or give up. */
+void dp_worker_drain(struct dp_worker *w, unsigned timeout_ms);
+
+struct dp_counters *dp_worker_counters(struct dp_worker *w);
+struct rte_ring *dp_worker_rx_ring(struct dp_worker *w);   /* main -> worker */
+struct rte_ring *dp_worker_tx_ring(struct dp_worker *w);   /* worker -> main */
+
+struct dp_worker_info {
+	uint64_t devices;
+	uint64_t dedupe_entries;
+	uint64_t dedupe_reclaimed;
+	uint64_t backlog_batches;
+	uint64_t rx_ring_count;
+	struct dp_store_stats store;
+};
+void dp_worker_get_info(const struct dp_worker *w, struct dp_worker_info *info);
+
+/* The validation clock: conf->now_ms when set, else the wall clock. */
+uint64_t dp_clock_ms(const struct dp_conf *c);
+
+/* The store's clock: CLOCK_MONOTONIC in microseconds (vDSO, no syscall). */
+uint64_t dp_now_us(void);
+
+#endif /* CHOT_DP_WORKER_H */

@@ -1,0 +1,102 @@
+/*
+ * The Redis key layout (see layout.h): key names and binary members.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "layout.h"
+#include "wire.h"
+
+size_t
+layout_subject_key(char out[LAYOUT_KEY_MAX], const uint8_t pid[PID_LEN], uint32_t day)
+{
+	char hex[PID_HEX_LEN + 1];
+
+	chot_pid_hex(hex, pid);
+	return (size_t)snprintf(out, LAYOUT_KEY_MAX, "s:{%s}:%u", hex, day);
+}
+
+size_t
+layout_site_key(char out[LAYOUT_KEY_MAX], uint32_t site_id, uint32_t hour)
+{
+	return (size_t)snprintf(out, LAYOUT_KEY_MAX, "p:{%u}:%u", site_id, hour);
+}
+
+size_t
+layout_vault_key(char out[LAYOUT_KEY_MAX], const uint8_t pid[PID_LEN])
+{
+	char hex[PID_HEX_LEN + 1];
+
+	chot_pid_hex(hex, pid);
+	return (size_t)snprintf(out, LAYOUT_KEY_MAX, "v:{%s}", hex);
+}
+
+uint64_t
+layout_day_expire_at(uint32_t day, uint32_t retention_days)
+{
+	return ((uint64_t)day + 1 + retention_days) * (LAYOUT_DAY_MS / 1000);
+}
+
+uint64_t
+layout_hour_expire_at(uint32_t hour, uint32_t retention_days)
+{
+	return ((uint64_t)hour + 1) * (LAYOUT_HOUR_MS / 1000) +
+	       (uint64_t)retention_days * (LAYOUT_DAY_MS / 1000);
+}
+
+void
+layout_subject_member(uint8_t out[LAYOUT_SUBJECT_MEMBER_LEN], uint32_t site_id, uint64_t ts_ms,
+		      uint8_t dir)
+{
+	wire_put_be32(out, site_id);
+	wire_put_be32(out + 4, (uint32_t)(ts_ms % LAYOUT_DAY_MS));
+	out[8] = dir;
+}
+
+void
+layout_site_member(uint8_t out[LAYOUT_SITE_MEMBER_LEN], const uint8_t pid[PID_LEN],
+		   uint64_t ts_ms, uint8_t dir)
+{
+	uint32_t ms = (uint32_t)(ts_ms % LAYOUT_HOUR_MS);
+
+	memcpy(out, pid, PID_LEN);
+	out[16] = (uint8_t)(ms >> 16);
+	out[17] = (uint8_t)(ms >> 8);
+	out[18] = (uint8_t)ms;
+	out[19] = dir;
+}
+
+int
+layout_subject_member_decode(const uint8_t *m, size_t len, uint32_t day, uint32_t *site_id,
+			     uint64_t *ts_ms, uint8_t *dir)
+{
+	uint32_t ms;
+
+	if (len != LAYOUT_SUBJECT_MEMBER_LEN)
+		return -EINVAL;
+	ms = wire_get_be32(m + 4);
+	if (ms >= LAYOUT_DAY_MS)
+		return -EINVAL;
+	*site_id = wire_get_be32(m);
+	*ts_ms = (uint64_t)day * LAYOUT_DAY_MS + ms;
+	*dir = m[8];
+	return 0;
+}
+
+int
+layout_site_member_decode(const uint8_t *m, size_t len, uint32_t hour, uint8_t pid[PID_LEN],
+			  uint64_t *ts_ms, uint8_t *dir)
+{
+	uint32_t ms;
+
+	if (len != LAYOUT_SITE_MEMBER_LEN)
+		return -EINVAL;
+	ms = (uint32_t)m[16] << 16 | (uint32_t)m[17] << 8 | m[18];
+	if (ms >= LAYOUT_HOUR_MS)
+		return -EINVAL;
+	memcpy(pid, m, PID_LEN);
+	*ts_ms = (uint64_t)hour * LAYOUT_HOUR_MS + ms;
+	*dir = m[19];
+	return 0;
+}

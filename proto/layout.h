@@ -1,0 +1,66 @@
+/*
+ * The Redis key layout shared by chotd (writer) and chotctl (reader)
+ * (DESIGN §4).  One place decides every key name and member encoding, so the
+ * two sides cannot disagree.
+ *
+ *   s:{<pid hex>}:<day>    ZSET  a subject's timeline for one UTC day
+ *                                (day = ts_ms / 86400000).
+ *                                member (9 bytes): site_id BE32 || ms_of_day BE32 || dir
+ *   p:{<site_id>}:<hour>   ZSET  a site's presence for one UTC hour
+ *                                (hour = ts_ms / 3600000).
+ *                                member (20 bytes): pid[16] || ms_of_hour BE24 || dir
+ *   v:{<pid hex>}          STRING the identity vault entry (vault.h), SET once
+ *                                per subject per day with EX retention.
+ *
+ * Every score is 0: members carry their own time, ZADD of an existing member
+ * is a no-op, so writes are idempotent and a replayed batch changes nothing.
+ * Small binary members keep the zsets in listpack encoding (about 24 bytes a
+ * presence entry, 13 a timeline entry).  Each key is one hash tag; no command
+ * touches two keys, so the layout is Redis Cluster safe.
+ *
+ * Expiry: a day/hour key expires retention after the end of its bucket
+ * (EXPIREAT), so data lives at least `redis.retention_days`.
+ */
+#ifndef CHOT_LAYOUT_H
+#define CHOT_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pseudonym.h"
+
+#define LAYOUT_DAY_MS        86400000ULL
+#define LAYOUT_HOUR_MS       3600000ULL
+#define LAYOUT_SUBJECT_MEMBER_LEN 9
+#define LAYOUT_SITE_MEMBER_LEN    20
+#define LAYOUT_KEY_MAX       64
+
+/* Other keys. */
+#define LAYOUT_AUDIT_STREAM  "chot:audit"     /* XADD by chotctl (operator) */
+#define LAYOUT_SITES_HASH    "chot:sites"     /* site_id -> "name,kind,commune" */
+
+/* Key builders: write a NUL-terminated key into out, return its length. */
+size_t layout_subject_key(char out[LAYOUT_KEY_MAX], const uint8_t pid[PID_LEN], uint32_t day);
+size_t layout_site_key(char out[LAYOUT_KEY_MAX], uint32_t site_id, uint32_t hour);
+size_t layout_vault_key(char out[LAYOUT_KEY_MAX], const uint8_t pid[PID_LEN]);
+
+static inline uint32_t layout_day(uint64_t ts_ms) { return (uint32_t)(ts_ms / LAYOUT_DAY_MS); }
+static inline uint32_t layout_hour(uint64_t ts_ms) { return (uint32_t)(ts_ms / LAYOUT_HOUR_MS); }
+
+/* Unix seconds at which a day / hour bucket's key expires. */
+uint64_t layout_day_expire_at(uint32_t day, uint32_t retention_days);
+uint64_t layout_hour_expire_at(uint32_t hour, uint32_t retention_days);
+
+/* Members. */
+void layout_subject_member(uint8_t out[LAYOUT_SUBJECT_MEMBER_LEN], uint32_t site_id,
+			   uint64_t ts_ms, uint8_t dir);
+void layout_site_member(uint8_t out[LAYOUT_SITE_MEMBER_LEN], const uint8_t pid[PID_LEN],
+			uint64_t ts_ms, uint8_t dir);
+
+/* Decoders: the bucket number comes from the key the member was read from. 0 or -EINVAL. */
+int layout_subject_member_decode(const uint8_t *m, size_t len, uint32_t day,
+				 uint32_t *site_id, uint64_t *ts_ms, uint8_t *dir);
+int layout_site_member_decode(const uint8_t *m, size_t len, uint32_t hour,
+			      uint8_t pid[PID_LEN], uint64_t *ts_ms, uint8_t *dir);
+
+#endif /* CHOT_LAYOUT_H */

@@ -1,0 +1,131 @@
+/*
+ * Semantic dedupe (dataplane/dedupe.c).  The rules are pure and tested
+ * without EAL; the table (an rte_hash) is tested inside a private,
+ * in-memory EAL (--no-huge --no-pci --in-memory), one per test process.
+ */
+#include <stdio.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include <rte_eal.h>
+
+#include "dedupe.h"
+
+#define W 120000ULL   /* 120 s in ms */
+
+Test(dedupe_rules, window_is_strict)
+{
+	cr_assert(dp_dedupe_is_dup(1000000, 1000000, W), "same ts is a duplicate");
+	cr_assert(dp_dedupe_is_dup(1000000, 1000000 + W - 1, W), "inside the window");
+	cr_assert_not(dp_dedupe_is_dup(1000000, 1000000 + W, W), "|d| == window is a new visit");
+	cr_assert(dp_dedupe_is_dup(1000000, 1000000 - W + 1, W), "earlier ts inside the window");
+	cr_assert_not(dp_dedupe_is_dup(1000000, 1000000 - W, W), "earlier ts at the window");
+	cr_assert_not(dp_dedupe_is_dup(5, 5, 0), "window 0 disables dedupe");
+}
+
+Test(dedupe_rules, stale)
+{
+	cr_assert(dp_dedupe_is_stale(1000, 1000 + W, W), "window old relative to newest");
+	cr_assert_not(dp_dedupe_is_stale(1000, 1000 + W - 1, W), "still live");
+}
+
+static void
+eal_up(void)
+{
+	char prefix[64];
+	char *argv[] = { "test", "--no-huge", "-m", "64", "--no-pci", "--no-shconf",
+			 "--no-telemetry", "--log-level=error", "-l", "0", prefix, NULL };
+
+	snprintf(prefix, sizeof(prefix), "--file-prefix=chottest%d", (int)getpid());
+	cr_assert_geq(rte_eal_init(11, argv), 0, "EAL init");
+}
+
+static void
+key(struct dp_dedupe_key *k, uint8_t who, uint32_t site, uint8_t dir)
+{
+	uint8_t pid[PID_LEN] = { who, 1, 2, 3 };
+
+	dp_dedupe_make_key(k, pid, site, dir);
+}
+
+TestSuite(dedupe_table, .init = eal_up, .timeout = 30);
+
+Test(dedupe_table, duplicate_and_no_refresh)
+{
+	struct dp_dedupe *d = dp_dedupe_create("t1", 1024, 120, 0);
+	struct dp_dedupe_key k, other;
+
+	cr_assert_not_null(d);
+	key(&k, 1, 17, 1);
+	key(&other, 1, 17, 2);
+	dp_dedupe_begin(d);
+	cr_assert_not(dp_dedupe_check_insert(d, &k, 1000000), "first scan is stored");
+	cr_assert(dp_dedupe_check_insert(d, &k, 1000000 + 60000), "60 s later: duplicate");
+	cr_assert(dp_dedupe_check_insert(d, &k, 1000000 + 119999), "duplicates do not refresh");
+	cr_assert_not(dp_dedupe_check_insert(d, &k, 1000000 + W), "window passed: stored");
+	cr_assert(dp_dedupe_check_insert(d, &k, 1000000 + W + 1000), "refreshed by the store");
+	cr_assert_not(dp_dedupe_check_insert(d, &other, 1000000), "another dir is another key");
+	dp_dedupe_destroy(d);
+}
+
+Test(dedupe_table, rollback)
+{
+	struct dp_dedupe *d = dp_dedupe_create("t2", 1024, 120, 0);
+	struct dp_dedupe_key a, b;
+
+	key(&a, 1, 1, 1);
+	key(&b, 2, 1, 1);
+	dp_dedupe_begin(d);
+	cr_assert_not(dp_dedupe_check_insert(d, &a, 1000000));
+	dp_dedupe_begin(d);
+	cr_assert_not(dp_dedupe_check_insert(d, &b, 1000000));
+	cr_assert_not(dp_dedupe_check_insert(d, &a, 1000000 + W), "a refreshed in batch 2");
+	dp_dedupe_rollback(d);
+	cr_assert_not(dp_dedupe_check_insert(d, &b, 1000000), "b forgotten after rollback");
+	cr_assert(dp_dedupe_check_insert(d, &a, 1000000 + 1000),
+		  "a's old entry restored after rollback");
+	dp_dedupe_destroy(d);
+}
+
+Test(dedupe_table, full_then_reclaim)
+{
+	const uint32_t cap = 64;
+	struct dp_dedupe *d = dp_dedupe_create("t3", cap, 120, 0);
+	struct dp_dedupe_stats st;
+	struct dp_dedupe_key k;
+	uint32_t i, stored = 0;
+
+	cr_assert_not_null(d);
+	/* Fill with fresh entries, then some more: nothing is reclaimable. */
+	for (i = 0; i < cap + 10; i++) {
+		key(&k, (uint8_t)i, 1000 + i, 1);
+		dp_dedupe_begin(d);
+		stored += !dp_dedupe_check_insert(d, &k, 5000000);
+	}
+	cr_assert_eq(stored, cap + 10, "every distinct key is stored (with or without dedupe)");
+	dp_dedupe_get_stats(d, &st);
+	cr_assert_geq(st.full, 10, "overflow counted as dedupe_full, got %lu",
+		      (unsigned long)st.full);
+	cr_assert_leq(st.entries, cap, "the table never exceeds its capacity");
+	/* Time moves past the window: the next insert reclaims stale entries. */
+	key(&k, 200, 1, 1);
+	cr_assert_not(dp_dedupe_check_insert(d, &k, 5000000 + W + 1));
+	dp_dedupe_get_stats(d, &st);
+	cr_assert_geq(st.reclaimed, 1, "stale entries reclaimed");
+	cr_assert_geq(st.sweeps, 1, "a sweep ran");
+	cr_assert(dp_dedupe_check_insert(d, &k, 5000000 + W + 2),
+		  "the new key was inserted after the sweep");
+	dp_dedupe_destroy(d);
+}
+
+Test(dedupe_table, disabled)
+{
+	struct dp_dedupe *d = dp_dedupe_create("t4", 64, 0, 0);
+	struct dp_dedupe_key k;
+
+	key(&k, 1, 1, 1);
+	cr_assert_not(dp_dedupe_check_insert(d, &k, 1));
+	cr_assert_not(dp_dedupe_check_insert(d, &k, 1), "window 0: never a duplicate");
+	dp_dedupe_destroy(d);
+}

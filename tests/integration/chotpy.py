@@ -1,0 +1,420 @@
+"""A small, independent Python model of the chot wire protocol (DESIGN §2)
+for the integration tests: keys file, key derivation, sealing, ACK
+verification, pseudonyms, protobuf encoding of ScanBatch by hand, Ethernet
+/ IPv4 / UDP frames and pcap files, plus helpers to run redis-server and
+chotd.  Needs Debian's python3-nacl (run with /usr/bin/python3).
+
+Being written from DESIGN.md rather than from the C codec, it doubles as a
+cross-check of libchotwire.
+"""
+import hashlib
+import os
+import random
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+import nacl.bindings as nb
+
+MAGIC = b"CHT1"
+ACK_MAGIC = b"CHA1"
+HDR_LEN = 26
+
+CCCD, PCCOVID, VNEID, PASSPORT, PLATE, GREEN_LANE = 1, 2, 3, 4, 5, 6
+IN, OUT, PASS = 1, 2, 3
+
+CONTRACT = ["rx_packets", "not_ours", "bad_header", "bad_tag", "stale_epoch", "replayed",
+            "decode_errors", "batches_accepted", "events_decoded", "bad_events", "dup_scans",
+            "events_stored", "events_pending", "events_dropped", "redis_errors", "acks_sent"]
+
+
+# ---------------------------------------------------------------- keys
+def make_keys(path, seed=1):
+    rnd = random.Random(seed)
+    k = {"master": {1: bytes(rnd.getrandbits(8) for _ in range(32))},
+         "pseudonym": bytes(rnd.getrandbits(8) for _ in range(32)),
+         "vault": bytes(rnd.getrandbits(8) for _ in range(32))}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        for kid, m in k["master"].items():
+            f.write("master %d %s\n" % (kid, m.hex()))
+        f.write("pseudonym %s\nvault %s\n" % (k["pseudonym"].hex(), k["vault"].hex()))
+    return k
+
+
+def load_keys(path):
+    k = {"master": {}}
+    with open(path) as f:
+        for line in f:
+            line = line.split("#", 1)[0].split()
+            if not line:
+                continue
+            if line[0] == "master":
+                k["master"][int(line[1])] = bytes.fromhex(line[2])
+            else:
+                k[line[0]] = bytes.fromhex(line[1])
+    return k
+
+
+def kdf(master, subkey_id, ctx):
+    return hashlib.blake2b(b"", digest_size=32, key=master,
+                           salt=struct.pack("<Q", subkey_id) + bytes(8),
+                           person=ctx + bytes(8)).digest()
+
+
+def device_key(master, device_id):
+    return kdf(master, device_id, b"chotdev1")
+
+
+def ack_key(master, device_id):
+    return kdf(master, device_id, b"chotack1")
+
+
+def pid_hex(pkey, scheme, subject):
+    return nb.crypto_shorthash_siphashx24(bytes([scheme]) + subject.encode(), pkey[:16]).hex()
+
+
+# ---------------------------------------------------------------- protobuf
+def _varint(v):
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _field(num, wt, payload):
+    return _varint(num << 3 | wt) + payload
+
+
+def encode_event(ts_ms, site, scheme, subject, direction, decl=1, origin=0, vehicle="",
+                 passengers=0):
+    b = b""
+    if ts_ms:
+        b += _field(1, 0, _varint(ts_ms))
+    if site:
+        b += _field(2, 0, _varint(site))
+    if scheme:
+        b += _field(3, 0, _varint(scheme))
+    if subject:
+        s = subject.encode()
+        b += _field(4, 2, _varint(len(s)) + s)
+    if direction:
+        b += _field(5, 0, _varint(direction))
+    if decl:
+        b += _field(6, 0, _varint(decl))
+    if origin:
+        b += _field(7, 0, _varint(origin))
+    if vehicle:
+        v = vehicle.encode()
+        b += _field(8, 2, _varint(len(v)) + v)
+    if passengers:
+        b += _field(9, 0, _varint(passengers))
+    return b
+
+
+def encode_batch(events):
+    return b"".join(_field(1, 2, _varint(len(e)) + e) for e in events)
+
+
+# ---------------------------------------------------------------- wire
+def header(flags, key_id, device_id, epoch, seq, body_len, magic=MAGIC, version=1):
+    return magic + struct.pack(">BBHIIQH", version, flags, key_id, device_id, epoch, seq,
+                               body_len)
+
+
+def seal(devkey, device_id, epoch, seq, pt, flags=1, key_id=1):
+    h = header(flags, key_id, device_id, epoch, seq, len(pt))
+    nonce = struct.pack(">IQ", epoch, seq)
+    return h + nb.crypto_aead_chacha20poly1305_ietf_encrypt(pt, h, nonce, devkey)
+
+
+def verify_ack(buf, ackkey):
+    """Returns (key_id, device_id, epoch, acked_seq) or raises ValueError."""
+    if len(buf) != 40 or buf[:4] != ACK_MAGIC or buf[4] != 1:
+        raise ValueError("malformed ACK")
+    tag = hashlib.blake2b(buf[:24], digest_size=16, key=ackkey).digest()
+    if tag != buf[24:40]:
+        raise ValueError("bad ACK tag")
+    key_id, device_id, epoch, acked = struct.unpack(">HIIQ", buf[6:24])
+    return key_id, device_id, epoch, acked
+
+
+# ---------------------------------------------------------------- frames / pcap
+def _csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def udp_frame(payload, src_ip="10.9.0.1", dst_ip="10.9.0.2", sport=40000, dport=7311,
+              frag=0, src_mac=b"\x02\0\0\0\0\x01", dst_mac=b"\x02\0\0\0\0\x02"):
+    udp = struct.pack(">HHHH", sport, dport, 8 + len(payload), 0) + payload
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, frag, 64, 17, 0,
+                     socket.inet_aton(src_ip), socket.inet_aton(dst_ip))
+    ip = ip[:10] + struct.pack(">H", _csum(ip)) + ip[12:]
+    return dst_mac + src_mac + b"\x08\x00" + ip + udp
+
+
+def write_pcap(path, frames):
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for i, fr in enumerate(frames):
+            f.write(struct.pack("<IIII", 1700000000 + i // 1000000, i % 1000000, len(fr),
+                                len(fr)))
+            f.write(fr)
+
+
+def read_pcap(path):
+    frames = []
+    with open(path, "rb") as f:
+        hdr = f.read(24)
+        magic = struct.unpack("<I", hdr[:4])[0]
+        endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+        while True:
+            rec = f.read(16)
+            if len(rec) < 16:
+                break
+            _, _, incl, _ = struct.unpack(endian + "IIII", rec)
+            frames.append(f.read(incl))
+    return hdr, frames
+
+
+def concat_pcap(out, inputs):
+    """Write one pcap holding every frame of every input, in order."""
+    frames = []
+    for p in inputs:
+        frames += read_pcap(p)[1]
+    write_pcap(out, frames)
+
+
+# ---------------------------------------------------------------- processes
+def free_port():
+    for _ in range(50):
+        port = random.randint(20000, 60000)
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise RuntimeError("no free port")
+
+
+class Redis:
+    """A private redis-server on a free loopback port, in a temp dir."""
+
+    def __init__(self, workdir, conf=None):
+        self.dir = workdir
+        self.port = free_port()
+        args = ["redis-server"]
+        if conf:
+            args.append(conf)
+        args += ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", workdir,
+                 "--save", "", "--appendonly", "no", "--daemonize", "no",
+                 "--logfile", os.path.join(workdir, "redis.log")]
+        self.args = args
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            if self.cli("PING", check=False).strip() == "PONG":
+                return
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def cli(self, *args, check=True, user=None, password=None):
+        cmd = ["redis-cli", "-h", "127.0.0.1", "-p", str(self.port)]
+        if user:
+            cmd += ["--user", user, "--pass", password, "--no-auth-warning"]
+        r = subprocess.run(cmd + list(args), capture_output=True, timeout=60)
+        if check and r.returncode != 0:
+            raise RuntimeError("redis-cli %s: %s" % (args, r.stderr))
+        return r.stdout.decode("latin-1")
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self):
+        self.kill()
+
+
+def chotd_args(chotd, prefix, vdev, conf, sets, lcores="0"):
+    lc = ["--lcores", lcores] if "@" in lcores else ["-l", lcores]
+    args = [chotd, "--no-huge", "-m", "512", "--no-pci", "--file-prefix", prefix] + lc + [
+            "--log-level=lib.eal:error", "--vdev", vdev, "--", "-c", conf]
+    for k, v in sets.items():
+        args += ["--set", "%s=%s" % (k, v)]
+    return args
+
+
+def parse_counters(text):
+    c = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            c[parts[0]] = int(parts[1])
+    return c
+
+
+def run_chotd(args, timeout=120):
+    """Run chotd to completion (exit_on_idle); returns (rc, counters, stdout, stderr)."""
+    p = subprocess.run(args, capture_output=True, timeout=timeout)
+    out = p.stdout.decode(errors="replace")
+    return p.returncode, parse_counters(out), out, p.stderr.decode(errors="replace")
+
+
+def check_identities(c):
+    rx = sum(c[k] for k in ["not_ours", "bad_header", "bad_tag", "stale_epoch", "replayed",
+                            "decode_errors", "batches_accepted"])
+    ev = sum(c[k] for k in ["bad_events", "dup_scans", "events_stored", "events_pending",
+                            "events_dropped"])
+    assert c["rx_packets"] == rx, "rx identity: rx_packets %d != %d" % (c["rx_packets"], rx)
+    assert c["events_decoded"] == ev, "event identity: events_decoded %d != %d" % (
+        c["events_decoded"], ev)
+
+
+class Resp:
+    """A minimal binary-safe RESP2 client (tests only: reads every key)."""
+
+    def __init__(self, port, user=None, password=None):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.buf = b""
+        if user:
+            r = self.call("AUTH", user, password)
+            if r != b"OK":
+                raise RuntimeError("AUTH failed: %r" % r)
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            d = self.sock.recv(65536)
+            if not d:
+                raise ConnectionError("redis closed")
+            self.buf += d
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _exact(self, n):
+        while len(self.buf) < n + 2:
+            d = self.sock.recv(65536)
+            if not d:
+                raise ConnectionError("redis closed")
+            self.buf += d
+        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        return data
+
+    def _reply(self):
+        line = self._line()
+        t, rest = line[:1], line[1:]
+        if t == b"+":
+            return rest
+        if t == b"-":
+            raise RuntimeError(rest.decode())
+        if t == b":":
+            return int(rest)
+        if t == b"$":
+            n = int(rest)
+            return None if n < 0 else self._exact(n)
+        if t == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._reply() for _ in range(n)]
+        raise RuntimeError("bad reply %r" % line)
+
+    def call(self, *args):
+        out = b"*%d\r\n" % len(args)
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out += b"$%d\r\n%s\r\n" % (len(a), a)
+        self.sock.sendall(out)
+        return self._reply()
+
+    def scan(self, pattern):
+        cursor, keys = b"0", []
+        while True:
+            cursor, batch = self.call("SCAN", cursor, "MATCH", pattern, "COUNT", 1000)
+            keys += batch
+            if cursor == b"0":
+                return keys
+
+    def close(self):
+        self.sock.close()
+
+
+DAY_MS = 86400000
+HOUR_MS = 3600000
+
+
+def stored_events(port, user=None, password=None):
+    """Decode every s:{pid}:day and p:{site}:hour member (proto/layout.h) into two
+    sets of (pid hex, site, ts_ms, dir); they must agree with each other."""
+    r = Resp(port, user, password)
+    timeline, presence = set(), set()
+    for k in r.scan("s:*"):
+        pid = k[3:35].decode()
+        day = int(k.rsplit(b":", 1)[1])
+        for m in r.call("ZRANGE", k, 0, -1):
+            site, ms = struct.unpack(">II", m[:8])
+            timeline.add((pid, site, day * DAY_MS + ms, m[8]))
+    for k in r.scan("p:*"):
+        site = int(k.split(b"}")[0][3:])
+        hour = int(k.rsplit(b":", 1)[1])
+        for m in r.call("ZRANGE", k, 0, -1):
+            ms = int.from_bytes(m[16:19], "big")
+            presence.add((m[:16].hex(), site, hour * HOUR_MS + ms, m[19]))
+    r.close()
+    return timeline, presence
+
+
+class TempDir:
+    def __enter__(self):
+        self.path = tempfile.mkdtemp(prefix="chot-it-")
+        return self.path
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def telemetry_query(prefix, cmd, timeout=5.0):
+    """One command over chotd's telemetry socket (what dpdk-telemetry.py
+    does); returns the decoded value or None when the socket is not up."""
+    import json
+    path = "/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.settimeout(timeout)
+    try:
+        s.connect(path)
+        s.recv(4096)
+        s.send(cmd.encode())
+        return json.loads(s.recv(1 << 20).decode()).get(cmd)
+    except (OSError, ValueError):
+        return None
+    finally:
+        s.close()
+
+
+def wait_for(pred, timeout, step=0.05):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return None

@@ -1,0 +1,147 @@
+#!/usr/bin/python3
+"""chotd against a `chot-flood gen` province with hostile traffic (issue 3):
+
+  1. one worker, a fresh redis-server: every counter equals the truth file,
+     both identities hold, the stored data equals the truth, and a Redis
+     dump taken with rdbcompression off holds no raw identifier;
+  2. two worker lcores: the same stored data;
+  3. the capture twice in one run: nothing new is stored, every legit batch
+     of the second copy is replayed (or stale, if its device rebooted since).
+
+Usage: test_flood.py CHOTD CHOT_FLOOD SRCDIR [--quick]
+"""
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import chotpy as cp      # noqa: E402
+
+SKIP_KEYS = {"redis_errors"}
+
+
+def gen(flood, tmp, keys, quick):
+    pcap, truth = os.path.join(tmp, "p.pcap"), os.path.join(tmp, "truth.json")
+    size = ["--citizens", "300", "--sites", "12", "--devices", "8", "--hours", "6"] if quick \
+        else ["--citizens", "2000", "--sites", "40", "--devices", "30", "--hours", "24"]
+    r = subprocess.run([flood, "gen"] + size + ["--seed", "42", "--dup-rate", "0.05",
+                       "--hostile-rate", "0.05", "--keys", keys, "--pcap", pcap,
+                       "--truth", truth], capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        raise RuntimeError("chot-flood gen failed: %s %s" % (r.stdout, r.stderr))
+    with open(truth) as f:
+        return pcap, json.load(f)
+
+
+def run(chotd, srcdir, tmp, keys, pcap, now_ms, workers, lcores, tag):
+    redis = cp.Redis(tmp)
+    try:
+        sets = {"keys.file": keys, "redis.url": "redis://127.0.0.1:%d" % redis.port,
+                "ingest.exit_on_idle_ms": 800, "ingest.workers": workers,
+                "dedupe.capacity": 65536, "ingest.max_devices": 4096}
+        if now_ms:
+            sets["ingest.now_ms"] = now_ms
+        args = cp.chotd_args(chotd, "chotfl%s%d" % (tag, os.getpid()),
+                             "net_pcap0,rx_pcap=%s,tx_pcap=/dev/null" % pcap,
+                             os.path.join(srcdir, "configs/chotd.conf"), sets, lcores)
+        rc, c, out, err = cp.run_chotd(args, timeout=240)
+        if rc != 0:
+            raise RuntimeError("chotd exit %d: %s %s" % (rc, out, err[-2000:]))
+        tl, pr = cp.stored_events(redis.port)
+        rdb = b""
+        redis.cli("CONFIG", "SET", "rdbcompression", "no")
+        redis.cli("SAVE")
+        path = os.path.join(tmp, "dump.rdb")
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                rdb = f.read()
+            os.unlink(path)
+        return c, tl, pr, rdb
+    finally:
+        redis.stop()
+
+
+def raw_ids(subjects):
+    out = set()
+
+    def walk(x):
+        if isinstance(x, str):
+            if len(x) >= 6:
+                out.add(x)
+        elif isinstance(x, dict):
+            for k, v in x.items():
+                walk(k)
+                walk(v)
+        elif isinstance(x, (list, tuple)):
+            for v in x:
+                walk(v)
+    walk(subjects)
+    return out
+
+
+def main():
+    chotd, flood, srcdir = sys.argv[1:4]
+    quick = "--quick" in sys.argv
+    fails = []
+    with cp.TempDir() as tmp:
+        keys = os.path.join(tmp, "keys")
+        cp.make_keys(keys, seed=5)
+        pcap, truth = gen(flood, tmp, keys, quick)
+        want = set((p, int(s), int(t), int(d)) for p, s, t, d in truth["stored"])
+        now_ms = truth.get("now_ms") or (max(t for _, _, t, _ in want) + 60000 if want else 0)
+
+        c, tl, pr, rdb = run(chotd, srcdir, tmp, keys, pcap, now_ms, 1, "0", "a")
+        for k, v in truth["counters"].items():
+            if k not in SKIP_KEYS and c.get(k) != v:
+                fails.append("1 worker: %s: truth %d, chotd %s" % (k, v, c.get(k)))
+        try:
+            cp.check_identities(c)
+        except AssertionError as e:
+            fails.append(str(e))
+        if tl != want:
+            fails.append("timeline != truth: %d missing, %d extra" % (len(want - tl),
+                                                                    len(tl - want)))
+        if pr != want:
+            fails.append("presence != truth: %d missing, %d extra" % (len(want - pr),
+                                                                    len(pr - want)))
+        ids = raw_ids(truth.get("subjects", []))
+        leaked = [i for i in ids if i.encode() in rdb]
+        if not rdb:
+            fails.append("no RDB dump was written")
+        if leaked:
+            fails.append("raw identifiers in the Redis dump: %s" % leaked[:5])
+
+        c2, tl2, pr2, _ = run(chotd, srcdir, tmp, keys, pcap, now_ms, 2, "0@0,1@1,2@1", "b")
+        if tl2 != tl or pr2 != pr:
+            fails.append("2 workers stored different data: %d/%d timeline entries differ" %
+                         (len(tl2 ^ tl), len(tl)))
+        try:
+            cp.check_identities(c2)
+        except AssertionError as e:
+            fails.append("2 workers: " + str(e))
+
+        twice = os.path.join(tmp, "twice.pcap")
+        cp.concat_pcap(twice, [pcap, pcap])
+        c3, tl3, pr3, _ = run(chotd, srcdir, tmp, keys, twice, now_ms, 1, "0", "c")
+        if tl3 != tl or pr3 != pr:
+            fails.append("capture twice stored different data")
+        for k in ["events_stored", "batches_accepted", "events_decoded"]:
+            if c3.get(k) != c.get(k):
+                fails.append("capture twice: %s %s != once %s" % (k, c3.get(k), c.get(k)))
+        legit = c["batches_accepted"] + c["decode_errors"] + c["replayed"]
+        second = (c3["replayed"] - c["replayed"]) + (c3["stale_epoch"] - c["stale_epoch"])
+        if second < legit:
+            fails.append("capture twice: only %d of %d legit batches replayed" % (second, legit))
+    if fails:
+        print("chotd counters:", c)
+        for f in fails:
+            print("FAIL:", f)
+        return 1
+    print("ok: %d events stored = truth; 1 vs 2 workers identical; replay stores nothing" %
+          c["events_stored"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
