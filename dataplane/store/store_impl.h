@@ -1,0 +1,42 @@
+/*
+ * Inside the store: the ops table each backend fills in, and URL parsing.
+ * dp_store_create() parses the URL once and picks the backend; nothing on
+ * the per-batch path asks which backend it is talking to.
+ */
+#ifndef CHOT_DP_STORE_IMPL_H
+#define CHOT_DP_STORE_IMPL_H
+
+#include "store.h"
+
+enum store_kind { STORE_NULL, STORE_TCP, STORE_UNIX };
+
+struct store_url {
+	enum store_kind kind;
+	char host[256];      /* TCP host, or the unix socket path */
+	int port;
+	char user[128];      /* from the URL's userinfo, may be empty */
+	char password[256];
+};
+
+/* Parse url; 0 or -EINVAL with a reason in err. cluster:// is refused (not built yet). */
+int store_url_parse(const char *url, struct store_url *out, char *err, size_t errlen);
+
+struct store_ops {
+	int (*submit)(struct dp_store *s, uint64_t cookie, const struct dp_store_event *evs,
+		      unsigned n);
+	void (*poll)(struct dp_store *s, uint64_t now_us);
+	void (*stats)(const struct dp_store *s, struct dp_store_stats *st);
+	void (*destroy)(struct dp_store *s);
+};
+
+/* Every backend's struct starts with this. */
+struct dp_store {
+	const struct store_ops *ops;
+	dp_store_done_fn done;
+	void *ctx;
+};
+
+struct dp_store *store_null_create(const struct dp_store_conf *conf);
+struct dp_store *store_redis_create(const struct dp_store_conf *conf, const struct store_url *u);
+
+#endif /* CHOT_DP_STORE_IMPL_H */
