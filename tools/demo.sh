@@ -15,12 +15,13 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 export CHOT_BUILD=${CHOT_BUILD:-$here/build}
+export TZ=${TZ:-Asia/Ho_Chi_Minh}   # the command centre's local time in tables
 "$here/tools/setup.sh"
 
 B=$CHOT_BUILD
 flood=$B/tools/flood/chot-flood
 chotd=$B/dataplane/chotd
-chotctl=$B/control/cli/chotctl
+chotctl=$B/control/chotctl
 citizens=${CHOT_DEMO_CITIZENS:-20000}
 hours=${CHOT_DEMO_HOURS:-72}
 work=$(mktemp -d /tmp/chot-demo.XXXXXX)
@@ -107,14 +108,14 @@ PY
 step "5. Trace one F0 to depth 2 (chot-operator, keys file to reveal identities)"
 "$chotctl" -r "$url" --user chot-admin --password-file "$CHOT_ADMIN_PASSFILE" \
 	sites import "$work/sites.csv"
-read -r f0 until < <(/usr/bin/python3 -c '
+read -r f0 scheme until < <(/usr/bin/python3 -c '
 import json, sys
 t = json.load(open(sys.argv[1]))
 f = t["f0"][0]
-print(f["id"], f["until_ms"])' "$work/truth.json")
+print(f["id"], f["scheme"], f["until_ms"])' "$work/truth.json")
 op=(-r "$url" --user chot-operator --password-file "$CHOT_OPERATOR_PASSFILE" --keys "$work/keys")
-"$chotctl" "${op[@]}" trace "$f0" --until "$until" --depth 2 --limit 15
-"$chotctl" "${op[@]}" --json trace "$f0" --until "$until" --depth 2 >"$work/trace.json"
+"$chotctl" "${op[@]}" trace "$f0" --scheme "$scheme" --until "$until" --depth 2 --limit 15
+"$chotctl" "${op[@]}" --json trace "$f0" --scheme "$scheme" --until "$until" --depth 2 >"$work/trace.json"
 /usr/bin/python3 - "$work/trace.json" "$work/truth.json" <<'PY'
 import json, sys
 tr, t = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))

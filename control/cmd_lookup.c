@@ -1,0 +1,181 @@
+/*
+ * chotctl visits (a subject's timeline) and site (who was present at a site
+ * between two times).  Both read only the layout.h indexes, audit first,
+ * and print local time in the table and unix ms in JSON/CSV.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl.h"
+#include "layout.h"
+
+static const char visits_usage[] =
+	"usage: chotctl visits SUBJECT|--pid HEX [--scheme S] [--days 14] [--until T]\n";
+static const char site_usage[] = "usage: chotctl site SITE_ID --from T --to T\n";
+
+static int
+scan_cmp(const void *a, const void *b)
+{
+	const struct tr_scan *x = a, *y = b;
+
+	if (x->ts_ms != y->ts_ms)
+		return x->ts_ms < y->ts_ms ? -1 : 1;
+	return memcmp(x->pid, y->pid, PID_LEN);
+}
+
+static void
+print_scans(struct ctl_app *app, const struct tr_scanvec *v, bool with_pid)
+{
+	FILE *f = app->o;
+	char hex[PID_HEX_LEN + 1], t[32];
+
+	if (app->out == OUT_JSON) {
+		fputs("{\"scans\": [", f);
+		for (size_t i = 0; i < v->n; i++) {
+			chot_pid_hex(hex, v->v[i].pid);
+			fprintf(f, "%s\n  {%s%s%s\"site\": %u, \"ts_ms\": %llu, \"dir\": \"%s\"}",
+				i ? "," : "", with_pid ? "\"pid\": \"" : "", with_pid ? hex : "",
+				with_pid ? "\", " : "", v->v[i].site_id,
+				(unsigned long long)v->v[i].ts_ms, wire_dir_name(v->v[i].dir));
+		}
+		fprintf(f, "%s]}\n", v->n ? "\n" : "");
+		return;
+	}
+	if (app->out == OUT_CSV) {
+		fputs(with_pid ? "pid,site,ts_ms,dir\r\n" : "site,ts_ms,dir\r\n", f);
+		for (size_t i = 0; i < v->n; i++) {
+			chot_pid_hex(hex, v->v[i].pid);
+			fprintf(f, "%s%s%u,%llu,%s\r\n", with_pid ? hex : "", with_pid ? "," : "",
+				v->v[i].site_id, (unsigned long long)v->v[i].ts_ms,
+				wire_dir_name(v->v[i].dir));
+		}
+		return;
+	}
+	fprintf(f, "  %-16s %-5s %s%s\n", ctl_tr(app, "Time"), "", with_pid ? "pid  " : "",
+		ctl_tr(app, "Site"));
+	for (size_t i = 0; i < v->n; i++) {
+		const struct ctl_site *s = ctl_site_find(app, v->v[i].site_id);
+
+		ctl_format_time(t, sizeof(t), v->v[i].ts_ms);
+		chot_pid_hex(hex, v->v[i].pid);
+		fprintf(f, "  %-16s %-5s %s%s%u %s\n", t, wire_dir_name(v->v[i].dir),
+			with_pid ? hex : "", with_pid ? "  " : "", v->v[i].site_id,
+			s != NULL ? s->name : "");
+	}
+	fprintf(f, "(%zu)\n", v->n);
+}
+
+int
+cmd_visits(struct ctl_app *app, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "scheme", required_argument, NULL, 's' }, { "days", required_argument, NULL, 'd' },
+		{ "until", required_argument, NULL, 'u' }, { "pid", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	const char *scheme = "cccd", *pidhex = NULL, *subject = NULL;
+	uint64_t days = 14, until = (uint64_t)time(NULL) * 1000;
+	uint8_t pid[PID_LEN];
+	struct tr_source src;
+	struct tr_scanvec v = { 0 };
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': scheme = optarg; break;
+		case 'p': pidhex = optarg; break;
+		case 'd':
+			days = strtoull(optarg, NULL, 10);
+			if (days == 0 || days > 365)
+				return ctl_fail(app, CTL_USAGE, "--days: 1..365");
+			break;
+		case 'u':
+			if (ctl_parse_time(optarg, &until) != 0)
+				return ctl_fail(app, CTL_USAGE, "--until: bad time '%s'", optarg);
+			break;
+		case 'h': fputs(visits_usage, stdout); return 0;
+		default: fputs(visits_usage, stderr); return CTL_USAGE;
+		}
+	}
+	if (optind < argc)
+		subject = argv[optind++];
+	rc = ctl_subject_arg(app, subject, scheme, pidhex, pid, visits_usage);
+	if (rc != 0 || (rc = ctl_connect(app)) != 0 || (rc = ctl_audit(app, "visits", pid, NULL)) != 0)
+		return rc;
+	ctl_sites_load(app);
+	ctl_source_redis(app, &src);
+	rc = src.timelines(src.ctx, (const uint8_t (*)[PID_LEN])pid, 1,
+			   until > days * 86400000ULL ? until - days * 86400000ULL : 0, until, &v);
+	if (rc != 0)
+		return ctl_fail(app, CTL_UNAVAILABLE, "%s", app->err);
+	qsort(v.v, v.n, sizeof(*v.v), scan_cmp);
+	print_scans(app, &v, false);
+	rc = v.n > 0 ? CTL_FOUND : CTL_NOT_FOUND;
+	tr_scanvec_free(&v);
+	return rc;
+}
+
+int
+cmd_site(struct ctl_app *app, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "from", required_argument, NULL, 'f' }, { "to", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	uint64_t from = 0, to = 0;
+	bool has_from = false, has_to = false;
+	struct tr_source src;
+	struct tr_scanvec v = { 0 }, keep = { 0 };
+	struct tr_bucket *b;
+	uint32_t site, nb;
+	char *end = NULL, detail[64];
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': has_from = ctl_parse_time(optarg, &from) == 0; if (!has_from) goto bad; break;
+		case 't': has_to = ctl_parse_time(optarg, &to) == 0; if (!has_to) goto bad; break;
+		case 'h': fputs(site_usage, stdout); return 0;
+		default: goto bad;
+		}
+	}
+	if (optind >= argc || !has_from || !has_to || to < from)
+		goto bad;
+	site = (uint32_t)strtoul(argv[optind], &end, 10);
+	if (end == argv[optind] || *end != '\0' || site == 0)
+		goto bad;
+	if (to - from > 31 * 86400000ULL)
+		return ctl_fail(app, CTL_USAGE, "site: at most 31 days at a time");
+	if ((rc = ctl_connect(app)) != 0)
+		return rc;
+	snprintf(detail, sizeof(detail), "site=%u", site);
+	if ((rc = ctl_audit(app, "site", NULL, detail)) != 0)
+		return rc;
+	ctl_sites_load(app);
+	nb = layout_hour(to) - layout_hour(from) + 1;
+	b = calloc(nb, sizeof(*b));
+	if (b == NULL)
+		return ctl_fail(app, CTL_UNAVAILABLE, "out of memory");
+	for (uint32_t i = 0; i < nb; i++)
+		b[i] = (struct tr_bucket){ .site_id = site, .hour = layout_hour(from) + i };
+	ctl_source_redis(app, &src);
+	rc = src.site_hours(src.ctx, b, nb, &v);
+	free(b);
+	if (rc != 0)
+		return ctl_fail(app, CTL_UNAVAILABLE, "%s", app->err);
+	for (size_t i = 0; i < v.n; i++)
+		if (v.v[i].ts_ms >= from && v.v[i].ts_ms <= to)
+			tr_scanvec_push(&keep, &v.v[i]);
+	qsort(keep.v, keep.n, sizeof(*keep.v), scan_cmp);
+	print_scans(app, &keep, true);
+	rc = keep.n > 0 ? CTL_FOUND : CTL_NOT_FOUND;
+	tr_scanvec_free(&v);
+	tr_scanvec_free(&keep);
+	return rc;
+bad:
+	fputs(site_usage, stderr);
+	return CTL_USAGE;
+}

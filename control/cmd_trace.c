@@ -1,0 +1,197 @@
+/*
+ * chotctl trace: F0's visits, F1 and F2 (DESIGN §5), from the indexes chotd
+ * writes, with pipelined Redis calls; audited before it prints.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl.h"
+
+static const char trace_usage[] =
+	"usage: chotctl trace SUBJECT [--scheme cccd|pccovid|vneid|passport|plate|greenlane]\n"
+	"                     [--days 14] [--until T] [--depth 1|2] [--window 15m]\n"
+	"                     [--min-overlap 0] [--limit N]\n"
+	"       chotctl trace --pid HEX ...\n"
+	"F0's visits in [until - days, until], then everyone present at the same site\n"
+	"with overlapping time +- window (F1), then those who met an F1 after its own\n"
+	"exposure (F2), ranked by overlap.  T: ISO 8601 or unix ms (default now).\n";
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+int
+ctl_subject_arg(struct ctl_app *app, const char *subject, const char *scheme, const char *pidhex,
+		uint8_t pid[PID_LEN], const char *cmd_usage)
+{
+	uint8_t s;
+	int rc;
+
+	if ((subject == NULL) == (pidhex == NULL)) {
+		fputs(cmd_usage, stderr);
+		return ctl_fail(app, CTL_USAGE, "give exactly one of SUBJECT or --pid");
+	}
+	if (pidhex != NULL) {
+		if (chot_pid_parse(pid, pidhex) != 0)
+			return ctl_fail(app, CTL_USAGE, "--pid: '%s' is not 32 hex digits", pidhex);
+		return 0;
+	}
+	if (wire_scheme_from_name(scheme) < 0)
+		return ctl_fail(app, CTL_USAGE, "unknown scheme '%s' (cccd, pccovid, vneid, "
+			       "passport, plate, greenlane)", scheme);
+	rc = ctl_need_keys(app, true);
+	if (rc != 0)
+		return rc;
+	rc = ctl_subject_pid(&app->keys, scheme, subject, pid, &s);
+	if (rc != 0)
+		return ctl_fail(app, CTL_USAGE, "malformed %s subject '%s' (%s)", scheme, subject,
+				chot_reason_name((enum chot_reason)-rc));
+	return 0;
+}
+
+int
+cmd_trace(struct ctl_app *app, int argc, char **argv)
+{
+	enum { O_SCHEME = 1, O_DAYS, O_UNTIL, O_DEPTH, O_WINDOW, O_MINOV, O_LIMIT, O_PID, O_HELP };
+	static const struct option opts[] = {
+		{ "scheme", required_argument, NULL, O_SCHEME },
+		{ "days", required_argument, NULL, O_DAYS },
+		{ "until", required_argument, NULL, O_UNTIL },
+		{ "depth", required_argument, NULL, O_DEPTH },
+		{ "window", required_argument, NULL, O_WINDOW },
+		{ "min-overlap", required_argument, NULL, O_MINOV },
+		{ "limit", required_argument, NULL, O_LIMIT },
+		{ "pid", required_argument, NULL, O_PID },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *scheme = "cccd", *pidhex = NULL, *subject = NULL;
+	struct tr_query q = { .window_ms = RULES_WINDOW_DEFAULT_MS, .depth = 2 };
+	uint64_t days = 14, until = (uint64_t)time(NULL) * 1000, calls0;
+	long limit = -1;
+	struct tr_source src;
+	struct tr_result r;
+	struct ctl_trace_view v = { 0 };
+	char (*ids)[WIRE_SUBJECT_MAX_NUL] = NULL, id0[WIRE_SUBJECT_MAX_NUL], detail[160];
+	double t0;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		char *end = NULL;
+
+		switch (c) {
+		case O_SCHEME: scheme = optarg; break;
+		case O_PID: pidhex = optarg; break;
+		case O_DAYS:
+			days = strtoull(optarg, &end, 10);
+			if (end == optarg || *end != '\0' || days == 0 || days > 365)
+				return ctl_fail(app, CTL_USAGE, "--days: 1..365, not '%s'", optarg);
+			break;
+		case O_UNTIL:
+			if (ctl_parse_time(optarg, &until) != 0)
+				return ctl_fail(app, CTL_USAGE, "--until: '%s' is neither ISO 8601 "
+						"nor unix ms", optarg);
+			break;
+		case O_DEPTH:
+			q.depth = atoi(optarg);
+			if (q.depth != 1 && q.depth != 2)
+				return ctl_fail(app, CTL_USAGE, "--depth is 1 or 2");
+			break;
+		case O_WINDOW:
+			if (ctl_parse_duration(optarg, &q.window_ms) != 0)
+				return ctl_fail(app, CTL_USAGE, "--window: '%s' is not a duration "
+						"(15m, 90s, 1h)", optarg);
+			break;
+		case O_MINOV:
+			if (ctl_parse_duration(optarg, &q.min_overlap_ms) != 0)
+				return ctl_fail(app, CTL_USAGE, "--min-overlap: '%s' is not a "
+						"duration", optarg);
+			break;
+		case O_LIMIT:
+			limit = strtol(optarg, &end, 10);
+			if (end == optarg || *end != '\0' || limit < 0)
+				return ctl_fail(app, CTL_USAGE, "--limit: '%s'", optarg);
+			break;
+		case O_HELP:
+			fputs(trace_usage, stdout);
+			return 0;
+		default:
+			fputs(trace_usage, stderr);
+			return CTL_USAGE;
+		}
+	}
+	if (optind < argc)
+		subject = argv[optind++];
+	if (optind < argc)
+		return ctl_fail(app, CTL_USAGE, "unexpected argument '%s'", argv[optind]);
+	rc = ctl_subject_arg(app, subject, scheme, pidhex, q.pid, trace_usage);
+	if (rc != 0)
+		return rc;
+	if (app->keys_given && (rc = ctl_need_keys(app, false)) != 0)
+		return rc;
+	q.to_ms = until;
+	q.from_ms = until > days * 86400000ULL ? until - days * 86400000ULL : 0;
+	rc = ctl_connect(app);
+	if (rc != 0)
+		return rc;
+	snprintf(detail, sizeof(detail), "depth=%d days=%llu until=%llu window=%llu min_overlap=%llu",
+		 q.depth, (unsigned long long)days, (unsigned long long)until,
+		 (unsigned long long)q.window_ms, (unsigned long long)q.min_overlap_ms);
+	rc = ctl_audit(app, "trace", q.pid, detail);
+	if (rc != 0)
+		return rc;
+	t0 = now_ms();
+	calls0 = ctl_redis_calls(app->redis);
+	if (ctl_sites_load(app) != 0)
+		return ctl_fail(app, CTL_UNAVAILABLE, "%s", app->err);
+	ctl_source_redis(app, &src);
+	rc = tr_run(&src, &q, &r);
+	if (rc != 0)
+		return ctl_fail(app, CTL_UNAVAILABLE, "trace failed: %s",
+				app->err[0] ? app->err : "out of memory");
+	v.pid = q.pid;
+	v.from_ms = q.from_ms;
+	v.to_ms = q.to_ms;
+	v.r = &r;
+	v.limit = limit >= 0 ? (size_t)limit : app->out == OUT_TABLE ? 50 : r.n_contacts;
+	v.elapsed_ms = now_ms() - t0;
+	v.redis_calls = ctl_redis_calls(app->redis) - calls0;
+	if (app->keys_given && app->keys.has_vault) {
+		size_t n = r.n_contacts < v.limit ? r.n_contacts : v.limit;
+		uint8_t (*pids)[PID_LEN] = malloc((n + 1) * PID_LEN);
+
+		ids = calloc(n + 1, sizeof(*ids));
+		if (pids == NULL || ids == NULL) {
+			free(pids);
+			free(ids);
+			tr_result_free(&r);
+			return ctl_fail(app, CTL_UNAVAILABLE, "out of memory");
+		}
+		for (size_t i = 0; i < n; i++)
+			memcpy(pids[i], r.contacts[i].pid, PID_LEN);
+		rc = ctl_reveal(app, (const uint8_t (*)[PID_LEN])q.pid, 1, &id0);
+		if (rc == 0)
+			rc = ctl_reveal(app, (const uint8_t (*)[PID_LEN])pids, n, ids);
+		free(pids);
+		if (rc != 0) {
+			free(ids);
+			tr_result_free(&r);
+			return rc;
+		}
+		v.id = id0;
+		v.ids = ids;
+	}
+	ctl_format_trace(app, &v);
+	rc = r.n_visits > 0 ? CTL_FOUND : CTL_NOT_FOUND;
+	free(ids);
+	tr_result_free(&r);
+	return rc;
+}

@@ -1,0 +1,57 @@
+/*
+ * chotctl's Redis client: the only control-side file that includes
+ * hiredis.h.  Synchronous (an operator's command waits for its answer) but
+ * pipelined: ctl_redis_pipe() sends n commands and then reads n replies, one
+ * round trip however many keys a lookup needs.  Replies are flattened into
+ * plain string lists so no other file sees a redisReply.
+ */
+#ifndef CHOT_CTL_REDIS_H
+#define CHOT_CTL_REDIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ctl_redis;
+
+struct ctl_str {
+	char *p;
+	size_t len;
+};
+
+/* One reply: an array of strings (a bulk string is one element; nil is zero). */
+struct ctl_reply {
+	struct ctl_str *v;
+	size_t n;
+	long long integer;
+	int is_error;
+	char err[128];
+};
+
+/*
+ * Connect to redis://host:port or unix:///path and AUTH when user/password
+ * are given.  NULL on failure, with a one-line reason in err; *unavailable
+ * is set when the server could not be reached (exit code 3) rather than
+ * refusing the credentials.
+ */
+struct ctl_redis *ctl_redis_open(const char *url, const char *user, const char *password,
+				 char *err, size_t errlen, int *unavailable);
+void ctl_redis_close(struct ctl_redis *r);
+
+/*
+ * Send n commands (argv arrays with lengths) in one pipeline and read their
+ * replies into out[0..n).  Returns 0, or -EIO with err set when the
+ * connection failed (an error *reply* is not a failure: see is_error).
+ */
+int ctl_redis_pipe(struct ctl_redis *r, size_t n, const int *argc, const char *const *const *argv,
+		   const size_t *const *argl, struct ctl_reply *out, char *err, size_t errlen);
+
+/* One command, printf-free: argv with lengths. */
+int ctl_redis_cmd(struct ctl_redis *r, int argc, const char *const *argv, const size_t *argl,
+		  struct ctl_reply *out, char *err, size_t errlen);
+
+void ctl_reply_free(struct ctl_reply *rep);
+
+/* Commands sent so far (the trace's redis_calls). */
+uint64_t ctl_redis_calls(const struct ctl_redis *r);
+
+#endif /* CHOT_CTL_REDIS_H */

@@ -1,0 +1,87 @@
+/*
+ * The trace engine (DESIGN §5): F0's visits, then F1, then F2, exactly per
+ * control/rules.h, over a data source that answers two batched questions:
+ * "the scans of these subjects in [from, to]" (their timelines) and "the
+ * scans at these (site, hour) buckets" (presence).  chotctl's source asks
+ * Redis with one pipelined round per question; tests use an in-memory one.
+ *
+ * Exactness.  A candidate B's interval [c, d] that meets F0's [a, b] with
+ * window w is built from B's scans at that site lying in [a-w-S, b+w+S]
+ * (S = RULES_MAX_STAY_MS >= the 60 min lone dwell).  Pairing is local (an
+ * OUT pairs with the scan right before it, if that is an IN at most S
+ * earlier), so reading every bucket in [a-w-2S, b+w+2S] gives each of those
+ * scans its true neighbours; intervals built wrongly at the edges of the
+ * fetched range lie more than w away from [a, b] and cannot meet it.
+ */
+#ifndef CHOT_TRACE_H
+#define CHOT_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pseudonym.h"
+#include "rules.h"
+
+struct tr_scan {
+	uint8_t pid[PID_LEN];
+	uint64_t ts_ms;
+	uint32_t site_id;
+	uint8_t dir;
+};
+
+struct tr_scanvec {
+	struct tr_scan *v;
+	size_t n, cap;
+};
+
+struct tr_bucket {
+	uint32_t site_id;
+	uint32_t hour;
+};
+
+struct tr_source {
+	/* Append every scan of the n subjects with from <= ts <= to. 0 or -errno. */
+	int (*timelines)(void *ctx, const uint8_t (*pids)[PID_LEN], size_t n, uint64_t from,
+			 uint64_t to, struct tr_scanvec *out);
+	/* Append every scan stored in the n (site, hour) buckets. 0 or -errno. */
+	int (*site_hours)(void *ctx, const struct tr_bucket *b, size_t n, struct tr_scanvec *out);
+	rules_kind_fn kind;  /* site kinds (dwell), may be NULL */
+	void *ctx;
+};
+
+struct tr_query {
+	uint8_t pid[PID_LEN];
+	uint64_t from_ms, to_ms;
+	uint64_t window_ms, min_overlap_ms;
+	int depth;            /* 1 or 2 */
+};
+
+struct tr_contact {
+	uint8_t pid[PID_LEN];
+	uint8_t via[PID_LEN];   /* F2: the F1 it met */
+	int degree;
+	uint32_t site_id;
+	uint64_t overlap_ms;
+	uint64_t first_ms;
+	uint64_t contact_ms;    /* max(a, c) of the best contact (tie-break) */
+};
+
+struct tr_result {
+	struct rules_interval *visits;
+	size_t n_visits;
+	struct tr_contact *contacts;  /* ranked */
+	size_t n_contacts;
+};
+
+int tr_scanvec_push(struct tr_scanvec *v, const struct tr_scan *s);
+void tr_scanvec_free(struct tr_scanvec *v);
+
+/* Run a trace. 0, or -errno from the source / -ENOMEM. */
+int tr_run(const struct tr_source *src, const struct tr_query *q, struct tr_result *out);
+void tr_result_free(struct tr_result *r);
+
+/* Rank contacts: overlap desc, degree asc, first_ms asc, pid asc. */
+void tr_rank(struct tr_contact *c, size_t n);
+
+#endif /* CHOT_TRACE_H */
