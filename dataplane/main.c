@@ -26,6 +26,7 @@
 #include <rte_lcore.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
+#include <rte_memory.h>
 
 #include <sodium.h>
 
@@ -238,6 +239,22 @@ workers_init(void)
 	sodium_memzero(password, sizeof(password));
 }
 
+/* Without hugepages EAL memory is faulted in page by page on first touch, in
+ * the middle of the hot path (dedupe and device tables).  Touch it all once at
+ * start-up instead, as hugepage memory would be. */
+static int
+prefault_seg(const struct rte_memseg_list *msl, const struct rte_memseg *ms, void *arg)
+{
+	volatile const uint8_t *p = ms->addr;
+	size_t off;
+
+	(void)msl;
+	(void)arg;
+	for (off = 0; off < ms->len; off += 4096)
+		(void)p[off];
+	return 0;
+}
+
 static void
 print_counters(void)
 {
@@ -272,6 +289,7 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return rc > 0 ? 0 : 2;
 	}
+	dp_time_init();
 	if (wire_init() < 0)
 		rte_exit(EXIT_FAILURE, "libsodium init failed\n");
 	rc = keys_load(dp_app.conf.keys_file, &dp_app.keys, err, sizeof(err));
@@ -287,6 +305,8 @@ main(int argc, char **argv)
 	dp_app.port = (uint16_t)dp_app.conf.port;
 	port_init(dp_app.port);
 	workers_init();
+	if (!rte_eal_has_hugepages() && dp_app.conf.prefault)
+		rte_memseg_walk(prefault_seg, NULL);
 	if (dp_telemetry_register() < 0)
 		DP_LOG(WARNING, "telemetry: cannot register /chot/ commands\n");
 	DP_LOG(INFO, "port %u: udp %u, %u worker(s) %s, store %s\n", dp_app.port,

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <rte_cycles.h>
 #include <rte_malloc.h>
 
 #include "dedupe.h"
@@ -88,24 +89,39 @@ struct dp_worker {
 
 #define PEND_NONE UINT32_MAX
 
+/*
+ * Clocks from the TSC: clock_gettime is not free everywhere (in some VMs it is
+ * a real syscall), and the loop reads a clock every burst.  dp_time_init()
+ * anchors the TSC to CLOCK_MONOTONIC (the store's clock, also used by
+ * dp_store_drain) and to CLOCK_REALTIME (the validation clock).
+ */
+static uint64_t tsc_hz_per_us = 1, mono_base_us, real_base_ms, tsc_base;
+
+void
+dp_time_init(void)
+{
+	struct timespec m, r;
+
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	clock_gettime(CLOCK_REALTIME, &r);
+	tsc_base = rte_rdtsc();
+	tsc_hz_per_us = rte_get_tsc_hz() / 1000000 ? rte_get_tsc_hz() / 1000000 : 1;
+	mono_base_us = (uint64_t)m.tv_sec * 1000000 + (uint64_t)m.tv_nsec / 1000;
+	real_base_ms = (uint64_t)r.tv_sec * 1000 + (uint64_t)r.tv_nsec / 1000000;
+}
+
 uint64_t
 dp_now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	return mono_base_us + (rte_rdtsc() - tsc_base) / tsc_hz_per_us;
 }
 
 uint64_t
 dp_clock_ms(const struct dp_conf *c)
 {
-	struct timespec ts;
-
 	if (c->now_ms != 0)
 		return c->now_ms;
-	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return real_base_ms + (rte_rdtsc() - tsc_base) / tsc_hz_per_us / 1000;
 }
 
 /* Build an ACK for (dev, key_id, epoch, acked) back to the datagram (hdr, f). */

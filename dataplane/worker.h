@@ -70,10 +70,13 @@ struct dp_worker_info {
 };
 void dp_worker_get_info(const struct dp_worker *w, struct dp_worker_info *info);
 
-/* The validation clock: conf->now_ms when set, else the wall clock. */
+/* Anchor the TSC clocks below to the system clocks; once, after EAL init. */
+void dp_time_init(void);
+
+/* The validation clock: conf->now_ms when set, else the wall clock (TSC-derived). */
 uint64_t dp_clock_ms(const struct dp_conf *c);
 
-/* The store's clock: CLOCK_MONOTONIC in microseconds (vDSO, no syscall). */
+/* The store's clock: CLOCK_MONOTONIC microseconds, TSC-derived (no syscall). */
 uint64_t dp_now_us(void);
 
 #endif /* CHOT_DP_WORKER_H */

@@ -19,9 +19,8 @@
 
 #define KEYS_MAX_FILE 16384
 
-static int
-fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
 
 static int
 fail(char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -74,7 +73,8 @@ keys_parse(const char *text, struct chot_keys *k, char *err, size_t errlen)
 		for (char *t = strtok_r(line, " \t\r", &save); t != NULL;
 		     t = strtok_r(NULL, " \t\r", &save)) {
 			if (nt == 4)
-				return fail(err, errlen, -EINVAL, "line %u: too many fields", lineno);
+				return fail(err, errlen, -EINVAL, "line %u: too many fields",
+				            lineno);
 			tok[nt++] = t;
 		}
 		if (nt == 0)
@@ -85,41 +85,41 @@ keys_parse(const char *text, struct chot_keys *k, char *err, size_t errlen)
 
 			if (nt != 3)
 				return fail(err, errlen, -EINVAL,
-					    "line %u: expected 'master <key_id> <64 hex>'", lineno);
+				            "line %u: expected 'master <key_id> <64 hex>'", lineno);
 			errno = 0;
 			id = strtoul(tok[1], &end, 10);
 			if (errno != 0 || *end != '\0' || id > 0xffff)
-				return fail(err, errlen, -EINVAL, "line %u: bad key_id '%s'", lineno,
-					    tok[1]);
+				return fail(err, errlen, -EINVAL, "line %u: bad key_id '%s'",
+				            lineno, tok[1]);
 			if (keys_master(k, (uint16_t)id) != NULL)
 				return fail(err, errlen, -EINVAL, "line %u: duplicate key_id %lu",
-					    lineno, id);
+				            lineno, id);
 			if (k->n_master == KEYS_MAX_MASTER)
 				return fail(err, errlen, -EINVAL, "line %u: more than %d masters",
-					    lineno, KEYS_MAX_MASTER);
+				            lineno, KEYS_MAX_MASTER);
 			if (parse_hex32(tok[2], k->master[k->n_master].key) != 0)
-				return fail(err, errlen, -EINVAL, "line %u: key is not 64 hex digits",
-					    lineno);
+				return fail(err, errlen, -EINVAL,
+				            "line %u: key is not 64 hex digits", lineno);
 			k->master[k->n_master++].id = (uint16_t)id;
 		} else if (strcmp(tok[0], "pseudonym") == 0 || strcmp(tok[0], "vault") == 0) {
 			bool is_p = tok[0][0] == 'p';
 
 			if (nt != 2)
 				return fail(err, errlen, -EINVAL, "line %u: expected '%s <64 hex>'",
-					    lineno, tok[0]);
+				            lineno, tok[0]);
 			if ((is_p && k->has_pseudonym) || (!is_p && k->has_vault))
-				return fail(err, errlen, -EINVAL, "line %u: duplicate %s key", lineno,
-					    tok[0]);
+				return fail(err, errlen, -EINVAL, "line %u: duplicate %s key",
+				            lineno, tok[0]);
 			if (parse_hex32(tok[1], is_p ? k->pseudonym : k->vault) != 0)
-				return fail(err, errlen, -EINVAL, "line %u: key is not 64 hex digits",
-					    lineno);
+				return fail(err, errlen, -EINVAL,
+				            "line %u: key is not 64 hex digits", lineno);
 			if (is_p)
 				k->has_pseudonym = 1;
 			else
 				k->has_vault = 1;
 		} else {
 			return fail(err, errlen, -EINVAL, "line %u: unknown entry '%s'", lineno,
-				    tok[0]);
+			            tok[0]);
 		}
 	}
 	if (k->n_master == 0)
@@ -150,8 +150,8 @@ keys_load(const char *path, struct chot_keys *k, char *err, size_t errlen)
 	if ((st.st_mode & 077) != 0) {
 		close(fd);
 		return fail(err, errlen, -EPERM,
-			    "%s: mode %03o lets group or others read it; chmod 600 it",
-			    path, (unsigned)(st.st_mode & 0777));
+		            "%s: mode %03o gives group or others access to the keys; chmod 600 it",
+		            path, (unsigned)(st.st_mode & 0777));
 	}
 	while ((n = read(fd, buf + got, KEYS_MAX_FILE - got)) > 0)
 		got += (size_t)n;
@@ -205,7 +205,7 @@ keys_write(const char *path, const struct chot_keys *k)
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	if (fchmod(fd, 0600) != 0) {  /* umask may have taken bits; be exact */
+	if (fchmod(fd, 0600) != 0) { /* umask may have taken bits; be exact */
 		rc = -errno;
 		close(fd);
 		unlink(path);

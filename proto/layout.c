@@ -47,7 +47,7 @@ layout_hour_expire_at(uint32_t hour, uint32_t retention_days)
 
 void
 layout_subject_member(uint8_t out[LAYOUT_SUBJECT_MEMBER_LEN], uint32_t site_id, uint64_t ts_ms,
-		      uint8_t dir)
+                      uint8_t dir)
 {
 	wire_put_be32(out, site_id);
 	wire_put_be32(out + 4, (uint32_t)(ts_ms % LAYOUT_DAY_MS));
@@ -55,8 +55,8 @@ layout_subject_member(uint8_t out[LAYOUT_SUBJECT_MEMBER_LEN], uint32_t site_id, 
 }
 
 void
-layout_site_member(uint8_t out[LAYOUT_SITE_MEMBER_LEN], const uint8_t pid[PID_LEN],
-		   uint64_t ts_ms, uint8_t dir)
+layout_site_member(uint8_t out[LAYOUT_SITE_MEMBER_LEN], const uint8_t pid[PID_LEN], uint64_t ts_ms,
+                   uint8_t dir)
 {
 	uint32_t ms = (uint32_t)(ts_ms % LAYOUT_HOUR_MS);
 
@@ -69,7 +69,7 @@ layout_site_member(uint8_t out[LAYOUT_SITE_MEMBER_LEN], const uint8_t pid[PID_LE
 
 int
 layout_subject_member_decode(const uint8_t *m, size_t len, uint32_t day, uint32_t *site_id,
-			     uint64_t *ts_ms, uint8_t *dir)
+                             uint64_t *ts_ms, uint8_t *dir)
 {
 	uint32_t ms;
 
@@ -86,7 +86,7 @@ layout_subject_member_decode(const uint8_t *m, size_t len, uint32_t day, uint32_
 
 int
 layout_site_member_decode(const uint8_t *m, size_t len, uint32_t hour, uint8_t pid[PID_LEN],
-			  uint64_t *ts_ms, uint8_t *dir)
+                          uint64_t *ts_ms, uint8_t *dir)
 {
 	uint32_t ms;
 

@@ -13,7 +13,7 @@
 
 void
 chot_pseudonym(uint8_t pid[PID_LEN], const uint8_t key[32], uint8_t scheme, const char *subject,
-	       size_t len)
+               size_t len)
 {
 	uint8_t msg[1 + WIRE_SUBJECT_MAX];
 

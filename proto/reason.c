@@ -8,23 +8,23 @@
 #include "reason.h"
 
 static const char *const counter_names[CTR__COUNT] = {
-	[CTR_NONE]          = NULL,
-	[CTR_NOT_OURS]      = "not_ours",
-	[CTR_BAD_HEADER]    = "bad_header",
-	[CTR_BAD_TAG]       = "bad_tag",
-	[CTR_STALE_EPOCH]   = "stale_epoch",
-	[CTR_REPLAYED]      = "replayed",
-	[CTR_DECODE_ERRORS] = "decode_errors",
-	[CTR_BAD_EVENTS]    = "bad_events",
-	[CTR_DUP_SCANS]     = "dup_scans",
+        [CTR_NONE] = NULL,
+        [CTR_NOT_OURS] = "not_ours",
+        [CTR_BAD_HEADER] = "bad_header",
+        [CTR_BAD_TAG] = "bad_tag",
+        [CTR_STALE_EPOCH] = "stale_epoch",
+        [CTR_REPLAYED] = "replayed",
+        [CTR_DECODE_ERRORS] = "decode_errors",
+        [CTR_BAD_EVENTS] = "bad_events",
+        [CTR_DUP_SCANS] = "dup_scans",
 };
 
 static const struct {
 	enum chot_counter counter;
 	const char *name;
 } reasons[CHOT_REASON__COUNT] = {
-#define X(id, ctr, nm) [id] = { ctr, nm },
-	CHOT_REASONS(X)
+#define X(id, ctr, nm) [id] = {ctr, nm},
+        CHOT_REASONS(X)
 #undef X
 };
 

@@ -11,9 +11,13 @@
 #include "validate.h"
 
 static const char *const scheme_names[SCHEME__MAX + 1] = {
-	[SCHEME_NONE] = "?", [SCHEME_CCCD] = "cccd", [SCHEME_PCCOVID] = "pccovid",
-	[SCHEME_VNEID] = "vneid", [SCHEME_PASSPORT] = "passport", [SCHEME_PLATE] = "plate",
-	[SCHEME_GREEN_LANE] = "greenlane",
+        [SCHEME_NONE] = "?",
+        [SCHEME_CCCD] = "cccd",
+        [SCHEME_PCCOVID] = "pccovid",
+        [SCHEME_VNEID] = "vneid",
+        [SCHEME_PASSPORT] = "passport",
+        [SCHEME_PLATE] = "plate",
+        [SCHEME_GREEN_LANE] = "greenlane",
 };
 
 int
@@ -35,16 +39,19 @@ const char *
 wire_dir_name(uint8_t dir)
 {
 	switch (dir) {
-	case DIR_IN: return "IN";
-	case DIR_OUT: return "OUT";
-	case DIR_PASS: return "PASS";
-	default: return "?";
+	case DIR_IN:
+		return "IN";
+	case DIR_OUT:
+		return "OUT";
+	case DIR_PASS:
+		return "PASS";
+	default:
+		return "?";
 	}
 }
 
 enum chot_reason
-wire_batch_decode(const uint8_t *body, size_t len, struct wire_arena *a,
-		  Chot__V1__ScanBatch **out)
+wire_batch_decode(const uint8_t *body, size_t len, struct wire_arena *a, Chot__V1__ScanBatch **out)
 {
 	Chot__V1__ScanBatch *b;
 
@@ -118,7 +125,7 @@ wire_subject_normalise(uint8_t scheme, const char *in, size_t len, char *out)
 
 enum chot_reason
 wire_event_validate(const Chot__V1__ScanEvent *ev, uint64_t now_ms, uint64_t retention_ms,
-		    struct scan_event *out)
+                    struct scan_event *out)
 {
 	size_t slen, vlen;
 	int n;
@@ -138,7 +145,7 @@ wire_event_validate(const Chot__V1__ScanEvent *ev, uint64_t now_ms, uint64_t ret
 	slen = ev->subject != NULL ? strlen(ev->subject) : 0;
 	n = wire_subject_normalise((uint8_t)ev->scheme, ev->subject, slen, out->subject);
 	if (n < 0)
-		return (enum chot_reason)-n;
+		return (enum chot_reason) - n;
 	out->subject_len = (uint8_t)n;
 	vlen = ev->vehicle != NULL ? strlen(ev->vehicle) : 0;
 	out->vehicle_len = 0;

@@ -13,11 +13,11 @@
 
 #include "wire.h"
 
-const uint8_t wire_magic[4] = { 'C', 'H', 'T', '1' };
-const uint8_t wire_ack_magic[4] = { 'C', 'H', 'A', '1' };
+const uint8_t wire_magic[4] = {'C', 'H', 'T', '1'};
+const uint8_t wire_ack_magic[4] = {'C', 'H', 'A', '1'};
 
-static const char kdf_ctx_dev[crypto_kdf_CONTEXTBYTES] = { 'c', 'h', 'o', 't', 'd', 'e', 'v', '1' };
-static const char kdf_ctx_ack[crypto_kdf_CONTEXTBYTES] = { 'c', 'h', 'o', 't', 'a', 'c', 'k', '1' };
+static const char kdf_ctx_dev[crypto_kdf_CONTEXTBYTES] = {'c', 'h', 'o', 't', 'd', 'e', 'v', '1'};
+static const char kdf_ctx_ack[crypto_kdf_CONTEXTBYTES] = {'c', 'h', 'o', 't', 'a', 'c', 'k', '1'};
 
 int
 wire_init(void)
@@ -89,7 +89,7 @@ wire_ack_key(uint8_t out[WIRE_KEY_LEN], const uint8_t master[WIRE_KEY_LEN], uint
 
 int
 wire_seal(uint8_t *out, size_t cap, struct wire_hdr *h, const uint8_t *pt, size_t pt_len,
-	  const uint8_t devkey[WIRE_KEY_LEN])
+          const uint8_t devkey[WIRE_KEY_LEN])
 {
 	uint8_t nonce[WIRE_NONCE_LEN];
 	unsigned long long clen = 0;
@@ -104,21 +104,22 @@ wire_seal(uint8_t *out, size_t cap, struct wire_hdr *h, const uint8_t *pt, size_
 	wire_hdr_write(out, h);
 	wire_nonce(nonce, h->boot_epoch, h->batch_seq);
 	crypto_aead_chacha20poly1305_ietf_encrypt(out + WIRE_HDR_LEN, &clen, pt, pt_len, out,
-						  WIRE_HDR_LEN, NULL, nonce, devkey);
+	                                          WIRE_HDR_LEN, NULL, nonce, devkey);
 	return (int)total;
 }
 
 enum chot_reason
 wire_open(uint8_t *pt, const uint8_t *d, const struct wire_hdr *h,
-	  const uint8_t devkey[WIRE_KEY_LEN])
+          const uint8_t devkey[WIRE_KEY_LEN])
 {
 	uint8_t nonce[WIRE_NONCE_LEN];
 	unsigned long long plen = 0;
 
 	wire_nonce(nonce, h->boot_epoch, h->batch_seq);
 	if (crypto_aead_chacha20poly1305_ietf_decrypt(pt, &plen, NULL, d + WIRE_HDR_LEN,
-						      (unsigned long long)h->body_len + WIRE_TAG_LEN,
-						      d, WIRE_HDR_LEN, nonce, devkey) != 0)
+	                                              (unsigned long long)h->body_len +
+	                                                      WIRE_TAG_LEN,
+	                                              d, WIRE_HDR_LEN, nonce, devkey) != 0)
 		return AUTH_TAG;
 	return WIRE_OK;
 }
@@ -137,7 +138,7 @@ ack_fields(uint8_t out[24], const struct wire_ack *a)
 
 void
 wire_ack_build(uint8_t out[WIRE_ACK_LEN], const struct wire_ack *a,
-	       const uint8_t ackkey[WIRE_KEY_LEN])
+               const uint8_t ackkey[WIRE_KEY_LEN])
 {
 	ack_fields(out, a);
 	crypto_generichash(out + 24, WIRE_ACK_TAG_LEN, out, 24, ackkey, WIRE_KEY_LEN);
@@ -146,8 +147,8 @@ wire_ack_build(uint8_t out[WIRE_ACK_LEN], const struct wire_ack *a,
 int
 wire_ack_parse(const uint8_t *buf, size_t len, struct wire_ack *a)
 {
-	if (len != WIRE_ACK_LEN || memcmp(buf, wire_ack_magic, 4) != 0 ||
-	    buf[4] != WIRE_VERSION || buf[5] != 0)
+	if (len != WIRE_ACK_LEN || memcmp(buf, wire_ack_magic, 4) != 0 || buf[4] != WIRE_VERSION ||
+	    buf[5] != 0)
 		return -EINVAL;
 	a->key_id = wire_get_be16(buf + 6);
 	a->device_id = wire_get_be32(buf + 8);
@@ -158,7 +159,7 @@ wire_ack_parse(const uint8_t *buf, size_t len, struct wire_ack *a)
 
 int
 wire_ack_verify(const uint8_t *buf, size_t len, const uint8_t ackkey[WIRE_KEY_LEN],
-		struct wire_ack *a)
+                struct wire_ack *a)
 {
 	uint8_t tag[WIRE_ACK_TAG_LEN];
 

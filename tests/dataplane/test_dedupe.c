@@ -3,6 +3,8 @@
  * without EAL; the table (an rte_hash) is tested inside a private,
  * in-memory EAL (--no-huge --no-pci --in-memory), one per test process.
  */
+#include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -49,7 +51,33 @@ key(struct dp_dedupe_key *k, uint8_t who, uint32_t site, uint8_t dir)
 	dp_dedupe_make_key(k, pid, site, dir);
 }
 
-TestSuite(dedupe_table, .init = eal_up, .timeout = 30);
+/* Leave nothing behind in /var/run/dpdk: clean up EAL and its runtime dir. */
+static void
+eal_down(void)
+{
+	char path[PATH_MAX];
+	const char *dir = rte_eal_get_runtime_dir();
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s", dir);
+	rte_eal_cleanup();
+	d = opendir(path);
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char f[PATH_MAX + 256];
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(f, sizeof(f), "%s/%s", path, e->d_name);
+		unlink(f);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+TestSuite(dedupe_table, .init = eal_up, .fini = eal_down, .timeout = 30);
 
 Test(dedupe_table, duplicate_and_no_refresh)
 {

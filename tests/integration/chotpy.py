@@ -215,17 +215,39 @@ def free_port():
 
 
 class Redis:
-    """A private redis-server on a free loopback port, in a temp dir."""
+    """A private redis-server on a free loopback port, in a temp dir.
 
-    def __init__(self, workdir, conf=None):
+    With shipped_conf (configs/redis.conf) it runs the shipped configuration
+    with fresh passwords for its ACL users, written to DIR/<user>.pass (0600);
+    the test itself then talks to Redis as chot-admin."""
+
+    def __init__(self, workdir, shipped_conf=None):
         self.dir = workdir
         self.port = free_port()
+        self.user = self.password = None
+        self.passfiles = {}
         args = ["redis-server"]
-        if conf:
+        if shipped_conf:
+            with open(shipped_conf) as f:
+                text = f.read()
+            for u in ("admin", "ingest", "operator"):
+                pw = os.urandom(12).hex()
+                text = text.replace(">CHANGE-ME-%s" % u, ">" + pw)
+                path = os.path.join(workdir, "%s.pass" % u)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w") as f:
+                    f.write(pw + "\n")
+                self.passfiles[u] = path
+                if u == "admin":
+                    self.user, self.password = "chot-admin", pw
+            conf = os.path.join(workdir, "redis.conf")
+            with open(conf, "w") as f:
+                f.write(text)
             args.append(conf)
         args += ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", workdir,
-                 "--save", "", "--appendonly", "no", "--daemonize", "no",
-                 "--logfile", os.path.join(workdir, "redis.log")]
+                 "--daemonize", "no", "--logfile", os.path.join(workdir, "redis.log")]
+        if not shipped_conf:
+            args += ["--save", "", "--appendonly", "no"]
         self.args = args
         self.proc = None
         self.start()
@@ -239,13 +261,14 @@ class Redis:
             time.sleep(0.05)
         raise RuntimeError("redis-server did not start")
 
-    def cli(self, *args, check=True, user=None, password=None):
+    def cli(self, *args, check=True):
         cmd = ["redis-cli", "-h", "127.0.0.1", "-p", str(self.port)]
-        if user:
-            cmd += ["--user", user, "--pass", password, "--no-auth-warning"]
+        if self.user:
+            cmd += ["--user", self.user, "--pass", self.password, "--no-auth-warning"]
         r = subprocess.run(cmd + list(args), capture_output=True, timeout=60)
-        if check and r.returncode != 0:
-            raise RuntimeError("redis-cli %s: %s" % (args, r.stderr))
+        if check and (r.returncode != 0 or r.stdout.startswith(b"ERR")
+                      or r.stdout.startswith(b"NOPERM")):
+            raise RuntimeError("redis-cli %s: %s %s" % (args, r.stdout, r.stderr))
         return r.stdout.decode("latin-1")
 
     def kill(self):
@@ -275,9 +298,22 @@ def parse_counters(text):
     return c
 
 
+def cleanup_prefix(prefix):
+    """Remove the EAL runtime directory a chotd instance leaves behind."""
+    if prefix and "/" not in prefix:
+        shutil.rmtree("/var/run/dpdk/" + prefix, ignore_errors=True)
+
+
+def prefix_of(args):
+    return args[args.index("--file-prefix") + 1] if "--file-prefix" in args else None
+
+
 def run_chotd(args, timeout=120):
     """Run chotd to completion (exit_on_idle); returns (rc, counters, stdout, stderr)."""
-    p = subprocess.run(args, capture_output=True, timeout=timeout)
+    try:
+        p = subprocess.run(args, capture_output=True, timeout=timeout)
+    finally:
+        cleanup_prefix(prefix_of(args))
     out = p.stdout.decode(errors="replace")
     return p.returncode, parse_counters(out), out, p.stderr.decode(errors="replace")
 
@@ -363,6 +399,8 @@ HOUR_MS = 3600000
 
 
 def stored_events(port, user=None, password=None):
+    if hasattr(port, "port"):          # a Redis object: use its credentials
+        port, user, password = port.port, port.user, port.password
     """Decode every s:{pid}:day and p:{site}:hour member (proto/layout.h) into two
     sets of (pid hex, site, ts_ms, dir); they must agree with each other."""
     r = Resp(port, user, password)

@@ -5,10 +5,13 @@ key ids, bad headers, fragments, wrong ports, ARP, stale epochs and an
 undecodable (but authentic) body.  Used by test_pcap.py.
 """
 import struct
+import time
 
 import chotpy as cp
 
-NOW_MS = 1_700_000_000_000      # the validation clock given to chotd (ingest.now_ms)
+# The validation clock given to chotd (ingest.now_ms): the wall clock at import,
+# since Redis expires keys by its own clock (EXPIREAT bucket end + retention).
+NOW_MS = int(time.time()) * 1000
 
 
 def cccd(i):
@@ -38,13 +41,13 @@ def build(keys, devices=6, batches=8, events=5, epoch_change=True):
             evs = []
             for e in range(events):
                 subj += 1
-                ts = NOW_MS - 3 * cp.HOUR_MS + subj * 1000
+                ts = NOW_MS - 10 * cp.HOUR_MS + subj * 1000
                 evs.append(cp.encode_event(ts, site, cp.CCCD, cccd(subj), cp.IN))
                 stored.add((cp.pid_hex(pk, cp.CCCD, cccd(subj)), site, ts, cp.IN))
             n_ev = events
             # every third batch: one in-window duplicate and one bad event
             if s % 3 == 0:
-                ts = NOW_MS - 3 * cp.HOUR_MS + subj * 1000 + 30000
+                ts = NOW_MS - 10 * cp.HOUR_MS + subj * 1000 + 30000
                 evs.append(cp.encode_event(ts, site, cp.CCCD, cccd(subj), cp.IN))
                 evs.append(cp.encode_event(ts, 0, cp.CCCD, cccd(subj), cp.IN))   # site 0
                 evs.append(cp.encode_event(ts, site, cp.CCCD, "12345", cp.IN))   # bad CCCD
@@ -63,7 +66,7 @@ def build(keys, devices=6, batches=8, events=5, epoch_change=True):
             add(fr, "replayed")
             exp["acks_sent"] += 1
         # a batch whose events are all duplicates of the previous one: accepted, ACKed
-        ts = NOW_MS - 3 * cp.HOUR_MS + subj * 1000 + 1000
+        ts = NOW_MS - 10 * cp.HOUR_MS + subj * 1000 + 1000
         dg = cp.seal(dk, dev_id, 1, batches + 1,
                      cp.encode_batch([cp.encode_event(ts, site, cp.CCCD, cccd(subj), cp.IN)]))
         add(cp.udp_frame(dg), "batches_accepted")

@@ -24,7 +24,7 @@ SKIP_KEYS = {"redis_errors"}
 def gen(flood, tmp, keys, quick):
     pcap, truth = os.path.join(tmp, "p.pcap"), os.path.join(tmp, "truth.json")
     size = ["--citizens", "300", "--sites", "12", "--devices", "8", "--hours", "6"] if quick \
-        else ["--citizens", "2000", "--sites", "40", "--devices", "30", "--hours", "24"]
+        else ["--citizens", "5000", "--sites", "40", "--devices", "30", "--hours", "48"]
     r = subprocess.run([flood, "gen"] + size + ["--seed", "42", "--dup-rate", "0.05",
                        "--hostile-rate", "0.05", "--keys", keys, "--pcap", pcap,
                        "--truth", truth], capture_output=True, text=True, timeout=300)
@@ -35,9 +35,13 @@ def gen(flood, tmp, keys, quick):
 
 
 def run(chotd, srcdir, tmp, keys, pcap, now_ms, workers, lcores, tag):
-    redis = cp.Redis(tmp)
+    # The shipped configs/redis.conf (AOF, ACL users); chotd logs in as chot-ingest.
+    rdir = os.path.join(tmp, "redis-" + tag)      # a fresh Redis (and AOF) per run
+    os.mkdir(rdir)
+    redis = cp.Redis(rdir, shipped_conf=os.path.join(srcdir, "configs/redis.conf"))
     try:
         sets = {"keys.file": keys, "redis.url": "redis://127.0.0.1:%d" % redis.port,
+                "redis.user": "chot-ingest", "redis.password_file": redis.passfiles["ingest"],
                 "ingest.exit_on_idle_ms": 800, "ingest.workers": workers,
                 "dedupe.capacity": 65536, "ingest.max_devices": 4096}
         if now_ms:
@@ -48,36 +52,24 @@ def run(chotd, srcdir, tmp, keys, pcap, now_ms, workers, lcores, tag):
         rc, c, out, err = cp.run_chotd(args, timeout=240)
         if rc != 0:
             raise RuntimeError("chotd exit %d: %s %s" % (rc, out, err[-2000:]))
-        tl, pr = cp.stored_events(redis.port)
+        tl, pr = cp.stored_events(redis)
         rdb = b""
         redis.cli("CONFIG", "SET", "rdbcompression", "no")
         redis.cli("SAVE")
-        path = os.path.join(tmp, "dump.rdb")
-        if os.path.exists(path):
-            with open(path, "rb") as f:
-                rdb = f.read()
-            os.unlink(path)
+        # The dump and the AOF (DESIGN §4: neither may hold a raw identifier).
+        for root, _, files in os.walk(rdir):
+            for name in files:
+                if name.endswith((".rdb", ".aof")):
+                    with open(os.path.join(root, name), "rb") as f:
+                        rdb += f.read()
         return c, tl, pr, rdb
     finally:
         redis.stop()
 
 
 def raw_ids(subjects):
-    out = set()
-
-    def walk(x):
-        if isinstance(x, str):
-            if len(x) >= 6:
-                out.add(x)
-        elif isinstance(x, dict):
-            for k, v in x.items():
-                walk(k)
-                walk(v)
-        elif isinstance(x, (list, tuple)):
-            for v in x:
-                walk(v)
-    walk(subjects)
-    return out
+    """The normalised raw identifiers of the truth's [pid, scheme, id] rows."""
+    return set(row[2] for row in subjects if len(row) >= 3 and len(row[2]) >= 5)
 
 
 def main():
@@ -88,8 +80,9 @@ def main():
         keys = os.path.join(tmp, "keys")
         cp.make_keys(keys, seed=5)
         pcap, truth = gen(flood, tmp, keys, quick)
-        want = set((p, int(s), int(t), int(d)) for p, s, t, d in truth["stored"])
-        now_ms = truth.get("now_ms") or (max(t for _, _, t, _ in want) + 60000 if want else 0)
+        dirs = {"IN": 1, "OUT": 2, "PASS": 3}
+        want = set((p, int(s), int(t), dirs.get(d, d)) for p, s, t, d in truth["stored"])
+        now_ms = 0      # wall clock: chot-flood's province ends at today's 00:00 UTC
 
         c, tl, pr, rdb = run(chotd, srcdir, tmp, keys, pcap, now_ms, 1, "0", "a")
         for k, v in truth["counters"].items():
@@ -111,6 +104,11 @@ def main():
             fails.append("no RDB dump was written")
         if leaked:
             fails.append("raw identifiers in the Redis dump: %s" % leaked[:5])
+        if not ids:
+            fails.append("the truth lists no subjects to look for")
+        # Control: the dump is readable text-wise (key names carry the pid in hex).
+        if want and not any(p.encode() in rdb for p, _, _, _ in list(want)[:50]):
+            fails.append("no pid found in the dump either: the leak check would be blind")
 
         c2, tl2, pr2, _ = run(chotd, srcdir, tmp, keys, pcap, now_ms, 2, "0@0,1@1,2@1", "b")
         if tl2 != tl or pr2 != pr:

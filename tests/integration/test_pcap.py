@@ -73,6 +73,13 @@ def main():
             for k in cp.CONTRACT:
                 if k == "redis_errors":
                     continue
+                if k == "acks_sent" and redis is not None:
+                    # With a real store, completions come later: a replay of a batch still
+                    # in flight is covered by the completion's ACK, and a batch completing
+                    # after its device rebooted is not ACKed (its window is gone).
+                    if not 0 < c.get(k, 0) <= exp[k]:
+                        fails.append("acks_sent %s not in (0, %d]" % (c.get(k), exp[k]))
+                    continue
                 if c.get(k) != exp[k]:
                     fails.append("%s: expected %d, got %s" % (k, exp[k], c.get(k)))
             try:

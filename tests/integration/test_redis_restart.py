@@ -64,7 +64,7 @@ def main():
             if proc.returncode != 0:
                 fails.append("chotd exit %d" % proc.returncode)
             for k in ["events_stored", "events_dropped", "events_pending", "batches_accepted",
-                      "dup_scans", "bad_events", "replayed", "acks_sent"]:
+                      "dup_scans", "bad_events", "replayed"]:
                 if c.get(k) != exp[k]:
                     fails.append("%s: expected %d, got %s" % (k, exp[k], c.get(k)))
             if c.get("redis_errors", 0) < 1:
@@ -87,6 +87,7 @@ def main():
             if proc is not None and proc.poll() is None:
                 proc.kill()
                 proc.wait()
+            cp.cleanup_prefix(prefix)
             if redis.proc.poll() is None:
                 os.kill(redis.proc.pid, signal.SIGCONT)
             redis.stop()

@@ -183,6 +183,7 @@ def main():
             if proc is not None and proc.poll() is None:
                 proc.kill()
                 proc.wait()
+            cp.cleanup_prefix("chotveth" + tag)
             sh("ip", "link", "del", host_if, check=False)
             sh("ip", "netns", "del", ns, check=False)
 

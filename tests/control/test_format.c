@@ -1,0 +1,317 @@
+/*
+ * Golden-file tests of chotctl's output formats (control/format.c): one fixed
+ * trace result printed as JSON (DESIGN §5 shape, with and without revealed
+ * ids), CSV (RFC 4180: header row, CRLF, quoted fields), and the table in
+ * English and Vietnamese, compared byte for byte with tests/control/golden/.
+ * The table shows local time: the tests pin TZ=Asia/Ho_Chi_Minh.
+ *
+ * To re-bless after an intended format change:
+ *   CHOT_GOLDEN_UPDATE=1 build-X/tests/control/test_control_format
+ * and review the diff of tests/control/golden/ before committing it.
+ *
+ * Also here: the JSON output parses as the DESIGN §5 shape (checked with a
+ * few structural assertions), and the pure argument parsers (TIME, DURATION)
+ * against a table of good and bad inputs.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl.h"
+
+#ifndef GOLDEN_DIR
+#error "GOLDEN_DIR must be defined by the build"
+#endif
+
+#define MIN (60ULL * 1000)
+#define T (1627812000000ULL)   /* 2021-08-01 10:00 UTC = 17:00 in Ho Chi Minh City */
+
+static void
+pid_n(uint8_t pid[PID_LEN], uint8_t n)
+{
+	for (int i = 0; i < PID_LEN; i++)
+		pid[i] = (uint8_t)(n * 16 + i);
+}
+
+static struct ctl_site sites[2];
+static struct rules_interval visits[2];
+static struct tr_contact contacts[3];
+static struct tr_result result;
+static uint8_t f0[PID_LEN];
+static char ids[3][WIRE_SUBJECT_MAX_NUL] = { "038053540827", "ABC,\"12\"", "" };
+
+static void
+setup(void)
+{
+	setenv("TZ", "Asia/Ho_Chi_Minh", 1);
+	tzset();
+	memset(sites, 0, sizeof(sites));
+	sites[0].id = 17;
+	sites[0].kind = KIND_MARKET;
+	snprintf(sites[0].name, sizeof(sites[0].name), "Chợ Vinh, cổng A");
+	sites[1].id = 42;
+	sites[1].kind = KIND_CHECKPOINT;
+	snprintf(sites[1].name, sizeof(sites[1].name), "Chốt QL1A Km 5");
+	visits[0] = (struct rules_interval){ 17, T, T + 45 * MIN };
+	visits[1] = (struct rules_interval){ 42, T + 120 * MIN, T + 125 * MIN };
+	memset(contacts, 0, sizeof(contacts));
+	pid_n(f0, 0);
+	pid_n(contacts[0].pid, 1);
+	contacts[0].degree = 1;
+	contacts[0].site_id = 17;
+	contacts[0].overlap_ms = 30 * MIN;
+	contacts[0].first_ms = T + 15 * MIN;
+	pid_n(contacts[1].pid, 2);
+	pid_n(contacts[1].via, 1);
+	contacts[1].degree = 2;
+	contacts[1].site_id = 17;
+	contacts[1].overlap_ms = 12 * MIN;
+	contacts[1].first_ms = T + 50 * MIN;
+	pid_n(contacts[2].pid, 3);
+	contacts[2].degree = 1;
+	contacts[2].site_id = 99;   /* not in the registry: shown by id */
+	contacts[2].overlap_ms = 0;
+	contacts[2].first_ms = T + 126 * MIN;
+	result.visits = visits;
+	result.n_visits = 2;
+	result.contacts = contacts;
+	result.n_contacts = 3;
+}
+
+/* Format the fixed trace; returns a malloc'd NUL-terminated buffer. */
+static char *
+render(enum ctl_output out, enum ctl_lang lang, bool with_ids, size_t limit)
+{
+	struct ctl_app app;
+	struct ctl_trace_view v;
+	char *buf = NULL;
+	size_t len = 0;
+
+	memset(&app, 0, sizeof(app));
+	memset(&v, 0, sizeof(v));
+	app.out = out;
+	app.lang = lang;
+	app.sites = sites;
+	app.n_sites = 2;
+	app.o = open_memstream(&buf, &len);
+	cr_assert_not_null(app.o, "open_memstream failed");
+	v.pid = f0;
+	v.id = with_ids ? "079201001234" : NULL;
+	v.from_ms = T - 14 * 24 * 60 * MIN;
+	v.to_ms = T + 24 * 60 * MIN;
+	v.r = &result;
+	v.ids = with_ids ? ids : NULL;
+	v.limit = limit;
+	v.elapsed_ms = 12.5;
+	v.redis_calls = 7;
+	ctl_format_trace(&app, &v);
+	fclose(app.o);
+	return buf;
+}
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = calloc(1, (size_t)n + 1);
+	if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static void
+golden(const char *name, const char *got)
+{
+	char path[512];
+	size_t len = 0;
+	char *want;
+
+	snprintf(path, sizeof(path), "%s/%s", GOLDEN_DIR, name);
+	if (getenv("CHOT_GOLDEN_UPDATE") != NULL) {
+		FILE *f = fopen(path, "wb");
+
+		cr_assert_not_null(f, "cannot write %s", path);
+		fputs(got, f);
+		fclose(f);
+		return;
+	}
+	want = slurp(path, &len);
+	cr_assert_not_null(want, "golden file %s missing (CHOT_GOLDEN_UPDATE=1 writes it)", path);
+	cr_expect_str_eq(got, want, "output differs from %s:\n--- got ---\n%s\n--- expected ---\n%s",
+			 path, got, want);
+	free(want);
+}
+
+TestSuite(format, .init = setup);
+
+Test(format, json_golden)
+{
+	char *s = render(OUT_JSON, LANG_EN, false, SIZE_MAX);
+
+	golden("trace.json", s);
+	free(s);
+}
+
+Test(format, json_with_ids_golden)
+{
+	char *s = render(OUT_JSON, LANG_EN, true, SIZE_MAX);
+
+	golden("trace_ids.json", s);
+	free(s);
+}
+
+Test(format, csv_golden)
+{
+	char *s = render(OUT_CSV, LANG_EN, true, SIZE_MAX);
+
+	golden("trace.csv", s);
+	free(s);
+}
+
+Test(format, table_en_golden)
+{
+	char *s = render(OUT_TABLE, LANG_EN, false, 50);
+
+	golden("trace_en.txt", s);
+	free(s);
+}
+
+Test(format, table_vi_golden)
+{
+	char *s = render(OUT_TABLE, LANG_VI, false, 50);
+
+	golden("trace_vi.txt", s);
+	free(s);
+}
+
+Test(format, table_limit_says_more_rows)
+{
+	char *s = render(OUT_TABLE, LANG_EN, false, 1);
+
+	golden("trace_limit1_en.txt", s);
+	cr_expect_not_null(strstr(s, "2 more rows"), "a truncated table must say how many rows are "
+			   "hidden; got:\n%s", s);
+	free(s);
+}
+
+Test(format, json_shape)
+{
+	char *s = render(OUT_JSON, LANG_EN, false, SIZE_MAX);
+	static const char *const keys[] = {
+		"\"subject\": {\"pid\": \"000102030405060708090a0b0c0d0e0f\"}",
+		"\"window\": {\"from_ms\": ", "\"visits\": [{\"site\": 17, \"from_ms\": 1627812000000",
+		"\"contacts\": [", "\"degree\": 2", "\"via\": \"101112131415161718191a1b1c1d1e1f\"",
+		"\"overlap_ms\": 1800000", "\"first_ms\": ", "\"stats\": {\"elapsed_ms\": 12.5",
+		"\"redis_calls\": 7",
+	};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		cr_expect_not_null(strstr(s, keys[i]), "JSON lacks %s; got:\n%s", keys[i], s);
+	cr_expect_null(strstr(s, "\"id\""), "no raw id without --keys; got:\n%s", s);
+	/* Only the F2 carries via. */
+	{
+		unsigned n_via = 0;
+
+		for (const char *p = s; (p = strstr(p, "\"via\"")) != NULL; p++)
+			n_via++;
+		cr_expect_eq(n_via, 1, "exactly one via (the F2's), got %u", n_via);
+	}
+	free(s);
+}
+
+/* ---- argument parsers ---- */
+
+struct time_case {
+	char in[48];
+	int rc;
+	uint64_t ms;
+};
+
+static struct time_case time_cases[] = {
+	{ "1627812000000", 0, T },
+	{ "0", 0, 0 },
+	{ "2021-08-01T10:00:00Z", 0, T },
+	{ "2021-08-01T10:00:00", 0, T },           /* no zone: UTC */
+	{ "2021-08-01T17:00:00+07:00", 0, T },
+	{ "2021-08-01T03:00:00-07:00", 0, T },
+	{ "2021-08-01T10:00:00.250Z", 0, T },      /* fraction dropped */
+	{ "2021-08-01 10:00:00", 0, T },
+	{ "2021-08-01", 0, T - 10 * 60 * MIN },
+	{ "", -EINVAL, 0 },
+	{ "yesterday", -EINVAL, 0 },
+	{ "2021-08-01T10:00:00+7", -EINVAL, 0 },
+	{ "2021-08-01T10:00:00Zjunk", -EINVAL, 0 },
+	{ "12abc", -EINVAL, 0 },
+};
+
+ParameterizedTestParameters(parse, time)
+{
+	return cr_make_param_array(struct time_case, time_cases,
+				   sizeof(time_cases) / sizeof(time_cases[0]));
+}
+
+ParameterizedTest(struct time_case *c, parse, time)
+{
+	uint64_t ms = 12345;
+	int rc = ctl_parse_time(c->in, &ms);
+
+	cr_assert_eq(rc, c->rc, "TIME '%s': expected rc %d, got %d", c->in, c->rc, rc);
+	if (rc == 0)
+		cr_expect_eq(ms, c->ms, "TIME '%s': expected %llu ms, got %llu", c->in,
+			     (unsigned long long)c->ms, (unsigned long long)ms);
+}
+
+struct dur_case {
+	char in[16];
+	int rc;
+	uint64_t ms;
+};
+
+static struct dur_case dur_cases[] = {
+	{ "15m", 0, 15 * MIN },
+	{ "15min", 0, 15 * MIN },
+	{ "90s", 0, 90000 },
+	{ "2h", 0, 120 * MIN },
+	{ "1d", 0, 24 * 60 * MIN },
+	{ "250ms", 0, 250 },
+	{ "0", 0, 0 },
+	{ "1.5m", 0, 90000 },
+	{ "", -EINVAL, 0 },
+	{ "-5m", -EINVAL, 0 },
+	{ "15 m", -EINVAL, 0 },
+	{ "15x", -EINVAL, 0 },
+	{ "m", -EINVAL, 0 },
+};
+
+ParameterizedTestParameters(parse, duration)
+{
+	return cr_make_param_array(struct dur_case, dur_cases,
+				   sizeof(dur_cases) / sizeof(dur_cases[0]));
+}
+
+ParameterizedTest(struct dur_case *c, parse, duration)
+{
+	uint64_t ms = 12345;
+	int rc = ctl_parse_duration(c->in, &ms);
+
+	cr_assert_eq(rc, c->rc, "DURATION '%s': expected rc %d, got %d", c->in, c->rc, rc);
+	if (rc == 0)
+		cr_expect_eq(ms, c->ms, "DURATION '%s': expected %llu ms, got %llu", c->in,
+			     (unsigned long long)c->ms, (unsigned long long)ms);
+}

@@ -1,0 +1,271 @@
+/*
+ * Unit tests of the trace engine (control/trace.h) over an in-memory data
+ * source: a hand-made tiny dataset whose F1/F2 sets, `via`, overlaps,
+ * first_ms and ranking were worked out by hand from the rules.h definitions.
+ *
+ * Dataset (site 1 and 2, default 60 min dwell, PASS 5 min, window 15 min;
+ * times in minutes from T):
+ *   A (F0)  site 1 IN 0, OUT 60                 -> [0, 60]
+ *   B       site 1 IN 30, OUT 90                -> [30, 90]   F1, overlap 30
+ *           site 2 IN 180, OUT 240              -> [180, 240] (after t1 = 30)
+ *           site 2 IN -180, OUT -120            -> before t1: not spreading
+ *   C       site 1 PASS 70                      -> [70, 75]   F1 through the window, overlap 0
+ *   D       site 1 PASS 76                      -> [76, 81]   76 > 60 + 15: not F1;
+ *                                                  meets B (overlap 5) and C (0): F2 via B
+ *   E       site 2 IN 210, OUT 300              -> [210, 300] F2 via B, overlap 30
+ *   F       site 2 IN -180, OUT -120            -> meets B only before t1: nobody
+ *   H       site 1 PASS 80                      -> [80, 85]   F2 via B, overlap 5, first 80
+ *   Z       site 1 IN -2000 (outside [from,to]) -> ignored
+ * Ranking: B (30, deg 1), E (30, deg 2), D (5, first 76), H (5, first 80), C (0).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "layout.h"
+#include "trace.h"
+#include "validate.h"
+
+#define MIN (60ULL * 1000)
+#define T (1795000000000ULL - 1795000000000ULL % LAYOUT_HOUR_MS)  /* an hour boundary */
+#define FROM (T - 24 * 60 * MIN)
+#define TO (T + 24 * 60 * MIN)
+
+enum { A = 1, B, C, D, E, F, H, Z };
+
+struct mem_scan {
+	int who;
+	long long at_min;
+	uint32_t site;
+	uint8_t dir;
+};
+
+static const struct mem_scan data[] = {
+	{ A, 0, 1, DIR_IN }, { A, 60, 1, DIR_OUT },
+	{ B, 30, 1, DIR_IN }, { B, 90, 1, DIR_OUT },
+	{ B, 180, 2, DIR_IN }, { B, 240, 2, DIR_OUT },
+	{ B, -180, 2, DIR_IN }, { B, -120, 2, DIR_OUT },
+	{ C, 70, 1, DIR_PASS },
+	{ D, 76, 1, DIR_PASS },
+	{ E, 210, 2, DIR_IN }, { E, 300, 2, DIR_OUT },
+	{ F, -180, 2, DIR_IN }, { F, -120, 2, DIR_OUT },
+	{ H, 80, 1, DIR_PASS },
+	{ Z, -2000, 1, DIR_IN },
+};
+#define N_DATA (sizeof(data) / sizeof(data[0]))
+
+static void
+pid_of(uint8_t pid[PID_LEN], int who)
+{
+	memset(pid, 0, PID_LEN);
+	pid[0] = 0xa0;
+	pid[PID_LEN - 1] = (uint8_t)who;
+}
+
+static int
+who_of(const uint8_t pid[PID_LEN])
+{
+	return pid[PID_LEN - 1];
+}
+
+static void
+scan_of(const struct mem_scan *m, struct tr_scan *s)
+{
+	pid_of(s->pid, m->who);
+	s->ts_ms = (uint64_t)((long long)T + m->at_min * (long long)MIN);
+	s->site_id = m->site;
+	s->dir = m->dir;
+}
+
+struct mem_source {
+	unsigned timeline_calls, bucket_calls;
+};
+
+static int
+mem_timelines(void *ctx, const uint8_t (*pids)[PID_LEN], size_t n, uint64_t from, uint64_t to,
+	      struct tr_scanvec *out)
+{
+	struct mem_source *ms = ctx;
+
+	ms->timeline_calls++;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < N_DATA; j++) {
+			struct tr_scan s;
+
+			scan_of(&data[j], &s);
+			if (memcmp(s.pid, pids[i], PID_LEN) != 0 || s.ts_ms < from || s.ts_ms > to)
+				continue;
+			if (tr_scanvec_push(out, &s) != 0)
+				return -ENOMEM;
+		}
+	return 0;
+}
+
+static int
+mem_site_hours(void *ctx, const struct tr_bucket *b, size_t n, struct tr_scanvec *out)
+{
+	struct mem_source *ms = ctx;
+
+	ms->bucket_calls++;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < N_DATA; j++) {
+			struct tr_scan s;
+
+			scan_of(&data[j], &s);
+			if (s.site_id != b[i].site_id || layout_hour(s.ts_ms) != b[i].hour)
+				continue;
+			if (tr_scanvec_push(out, &s) != 0)
+				return -ENOMEM;
+		}
+	return 0;
+}
+
+static struct mem_source ms;
+static const struct tr_source src = {
+	.timelines = mem_timelines, .site_hours = mem_site_hours, .kind = NULL, .ctx = &ms,
+};
+
+static struct tr_result
+run(int depth, uint64_t window_ms, uint64_t min_overlap_ms)
+{
+	struct tr_query q = { .from_ms = FROM, .to_ms = TO, .window_ms = window_ms,
+			      .min_overlap_ms = min_overlap_ms, .depth = depth };
+	struct tr_result r;
+	int rc;
+
+	pid_of(q.pid, A);
+	memset(&r, 0, sizeof(r));
+	rc = tr_run(&src, &q, &r);
+	cr_assert_eq(rc, 0, "tr_run over the in-memory source: expected 0, got %d", rc);
+	return r;
+}
+
+struct want {
+	int who, degree, via;
+	uint32_t site;
+	uint64_t overlap_min, first_min;
+};
+
+static void
+expect_contacts(const struct tr_result *r, const struct want *w, size_t n, const char *what)
+{
+	cr_assert_eq(r->n_contacts, n, "%s: expected %zu contacts, got %zu", what, n, r->n_contacts);
+	for (size_t i = 0; i < n; i++) {
+		const struct tr_contact *c = &r->contacts[i];
+
+		cr_expect_eq(who_of(c->pid), w[i].who, "%s: rank %zu: expected subject %d, got %d",
+			     what, i, w[i].who, who_of(c->pid));
+		cr_expect_eq(c->degree, w[i].degree, "%s: subject %d: expected degree %d, got %d",
+			     what, w[i].who, w[i].degree, c->degree);
+		cr_expect_eq(c->site_id, w[i].site, "%s: subject %d: expected site %u, got %u", what,
+			     w[i].who, w[i].site, c->site_id);
+		cr_expect_eq(c->overlap_ms, w[i].overlap_min * MIN,
+			     "%s: subject %d: expected overlap %llu min, got %llu ms", what, w[i].who,
+			     (unsigned long long)w[i].overlap_min, (unsigned long long)c->overlap_ms);
+		cr_expect_eq(c->first_ms, T + w[i].first_min * MIN,
+			     "%s: subject %d: expected first_ms T+%llu min, got T%+lld ms", what,
+			     w[i].who, (unsigned long long)w[i].first_min,
+			     (long long)(c->first_ms - T));
+		if (w[i].degree == 2)
+			cr_expect_eq(who_of(c->via), w[i].via, "%s: subject %d: expected via %d, got %d",
+				     what, w[i].who, w[i].via, who_of(c->via));
+	}
+}
+
+Test(trace_engine, f0_visits_in_window)
+{
+	struct tr_result r = run(1, RULES_WINDOW_DEFAULT_MS, 0);
+
+	cr_assert_eq(r.n_visits, 1, "F0 has one visit (IN/OUT at site 1), got %zu", r.n_visits);
+	cr_expect_eq(r.visits[0].site_id, 1, "F0's visit is at site 1");
+	cr_expect_eq(r.visits[0].from_ms, T, "F0's visit starts at T");
+	cr_expect_eq(r.visits[0].to_ms, T + 60 * MIN, "F0's visit ends at T + 60 min");
+	tr_result_free(&r);
+}
+
+Test(trace_engine, depth1_f1_only)
+{
+	static const struct want w[] = {
+		{ B, 1, 0, 1, 30, 30 },
+		{ C, 1, 0, 1, 0, 70 },
+	};
+	struct tr_result r = run(1, RULES_WINDOW_DEFAULT_MS, 0);
+
+	expect_contacts(&r, w, 2, "depth 1");
+	tr_result_free(&r);
+}
+
+Test(trace_engine, depth2_sets_via_and_ranking)
+{
+	static const struct want w[] = {
+		{ B, 1, 0, 1, 30, 30 },
+		{ E, 2, B, 2, 30, 210 },
+		{ D, 2, B, 1, 5, 76 },
+		{ H, 2, B, 1, 5, 80 },
+		{ C, 1, 0, 1, 0, 70 },
+	};
+	struct tr_result r = run(2, RULES_WINDOW_DEFAULT_MS, 0);
+
+	/* Not in any set: A (the F0), F (met B before B was exposed), Z (outside the window). */
+	expect_contacts(&r, w, 5, "depth 2");
+	tr_result_free(&r);
+}
+
+Test(trace_engine, min_overlap_filters_both_degrees)
+{
+	static const struct want w[] = {
+		{ B, 1, 0, 1, 30, 30 },
+		{ E, 2, B, 2, 30, 210 },
+	};
+	struct tr_result r = run(2, RULES_WINDOW_DEFAULT_MS, 10 * MIN);
+
+	expect_contacts(&r, w, 2, "depth 2, min-overlap 10 min");
+	tr_result_free(&r);
+}
+
+Test(trace_engine, wider_window_promotes_d_and_h_to_f1)
+{
+	/* w = 20 min: D [76, 81] and H [80, 85] now start <= 60 + 20. */
+	static const struct want w[] = {
+		{ B, 1, 0, 1, 30, 30 },
+		{ E, 2, B, 2, 30, 210 },
+		{ C, 1, 0, 1, 0, 70 },
+		{ D, 1, 0, 1, 0, 76 },
+		{ H, 1, 0, 1, 0, 80 },
+	};
+	struct tr_result r = run(2, 20 * MIN, 0);
+
+	expect_contacts(&r, w, 5, "depth 2, window 20 min");
+	tr_result_free(&r);
+}
+
+Test(trace_engine, source_called_in_batches)
+{
+	struct tr_result r;
+
+	memset(&ms, 0, sizeof(ms));
+	r = run(2, RULES_WINDOW_DEFAULT_MS, 0);
+	/* F0's timeline, then all F1 timelines at once; presence rounds per depth. */
+	cr_expect_leq(ms.timeline_calls, 2, "expected <= 2 timeline rounds, got %u",
+		      ms.timeline_calls);
+	cr_expect_leq(ms.bucket_calls, 2, "expected <= 2 presence rounds, got %u", ms.bucket_calls);
+	tr_result_free(&r);
+}
+
+Test(trace_engine, rank_order)
+{
+	struct tr_contact c[4];
+
+	memset(c, 0, sizeof(c));
+	pid_of(c[0].pid, 4); c[0].overlap_ms = 5; c[0].degree = 2; c[0].first_ms = 10;
+	pid_of(c[1].pid, 3); c[1].overlap_ms = 5; c[1].degree = 2; c[1].first_ms = 10;
+	pid_of(c[2].pid, 2); c[2].overlap_ms = 5; c[2].degree = 1; c[2].first_ms = 99;
+	pid_of(c[3].pid, 1); c[3].overlap_ms = 9; c[3].degree = 2; c[3].first_ms = 50;
+	tr_rank(c, 4);
+	/* overlap desc, degree asc, first_ms asc, pid asc */
+	cr_expect_eq(who_of(c[0].pid), 1, "largest overlap first, got %d", who_of(c[0].pid));
+	cr_expect_eq(who_of(c[1].pid), 2, "then the lower degree, got %d", who_of(c[1].pid));
+	cr_expect_eq(who_of(c[2].pid), 3, "then the smaller pid on a full tie, got %d",
+		     who_of(c[2].pid));
+	cr_expect_eq(who_of(c[3].pid), 4, "last, got %d", who_of(c[3].pid));
+}

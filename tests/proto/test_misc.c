@@ -1,0 +1,182 @@
+/*
+ * Reasons -> counters, the Redis layout's keys and members, the identity
+ * vault and pseudonyms: round trips and the rejects each one promises.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <sodium.h>
+
+#include "proto/layout.h"
+#include "proto/reason.h"
+#include "proto/vault.h"
+#include "vec.h"
+
+/* DESIGN §3 names, verbatim. */
+Test(reason, counter_names_match_design)
+{
+	static const struct {
+		enum chot_counter c;
+		const char *name;
+	} want[] = {
+	        {CTR_NOT_OURS, "not_ours"},     {CTR_BAD_HEADER, "bad_header"},
+	        {CTR_BAD_TAG, "bad_tag"},       {CTR_STALE_EPOCH, "stale_epoch"},
+	        {CTR_REPLAYED, "replayed"},     {CTR_DECODE_ERRORS, "decode_errors"},
+	        {CTR_BAD_EVENTS, "bad_events"}, {CTR_DUP_SCANS, "dup_scans"},
+	};
+
+	cr_assert_eq(sizeof(want) / sizeof(want[0]), CTR__COUNT - 1, "one row per counter");
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		cr_assert_str_eq(chot_counter_name(want[i].c), want[i].name);
+		cr_assert_eq(chot_counter_from_name(want[i].name), want[i].c);
+	}
+	cr_assert_null(chot_counter_name(CTR_NONE));
+	cr_assert_null(chot_counter_name(CTR__COUNT));
+	cr_assert_eq(chot_counter_from_name("rx_packets"), CTR_NONE);
+	cr_assert_eq(chot_counter_from_name(NULL), CTR_NONE);
+}
+
+Test(reason, every_reason_maps)
+{
+	static const struct {
+		enum chot_reason first, last;
+		enum chot_counter c;
+	} ranges[] = {
+	        {FRAME_TRUNCATED, FRAME_CONTROL, CTR_NOT_OURS},
+	        {HDR_SHORT, HDR_LENGTH, CTR_BAD_HEADER},
+	        {AUTH_UNKNOWN_KEY, AUTH_TAG, CTR_BAD_TAG},
+	        {WIN_STALE_EPOCH, WIN_STALE_EPOCH, CTR_STALE_EPOCH},
+	        {WIN_REPLAY, WIN_TOO_OLD, CTR_REPLAYED},
+	        {BODY_UNPACK, BODY_TOO_MANY, CTR_DECODE_ERRORS},
+	        {EV_SCHEME, EV_VEHICLE, CTR_BAD_EVENTS},
+	        {EV_DUPLICATE, EV_DUPLICATE, CTR_DUP_SCANS},
+	        {DEV_TABLE_FULL, DEV_TABLE_FULL, CTR_NOT_OURS},
+	};
+	unsigned seen = 1; /* WIRE_OK */
+
+	cr_assert_eq(chot_reason_counter(WIRE_OK), CTR_NONE);
+	cr_assert_str_eq(chot_reason_name(WIRE_OK), "ok");
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+		for (unsigned r = ranges[i].first; r <= ranges[i].last; r++, seen++)
+			cr_assert_eq(chot_reason_counter(r), ranges[i].c, "%s lands in %s",
+			             chot_reason_name(r), chot_counter_name(ranges[i].c));
+	cr_assert_eq(seen, CHOT_REASON__COUNT, "the table covers every reason");
+	for (unsigned r = 0; r < CHOT_REASON__COUNT; r++) {
+		cr_assert_str_neq(chot_reason_name(r), "?", "reason %u has a name", r);
+		for (unsigned s = r + 1; s < CHOT_REASON__COUNT; s++)
+			cr_assert(strcmp(chot_reason_name(r), chot_reason_name(s)) != 0 ||
+			                  chot_reason_counter(r) != chot_reason_counter(s),
+			          "counter.reason names are unique: %s", chot_reason_name(r));
+	}
+	cr_assert_str_eq(chot_reason_name(CHOT_REASON__COUNT), "?");
+	cr_assert_eq(chot_reason_counter(CHOT_REASON__COUNT), CTR_NONE);
+}
+
+Test(pseudonym, hex_round_trip_and_scheme_separation)
+{
+	uint8_t key[32], a[PID_LEN], b[PID_LEN], back[PID_LEN];
+	char hex[PID_HEX_LEN + 1];
+
+	cr_assert_eq(wire_init(), 0);
+	vec_key(key, 0x20);
+	chot_pseudonym(a, key, 2, "ABC123", 6);
+	chot_pseudonym(b, key, 4, "ABC123", 6);
+	cr_assert_neq(memcmp(a, b, PID_LEN), 0, "the scheme byte separates equal subjects");
+	chot_pid_hex(hex, a);
+	cr_assert_eq(strlen(hex), 32);
+	for (int i = 0; i < 32; i++)
+		cr_assert(strchr("0123456789abcdef", hex[i]) != NULL, "lowercase hex: %s", hex);
+	cr_assert_eq(chot_pid_parse(back, hex), 0);
+	cr_assert_eq(memcmp(a, back, PID_LEN), 0);
+	cr_assert_eq(chot_pid_parse(back, "00"), -EINVAL, "short");
+	cr_assert_eq(chot_pid_parse(back, "0123456789abcdef0123456789abcdeg"), -EINVAL, "not hex");
+	cr_assert_eq(chot_pid_parse(back, NULL), -EINVAL);
+	cr_assert_eq(chot_pid_parse(back, "0123456789ABCDEF0123456789ABCDEF"), 0,
+	             "upper case is accepted on input");
+}
+
+Test(vault, seal_open_round_trip_and_rejects)
+{
+	uint8_t key[32], other[32], pid[PID_LEN], pid2[PID_LEN];
+	uint8_t s1[VAULT_MAX_SEALED], s2[VAULT_MAX_SEALED], scheme = 0;
+	char subj[WIRE_SUBJECT_MAX_NUL];
+	size_t n1, n2;
+
+	cr_assert_eq(wire_init(), 0);
+	vec_key(key, 0x40);
+	vec_key(other, 0x41);
+	vec_bytes(pid, PID_LEN, 0x60);
+	memcpy(pid2, pid, PID_LEN);
+	pid2[0] ^= 1;
+	n1 = vault_seal(s1, key, pid, 1, "001203004567", 12);
+	n2 = vault_seal(s2, key, pid, 1, "001203004567", 12);
+	cr_assert_eq(n1, 24 + 1 + 12 + 16);
+	cr_assert(n1 == n2 && memcmp(s1, s2, n1) == 0, "sealing is deterministic (idempotent)");
+	cr_assert_eq(vault_open(s1, n1, key, pid, &scheme, subj), 12);
+	cr_assert_eq(scheme, 1);
+	cr_assert_str_eq(subj, "001203004567");
+	cr_assert_eq(vault_open(s1, n1, other, pid, &scheme, subj), -EBADMSG, "wrong key");
+	cr_assert_eq(vault_open(s1, n1, key, pid2, &scheme, subj), -EBADMSG,
+	             "a value moved to another pid does not open");
+	s1[30] ^= 1;
+	cr_assert_eq(vault_open(s1, n1, key, pid, &scheme, subj), -EBADMSG, "tampered");
+	cr_assert_eq(vault_open(s1, 10, key, pid, &scheme, subj), -EINVAL, "short");
+	n1 = vault_seal(s1, key, pid, 4, "B1234567B1234567B1234567B1234567", 32);
+	cr_assert_eq(n1, VAULT_MAX_SEALED);
+	cr_assert_eq(vault_open(s1, n1, key, pid, &scheme, subj), 32);
+	cr_assert_eq(vault_open(s1, n1 + 1, key, pid, &scheme, subj), -EINVAL, "too long");
+}
+
+Test(layout, keys)
+{
+	uint8_t pid[PID_LEN];
+	char k[LAYOUT_KEY_MAX];
+
+	vec_bytes(pid, PID_LEN, 0);
+	cr_assert_eq(layout_subject_key(k, pid, 18958), strlen(k));
+	cr_assert_str_eq(k, "s:{000102030405060708090a0b0c0d0e0f}:18958");
+	layout_site_key(k, 17, 454992);
+	cr_assert_str_eq(k, "p:{17}:454992");
+	layout_vault_key(k, pid);
+	cr_assert_str_eq(k, "v:{000102030405060708090a0b0c0d0e0f}");
+	cr_assert_eq(layout_day(VEC_TS0), 18958);
+	cr_assert_eq(layout_hour(VEC_TS0 + 3599999), 454992);
+	cr_assert_eq(layout_day_expire_at(18958, 21), (18958ULL + 22) * 86400,
+	             "a day key lives retention after the day ends");
+	cr_assert_eq(layout_hour_expire_at(454992, 21), 454993ULL * 3600 + 21 * 86400);
+}
+
+Test(layout, members_round_trip)
+{
+	uint8_t pid[PID_LEN], back[PID_LEN], m[LAYOUT_SITE_MEMBER_LEN], dir;
+	uint32_t site;
+	uint64_t ts;
+	static const uint64_t tss[] = {VEC_TS0, VEC_TS0 + 86399999, VEC_TS0 + 3599999, 0};
+
+	vec_bytes(pid, PID_LEN, 0x70);
+	for (size_t i = 0; i < sizeof(tss) / sizeof(tss[0]); i++) {
+		layout_subject_member(m, 0xdeadbeef, tss[i], DIR_OUT);
+		cr_assert_eq(layout_subject_member_decode(m, LAYOUT_SUBJECT_MEMBER_LEN,
+		                                          layout_day(tss[i]), &site, &ts, &dir),
+		             0);
+		cr_assert_eq(site, 0xdeadbeef);
+		cr_assert_eq(ts, tss[i], "subject member keeps ts %llu",
+		             (unsigned long long)tss[i]);
+		cr_assert_eq(dir, DIR_OUT);
+		layout_site_member(m, pid, tss[i], DIR_PASS);
+		cr_assert_eq(layout_site_member_decode(m, LAYOUT_SITE_MEMBER_LEN,
+		                                       layout_hour(tss[i]), back, &ts, &dir),
+		             0);
+		cr_assert_eq(memcmp(back, pid, PID_LEN), 0);
+		cr_assert_eq(ts, tss[i], "site member keeps ts %llu", (unsigned long long)tss[i]);
+		cr_assert_eq(dir, DIR_PASS);
+	}
+	cr_assert_eq(layout_subject_member_decode(m, 8, 0, &site, &ts, &dir), -EINVAL);
+	cr_assert_eq(layout_site_member_decode(m, 19, 0, back, &ts, &dir), -EINVAL);
+	memset(m, 0xff, sizeof(m));
+	cr_assert_eq(layout_subject_member_decode(m, 9, 0, &site, &ts, &dir), -EINVAL,
+	             "ms of day out of range");
+	cr_assert_eq(layout_site_member_decode(m, 20, 0, back, &ts, &dir), -EINVAL,
+	             "ms of hour out of range");
+}
