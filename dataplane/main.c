@@ -268,6 +268,8 @@ print_counters(void)
 		if (sum.reasons[i] != 0)
 			printf("reason.%s.%s %lu\n", chot_counter_name(chot_reason_counter(i)),
 			       chot_reason_name(i), (unsigned long)sum.reasons[i]);
+	/* ingest_cycles are TSC ticks: with this, cycles/event become events/s. */
+	printf("tsc_hz %lu\n", (unsigned long)rte_get_tsc_hz());
 	fflush(stdout);
 }
 
