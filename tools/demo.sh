@@ -31,6 +31,7 @@ chotd_pid=
 cleanup() {
 	[ -n "$chotd_pid" ] && kill "$chotd_pid" 2>/dev/null && wait "$chotd_pid" 2>/dev/null
 	[ -n "${CHOT_REDIS_PID:-}" ] && kill "$CHOT_REDIS_PID" 2>/dev/null
+	rm -rf "/var/run/dpdk/$prefix"
 	if [ "${CHOT_DEMO_KEEP:-0}" = 1 ]; then
 		echo "work directory kept: $work"
 	else

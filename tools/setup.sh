@@ -18,7 +18,7 @@ packages=(
 	redis-server redis-tools              # the embedded store, redis-benchmark
 	clang libclang-rt-14-dev              # libFuzzer + ASan/UBSan harness
 	python3-protobuf python3-nacl protobuf-compiler # independent decoder test
-	iproute2 jq procps                    # namespaces/veth tests, JSON checks
+	iproute2 jq procps tzdata             # namespaces/veth tests, JSON checks, local time
 )
 
 missing=()
