@@ -485,6 +485,7 @@ tr_run(const struct tr_source *src, const struct tr_query *q, struct tr_result *
 		for (size_t i = 0; i < t.subj.cap; i++)
 			if (t.subj.s[i].used && t.subj.s[i].degree == 1)
 				memcpy(f1[n1++], t.subj.s[i].pid, PID_LEN);
+		np = 0;   /* no F1: no probes (np still held F0's visit count) */
 		rc = n1 > 0 ? timelines(&t, (const uint8_t (*)[PID_LEN])f1, n1, &p, &np, NULL) : 0;
 		free(f1);
 		if (rc != 0)

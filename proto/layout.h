@@ -37,7 +37,7 @@
 
 /* Other keys. */
 #define LAYOUT_AUDIT_STREAM  "chot:audit"     /* XADD by chotctl (operator) */
-#define LAYOUT_SITES_HASH    "chot:sites"     /* site_id -> "name,kind,commune" */
+#define LAYOUT_SITES_HASH    "chot:sites"     /* site_id -> "kind,commune,name" */
 
 /* Key builders: write a NUL-terminated key into out, return its length. */
 size_t layout_subject_key(char out[LAYOUT_KEY_MAX], const uint8_t pid[PID_LEN], uint32_t day);

@@ -252,6 +252,29 @@ Test(trace_engine, source_called_in_batches)
 	tr_result_free(&r);
 }
 
+/*
+ * An F0 with visits but nobody around: depth 2 has no F1 to expand and must
+ * return an empty, successful result (regression: chotctl crashed here on a
+ * real province, reading F0's probes as F1 probes).
+ */
+Test(trace_engine, depth2_with_no_f1)
+{
+	struct tr_query q = { .from_ms = T + 2 * 60 * MIN, .to_ms = T + 3 * 60 * MIN,
+			      .window_ms = 0, .min_overlap_ms = 0, .depth = 2 };
+	struct tr_result r;
+	int rc;
+
+	/* In [T+2h, T+3h] only B (site 2, IN at 180 min) has scans: trace B alone. */
+	pid_of(q.pid, B);
+	memset(&r, 0, sizeof(r));
+	rc = tr_run(&src, &q, &r);
+	cr_assert_eq(rc, 0, "expected 0, got %d", rc);
+	cr_expect_eq(r.n_visits, 1, "B has one visit in the window, got %zu", r.n_visits);
+	cr_expect_eq(r.n_contacts, 0, "nobody met B in [T+2h, T+3h] with w = 0, got %zu",
+		     r.n_contacts);
+	tr_result_free(&r);
+}
+
 Test(trace_engine, rank_order)
 {
 	struct tr_contact c[4];
