@@ -145,7 +145,7 @@ wire_event_validate(const Chot__V1__ScanEvent *ev, uint64_t now_ms, uint64_t ret
 	slen = ev->subject != NULL ? strlen(ev->subject) : 0;
 	n = wire_subject_normalise((uint8_t)ev->scheme, ev->subject, slen, out->subject);
 	if (n < 0)
-		return (enum chot_reason) - n;
+		return (enum chot_reason)(-n);
 	out->subject_len = (uint8_t)n;
 	vlen = ev->vehicle != NULL ? strlen(ev->vehicle) : 0;
 	out->vehicle_len = 0;

@@ -178,7 +178,7 @@ write_seed(const char *dir, const char *name, uint8_t sel, const void *p, size_t
 	return rc;
 }
 
-/* A one-event datagram with seq 1 and a 64-event body, besides the vector. */
+/* Besides the vector: a one-event datagram, 64- and 65-event bodies. */
 static int
 vec_corpus(const struct vec_out *v, const char *dir)
 {
@@ -186,14 +186,14 @@ vec_corpus(const struct vec_out *v, const char *dir)
 	        "# seed\nmaster 1 "
 	        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"
 	        "pseudonym 202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f\n";
-	Chot__V1__ScanEvent evs[WIRE_MAX_EVENTS];
-	const Chot__V1__ScanEvent *pevs[WIRE_MAX_EVENTS];
+	Chot__V1__ScanEvent evs[WIRE_MAX_EVENTS + 1];
+	const Chot__V1__ScanEvent *pevs[WIRE_MAX_EVENTS + 1];
 	uint8_t body[WIRE_MAX_BODY * 4], dgram[WIRE_MAX_DGRAM];
 	struct wire_hdr h = {
 	        .key_id = VEC_KEY_ID, .device_id = VEC_DEVICE, .boot_epoch = 1, .batch_seq = 1};
 	int n, rc = 0;
 
-	for (int i = 0; i < WIRE_MAX_EVENTS; i++) {
+	for (int i = 0; i <= WIRE_MAX_EVENTS; i++) {
 		vec_event_a(&evs[i]);
 		evs[i].ts_ms += (uint64_t)i * 1000;
 		evs[i].vehicle = (char *)"29A-999.99";
@@ -209,9 +209,22 @@ vec_corpus(const struct vec_out *v, const char *dir)
 		if (n > 0)
 			rc |= write_seed(dir, "one-event-datagram", 0, dgram, (size_t)n);
 	}
+	/* 64 and 65 small events: they must stay under the fuzzer's -max_len */
+	for (int i = 0; i <= WIRE_MAX_EVENTS; i++) {
+		chot__v1__scan_event__init(&evs[i]);
+		evs[i].ts_ms = VEC_TS0 + (uint64_t)i;
+		evs[i].site_id = 1;
+		evs[i].scheme = CHOT__V1__ID_SCHEME__PASSPORT;
+		evs[i].subject = (char *)"A";
+		evs[i].dir = CHOT__V1__DIRECTION__IN;
+	}
+	evs[1].vehicle = (char *)"29A12345629A12345629A12345629A123"; /* 33 bytes */
 	n = wire_batch_pack(pevs, WIRE_MAX_EVENTS, body, sizeof(body));
 	if (n > 0)
 		rc |= write_seed(dir, "max-events-body", 1, body, (size_t)n);
+	n = wire_batch_pack(pevs, WIRE_MAX_EVENTS + 1, body, sizeof(body));
+	if (n > 0)
+		rc |= write_seed(dir, "too-many-events-body", 1, body, (size_t)n);
 	return rc != 0 || n <= 0 ? -EIO : 0;
 }
 
