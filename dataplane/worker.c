@@ -55,11 +55,6 @@ struct dp_pending {
 	struct dp_frame f;
 	uint8_t hdr[DP_HDR_TMPL_MAX];
 	uint32_t next_free;
-	struct {
-		uint64_t pid8;
-		uint32_t day;
-	} vault[WIRE_MAX_EVENTS];
-	uint8_t n_vault;
 };
 
 struct vault_seen {
@@ -85,6 +80,8 @@ struct dp_worker {
 	uint8_t pt[WIRE_MAX_BODY];
 	struct scan_event evs[WIRE_MAX_EVENTS];
 	struct dp_store_event sevs[WIRE_MAX_EVENTS];
+	struct vault_seen vault_new[WIRE_MAX_EVENTS];   /* this batch's vault writes */
+	unsigned n_vault_new;
 } __rte_cache_aligned;
 
 #define PEND_NONE UINT32_MAX
@@ -154,17 +151,15 @@ worker_send_ack(struct dp_worker *w, const struct dp_device *dev, uint16_t key_i
 	w->ctr.acks_sent++;
 }
 
+/* The batch was accepted by the store: its vault writes are on their way, so
+ * later events of the same subject and day need not write the vault again. */
 static void
-worker_vault_remember(struct dp_worker *w, const struct dp_pending *p)
+worker_vault_remember(struct dp_worker *w)
 {
 	unsigned i;
 
-	for (i = 0; i < p->n_vault; i++) {
-		struct vault_seen *v = &w->vault_seen[p->vault[i].pid8 & (VAULT_CACHE_SIZE - 1)];
-
-		v->pid8 = p->vault[i].pid8;
-		v->day = p->vault[i].day;
-	}
+	for (i = 0; i < w->n_vault_new; i++)
+		w->vault_seen[w->vault_new[i].pid8 & (VAULT_CACHE_SIZE - 1)] = w->vault_new[i];
 }
 
 static void
@@ -178,7 +173,6 @@ worker_store_done(void *ctx, uint64_t cookie, int status)
 	if (status == 0) {
 		w->ctr.events_stored += p->n_events;
 		acked = dp_window_stored(&p->dev->win, p->epoch, p->seq);
-		worker_vault_remember(w, p);
 		/* A device that rebooted meanwhile has a new window: no ACK for the old one. */
 		if (p->want_ack && p->dev->win.epoch == p->epoch)
 			worker_send_ack(w, p->dev, p->key_id, p->epoch, acked, p->hdr, &p->f);
@@ -207,21 +201,26 @@ worker_complete_empty(struct dp_worker *w, struct dp_device *dev, const struct w
 		worker_send_ack(w, dev, h->key_id, h->boot_epoch, acked, frame, f);
 }
 
+/* Should this event write the subject's vault entry ("first time today")?
+ * A direct-mapped cache of (pid, day): a collision costs one extra SET. */
 static bool
-worker_vault_hint(struct dp_worker *w, struct dp_pending *p, const uint8_t pid[PID_LEN],
-		  uint64_t ts_ms)
+worker_vault_hint(struct dp_worker *w, const uint8_t pid[PID_LEN], uint64_t ts_ms)
 {
-	uint64_t pid8;
 	uint32_t day = (uint32_t)(ts_ms / 86400000ULL);
 	const struct vault_seen *v;
+	uint64_t pid8;
+	unsigned i;
 
 	memcpy(&pid8, pid, sizeof(pid8));
 	v = &w->vault_seen[pid8 & (VAULT_CACHE_SIZE - 1)];
 	if (v->pid8 == pid8 && v->day == day)
 		return false;
-	p->vault[p->n_vault].pid8 = pid8;
-	p->vault[p->n_vault].day = day;
-	p->n_vault++;
+	for (i = 0; i < w->n_vault_new; i++)        /* twice in this batch */
+		if (w->vault_new[i].pid8 == pid8 && w->vault_new[i].day == day)
+			return false;
+	w->vault_new[w->n_vault_new].pid8 = pid8;
+	w->vault_new[w->n_vault_new].day = day;
+	w->n_vault_new++;
 	return true;
 }
 
@@ -250,8 +249,7 @@ worker_accept(struct dp_worker *w, struct dp_device *dev, const struct wire_hdr 
 
 	slot = w->free_head;
 	p = slot == PEND_NONE ? NULL : &w->pend[slot];
-	if (p != NULL)
-		p->n_vault = 0;
+	w->n_vault_new = 0;
 	dp_dedupe_begin(w->dedupe);
 	for (i = 0; i < b->n_events; i++) {
 		struct scan_event *ev = &w->evs[n];
@@ -271,7 +269,7 @@ worker_accept(struct dp_worker *w, struct dp_device *dev, const struct wire_hdr 
 			continue;
 		}
 		se->ev = ev;
-		se->write_vault = p != NULL && worker_vault_hint(w, p, se->pid, ev->ts_ms);
+		se->write_vault = p != NULL && worker_vault_hint(w, se->pid, ev->ts_ms);
 		n++;
 	}
 	if (n == 0) {
@@ -293,8 +291,10 @@ worker_accept(struct dp_worker *w, struct dp_device *dev, const struct wire_hdr 
 	memcpy(p->hdr, frame, hlen < sizeof(p->hdr) ? hlen : sizeof(p->hdr));
 	w->ctr.events_pending += n;
 	/* null:// completes inside submit: p must be complete before. */
-	if (dp_store_submit(w->store, slot, w->sevs, n) == 0)
+	if (dp_store_submit(w->store, slot, w->sevs, n) == 0) {
+		worker_vault_remember(w);
 		return;
+	}
 	w->ctr.events_pending -= n;
 	p->dev = NULL;
 	p->next_free = w->free_head;

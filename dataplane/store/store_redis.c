@@ -14,15 +14,19 @@
  * EXPIREAT to the same instant, SET of the same sealed vault bytes).
  *
  * A batch completes (done(ctx, cookie, 0)) when the last of its commands got
- * a non-error reply.  An error reply is counted, the command goes to the back
- * of the queue and sending pauses for a backoff, so a misconfigured ACL shows
- * up as a growing redis_errors counter and a growing backlog, never as a
- * false ACK.  The backlog is bounded by max_pending_events; beyond it submit
+ * a non-error reply.  An error reply (OOM under noeviction, NOPERM from a
+ * wrong ACL, ...) is counted and handled like a broken connection: the
+ * failed command stays at the head of the FIFO, the connection is dropped
+ * and, after the backoff, everything from the failed command on is sent
+ * again in order (the ZADD before its EXPIREAT, always).  A misconfigured
+ * ACL or a full Redis thus shows up as a growing redis_errors counter and a
+ * growing backlog, never as a false ACK.  The backlog is bounded by max_pending_events; beyond it submit
  * refuses (-ENOBUFS) and the caller drops and counts the batch.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +41,7 @@
 
 #define BACKOFF_MIN_US 100000
 #define BACKOFF_MAX_US 2000000
+#define IDLE_READ_US   100000
 
 struct rcmd {
 	char *buf;         /* RESP-formatted (redisFormatCommandArgv) */
@@ -66,6 +71,7 @@ struct store_redis {
 	uint64_t retry_at_us;   /* no (re)connect / sending before this */
 	uint64_t backoff_us;
 	uint64_t now_us;
+	uint64_t last_read_us;  /* idle liveness check: read at most every IDLE_READ_US */
 
 	/* FIFO of commands: ring of capacity cap (power of two). */
 	struct rcmd *q;
@@ -87,9 +93,12 @@ rlog(struct store_redis *r, const char *what, const char *why)
 	if (r->log_budget == 0)
 		return;
 	r->log_budget--;
-	fprintf(stderr, "chotd: store %s:%d: %s: %s\n",
-		r->url.kind == STORE_UNIX ? r->url.host : r->url.host,
-		r->url.port, what, why != NULL ? why : "");
+	if (r->url.kind == STORE_UNIX)
+		fprintf(stderr, "chotd: store %s: %s: %s\n", r->url.host, what,
+			why != NULL ? why : "");
+	else
+		fprintf(stderr, "chotd: store %s:%d: %s: %s\n", r->url.host, r->url.port, what,
+			why != NULL ? why : "");
 }
 
 static int
@@ -252,23 +261,28 @@ read_replies(struct store_redis *r)
 			disconnect(r, "unexpected reply");
 			return;
 		}
+		if (rep->type == REDIS_REPLY_ERROR) {
+			/*
+			 * OOM, NOPERM, ...: keep the failed command at the head and
+			 * reset the connection, so everything from it on is sent
+			 * again, in order, after a backoff.  Never reorder: a
+			 * ZADD retried after its EXPIREAT succeeded (on a missing
+			 * key) would leave a key that never expires.
+			 */
+			rlog(r, "error reply", rep->str);
+			freeReplyObject(rep);
+			disconnect(r, "error reply: resending from the failed command");
+			return;
+		}
 		{
 			struct rcmd c = *q_at(r, 0);
 
 			r->head = (r->head + 1) & (r->cap - 1);
 			r->count--;
 			r->inflight--;
-			if (rep->type == REDIS_REPLY_ERROR) {
-				r->redis_errors++;
-				rlog(r, "error reply", rep->str);
-				/* Back of the queue, and pause sending for a while. */
-				q_push(r, c.buf, c.len, c.batch);
-				r->retry_at_us = r->now_us + r->backoff_us;
-			} else {
-				r->replies_ok++;
-				r->backoff_us = BACKOFF_MIN_US;
-				complete_cmd(r, &c);
-			}
+			r->replies_ok++;
+			r->backoff_us = BACKOFF_MIN_US;
+			complete_cmd(r, &c);
 		}
 		freeReplyObject(rep);
 	}
@@ -292,7 +306,8 @@ send_more(struct store_redis *r)
 			r->inflight++;
 			r->commands_sent++;
 		}
-		r->oldest_unsent_us = r->now_us;
+		/* Commands left over (pipeline full) keep their old timestamp and
+		 * go out as soon as replies free room. */
 	}
 	if (r->c->obuf != NULL && sdslen(r->c->obuf) > 0 &&
 	    redisBufferWrite(r->c, &done) != REDIS_OK)
@@ -320,8 +335,13 @@ redis_poll(struct dp_store *s, uint64_t now_us)
 		r->oldest_unsent_us = 0;   /* flush what waited at once */
 	}
 	send_more(r);
-	if (r->c != NULL)
+	/* Read when replies are due; otherwise only now and then, to notice a
+	 * closed connection without a read() syscall on every loop turn. */
+	if (r->c != NULL && (r->inflight > 0 || r->auth_pending ||
+			     now_us - r->last_read_us >= IDLE_READ_US)) {
+		r->last_read_us = now_us;
 		read_replies(r);
+	}
 }
 
 /* --- building a batch's commands --- */
@@ -351,15 +371,23 @@ emit_group(struct store_redis *r, const struct keygroup *g, uint32_t batch)
 		argv[argc] = (const char *)g->members[i]; argl[argc++] = g->mlen;
 	}
 	len = redisFormatCommandArgv(&cmd, argc, argv, argl);
-	if (len < 0 || q_push(r, cmd, len, batch) != 0)
+	if (len < 0)
 		return -ENOMEM;
+	if (q_push(r, cmd, len, batch) != 0) {
+		free(cmd);
+		return -ENOMEM;
+	}
 	snprintf(exp, sizeof(exp), "%llu", (unsigned long long)g->expire_at);
 	argv[0] = "EXPIREAT"; argl[0] = 8;
 	argv[2] = exp; argl[2] = strlen(exp);
 	cmd = NULL;
 	len = redisFormatCommandArgv(&cmd, 3, argv, argl);
-	if (len < 0 || q_push(r, cmd, len, batch) != 0)
+	if (len < 0)
 		return -ENOMEM;
+	if (q_push(r, cmd, len, batch) != 0) {
+		free(cmd);
+		return -ENOMEM;
+	}
 	return 2;
 }
 
@@ -447,8 +475,12 @@ redis_submit(struct dp_store *s, uint64_t cookie, const struct dp_store_event *e
 		argv[3] = "EX"; argl[3] = 2;
 		argv[4] = ex; argl[4] = strlen(ex);
 		len = redisFormatCommandArgv(&cmd, 5, argv, argl);
-		if (len < 0 || q_push(r, cmd, len, slot) != 0)
+		if (len < 0)
 			goto nomem;
+		if (q_push(r, cmd, len, slot) != 0) {
+			free(cmd);
+			goto nomem;
+		}
 		cmds++;
 	}
 	b->cmds_left = cmds;
@@ -539,5 +571,14 @@ store_redis_create(const struct dp_store_conf *conf, const struct store_url *u)
 	r->free_batch = 0;
 	r->backoff_us = BACKOFF_MIN_US;
 	r->log_budget = 50;
+	/* hiredis writes with write(2): a peer that closed would raise SIGPIPE
+	 * and kill chotd.  Ignore it unless the program installed a handler;
+	 * the write then fails with EPIPE and we reconnect. */
+	{
+		struct sigaction old;
+
+		if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+			signal(SIGPIPE, SIG_IGN);
+	}
 	return &r->base;
 }

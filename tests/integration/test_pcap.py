@@ -94,6 +94,13 @@ def main():
                 if pr != stored:
                     fails.append("presence != expected: %d missing, %d extra" %
                                  (len(stored - pr), len(pr - stored)))
+                # One identity-vault entry per stored subject, sealed (no raw id).
+                r = cp.Resp(redis.port)
+                vkeys = r.scan("v:*")
+                pids = set(p for p, _, _, _ in stored)
+                if set(k[3:35].decode() for k in vkeys) != pids:
+                    fails.append("vault keys %d != stored subjects %d" % (len(vkeys), len(pids)))
+                r.close()
             if fails:
                 print(out)
                 print(err[-3000:])
