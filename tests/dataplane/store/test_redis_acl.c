@@ -1,0 +1,99 @@
+/*
+ * The shipped configs/redis.conf ACLs, checked against a real redis-server:
+ * what each user may and may not do.  A table of (user, command, allowed);
+ * every refusal must be an error reply, every permission a non-error one.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <string.h>
+
+#include "redis_server.h"
+
+static struct rsrv srv;
+
+static void
+setup(void)
+{
+	int rc = rsrv_start(&srv);
+
+	cr_assert_eq(rc, 0, "redis-server should start (rc %d, dir %s)", rc, srv.dir);
+}
+
+static void
+teardown(void)
+{
+	rsrv_cleanup(&srv);
+}
+
+struct acl_case {
+	const char *user, *pw;
+	const char *argv[6];
+	bool allowed;
+};
+
+static const struct acl_case cases[] = {
+	/* chot-ingest (chotd): writes scan keys and the vault, nothing else. */
+	{ "chot-ingest", RSRV_INGEST_PW, { "ZADD", "s:{ab}:1", "0", "m" }, true },
+	{ "chot-ingest", RSRV_INGEST_PW, { "ZADD", "p:{7}:1", "0", "m" }, true },
+	{ "chot-ingest", RSRV_INGEST_PW, { "EXPIREAT", "s:{ab}:1", "4000000000" }, true },
+	{ "chot-ingest", RSRV_INGEST_PW, { "SET", "v:{ab}", "sealed", "EX", "100" }, true },
+	{ "chot-ingest", RSRV_INGEST_PW, { "GET", "v:{ab}" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "SET", "v:{ab}", "x", "GET" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "ZRANGE", "s:{ab}:1", "0", "-1" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "XADD", "chot:audit", "*", "a", "b" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "XRANGE", "chot:audit", "-", "+" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "SET", "chot:sites", "x" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "FLUSHALL" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "DEL", "s:{ab}:1" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "CONFIG", "GET", "dir" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "KEYS", "*" }, false },
+	/* chot-operator (chotctl): reads, appends to the audit stream. */
+	{ "chot-operator", RSRV_OPERATOR_PW, { "ZRANGE", "s:{ab}:1", "0", "-1" }, true },
+	{ "chot-operator", RSRV_OPERATOR_PW, { "GET", "v:{ab}" }, true },
+	{ "chot-operator", RSRV_OPERATOR_PW, { "HGETALL", "chot:sites" }, true },
+	{ "chot-operator", RSRV_OPERATOR_PW, { "XADD", "chot:audit", "*", "a", "b" }, true },
+	{ "chot-operator", RSRV_OPERATOR_PW, { "ZADD", "s:{ab}:1", "0", "x" }, false },
+	{ "chot-operator", RSRV_OPERATOR_PW, { "ZREM", "p:{7}:1", "m" }, false },
+	{ "chot-operator", RSRV_OPERATOR_PW, { "DEL", "s:{ab}:1" }, false },
+	{ "chot-operator", RSRV_OPERATOR_PW, { "SET", "v:{ab}", "x" }, false },
+	{ "chot-operator", RSRV_OPERATOR_PW, { "XADD", "s:{ab}:2", "*", "a", "b" }, false },
+	{ "chot-operator", RSRV_OPERATOR_PW, { "FLUSHALL" }, false },
+	/* The default user is off: no command without AUTH. */
+	{ NULL, NULL, { "PING" }, false },
+	{ NULL, NULL, { "GET", "v:{ab}" }, false },
+};
+
+Test(redis_acl, shipped_users, .init = setup, .fini = teardown)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct acl_case *c = &cases[i];
+		redisContext *ctx = rsrv_login(&srv, c->user, c->pw);
+		const char *argv[6];
+		redisReply *r;
+		int argc = 0;
+
+		cr_assert_not_null(ctx, "login as %s should succeed", c->user ? c->user : "default");
+		while (argc < 6 && c->argv[argc] != NULL) {
+			argv[argc] = c->argv[argc];
+			argc++;
+		}
+		r = redisCommandArgv(ctx, argc, argv, NULL);
+		cr_assert_not_null(r, "case %zu: a reply was expected", i);
+		cr_expect_eq(r->type == REDIS_REPLY_ERROR, !c->allowed,
+			     "%s %s %s: expected %s, got %s", c->user ? c->user : "default",
+			     c->argv[0], c->argv[1] ? c->argv[1] : "",
+			     c->allowed ? "allowed" : "refused",
+			     r->type == REDIS_REPLY_ERROR ? r->str : "allowed");
+		freeReplyObject(r);
+		redisFree(ctx);
+	}
+}
+
+Test(redis_acl, wrong_password_refused, .init = setup, .fini = teardown)
+{
+	redisContext *ctx = rsrv_login(&srv, "chot-ingest", "CHANGE-ME-ingest");
+
+	cr_assert_null(ctx, "the placeholder password must not log in once replaced");
+	ctx = rsrv_login(&srv, "default", "");
+	cr_assert_null(ctx, "the default user must be off");
+}

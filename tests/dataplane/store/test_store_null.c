@@ -1,0 +1,54 @@
+/*
+ * null:// (dataplane/store/store_null.c): every batch completes at once,
+ * from inside dp_store_submit, with status 0; nothing stays pending; a bad
+ * URL makes dp_store_create fail with EINVAL.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "store.h"
+
+static unsigned calls;
+static uint64_t last_cookie;
+static int last_status = -1;
+
+static void
+on_done(void *ctx, uint64_t cookie, int status)
+{
+	(void)ctx;
+	calls++;
+	last_cookie = cookie;
+	last_status = status;
+}
+
+Test(store_null, completes_inside_submit)
+{
+	struct dp_store_conf conf = { .url = "null://", .pipeline = 1, .flush_us = 1,
+				      .retention_days = 1, .max_pending_events = 128 };
+	struct scan_event ev = { .ts_ms = 1, .site_id = 1 };
+	struct dp_store_event se = { .ev = &ev };
+	struct dp_store_stats st;
+	struct dp_store *s = dp_store_create(&conf, on_done, NULL);
+
+	cr_assert_not_null(s, "null:// must create");
+	cr_assert_eq(dp_store_submit(s, 42, &se, 1), 0, "submit accepted");
+	cr_assert_eq(calls, 1, "done fired once inside submit, got %u", calls);
+	cr_assert_eq(last_cookie, 42, "cookie passed through");
+	cr_assert_eq(last_status, 0, "status 0");
+	dp_store_poll(s, 0);
+	cr_assert_eq(calls, 1, "poll fires nothing more");
+	dp_store_get_stats(s, &st);
+	cr_assert_eq(st.events_pending, 0, "nothing pending");
+	cr_assert_eq(dp_store_drain(s, 10), 0, "drain: nothing pending");
+	dp_store_destroy(s);
+}
+
+Test(store_null, bad_url_is_einval)
+{
+	struct dp_store_conf conf = { .url = "http://x", .pipeline = 1, .max_pending_events = 128 };
+
+	errno = 0;
+	cr_assert_null(dp_store_create(&conf, on_done, NULL), "a bad URL must not create");
+	cr_assert_eq(errno, EINVAL, "errno EINVAL, got %d", errno);
+}

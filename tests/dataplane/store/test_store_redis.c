@@ -1,0 +1,565 @@
+/*
+ * The Redis store (dataplane/store/store_redis.c) against a real
+ * redis-server: what lands in Redis is exactly the proto/layout.h members,
+ * expiries and vault entries; a replay changes nothing; a SIGKILLed and
+ * restarted server loses no completed batch and every batch completes
+ * exactly once; the backlog bound refuses with -ENOBUFS; a wrong password
+ * never completes anything; and a memory-per-event figure.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "layout.h"
+#include "redis_server.h"
+#include "store.h"
+#include "vault.h"
+
+#define RETENTION_DAYS 14
+
+static struct rsrv srv;
+static const uint8_t vkey[32] = { 7, 7, 7 };
+
+struct gen_event {
+	struct dp_store_event se;
+	struct scan_event ev;
+};
+
+struct tally {
+	unsigned ncookies;
+	unsigned *done;      /* completions per cookie */
+	unsigned total, failed;
+};
+
+static void
+on_done(void *ctx, uint64_t cookie, int status)
+{
+	struct tally *t = ctx;
+
+	if (cookie < t->ncookies)
+		t->done[cookie]++;
+	t->total++;
+	if (status != 0)
+		t->failed++;
+}
+
+static uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t
+rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+/* Subject j: pid = j in the first bytes, a 12-digit CCCD subject. */
+static void
+make_event(struct gen_event *g, unsigned subj, uint32_t site, uint64_t ts_ms, bool vault)
+{
+	memset(g, 0, sizeof(*g));
+	memset(g->se.pid, 0xa5, PID_LEN);
+	memcpy(g->se.pid, &subj, sizeof(subj));
+	g->ev.ts_ms = ts_ms;
+	g->ev.site_id = site;
+	g->ev.scheme = 1;
+	g->ev.dir = (uint8_t)(ts_ms & 1);
+	g->ev.subject_len = 12;
+	snprintf(g->ev.subject, sizeof(g->ev.subject), "%012u", subj);
+	g->se.write_vault = vault;
+}
+
+/* n events, unique timestamps, nsubj subjects, nsites sites, within 6 h. */
+static struct gen_event *
+gen_simple(unsigned n, unsigned nsubj, unsigned nsites)
+{
+	struct gen_event *g = calloc(n, sizeof(*g));
+	uint64_t base = (uint64_t)time(NULL) * 1000 - 6 * LAYOUT_HOUR_MS;
+	bool *seen = calloc(nsubj, sizeof(bool));
+
+	for (unsigned i = 0; i < n; i++) {
+		unsigned s = (unsigned)(rng() % nsubj);
+
+		make_event(&g[i], s, 1 + (uint32_t)(rng() % nsites), base + (uint64_t)i * 2000 + 1,
+			   !seen[s]);
+		seen[s] = true;
+	}
+	free(seen);
+	return g;
+}
+
+static struct dp_store *
+make_store(const char *user, const char *pw, unsigned max_pending, struct tally *t)
+{
+	struct dp_store_conf conf = {
+		.pipeline = 64, .flush_us = 200, .retention_days = RETENTION_DAYS,
+		.max_pending_events = max_pending, .vault_key = vkey,
+	};
+	static char url[256];
+	struct dp_store *s;
+
+	rsrv_url(&srv, user, pw, url, sizeof(url));
+	conf.url = url;
+	s = dp_store_create(&conf, on_done, t);
+	cr_assert_not_null(s, "dp_store_create(%s) should succeed", url);
+	return s;
+}
+
+/* Submit events [0, n) in batches of 64; cookie = first + batch index. */
+static unsigned
+submit_all(struct dp_store *s, struct gen_event *g, unsigned n, uint64_t first)
+{
+	struct dp_store_event evs[WIRE_MAX_EVENTS];
+	unsigned b = 0;
+
+	for (unsigned i = 0; i < n; i += WIRE_MAX_EVENTS, b++) {
+		unsigned k = n - i < WIRE_MAX_EVENTS ? n - i : WIRE_MAX_EVENTS;
+
+		for (unsigned j = 0; j < k; j++) {
+			evs[j] = g[i + j].se;
+			evs[j].ev = &g[i + j].ev;
+		}
+		cr_assert_eq(dp_store_submit(s, first + b, evs, k), 0, "submit of batch %u", b);
+	}
+	return b;
+}
+
+static bool
+run_until(struct dp_store *s, struct tally *t, unsigned want_total, unsigned timeout_ms)
+{
+	uint64_t end = mono_us() + (uint64_t)timeout_ms * 1000;
+
+	while (t->total < want_total && mono_us() < end) {
+		dp_store_poll(s, mono_us());
+		struct timespec ts = { 0, 20000 };
+		nanosleep(&ts, NULL);
+	}
+	return t->total >= want_total;
+}
+
+static long long
+int_reply(redisContext *c, const char *fmt, ...)
+{
+	va_list ap;
+	redisReply *r;
+	long long v;
+
+	va_start(ap, fmt);
+	r = redisvCommand(c, fmt, ap);
+	va_end(ap);
+	cr_assert_not_null(r, "reply to %s", fmt);
+	cr_assert_eq(r->type, REDIS_REPLY_INTEGER, "%s: integer expected (%s)", fmt,
+		     r->type == REDIS_REPLY_ERROR ? r->str : "?");
+	v = r->integer;
+	freeReplyObject(r);
+	return v;
+}
+
+/* Every event's two members are there, keys expire where layout.h says. */
+static void
+verify(redisContext *c, const struct gen_event *g, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const struct scan_event *ev = &g[i].ev;
+		uint8_t sm[LAYOUT_SUBJECT_MEMBER_LEN], pm[LAYOUT_SITE_MEMBER_LEN];
+		char sk[LAYOUT_KEY_MAX], pk[LAYOUT_KEY_MAX];
+		redisReply *r;
+
+		layout_subject_key(sk, g[i].se.pid, layout_day(ev->ts_ms));
+		layout_site_key(pk, ev->site_id, layout_hour(ev->ts_ms));
+		layout_subject_member(sm, ev->site_id, ev->ts_ms, ev->dir);
+		layout_site_member(pm, g[i].se.pid, ev->ts_ms, ev->dir);
+		r = redisCommand(c, "ZSCORE %s %b", sk, sm, sizeof(sm));
+		cr_assert(r != NULL && r->type == REDIS_REPLY_STRING, "event %u: %s member missing",
+			  i, sk);
+		freeReplyObject(r);
+		r = redisCommand(c, "ZSCORE %s %b", pk, pm, sizeof(pm));
+		cr_assert(r != NULL && r->type == REDIS_REPLY_STRING, "event %u: %s member missing",
+			  i, pk);
+		freeReplyObject(r);
+		cr_assert_eq((uint64_t)int_reply(c, "EXPIRETIME %s", sk),
+			     layout_day_expire_at(layout_day(ev->ts_ms), RETENTION_DAYS),
+			     "%s expiry", sk);
+		cr_assert_eq((uint64_t)int_reply(c, "EXPIRETIME %s", pk),
+			     layout_hour_expire_at(layout_hour(ev->ts_ms), RETENTION_DAYS),
+			     "%s expiry", pk);
+		if (g[i].se.write_vault) {
+			char vk[LAYOUT_KEY_MAX], subj[WIRE_SUBJECT_MAX_NUL];
+			uint8_t scheme = 0;
+			long long ttl;
+
+			layout_vault_key(vk, g[i].se.pid);
+			r = redisCommand(c, "GET %s", vk);
+			cr_assert(r != NULL && r->type == REDIS_REPLY_STRING, "%s missing", vk);
+			cr_assert_eq(vault_open((const uint8_t *)r->str, r->len, vkey, g[i].se.pid,
+						&scheme, subj), (int)ev->subject_len,
+				     "%s must open to the subject's length", vk);
+			cr_assert_eq(scheme, ev->scheme, "%s scheme", vk);
+			cr_assert_str_eq(subj, ev->subject, "%s holds the subject", vk);
+			freeReplyObject(r);
+			ttl = int_reply(c, "TTL %s", vk);
+			cr_assert(ttl > 0 && ttl <= RETENTION_DAYS * 86400LL, "%s TTL %lld", vk, ttl);
+		}
+	}
+}
+
+/* Sum of ZCARD over keys matching pattern. */
+static long long
+total_members(redisContext *c, const char *pattern)
+{
+	redisReply *r = redisCommand(c, "KEYS %s", pattern);
+	long long sum = 0;
+
+	cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY, "KEYS %s", pattern);
+	for (size_t i = 0; i < r->elements; i++)
+		sum += int_reply(c, "ZCARD %b", r->element[i]->str, r->element[i]->len);
+	freeReplyObject(r);
+	return sum;
+}
+
+static void
+setup(void)
+{
+	int rc = rsrv_start(&srv);
+
+	cr_assert_eq(rc, 0, "redis-server should start (rc %d, dir %s)", rc, srv.dir);
+}
+
+static void
+setup_fsync_always(void)
+{
+	/* A SIGKILL test: with everysec Redis may reply before write(2) of the
+	 * AOF in rare cases; `always` makes "replied OK" mean "in the AOF". */
+	srv.extra[0] = "--appendfsync";
+	srv.extra[1] = "always";
+	setup();
+}
+
+static void
+teardown(void)
+{
+	rsrv_cleanup(&srv);
+}
+
+static void
+tally_init(struct tally *t, unsigned ncookies)
+{
+	memset(t, 0, sizeof(*t));
+	t->ncookies = ncookies;
+	t->done = calloc(ncookies, sizeof(unsigned));
+}
+
+static void
+assert_each_once(const struct tally *t, unsigned from, unsigned to)
+{
+	for (unsigned i = from; i < to; i++)
+		cr_assert_eq(t->done[i], 1, "batch %u completed %u times, expected once", i,
+			     t->done[i]);
+	cr_assert_eq(t->failed, 0, "no batch may complete with an error status");
+}
+
+Test(store_redis, write_then_replay_is_idempotent, .init = setup, .fini = teardown, .timeout = 60)
+{
+	const unsigned n = 150 * WIRE_MAX_EVENTS;
+	struct gen_event *g = gen_simple(n, 500, 40);
+	struct tally t;
+	struct dp_store *s;
+	struct dp_store_stats st;
+	redisContext *c;
+	long long dbsize, smembers, pmembers;
+	unsigned nb;
+
+	tally_init(&t, 1000);
+	s = make_store("chot-ingest", RSRV_INGEST_PW, 1 << 16, &t);
+	nb = submit_all(s, g, n, 0);
+	cr_assert(run_until(s, &t, nb, 30000), "all %u batches should complete (got %u)", nb,
+		  t.total);
+	assert_each_once(&t, 0, nb);
+	dp_store_get_stats(s, &st);
+	cr_assert_eq(st.events_pending, 0, "nothing pending after completion");
+	cr_assert_eq(st.redis_errors, 0, "no Redis errors expected");
+	cr_assert(st.connected, "connected");
+
+	c = rsrv_login(&srv, "chot-admin", RSRV_ADMIN_PW);
+	cr_assert_not_null(c);
+	verify(c, g, n);
+	smembers = total_members(c, "s:*");
+	pmembers = total_members(c, "p:*");
+	cr_assert_eq(smembers, n, "one timeline member per event: %lld vs %u", smembers, n);
+	cr_assert_eq(pmembers, n, "one presence member per event: %lld vs %u", pmembers, n);
+	dbsize = int_reply(c, "DBSIZE");
+
+	/* Replay: same batches, new cookies. Nothing may change. */
+	nb = submit_all(s, g, n, 500);
+	cr_assert(run_until(s, &t, 2 * nb, 30000), "replayed batches should complete");
+	assert_each_once(&t, 500, 500 + nb);
+	cr_assert_eq(int_reply(c, "DBSIZE"), dbsize, "DBSIZE unchanged by a replay");
+	cr_assert_eq(total_members(c, "s:*"), smembers, "timelines unchanged by a replay");
+	cr_assert_eq(total_members(c, "p:*"), pmembers, "presence unchanged by a replay");
+	redisFree(c);
+	dp_store_destroy(s);
+	free(g);
+	free(t.done);
+}
+
+Test(store_redis, sigkill_and_restart_loses_nothing, .init = setup_fsync_always,
+     .fini = teardown, .timeout = 90)
+{
+	const unsigned n = 300 * WIRE_MAX_EVENTS;
+	struct gen_event *g = gen_simple(n, 2000, 40);
+	struct tally t;
+	struct dp_store *s;
+	struct dp_store_stats st;
+	redisContext *c;
+	unsigned nb, before;
+
+	tally_init(&t, 1000);
+	s = make_store("chot-ingest", RSRV_INGEST_PW, 1 << 16, &t);
+	nb = submit_all(s, g, n, 0);
+	cr_assert(run_until(s, &t, 20, 20000), "some batches complete before the kill");
+	rsrv_kill(&srv, SIGKILL);
+	before = t.total;
+	cr_assert_lt(before, nb, "the kill must come mid-stream (%u of %u done)", before, nb);
+
+	/* Redis is down: nothing completes, no busy reconnect loop. */
+	run_until(s, &t, nb, 700);
+	cr_assert_eq(t.total, before, "nothing may complete while Redis is down");
+	dp_store_get_stats(s, &st);
+	cr_assert_geq(st.redis_errors, 1, "the broken connection is counted");
+	cr_assert_leq(st.redis_errors, 10, "backoff: few attempts in 0.7 s, got %llu",
+		      (unsigned long long)st.redis_errors);
+	cr_assert(!st.connected, "not connected while Redis is down");
+
+	cr_assert_eq(rsrv_restart(&srv), 0, "redis-server restarts on the same dir");
+	cr_assert(run_until(s, &t, nb, 40000), "every batch completes after the restart (%u/%u)",
+		  t.total, nb);
+	assert_each_once(&t, 0, nb);
+	dp_store_get_stats(s, &st);
+	cr_assert_geq(st.reconnects, 2, "a reconnect happened");
+
+	c = rsrv_login(&srv, "chot-admin", RSRV_ADMIN_PW);
+	cr_assert_not_null(c);
+	verify(c, g, n);
+	cr_assert_eq(total_members(c, "s:*"), n, "every timeline member is there");
+	cr_assert_eq(total_members(c, "p:*"), n, "every presence member is there");
+	redisFree(c);
+	dp_store_destroy(s);
+	free(g);
+	free(t.done);
+}
+
+Test(store_redis, backlog_bound_refuses_with_enobufs, .init = setup, .fini = teardown,
+     .timeout = 30)
+{
+	struct gen_event *g = gen_simple(3 * WIRE_MAX_EVENTS, 50, 5);
+	struct dp_store_event evs[WIRE_MAX_EVENTS];
+	struct dp_store_stats st;
+	struct tally t;
+	struct dp_store *s;
+
+	rsrv_kill(&srv, SIGKILL);  /* nothing can drain the backlog */
+	tally_init(&t, 10);
+	s = make_store("chot-ingest", RSRV_INGEST_PW, 128, &t);
+	for (unsigned b = 0; b < 3; b++) {
+		for (unsigned j = 0; j < WIRE_MAX_EVENTS; j++) {
+			evs[j] = g[b * WIRE_MAX_EVENTS + j].se;
+			evs[j].ev = &g[b * WIRE_MAX_EVENTS + j].ev;
+		}
+		cr_assert_eq(dp_store_submit(s, b, evs, WIRE_MAX_EVENTS), b < 2 ? 0 : -ENOBUFS,
+			     "batch %u: expected %s", b, b < 2 ? "accepted" : "-ENOBUFS");
+	}
+	cr_assert_eq(dp_store_submit(s, 9, evs, 1), -ENOBUFS, "even one more event is refused");
+	run_until(s, &t, 1, 500);
+	dp_store_get_stats(s, &st);
+	cr_assert_eq(t.total, 0, "nothing completes without Redis");
+	cr_assert_eq(st.events_pending, 128, "the two accepted batches are pending");
+	cr_assert_eq(dp_store_drain(s, 200), 128, "drain gives up with 128 pending");
+	dp_store_destroy(s);
+	free(g);
+	free(t.done);
+}
+
+Test(store_redis, wrong_password_never_acks, .init = setup, .fini = teardown, .timeout = 30)
+{
+	struct gen_event *g = gen_simple(10, 5, 2);
+	struct dp_store_stats st;
+	struct tally t;
+	struct dp_store *s;
+
+	tally_init(&t, 10);
+	s = make_store("chot-ingest", "not-the-password", 1024, &t);
+	submit_all(s, g, 10, 0);
+	run_until(s, &t, 1, 1000);
+	dp_store_get_stats(s, &st);
+	cr_assert_eq(t.total, 0, "a refused AUTH must never complete a batch");
+	cr_assert_geq(st.redis_errors, 1, "the refusal is counted");
+	dp_store_destroy(s);
+	free(g);
+	free(t.done);
+}
+
+/*
+ * Memory per event with a realistic shape: 1..10 events per subject-day,
+ * 40 sites over 12 hours (about 200 presence entries per site-hour), one
+ * vault entry per subject.  Prints the figure; asserts only a loose bound.
+ */
+Test(store_redis, memory_per_event, .init = setup, .fini = teardown, .timeout = 90)
+{
+	const unsigned n = 100000;
+	struct gen_event *g = calloc(n, sizeof(*g));
+	uint64_t base = ((uint64_t)time(NULL) * 1000 / LAYOUT_DAY_MS) * LAYOUT_DAY_MS;
+	struct tally t;
+	struct dp_store *s;
+	redisContext *c;
+	long long before, after, vaults = 0;
+	unsigned i = 0, subj = 0, nb;
+
+	if (base + 12 * LAYOUT_HOUR_MS > (uint64_t)time(NULL) * 1000)
+		base -= LAYOUT_DAY_MS;  /* yesterday: keep every timestamp in the past */
+	while (i < n) {
+		unsigned k = 1 + (unsigned)(rng() % 10);
+
+		for (unsigned j = 0; j < k && i < n; j++, i++)
+			make_event(&g[i], subj, 1 + (uint32_t)(rng() % 40),
+				   base + rng() % (12 * LAYOUT_HOUR_MS), j == 0);
+		vaults++;
+		subj++;
+	}
+	c = rsrv_login(&srv, "chot-admin", RSRV_ADMIN_PW);
+	cr_assert_not_null(c);
+	{
+		redisReply *r = redisCommand(c, "INFO memory");
+		char *p = strstr(r->str, "used_memory:");
+
+		before = atoll(p + 12);
+		freeReplyObject(r);
+	}
+	tally_init(&t, n / WIRE_MAX_EVENTS + 2);
+	s = make_store("chot-ingest", RSRV_INGEST_PW, 1 << 18, &t);
+	nb = submit_all(s, g, n, 0);
+	cr_assert(run_until(s, &t, nb, 60000), "the 100k events are stored");
+	{
+		redisReply *r = redisCommand(c, "INFO memory");
+		char *p = strstr(r->str, "used_memory:");
+
+		after = atoll(p + 12);
+		freeReplyObject(r);
+	}
+	fprintf(stderr, "memory_per_event: %u events, %u subjects (vault entries), "
+		"%lld keys, used_memory %lld -> %lld: %.1f bytes/event\n",
+		n, subj, int_reply(c, "DBSIZE"), before, after, (double)(after - before) / n);
+	cr_assert_lt((after - before) / n, 400, "memory per event should stay small");
+	redisFree(c);
+	dp_store_destroy(s);
+	free(g);
+	free(t.done);
+}
+
+/*
+ * Redis full (maxmemory reached, noeviction): ZADD fails with OOM while
+ * EXPIREAT on the missing key succeeds.  Nothing may complete, and once
+ * memory is available again every key must exist WITH its expiry (a ZADD
+ * retried after its EXPIREAT would leave a key that never expires).
+ */
+Test(store_redis, oom_error_retried_in_order, .init = setup, .fini = teardown, .timeout = 60)
+{
+	const unsigned n = 20 * WIRE_MAX_EVENTS;
+	struct gen_event *g = gen_simple(n, 300, 20);
+	struct dp_store_stats st;
+	struct tally t;
+	struct dp_store *s;
+	redisContext *c = rsrv_login(&srv, "chot-admin", RSRV_ADMIN_PW);
+	redisReply *r;
+	unsigned nb;
+
+	cr_assert_not_null(c);
+	r = redisCommand(c, "CONFIG SET maxmemory 1");
+	cr_assert(r != NULL && r->type == REDIS_REPLY_STATUS, "CONFIG SET maxmemory 1");
+	freeReplyObject(r);
+	tally_init(&t, 100);
+	s = make_store("chot-ingest", RSRV_INGEST_PW, 1 << 16, &t);
+	nb = submit_all(s, g, n, 0);
+	run_until(s, &t, 1, 800);
+	dp_store_get_stats(s, &st);
+	cr_assert_eq(t.total, 0, "no batch may complete while Redis refuses writes");
+	cr_assert_geq(st.redis_errors, 1, "OOM replies are counted");
+	cr_assert_eq(int_reply(c, "DBSIZE"), 0, "nothing written while full");
+
+	r = redisCommand(c, "CONFIG SET maxmemory 0");
+	cr_assert(r != NULL && r->type == REDIS_REPLY_STATUS, "CONFIG SET maxmemory 0");
+	freeReplyObject(r);
+	cr_assert(run_until(s, &t, nb, 20000), "every batch completes once Redis has room");
+	assert_each_once(&t, 0, nb);
+	verify(c, g, n);  /* includes the exact EXPIRETIME of every key */
+	redisFree(c);
+	dp_store_destroy(s);
+	free(g);
+	free(t.done);
+}
+
+static char sock_path[108];
+
+static void
+setup_unix(void)
+{
+	snprintf(sock_path, sizeof(sock_path), "/tmp/chot-store-test-%d.sock", (int)getpid());
+	srv.extra[0] = "--unixsocket";
+	srv.extra[1] = sock_path;
+	setup();
+}
+
+static void
+teardown_unix(void)
+{
+	teardown();
+	unlink(sock_path);
+}
+
+/* unix://PATH, credentials from the conf (not the URL). */
+Test(store_redis, unix_socket_with_conf_credentials, .init = setup_unix, .fini = teardown_unix,
+     .timeout = 30)
+{
+	const unsigned n = 4 * WIRE_MAX_EVENTS;
+	struct gen_event *g = gen_simple(n, 100, 10);
+	char url[160];
+	struct dp_store_conf conf = {
+		.url = url, .user = "chot-ingest", .password = RSRV_INGEST_PW,
+		.pipeline = 8, .flush_us = 1000, .retention_days = RETENTION_DAYS,
+		.max_pending_events = 4096, .vault_key = vkey,
+	};
+	struct tally t;
+	struct dp_store *s;
+	redisContext *c;
+	unsigned nb;
+
+	snprintf(url, sizeof(url), "unix://%s", sock_path);
+	tally_init(&t, 10);
+	s = dp_store_create(&conf, on_done, &t);
+	cr_assert_not_null(s, "dp_store_create(%s)", url);
+	nb = submit_all(s, g, n, 0);
+	cr_assert(run_until(s, &t, nb, 10000), "batches complete over the unix socket");
+	assert_each_once(&t, 0, nb);
+	c = rsrv_login(&srv, "chot-admin", RSRV_ADMIN_PW);
+	cr_assert_not_null(c);
+	verify(c, g, n);
+	redisFree(c);
+	dp_store_destroy(s);
+	free(g);
+	free(t.done);
+}
