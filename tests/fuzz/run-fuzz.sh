@@ -33,9 +33,10 @@ san="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 	-o "$out/fuzz_open"
 
 "$vectors" --corpus "$corpus"
-# keep what earlier runs found interesting (coverage grows run to run)
+# keep what earlier runs found interesting (coverage grows run to run); the
+# named seeds are always replaced by the current chot-vectors output
 mkdir -p "$out/corpus"
-cp -n "$corpus"/* "$out/corpus/" 2>/dev/null || true
+cp -f "$corpus"/* "$out/corpus/"
 
 echo "fuzz_open: ${secs}s, corpus $(ls "$out/corpus" | wc -l) files, artifacts in $out/"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
