@@ -29,6 +29,10 @@ ctl_parse_time(const char *s, uint64_t *ms)
 		memset(&tm, 0, sizeof(tm));
 		end = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
 	}
+	if (end == NULL) {   /* minutes precision: 2021-09-01T10:00Z */
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(s, "%Y-%m-%dT%H:%M", &tm);
+	}
 	if (end == NULL) {
 		memset(&tm, 0, sizeof(tm));
 		end = strptime(s, "%Y-%m-%d", &tm);

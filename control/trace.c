@@ -444,6 +444,16 @@ contact_cmp(const void *a, const void *b)
 	return memcmp(x->pid, y->pid, PID_LEN);
 }
 
+static int
+visit_time_cmp(const void *a, const void *b)
+{
+	const struct rules_interval *x = a, *y = b;
+
+	if (x->from_ms != y->from_ms)
+		return x->from_ms < y->from_ms ? -1 : 1;
+	return x->site_id < y->site_id ? -1 : x->site_id > y->site_id;
+}
+
 void
 tr_rank(struct tr_contact *c, size_t n)
 {
@@ -469,6 +479,8 @@ tr_run(const struct tr_source *src, const struct tr_query *q, struct tr_result *
 		goto done;
 	out->n_visits = nv;
 	np = nv;
+	/* Probes work per site; the operator reads the visits in time order. */
+	qsort(out->visits, nv, sizeof(*out->visits), visit_time_cmp);
 	rc = probe_all(&t, p, np, 1);
 	free(p);
 	p = NULL;

@@ -252,6 +252,7 @@ static struct time_case time_cases[] = {
 	{ "2021-08-01T03:00:00-07:00", 0, T },
 	{ "2021-08-01T10:00:00.250Z", 0, T },      /* fraction dropped */
 	{ "2021-08-01 10:00:00", 0, T },
+	{ "2021-08-01T10:00Z", 0, T },             /* minutes precision */
 	{ "2021-08-01", 0, T - 10 * 60 * MIN },
 	{ "", -EINVAL, 0 },
 	{ "yesterday", -EINVAL, 0 },
