@@ -29,7 +29,7 @@ static const char usage[] =
 	"  stats [--prefix P] [--watch]                           dataplane counters\n"
 	"  sites import FILE.csv | sites list                     site registry\n"
 	"  keys init FILE                                         create a keys file\n"
-	"  flag, alerts, zone                                     (not in this release)\n"
+	"  flag, alerts, zone                                     (not implemented in this release)\n"
 	"\n"
 	"-r defaults to redis://127.0.0.1:6379 ($CHOT_REDIS_URL); --user to chot-operator;\n"
 	"--password-file to $CHOT_PASSWORD_FILE.  SUBJECT is pseudonymised with the keys\n"
@@ -177,7 +177,7 @@ main(int argc, char **argv)
 		rc = cmd_keys(&app, argc, argv);
 	else if (strcmp(cmd, "flag") == 0 || strcmp(cmd, "alerts") == 0 ||
 		 strcmp(cmd, "zone") == 0)
-		rc = ctl_fail(&app, CTL_USAGE, "'%s' is not in this release", cmd);
+		rc = ctl_fail(&app, CTL_USAGE, "'%s': not implemented in this release", cmd);
 	else
 		rc = ctl_fail(&app, CTL_USAGE, "unknown command '%s' (chotctl --help)", cmd);
 	ctl_redis_close(app.redis);
