@@ -54,8 +54,9 @@ print_scans(struct ctl_app *app, const struct tr_scanvec *v, bool with_pid)
 		}
 		return;
 	}
-	fprintf(f, "  %-16s %-5s %s%s\n", ctl_tr(app, "Time"), "", with_pid ? "pid  " : "",
-		ctl_tr(app, "Site"));
+	fputs("  ", f);
+	ctl_pad(f, ctl_tr(app, "Time"), 16);
+	fprintf(f, " %-5s %s%s\n", "", with_pid ? "pid  " : "", ctl_tr(app, "Site"));
 	for (size_t i = 0; i < v->n; i++) {
 		const struct ctl_site *s = ctl_site_find(app, v->v[i].site_id);
 

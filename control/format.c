@@ -44,6 +44,21 @@ ctl_tr(const struct ctl_app *app, const char *en)
 	return en;
 }
 
+/* Print s left-aligned in `width` columns.  printf's %-Ns pads by bytes, which
+ * misaligns UTF-8 headers (Vietnamese "Trùng lặp" is 9 letters, 12 bytes);
+ * every letter chot prints is one column wide, so count code points. */
+void
+ctl_pad(FILE *f, const char *s, int width)
+{
+	int cols = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		cols += (*p & 0xc0) != 0x80;
+	fputs(s, f);
+	for (; cols < width; cols++)
+		fputc(' ', f);
+}
+
 void
 ctl_format_time(char *out, size_t len, uint64_t ms)
 {
@@ -195,8 +210,11 @@ trace_table(struct ctl_app *app, const struct ctl_trace_view *v)
 			site_name(app, iv->site_id, name, sizeof(name)));
 	}
 	fprintf(f, "\n%s: F1 %u, F2 %u\n", ctl_tr(app, "Contacts"), f1, f2);
-	fprintf(f, "  %-4s %-32s %-9s %-16s %s\n", "F", "pid", ctl_tr(app, "Overlap"),
-		ctl_tr(app, "First contact"), ctl_tr(app, "Site"));
+	fprintf(f, "  %-4s %-32s ", "F", "pid");
+	ctl_pad(f, ctl_tr(app, "Overlap"), 9);
+	fputc(' ', f);
+	ctl_pad(f, ctl_tr(app, "First contact"), 16);
+	fprintf(f, " %s\n", ctl_tr(app, "Site"));
 	for (size_t i = 0; i < n; i++) {
 		const struct tr_contact *c = &v->r->contacts[i];
 
