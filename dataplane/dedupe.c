@@ -170,6 +170,12 @@ dp_dedupe_rollback(struct dp_dedupe *d)
 	}
 }
 
+uint64_t
+dp_dedupe_full(const struct dp_dedupe *d)
+{
+	return d->st.full;
+}
+
 void
 dp_dedupe_get_stats(const struct dp_dedupe *d, struct dp_dedupe_stats *st)
 {

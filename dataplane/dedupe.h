@@ -89,6 +89,9 @@ bool dp_dedupe_check_insert(struct dp_dedupe *d, const struct dp_dedupe_key *k, 
 /* Undo every insert since dp_dedupe_begin(). */
 void dp_dedupe_rollback(struct dp_dedupe *d);
 
+/* Insertions refused because the table was full (cheap: no table walk). */
+uint64_t dp_dedupe_full(const struct dp_dedupe *d);
+
 void dp_dedupe_get_stats(const struct dp_dedupe *d, struct dp_dedupe_stats *st);
 
 #endif /* CHOT_DP_DEDUPE_H */

@@ -365,13 +365,13 @@ void
 dp_worker_poll(struct dp_worker *w, uint64_t now_us)
 {
 	struct dp_store_stats st;
-	struct dp_dedupe_stats ds;
 
 	dp_store_poll(w->store, now_us);
 	dp_store_get_stats(w->store, &st);
 	w->ctr.redis_errors = st.redis_errors;
-	dp_dedupe_get_stats(w->dedupe, &ds);
-	w->ctr.dedupe_full = ds.full;
+	/* Every loop turn: only the counter, not rte_hash_count() (it showed in
+	 * the profile); the entry count is read when telemetry asks. */
+	w->ctr.dedupe_full = dp_dedupe_full(w->dedupe);
 }
 
 void
