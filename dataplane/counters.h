@@ -25,7 +25,8 @@
 	X(replayed) X(decode_errors) X(batches_accepted) X(events_decoded) \
 	X(bad_events) X(dup_scans) X(events_stored) X(events_pending) \
 	X(events_dropped) X(redis_errors) X(acks_sent) \
-	X(batches_dropped) X(acks_dropped) X(tx_dropped) X(dedupe_full) \
+	X(batches_dropped) X(acks_dropped) X(acks_deferred_dropped) X(tx_dropped) \
+	X(dedupe_full) \
 	X(arp_replies) X(nd_replies) X(ring_full_spins) \
 	X(ingest_cycles) X(ingest_events)
 

@@ -71,10 +71,8 @@ dp_window_accept(struct dp_window *w, uint32_t epoch, uint64_t seq)
 		dp_window_init(w);
 		w->valid = true;
 		w->epoch = epoch;
-		/* Floor: first_seq - 1 (the outbox is sent oldest first). */
-		w->top = seq - 1;
-		w->acked = seq - 1;
-		/* Bits of the (empty) block holding top are already zero. */
+		/* Floor 0: every epoch starts at seq 1, and nothing is vouched
+		 * for below the first batch seen (see replay.h). */
 	}
 	if (epoch != w->epoch)
 		return;

@@ -11,10 +11,19 @@
  *   stored  - every write of that batch was confirmed (or it had nothing to
  *             store), so it may be ACKed.
  * acked is the cumulative ACK value: the largest seq such that every seq of
- * the epoch up to it is stored.  On first sight of a (device, epoch) the
- * floor is first_seq - 1: a scanner sends its outbox oldest first, so what
- * lies below the first batch we see was either acked before a restart of
- * chotd or is not ours to vouch for.
+ * the epoch up to it is stored.  It starts at 0 on first sight of a
+ * (device, epoch), whatever seq is seen first: an epoch starts at seq 1, and
+ * an ACK must never cover a batch this process has not seen stored.  (An
+ * earlier floor of first_seq - 1 vouched for batches lost in the network or
+ * by a restart of chotd: a scanner that had batch 5 outstanding and whose
+ * batch 10 arrived first would have dropped 5 unstored.)
+ *
+ * Consequence, part of the scanner contract (docs/RELIABILITY.md): after a
+ * restart of chotd, an epoch that began before it is never ACKed again,
+ * because its early batches were ACKed and dropped by the scanner and will
+ * not come back.  A scanner that sees no ACK progress for a while starts a
+ * new epoch and re-packs its outstanding scans into new batches; storage is
+ * idempotent, so scans stored twice change nothing.
  *
  * Protocol of use (worker.c):
  *   dp_window_check()   before the AEAD: cheap rejection of replays;

@@ -63,6 +63,7 @@ tel_workers(const char *cmd, const char *params, struct rte_tel_data *d)
 					  dp_app.worker_lcore[i]);
 		tel_add_counters(w, dp_worker_counters(dp_app.workers[i]));
 		rte_tel_data_add_dict_u64(w, "backlog_batches", info.backlog_batches);
+		rte_tel_data_add_dict_u64(w, "barrier_batches", info.barrier_batches);
 		rte_tel_data_add_dict_u64(w, "backlog_events", info.store.events_pending);
 		rte_tel_data_add_dict_u64(w, "rx_ring", info.rx_ring_count);
 		rte_tel_data_add_dict_u64(w, "devices", info.devices);

@@ -25,6 +25,14 @@
  *   store refuses (-ENOBUFS)         events_dropped; window and dedupe rolled
  *                                    back, no ACK: the retransmission is
  *                                    accepted later
+ *
+ * A batch whose events were all duplicates has nothing to write, but the
+ * scans it duplicates may still be on their way to Redis (a scanner that
+ * re-packed its outbox into a new epoch sends exactly that).  Its ACK would
+ * claim them stored, so it waits behind a barrier: it is ACKed only once
+ * every batch submitted before it has completed.  The store completes
+ * batches in submission order (one FIFO of commands, replies in order), so
+ * a ticket count is enough.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -54,7 +62,8 @@ struct dp_pending {
 	bool want_ack;
 	struct dp_frame f;
 	uint8_t hdr[DP_HDR_TMPL_MAX];
-	uint32_t next_free;
+	uint32_t next_free;       /* free list, or the barrier queue */
+	uint64_t ticket;          /* barrier: complete once `completed` reaches it */
 };
 
 struct vault_seen {
@@ -75,6 +84,8 @@ struct dp_worker {
 	struct rte_ring *rx_ring, *tx_ring;
 	struct dp_pending *pend;
 	uint32_t n_pend, free_head, n_busy;
+	uint64_t submitted, completed;        /* store batches, in order */
+	uint32_t barrier_head, barrier_tail, n_barriers;
 	struct vault_seen *vault_seen;
 	struct wire_arena arena;
 	uint8_t pt[WIRE_MAX_BODY];
@@ -163,19 +174,66 @@ worker_vault_remember(struct dp_worker *w)
 }
 
 static void
+worker_pend_free(struct dp_worker *w, uint32_t slot)
+{
+	w->pend[slot].dev = NULL;
+	w->pend[slot].next_free = w->free_head;
+	w->free_head = slot;
+}
+
+/* Fill slot p with what the ACK of (h, frame, f) needs. */
+static void
+worker_pend_fill(struct dp_pending *p, struct dp_device *dev, const struct wire_hdr *h,
+		 const uint8_t *frame, const struct dp_frame *f, uint16_t n_events)
+{
+	size_t hlen = (size_t)f->l4_off + 8;
+
+	p->dev = dev;
+	p->epoch = h->boot_epoch;
+	p->seq = h->batch_seq;
+	p->key_id = h->key_id;
+	p->n_events = n_events;
+	p->want_ack = (h->flags & WIRE_FLAG_ACK) != 0;
+	p->f = *f;
+	memcpy(p->hdr, frame, hlen < sizeof(p->hdr) ? hlen : sizeof(p->hdr));
+}
+
+/* The batch in p is stored (or had nothing to store): move the window, ACK. */
+static void
+worker_pend_stored(struct dp_worker *w, const struct dp_pending *p)
+{
+	uint64_t acked = dp_window_stored(&p->dev->win, p->epoch, p->seq);
+
+	/* A device that rebooted meanwhile has a new window: no ACK for the old one. */
+	if (p->want_ack && p->dev->win.epoch == p->epoch)
+		worker_send_ack(w, p->dev, p->key_id, p->epoch, acked, p->hdr, &p->f);
+}
+
+/* Release the barriers whose predecessors have all completed. */
+static void
+worker_barriers_release(struct dp_worker *w)
+{
+	while (w->n_barriers > 0 && w->pend[w->barrier_head].ticket <= w->completed) {
+		uint32_t slot = w->barrier_head;
+
+		w->barrier_head = w->pend[slot].next_free;
+		w->n_barriers--;
+		worker_pend_stored(w, &w->pend[slot]);
+		worker_pend_free(w, slot);
+	}
+}
+
+static void
 worker_store_done(void *ctx, uint64_t cookie, int status)
 {
 	struct dp_worker *w = ctx;
 	struct dp_pending *p = &w->pend[cookie];
-	uint64_t acked;
 
+	w->completed++;
 	w->ctr.events_pending -= p->n_events;
 	if (status == 0) {
 		w->ctr.events_stored += p->n_events;
-		acked = dp_window_stored(&p->dev->win, p->epoch, p->seq);
-		/* A device that rebooted meanwhile has a new window: no ACK for the old one. */
-		if (p->want_ack && p->dev->win.epoch == p->epoch)
-			worker_send_ack(w, p->dev, p->key_id, p->epoch, acked, p->hdr, &p->f);
+		worker_pend_stored(w, p);
 	} else {
 		w->ctr.events_dropped += p->n_events;
 		w->ctr.batches_dropped++;
@@ -184,10 +242,9 @@ worker_store_done(void *ctx, uint64_t cookie, int status)
 		       "%u events dropped\n", w->id, p->dev->device_id, p->epoch,
 		       (unsigned long)p->seq, status, p->n_events);
 	}
-	p->dev = NULL;
-	p->next_free = w->free_head;
-	w->free_head = (uint32_t)cookie;
+	worker_pend_free(w, (uint32_t)cookie);
 	w->n_busy--;
+	worker_barriers_release(w);
 }
 
 /* Batch with nothing (more) to store: stored at once, ACKed if asked. */
@@ -199,6 +256,41 @@ worker_complete_empty(struct dp_worker *w, struct dp_device *dev, const struct w
 
 	if (h->flags & WIRE_FLAG_ACK)
 		worker_send_ack(w, dev, h->key_id, h->boot_epoch, acked, frame, f);
+}
+
+/*
+ * Batch of duplicates only: stored once everything submitted before it is
+ * (see the top of this file).  Without a free slot it is not ACKed at all:
+ * the window forgets it and the retransmission is judged again.
+ */
+static void
+worker_complete_after_barrier(struct dp_worker *w, struct dp_device *dev,
+			      const struct wire_hdr *h, const uint8_t *frame,
+			      const struct dp_frame *f)
+{
+	uint32_t slot = w->free_head;
+	struct dp_pending *p;
+
+	if (w->completed >= w->submitted) {
+		worker_complete_empty(w, dev, h, frame, f);
+		return;
+	}
+	if (slot == PEND_NONE) {
+		dp_window_forget(&dev->win, h->boot_epoch, h->batch_seq);
+		w->ctr.acks_deferred_dropped++;
+		return;
+	}
+	p = &w->pend[slot];
+	w->free_head = p->next_free;
+	worker_pend_fill(p, dev, h, frame, f, 0);
+	p->ticket = w->submitted;
+	p->next_free = PEND_NONE;
+	if (w->n_barriers == 0)
+		w->barrier_head = slot;
+	else
+		w->pend[w->barrier_tail].next_free = slot;
+	w->barrier_tail = slot;
+	w->n_barriers++;
 }
 
 /* Should this event write the subject's vault entry ("first time today")?
@@ -233,8 +325,7 @@ worker_accept(struct dp_worker *w, struct dp_device *dev, const struct wire_hdr 
 	enum chot_reason r;
 	struct dp_pending *p;
 	uint32_t slot;
-	unsigned i, n = 0;
-	size_t hlen;
+	unsigned i, n = 0, dups = 0;
 
 	wire_arena_reset(&w->arena);
 	r = wire_batch_decode(w->pt, h->body_len, &w->arena, &b);
@@ -266,6 +357,7 @@ worker_accept(struct dp_worker *w, struct dp_device *dev, const struct wire_hdr 
 		dp_dedupe_make_key(&k, se->pid, ev->site_id, ev->dir);
 		if (dp_dedupe_check_insert(w->dedupe, &k, ev->ts_ms)) {
 			dp_count_reason(&w->ctr, EV_DUPLICATE);
+			dups++;
 			continue;
 		}
 		se->ev = ev;
@@ -273,32 +365,28 @@ worker_accept(struct dp_worker *w, struct dp_device *dev, const struct wire_hdr 
 		n++;
 	}
 	if (n == 0) {
-		worker_complete_empty(w, dev, h, frame, f);
+		if (dups > 0)
+			worker_complete_after_barrier(w, dev, h, frame, f);
+		else
+			worker_complete_empty(w, dev, h, frame, f);
 		return;
 	}
 	if (p == NULL)
 		goto drop;
 	w->free_head = p->next_free;
 	w->n_busy++;
-	p->dev = dev;
-	p->epoch = h->boot_epoch;
-	p->seq = h->batch_seq;
-	p->key_id = h->key_id;
-	p->n_events = (uint16_t)n;
-	p->want_ack = (h->flags & WIRE_FLAG_ACK) != 0;
-	p->f = *f;
-	hlen = (size_t)f->l4_off + 8;
-	memcpy(p->hdr, frame, hlen < sizeof(p->hdr) ? hlen : sizeof(p->hdr));
+	worker_pend_fill(p, dev, h, frame, f, (uint16_t)n);
 	w->ctr.events_pending += n;
-	/* null:// completes inside submit: p must be complete before. */
+	/* null:// completes inside submit: p must be complete before, and
+	 * `submitted` counted before `completed` can catch up with it. */
+	w->submitted++;
 	if (dp_store_submit(w->store, slot, w->sevs, n) == 0) {
 		worker_vault_remember(w);
 		return;
 	}
+	w->submitted--;
 	w->ctr.events_pending -= n;
-	p->dev = NULL;
-	p->next_free = w->free_head;
-	w->free_head = slot;
+	worker_pend_free(w, slot);
 	w->n_busy--;
 drop:
 	dp_dedupe_rollback(w->dedupe);
@@ -414,6 +502,7 @@ dp_worker_get_info(const struct dp_worker *w, struct dp_worker_info *info)
 	info->dedupe_entries = ds.entries;
 	info->dedupe_reclaimed = ds.reclaimed;
 	info->backlog_batches = w->n_busy;
+	info->barrier_batches = w->n_barriers;
 	info->rx_ring_count = rte_ring_count(w->rx_ring);
 	dp_store_get_stats(w->store, &info->store);
 }

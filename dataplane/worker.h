@@ -65,6 +65,7 @@ struct dp_worker_info {
 	uint64_t dedupe_entries;
 	uint64_t dedupe_reclaimed;
 	uint64_t backlog_batches;
+	uint64_t barrier_batches;     /* duplicate-only batches waiting to be ACKed */
 	uint64_t rx_ring_count;
 	struct dp_store_stats store;
 };

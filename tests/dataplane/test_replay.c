@@ -26,12 +26,26 @@ accept_stored(uint32_t epoch, uint64_t seq)
 	dp_window_stored(&w, epoch, seq);
 }
 
-Test(replay, first_sight_sets_floor)
+Test(replay, first_sight_vouches_for_nothing_below)
 {
 	cr_assert_eq(dp_window_check(&w, 7, 100), WIRE_OK, "empty window accepts anything");
 	dp_window_accept(&w, 7, 100);
-	cr_assert_eq(w.acked, 99, "floor is first_seq - 1, got %lu", (unsigned long)w.acked);
-	cr_assert_eq(dp_window_stored(&w, 7, 100), 100, "storing the first batch acks it");
+	cr_assert_eq(w.acked, 0, "floor is 0 whatever seq comes first, got %lu",
+		     (unsigned long)w.acked);
+	cr_assert_eq(dp_window_stored(&w, 7, 100), 0,
+		     "seq 100 stored says nothing about 1..99: no ACK");
+	cr_assert(!dp_window_is_stored(&w, 7, 5), "an unseen seq below the first is not stored");
+	cr_assert_eq(dp_window_check(&w, 7, 99), WIRE_OK, "seq 99, never seen, is accepted");
+}
+
+Test(replay, reordered_start_of_epoch)
+{
+	/* seq 2 arrives before seq 1 (reordering, or 1 was lost once). */
+	accept_stored(3, 2);
+	cr_assert_eq(w.acked, 0, "seq 1 missing: nothing acked");
+	accept_stored(3, 1);
+	cr_assert_eq(w.acked, 2, "seq 1 fills the gap: 1..2 acked, got %lu",
+		     (unsigned long)w.acked);
 }
 
 Test(replay, replay_in_window)
@@ -45,7 +59,10 @@ Test(replay, replay_in_window)
 
 Test(replay, out_of_order_inside_window)
 {
-	accept_stored(1, 10);
+	uint64_t s;
+
+	for (s = 1; s <= 10; s++)
+		accept_stored(1, s);
 	accept_stored(1, 15);
 	cr_assert_eq(w.acked, 10, "gap 11..14 holds acked at 10");
 	cr_assert_eq(dp_window_check(&w, 1, 12), WIRE_OK, "a late seq inside the window is new");

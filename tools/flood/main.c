@@ -3,7 +3,7 @@
  *
  *   chot-flood gen ...     write a pcap of scanner traffic and its truth file
  *   chot-flood keys FILE   create a fresh keys file (mode 0600)
- *   chot-flood sim ...     live scanners (a later issue)
+ *   chot-flood sim ...     live scanners with outboxes (sim.c)
  *
  * This file is the command line: it parses options, runs the stages in
  * model.c / scenario.c, emit.c and truth.c, and prints a summary.
@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "flood.h"
+#include "sim.h"
 
 static const char gen_usage[] =
 	"usage: chot-flood gen --citizens N --sites M --devices D --hours H --seed S\n"
@@ -33,7 +34,7 @@ static const char gen_usage[] =
 static const char top_usage[] =
 	"usage: chot-flood gen ...      synthetic province -> pcap + truth (gen --help)\n"
 	"       chot-flood keys FILE    create a keys file (mode 0600, never overwrites)\n"
-	"       chot-flood sim ...      live scanners (not implemented yet)\n";
+	"       chot-flood sim ...      live scanners with outboxes (sim --help)\n";
 
 static struct fl_province *progress_p;
 static struct timespec progress_last;
@@ -301,10 +302,8 @@ main(int argc, char **argv)
 		return cmd_gen(argc - 1, argv + 1);
 	if (strcmp(argv[1], "keys") == 0)
 		return cmd_keys(argc - 1, argv + 1);
-	if (strcmp(argv[1], "sim") == 0) {
-		fputs("chot-flood: sim is not implemented yet (issue 5)\n", stderr);
-		return 2;
-	}
+	if (strcmp(argv[1], "sim") == 0)
+		return fl_cmd_sim(argc - 1, argv + 1);
 	fprintf(stderr, "chot-flood: unknown command '%s'\n%s", argv[1], top_usage);
 	return 2;
 }
