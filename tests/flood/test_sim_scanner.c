@@ -200,3 +200,24 @@ Test(sim_scanner, new_epoch_repacks_oldest_first)
 	cr_assert_eq(ack(1001, 1, 3), 4);
 	cr_assert(evbuf[4].acked && evbuf[7].acked && !evbuf[8].acked);
 }
+
+Test(sim_scanner, reboot_keeps_last_datagram_even_when_all_acked)
+{
+	struct sim_batch *b;
+	uint8_t last[WIRE_MAX_DGRAM];
+	uint16_t len;
+
+	scans(8, 0);
+	sim_dev_next_batch(&D, &P, &E, 0, 0, true, &R, &S);
+	b = sim_dev_next_batch(&D, &P, &E, 0, 0, true, &R, &S);
+	memcpy(last, b->dg, b->len);
+	len = b->len;
+	cr_assert_eq(ack(1000, 2, 1), 8);
+	cr_assert_eq(D.ob_n, 0);
+	sim_dev_new_epoch(&D, true, &S);
+	cr_assert(D.old_armed, "an all-acked epoch still leaves a datagram to replay");
+	cr_assert_eq(D.old_len, len);
+	cr_assert_eq(memcmp(D.old_dg, last, len), 0, "the newest datagram of the old epoch");
+	sim_dev_new_epoch(&D, true, &S);
+	cr_assert(D.old_armed && D.old_len == len, "an epoch that sent nothing keeps the old one");
+}

@@ -139,8 +139,8 @@ int sim_dev_on_ack(struct sim_dev *d, const uint8_t *buf, size_t len, struct sim
 
 /*
  * New boot epoch: outbox scans go back to the front of the queue, oldest
- * first, seq restarts at 1.  With keep_old, the newest outstanding
- * datagram of the old epoch is kept to be replayed once (old_armed).
+ * first, seq restarts at 1.  With keep_old, the newest datagram the old
+ * epoch sent is kept to be replayed once (old_armed).
  */
 void sim_dev_new_epoch(struct sim_dev *d, bool keep_old, struct sim_stats *st);
 

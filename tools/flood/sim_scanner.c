@@ -234,8 +234,13 @@ sim_dev_new_epoch(struct sim_dev *d, bool keep_old, struct sim_stats *st)
 {
 	uint32_t i;
 
-	if (keep_old && d->ob_n > 0) {
-		const struct sim_batch *b = &d->ob[(d->ob_head + d->ob_n - 1) % d->ob_cap];
+	/* The newest datagram of the old epoch: the newest outstanding batch,
+	 * or, with the outbox empty, the last one retired (its slot is just
+	 * before the head and untouched since). */
+	if (keep_old && d->next_seq > 1) {
+		uint32_t slot = d->ob_n > 0 ? (d->ob_head + d->ob_n - 1) % d->ob_cap
+					    : (d->ob_head + d->ob_cap - 1) % d->ob_cap;
+		const struct sim_batch *b = &d->ob[slot];
 
 		memcpy(d->old_dg, b->dg, b->len);
 		d->old_len = b->len;
