@@ -23,6 +23,7 @@
 #include "keys.h"
 #include "rng.h"
 #include "sim.h"
+#include "clock.h"
 
 #define SEND_MAX 1024
 #define RECV_BURST 64
@@ -64,24 +65,6 @@ on_signal(int sig)
 {
 	(void)sig;
 	sim_stop = 1;
-}
-
-static uint64_t
-mono_us(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
-}
-
-static uint64_t
-real_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
 static int
@@ -234,7 +217,7 @@ generate(struct sim_run *R, uint64_t now)
 {
 	const struct sim_opts *o = R->o;
 	uint64_t due = (uint64_t)((double)(now - R->t0_us) * o->rate / 1e6);
-	uint64_t ts = real_ms();
+	uint64_t ts = chot_real_ms();
 	unsigned budget = 65536;
 
 	if (due > o->events)
@@ -503,7 +486,7 @@ fl_cmd_sim(int argc, char **argv)
 		 o.prefix ? o.prefix : "");
 	if (o.prefix == NULL)
 		snprintf(R.ev.prefix, sizeof(R.ev.prefix), "SIM%08lx",
-			 (unsigned long)(real_ms() & 0xffffffffUL));
+			 (unsigned long)(chot_real_ms() & 0xffffffffUL));
 	R.ev.ev = calloc(o.events, sizeof(*R.ev.ev));
 	R.devs = calloc(o.devices, sizeof(*R.devs));
 	R.next_reboot_us = calloc(o.devices, sizeof(*R.next_reboot_us));
@@ -520,7 +503,7 @@ fl_cmd_sim(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
-	R.t0_us = mono_us();
+	R.t0_us = chot_mono_us();
 	deadline = R.t0_us + (uint64_t)(o.deadline_s * 1e6);
 	for (i = 0; i < o.devices; i++)
 		R.next_reboot_us[i] = o.reboot_rate > 0 ? R.t0_us + exp_us(&R.rng, o.reboot_rate)
@@ -528,12 +511,12 @@ fl_cmd_sim(int argc, char **argv)
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
-		now = mono_us();
+		now = chot_mono_us();
 		recv_acks(&R, fd, now);
 		generate(&R, now);
 		devices_pass(&R, now);
 		if (R.gen_done_us != 0 && R.acked == o.events) {
-			R.all_acked_us = mono_us();
+			R.all_acked_us = chot_mono_us();
 			break;
 		}
 		if (now >= deadline || sim_stop)
@@ -544,7 +527,7 @@ fl_cmd_sim(int argc, char **argv)
 		}
 		poll(&pfd, 1, 1);
 	}
-	now = mono_us();
+	now = chot_mono_us();
 	ok = R.gen_done_us != 0 && R.acked == o.events;
 	progress(&R, now, tty, true);
 	if (!ok)

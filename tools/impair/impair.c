@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 #define FRAME_MAX 2048
 #define QLEN 65536
 
@@ -74,15 +76,6 @@ uniform(void)
 	x ^= x << 17;
 	rng_state = x;
 	return (double)(x >> 11) * 0x1.0p-53;
-}
-
-static uint64_t
-now_us(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
 }
 
 static int
@@ -202,7 +195,7 @@ pump(struct dir *d)
 		if (from.sll_pkttype == PACKET_OUTGOING)
 			continue;    /* our own transmissions on this port */
 		d->rx++;
-		forward(d, buf, (size_t)n, now_us());
+		forward(d, buf, (size_t)n, chot_mono_us());
 	}
 }
 
@@ -268,7 +261,7 @@ main(int argc, char **argv)
 		return 1;
 	signal(SIGTERM, on_sig);
 	signal(SIGINT, on_sig);
-	next_report = now_us() + 5000000;
+	next_report = chot_mono_us() + 5000000;
 	while (!stop) {
 		struct pollfd p[2] = { { .fd = fa, .events = POLLIN }, { .fd = fb, .events = POLLIN } };
 		uint64_t now;
@@ -276,7 +269,7 @@ main(int argc, char **argv)
 		poll(p, 2, 1);
 		pump(&d[0]);
 		pump(&d[1]);
-		now = now_us();
+		now = chot_mono_us();
 		release(&d[0], now);
 		release(&d[1], now);
 		if (now >= next_report) {

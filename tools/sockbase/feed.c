@@ -37,6 +37,7 @@
 #include "parse.h"
 #include "sockbase.h"
 #include "wire.h"
+#include "clock.h"
 
 #define SNDBUF_BYTES (8 << 20)
 
@@ -47,15 +48,6 @@ struct feed_dgrams {
 	uint32_t n, n_cap;
 	uint64_t frames, skipped;
 };
-
-static uint64_t
-feed_mono_us(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
-}
 
 static uint64_t
 feed_tv_us(const struct timeval *tv)
@@ -278,9 +270,9 @@ sb_feed_main(int argc, char **argv)
 		return 1;
 	}
 	getrusage(RUSAGE_SELF, &r0);
-	t0 = feed_mono_us();
+	t0 = chot_mono_us();
 	rc = feed_send(fd, &d, loops, &sent, &retries);
-	t1 = feed_mono_us();
+	t1 = chot_mono_us();
 	getrusage(RUSAGE_SELF, &r1);
 	close(fd);
 	printf("frames %lu\n", (unsigned long)d.frames);

@@ -51,6 +51,7 @@
 #include "sockbase.h"
 #include "validate.h"
 #include "wire.h"
+#include "clock.h"
 
 #define RX_BUF_LEN   2048             /* > WIRE_MAX_DGRAM: longer ones are truncated */
 #define RCVBUF_BYTES (8 << 20)
@@ -95,24 +96,6 @@ on_signal(int sig)
 {
 	(void)sig;
 	quit = 1;
-}
-
-static uint64_t
-mono_us(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
-}
-
-static uint64_t
-real_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
 static uint64_t
@@ -468,22 +451,22 @@ sb_loop(struct sb_rx *rx, unsigned idle_ms, uint64_t *busy_us)
 				perror("chot-sockbase: recvmmsg");
 				break;
 			}
-			if (idle_ms != 0 && first != 0 && mono_us() - last >= (uint64_t)idle_ms * 1000)
+			if (idle_ms != 0 && first != 0 && chot_mono_us() - last >= (uint64_t)idle_ms * 1000)
 				break;
 			continue;
 		}
 		if (first == 0)
-			first = mono_us();
+			first = chot_mono_us();
 		t0 = rte_rdtsc();
 		{
-			uint64_t now_ms = real_ms();
+			uint64_t now_ms = chot_real_ms();
 
 			for (i = 0; i < (unsigned)n; i++)
 				sb_datagram(rx, i, now_ms);
 		}
 		sb_flush_acks(rx);
 		rx->ctr.ingest_cycles += rte_rdtsc() - t0;
-		last = mono_us();
+		last = chot_mono_us();
 	}
 	*busy_us = last - first;
 }
