@@ -59,7 +59,7 @@ zrange_many(struct ctl_app *app, char (*keys)[LAYOUT_KEY_MAX], size_t n,
 
 struct tl_ctx {
 	const uint8_t (*pids)[PID_LEN];
-	uint32_t day0, ndays;
+	uint32_t week0, nweeks;
 	struct tr_scanvec *out;
 };
 
@@ -67,14 +67,14 @@ static int
 tl_decode(void *ctx, size_t i, const struct ctl_reply *rep)
 {
 	struct tl_ctx *c = ctx;
-	size_t subject = i / c->ndays;
-	uint32_t day = c->day0 + (uint32_t)(i % c->ndays);
+	size_t subject = i / c->nweeks;
+	uint32_t week = c->week0 + (uint32_t)(i % c->nweeks);
 
 	for (size_t k = 0; k < rep->n; k++) {
 		struct tr_scan s;
 
 		memcpy(s.pid, c->pids[subject], PID_LEN);
-		if (layout_subject_member_decode((const uint8_t *)rep->v[k].p, rep->v[k].len, day,
+		if (layout_subject_member_decode((const uint8_t *)rep->v[k].p, rep->v[k].len, week,
 						 &s.site_id, &s.ts_ms, &s.dir) != 0)
 			continue;   /* not ours: ignore rather than guess */
 		if (tr_scanvec_push(c->out, &s) != 0)
@@ -88,17 +88,17 @@ src_timelines(void *ctx, const uint8_t (*pids)[PID_LEN], size_t n, uint64_t from
 	      struct tr_scanvec *out)
 {
 	struct ctl_app *app = ctx;
-	struct tl_ctx c = { .pids = pids, .day0 = layout_day(from),
-			    .ndays = layout_day(to) - layout_day(from) + 1, .out = out };
-	char (*keys)[LAYOUT_KEY_MAX] = malloc(n * c.ndays * LAYOUT_KEY_MAX + 1);
+	struct tl_ctx c = { .pids = pids, .week0 = layout_week(from),
+			    .nweeks = layout_week(to) - layout_week(from) + 1, .out = out };
+	char (*keys)[LAYOUT_KEY_MAX] = malloc(n * c.nweeks * LAYOUT_KEY_MAX + 1);
 	int rc;
 
 	if (keys == NULL)
 		return -ENOMEM;
 	for (size_t s = 0; s < n; s++)
-		for (uint32_t d = 0; d < c.ndays; d++)
-			layout_subject_key(keys[s * c.ndays + d], pids[s], c.day0 + d);
-	rc = zrange_many(app, keys, n * c.ndays, tl_decode, &c);
+		for (uint32_t d = 0; d < c.nweeks; d++)
+			layout_subject_key(keys[s * c.nweeks + d], pids[s], c.week0 + d);
+	rc = zrange_many(app, keys, n * c.nweeks, tl_decode, &c);
 	free(keys);
 	return rc;
 }

@@ -9,12 +9,12 @@
 #include "wire.h"
 
 size_t
-layout_subject_key(char out[LAYOUT_KEY_MAX], const uint8_t pid[PID_LEN], uint32_t day)
+layout_subject_key(char out[LAYOUT_KEY_MAX], const uint8_t pid[PID_LEN], uint32_t week)
 {
 	char hex[PID_HEX_LEN + 1];
 
 	chot_pid_hex(hex, pid);
-	return (size_t)snprintf(out, LAYOUT_KEY_MAX, "s:{%s}:%u", hex, day);
+	return (size_t)snprintf(out, LAYOUT_KEY_MAX, "s:{%s}:w%u", hex, week);
 }
 
 size_t
@@ -33,9 +33,10 @@ layout_vault_key(char out[LAYOUT_KEY_MAX], const uint8_t pid[PID_LEN])
 }
 
 uint64_t
-layout_day_expire_at(uint32_t day, uint32_t retention_days)
+layout_week_expire_at(uint32_t week, uint32_t retention_days)
 {
-	return ((uint64_t)day + 1 + retention_days) * (LAYOUT_DAY_MS / 1000);
+	return ((uint64_t)week + 1) * (LAYOUT_WEEK_MS / 1000) +
+	       (uint64_t)retention_days * (LAYOUT_DAY_MS / 1000);
 }
 
 uint64_t
@@ -50,7 +51,7 @@ layout_subject_member(uint8_t out[LAYOUT_SUBJECT_MEMBER_LEN], uint32_t site_id, 
                       uint8_t dir)
 {
 	wire_put_be32(out, site_id);
-	wire_put_be32(out + 4, (uint32_t)(ts_ms % LAYOUT_DAY_MS));
+	wire_put_be32(out + 4, (uint32_t)(ts_ms % LAYOUT_WEEK_MS));
 	out[8] = dir;
 }
 
@@ -68,7 +69,7 @@ layout_site_member(uint8_t out[LAYOUT_SITE_MEMBER_LEN], const uint8_t pid[PID_LE
 }
 
 int
-layout_subject_member_decode(const uint8_t *m, size_t len, uint32_t day, uint32_t *site_id,
+layout_subject_member_decode(const uint8_t *m, size_t len, uint32_t week, uint32_t *site_id,
                              uint64_t *ts_ms, uint8_t *dir)
 {
 	uint32_t ms;
@@ -76,10 +77,10 @@ layout_subject_member_decode(const uint8_t *m, size_t len, uint32_t day, uint32_
 	if (len != LAYOUT_SUBJECT_MEMBER_LEN)
 		return -EINVAL;
 	ms = wire_get_be32(m + 4);
-	if (ms >= LAYOUT_DAY_MS)
+	if (ms >= LAYOUT_WEEK_MS)
 		return -EINVAL;
 	*site_id = wire_get_be32(m);
-	*ts_ms = (uint64_t)day * LAYOUT_DAY_MS + ms;
+	*ts_ms = (uint64_t)week * LAYOUT_WEEK_MS + ms;
 	*dir = m[8];
 	return 0;
 }

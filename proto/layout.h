@@ -3,9 +3,9 @@
  * (DESIGN §4).  One place decides every key name and member encoding, so the
  * two sides cannot disagree.
  *
- *   s:{<pid hex>}:<day>    ZSET  a subject's timeline for one UTC day
- *                                (day = ts_ms / 86400000).
- *                                member (9 bytes): site_id BE32 || ms_of_day BE32 || dir
+ *   s:{<pid hex>}:w<week>  ZSET  a subject's timeline for one week
+ *                                (week = ts_ms / 604800000, Unix weeks).
+ *                                member (9 bytes): site_id BE32 || ms_of_week BE32 || dir
  *   p:{<site_id>}:<hour>   ZSET  a site's presence for one UTC hour
  *                                (hour = ts_ms / 3600000).
  *                                member (20 bytes): pid[16] || ms_of_hour BE24 || dir
@@ -15,10 +15,14 @@
  * Every score is 0: members carry their own time, ZADD of an existing member
  * is a no-op, so writes are idempotent and a replayed batch changes nothing.
  * Small binary members keep the zsets in listpack encoding (about 24 bytes a
- * presence entry, 13 a timeline entry).  Each key is one hash tag; no command
+ * presence entry, 13 a timeline entry).  A subject scans a few times a day,
+ * so a key per subject and *week* rather than per day spreads the fixed cost
+ * of a key (its name, dict and expiry entries: about 150 bytes) over ~7x
+ * more events, and a 14-day trace reads 3 keys per subject instead of 15.
+ * Each key is one hash tag; no command
  * touches two keys, so the layout is Redis Cluster safe.
  *
- * Expiry: a day/hour key expires retention after the end of its bucket
+ * Expiry: a week/hour key expires retention after the end of its bucket
  * (EXPIREAT), so data lives at least `redis.retention_days`.
  */
 #ifndef CHOT_LAYOUT_H
@@ -31,6 +35,7 @@
 
 #define LAYOUT_DAY_MS        86400000ULL
 #define LAYOUT_HOUR_MS       3600000ULL
+#define LAYOUT_WEEK_MS       (7 * LAYOUT_DAY_MS)
 #define LAYOUT_SUBJECT_MEMBER_LEN 9
 #define LAYOUT_SITE_MEMBER_LEN    20
 #define LAYOUT_KEY_MAX       64
@@ -40,15 +45,16 @@
 #define LAYOUT_SITES_HASH    "chot:sites"     /* site_id -> "kind,commune,name" */
 
 /* Key builders: write a NUL-terminated key into out, return its length. */
-size_t layout_subject_key(char out[LAYOUT_KEY_MAX], const uint8_t pid[PID_LEN], uint32_t day);
+size_t layout_subject_key(char out[LAYOUT_KEY_MAX], const uint8_t pid[PID_LEN], uint32_t week);
 size_t layout_site_key(char out[LAYOUT_KEY_MAX], uint32_t site_id, uint32_t hour);
 size_t layout_vault_key(char out[LAYOUT_KEY_MAX], const uint8_t pid[PID_LEN]);
 
 static inline uint32_t layout_day(uint64_t ts_ms) { return (uint32_t)(ts_ms / LAYOUT_DAY_MS); }
+static inline uint32_t layout_week(uint64_t ts_ms) { return (uint32_t)(ts_ms / LAYOUT_WEEK_MS); }
 static inline uint32_t layout_hour(uint64_t ts_ms) { return (uint32_t)(ts_ms / LAYOUT_HOUR_MS); }
 
-/* Unix seconds at which a day / hour bucket's key expires. */
-uint64_t layout_day_expire_at(uint32_t day, uint32_t retention_days);
+/* Unix seconds at which a week / hour bucket's key expires. */
+uint64_t layout_week_expire_at(uint32_t week, uint32_t retention_days);
 uint64_t layout_hour_expire_at(uint32_t hour, uint32_t retention_days);
 
 /* Members. */
@@ -58,7 +64,7 @@ void layout_site_member(uint8_t out[LAYOUT_SITE_MEMBER_LEN], const uint8_t pid[P
 			uint64_t ts_ms, uint8_t dir);
 
 /* Decoders: the bucket number comes from the key the member was read from. 0 or -EINVAL. */
-int layout_subject_member_decode(const uint8_t *m, size_t len, uint32_t day,
+int layout_subject_member_decode(const uint8_t *m, size_t len, uint32_t week,
 				 uint32_t *site_id, uint64_t *ts_ms, uint8_t *dir);
 int layout_site_member_decode(const uint8_t *m, size_t len, uint32_t hour,
 			      uint8_t pid[PID_LEN], uint64_t *ts_ms, uint8_t *dir);

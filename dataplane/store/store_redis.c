@@ -439,9 +439,9 @@ redis_submit(struct dp_store *s, uint64_t cookie, const struct dp_store_event *e
 		size_t kl;
 		struct keygroup *g;
 
-		kl = layout_subject_key(key, evs[i].pid, layout_day(ev->ts_ms));
+		kl = layout_subject_key(key, evs[i].pid, layout_week(ev->ts_ms));
 		g = group_for(groups, &ng, key, kl,
-			      layout_day_expire_at(layout_day(ev->ts_ms), r->conf.retention_days),
+			      layout_week_expire_at(layout_week(ev->ts_ms), r->conf.retention_days),
 			      LAYOUT_SUBJECT_MEMBER_LEN);
 		layout_subject_member(smem[i], ev->site_id, ev->ts_ms, ev->dir);
 		g->members[g->n++] = smem[i];

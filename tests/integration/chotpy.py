@@ -395,22 +395,23 @@ class Resp:
 
 
 DAY_MS = 86400000
+WEEK_MS = 7 * DAY_MS
 HOUR_MS = 3600000
 
 
 def stored_events(port, user=None, password=None):
     if hasattr(port, "port"):          # a Redis object: use its credentials
         port, user, password = port.port, port.user, port.password
-    """Decode every s:{pid}:day and p:{site}:hour member (proto/layout.h) into two
+    """Decode every s:{pid}:w<week> and p:{site}:hour member (proto/layout.h) into two
     sets of (pid hex, site, ts_ms, dir); they must agree with each other."""
     r = Resp(port, user, password)
     timeline, presence = set(), set()
     for k in r.scan("s:*"):
         pid = k[3:35].decode()
-        day = int(k.rsplit(b":", 1)[1])
+        week = int(k.rsplit(b":", 1)[1].lstrip(b"w"))
         for m in r.call("ZRANGE", k, 0, -1):
             site, ms = struct.unpack(">II", m[:8])
-            timeline.add((pid, site, day * DAY_MS + ms, m[8]))
+            timeline.add((pid, site, week * WEEK_MS + ms, m[8]))
     for k in r.scan("p:*"):
         site = int(k.split(b"}")[0][3:])
         hour = int(k.rsplit(b":", 1)[1])

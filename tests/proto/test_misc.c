@@ -134,16 +134,19 @@ Test(layout, keys)
 	char k[LAYOUT_KEY_MAX];
 
 	vec_bytes(pid, PID_LEN, 0);
-	cr_assert_eq(layout_subject_key(k, pid, 18958), strlen(k));
-	cr_assert_str_eq(k, "s:{000102030405060708090a0b0c0d0e0f}:18958");
+	cr_assert_eq(layout_subject_key(k, pid, 2708), strlen(k));
+	cr_assert_str_eq(k, "s:{000102030405060708090a0b0c0d0e0f}:w2708");
 	layout_site_key(k, 17, 454992);
 	cr_assert_str_eq(k, "p:{17}:454992");
 	layout_vault_key(k, pid);
 	cr_assert_str_eq(k, "v:{000102030405060708090a0b0c0d0e0f}");
 	cr_assert_eq(layout_day(VEC_TS0), 18958);
+	cr_assert_eq(layout_week(VEC_TS0), 2708);
+	cr_assert_eq(layout_week(2709ULL * 604800000 - 1), 2708);
+	cr_assert_eq(layout_week(2709ULL * 604800000), 2709);
 	cr_assert_eq(layout_hour(VEC_TS0 + 3599999), 454992);
-	cr_assert_eq(layout_day_expire_at(18958, 21), (18958ULL + 22) * 86400,
-	             "a day key lives retention after the day ends");
+	cr_assert_eq(layout_week_expire_at(2708, 21), 2709ULL * 604800 + 21 * 86400,
+	             "a week key lives retention after the week ends");
 	cr_assert_eq(layout_hour_expire_at(454992, 21), 454993ULL * 3600 + 21 * 86400);
 }
 
@@ -152,13 +155,14 @@ Test(layout, members_round_trip)
 	uint8_t pid[PID_LEN], back[PID_LEN], m[LAYOUT_SITE_MEMBER_LEN], dir;
 	uint32_t site;
 	uint64_t ts;
-	static const uint64_t tss[] = {VEC_TS0, VEC_TS0 + 86399999, VEC_TS0 + 3599999, 0};
+	static const uint64_t tss[] = {VEC_TS0, VEC_TS0 + 86399999, VEC_TS0 + 3599999, 0,
+				       2709ULL * 604800000 - 1, 2709ULL * 604800000};
 
 	vec_bytes(pid, PID_LEN, 0x70);
 	for (size_t i = 0; i < sizeof(tss) / sizeof(tss[0]); i++) {
 		layout_subject_member(m, 0xdeadbeef, tss[i], DIR_OUT);
 		cr_assert_eq(layout_subject_member_decode(m, LAYOUT_SUBJECT_MEMBER_LEN,
-		                                          layout_day(tss[i]), &site, &ts, &dir),
+		                                          layout_week(tss[i]), &site, &ts, &dir),
 		             0);
 		cr_assert_eq(site, 0xdeadbeef);
 		cr_assert_eq(ts, tss[i], "subject member keeps ts %llu",

@@ -181,7 +181,7 @@ verify(redisContext *c, const struct gen_event *g, unsigned n)
 		char sk[LAYOUT_KEY_MAX], pk[LAYOUT_KEY_MAX];
 		redisReply *r;
 
-		layout_subject_key(sk, g[i].se.pid, layout_day(ev->ts_ms));
+		layout_subject_key(sk, g[i].se.pid, layout_week(ev->ts_ms));
 		layout_site_key(pk, ev->site_id, layout_hour(ev->ts_ms));
 		layout_subject_member(sm, ev->site_id, ev->ts_ms, ev->dir);
 		layout_site_member(pm, g[i].se.pid, ev->ts_ms, ev->dir);
@@ -194,7 +194,7 @@ verify(redisContext *c, const struct gen_event *g, unsigned n)
 			  i, pk);
 		freeReplyObject(r);
 		cr_assert_eq((uint64_t)int_reply(c, "EXPIRETIME %s", sk),
-			     layout_day_expire_at(layout_day(ev->ts_ms), RETENTION_DAYS),
+			     layout_week_expire_at(layout_week(ev->ts_ms), RETENTION_DAYS),
 			     "%s expiry", sk);
 		cr_assert_eq((uint64_t)int_reply(c, "EXPIRETIME %s", pk),
 			     layout_hour_expire_at(layout_hour(ev->ts_ms), RETENTION_DAYS),
