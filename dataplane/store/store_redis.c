@@ -3,25 +3,38 @@
  *
  * One hiredis 0.14 context in non-blocking mode, driven entirely from the
  * owning worker's loop through dp_store_poll(): it never sleeps and never
- * waits on a socket.  Writes follow proto/layout.h; within a batch, members
- * are grouped per key into one multi-member ZADD plus one EXPIREAT.
+ * waits on a socket.  Writes follow proto/layout.h.
  *
- * Commands live in one FIFO.  The first `inflight` of them have been written
- * to the socket and await replies, which Redis returns in order.  When the
- * connection breaks, every in-flight command's outcome is unknown: they all
- * simply become unsent again and go out once more after the reconnect.  That
- * is safe because every write is idempotent (ZADD of a member that exists,
- * EXPIREAT to the same instant, SET of the same sealed vault bytes).
+ * Submitted batches go into the open *generation* of the coalescer
+ * (coalesce.h), which groups members by key across batches.  A generation
+ * is closed -- formatted into one RESP buffer -- when everything closed
+ * before it has been written to the socket and either nothing is in flight
+ * or it is flush_us old (or it is full).  So when Redis keeps up a batch
+ * goes out at once, and when Redis is the bottleneck the generation grows
+ * while the pipe is busy and commands per event fall (group commit).
  *
- * A batch completes (done(ctx, cookie, 0)) when the last of its commands got
- * a non-error reply.  An error reply (OOM under noeviction, NOPERM from a
- * wrong ACL, ...) is counted and handled like a broken connection: the
- * failed command stays at the head of the FIFO, the connection is dropped
- * and, after the backoff, everything from the failed command on is sent
- * again in order (the ZADD before its EXPIREAT, always).  A misconfigured
- * ACL or a full Redis thus shows up as a growing redis_errors counter and a
- * growing backlog, never as a false ACK.  The backlog is bounded by max_pending_events; beyond it submit
- * refuses (-ENOBUFS) and the caller drops and counts the batch.
+ * Closed generations form a FIFO.  At most `pipeline` commands are in
+ * flight; Redis answers them in order, so a send cursor and a reply cursor
+ * over the FIFO are all the bookkeeping there is.  When the connection
+ * breaks, every in-flight command's outcome is unknown: the send cursor
+ * moves back to the reply cursor and they go out once more after the
+ * reconnect.  That is safe because every write is idempotent (ZADD of a
+ * member that exists, EXPIREAT to the same instant, SET of the same sealed
+ * vault bytes).
+ *
+ * A generation's batches complete (done(ctx, cookie, 0), in submit order)
+ * when the last of its commands got a non-error reply; generations complete
+ * in order, so completions are FIFO.  An error reply (OOM under noeviction,
+ * NOPERM from a wrong ACL, ...) is counted and handled like a broken
+ * connection: the failed command is the first unanswered one, so after the
+ * backoff everything from it on is sent again in order (a ZADD before its
+ * EXPIREAT, always).  A misconfigured ACL or a full Redis thus shows up as a
+ * growing redis_errors counter and a growing backlog, never as a false ACK.
+ * The backlog is bounded by max_pending_events; beyond it submit refuses
+ * (-ENOBUFS) and the caller drops and counts the batch.
+ *
+ * Buffers are reused: a generation's slot keeps its RESP buffer for the
+ * next generation, so the steady state allocates nothing per command.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,27 +48,33 @@
 
 #include <hiredis/hiredis.h>
 
+#include "coalesce.h"
 #include "layout.h"
 #include "store_impl.h"
-#include "vault.h"
 
 #define BACKOFF_MIN_US 100000
 #define BACKOFF_MAX_US 2000000
 #define IDLE_READ_US   100000
 #define BUSY_READ_US   20      /* replies due: one read() gathers ~20 us of them */
+#define GEN_MAX_EVENTS 8192    /* events one generation holds at most */
+#define GEN_KEEP_BYTES (256 * 1024) /* a done generation keeps a buffer up to this */
+#define NO_BATCH       UINT32_MAX
+#define MEMO_SLOTS     (1u << 20)  /* expiry memo: 8 MiB a worker */
 
-struct rcmd {
-	char *buf;         /* RESP-formatted (redisFormatCommandArgv) */
-	int len;
-	uint32_t batch;    /* slot in batches[] */
+/* A closed generation: its commands in RESP, its batches in submit order. */
+struct rgen {
+	struct resp_out out;
+	struct resp_out repair; /* EXPIREATs the expiry memo left out (coalesce.h) */
+	uint32_t replied;       /* commands answered OK, from the first */
+	size_t replied_off;     /* byte offset of the first unanswered command */
+	uint32_t events;
+	uint32_t batch_head, batch_tail;
 };
 
 struct rbatch {
 	uint64_t cookie;
-	uint32_t cmds_left;
 	uint32_t events;
-	uint32_t next_free;
-	bool used;
+	uint32_t next;          /* next batch of the same generation, or free list */
 };
 
 struct store_redis {
@@ -63,8 +82,6 @@ struct store_redis {
 	struct dp_store_conf conf;
 	struct store_url url;
 	char user[128], password[256];
-	uint8_t vault_key[32];
-	bool has_vault;
 
 	redisContext *c;
 	bool connecting;        /* TCP connect in progress */
@@ -74,16 +91,24 @@ struct store_redis {
 	uint64_t now_us;
 	uint64_t last_read_us;  /* idle liveness check: read at most every IDLE_READ_US */
 
-	/* FIFO of commands: ring of capacity cap (power of two). */
-	struct rcmd *q;
-	uint32_t cap, head, count, inflight;
-	uint64_t oldest_unsent_us;
+	/* The open generation. */
+	struct coalesce *co;
+	uint32_t open_head, open_tail;   /* its batches */
+	uint64_t open_since_us;
+
+	/* Closed generations: a ring of capacity gcap (power of two) indexed by
+	 * generation number; [ghead, gtail) are waiting or in flight. */
+	struct rgen *gens;
+	uint32_t gcap, ghead, gtail;
+	uint32_t s_gen, s_cmd;           /* send cursor: next command to write */
+	size_t s_off;
+	uint32_t inflight;               /* written, not answered */
 
 	struct rbatch *batches;
 	uint32_t n_batches, free_batch;
 
 	uint64_t events_pending, batches_pending;
-	uint64_t commands_sent, replies_ok, redis_errors, reconnects;
+	uint64_t commands_sent, replies_ok, redis_errors, reconnects, repairs_queued;
 	unsigned log_budget;
 };
 
@@ -102,44 +127,122 @@ rlog(struct store_redis *r, const char *what, const char *why)
 			why != NULL ? why : "");
 }
 
-static int
-q_grow(struct store_redis *r)
+static struct rgen *
+gen_at(struct store_redis *r, uint32_t id)
 {
-	uint32_t ncap = r->cap * 2;
-	struct rcmd *nq = calloc(ncap, sizeof(*nq));
+	return &r->gens[id & (r->gcap - 1)];
+}
 
-	if (nq == NULL)
+/* Make room for one more closed generation (the ring doubles when full). */
+static int
+gen_room(struct store_redis *r)
+{
+	uint32_t n = r->gtail - r->ghead, ncap = r->gcap * 2;
+	struct rgen *ng;
+
+	if (n < r->gcap)
+		return 0;
+	ng = calloc(ncap, sizeof(*ng));
+	if (ng == NULL)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < r->count; i++)
-		nq[i] = r->q[(r->head + i) & (r->cap - 1)];
-	free(r->q);
-	r->q = nq;
-	r->cap = ncap;
-	r->head = 0;
+	for (uint32_t id = r->ghead; id != r->gtail; id++)
+		ng[id & (ncap - 1)] = *gen_at(r, id);
+	free(r->gens);
+	r->gens = ng;
+	r->gcap = ncap;
 	return 0;
 }
 
+/* Close the open generation: format it and queue it for sending. */
 static int
-q_push(struct store_redis *r, char *buf, int len, uint32_t batch)
+gen_close(struct store_redis *r)
 {
-	struct rcmd *c;
+	struct rgen *g;
 
-	if (r->count == r->cap && q_grow(r) != 0)
+	if (coalesce_events(r->co) == 0)
+		return 0;
+	if (gen_room(r) != 0)
 		return -ENOMEM;
-	c = &r->q[(r->head + r->count) & (r->cap - 1)];
-	c->buf = buf;
-	c->len = len;
-	c->batch = batch;
-	if (r->count == r->inflight)
-		r->oldest_unsent_us = r->now_us;
-	r->count++;
+	g = gen_at(r, r->gtail);
+	g->out.len = 0;
+	g->out.ncmds = 0;
+	g->repair.len = 0;
+	g->repair.ncmds = 0;
+	g->events = coalesce_events(r->co);
+	if (coalesce_flush(r->co, &g->out, &g->repair) != 0)
+		return -ENOMEM;
+	g->replied = 0;
+	g->replied_off = 0;
+	g->batch_head = r->open_head;
+	g->batch_tail = r->open_tail;
+	r->open_head = r->open_tail = NO_BATCH;
+	r->gtail++;
 	return 0;
 }
 
-static struct rcmd *
-q_at(struct store_redis *r, uint32_t i)
+/* Every command of the oldest generation is answered: complete its batches. */
+static void
+gen_done(struct store_redis *r)
 {
-	return &r->q[(r->head + i) & (r->cap - 1)];
+	struct rgen *g = gen_at(r, r->ghead);
+	uint32_t b = g->batch_head;
+
+	r->ghead++;
+	r->events_pending -= g->events;
+	if (g->out.cap > GEN_KEEP_BYTES)
+		resp_out_free(&g->out);
+	if (g->repair.cap > GEN_KEEP_BYTES)
+		resp_out_free(&g->repair);
+	while (b != NO_BATCH) {
+		struct rbatch *rb = &r->batches[b];
+		uint32_t next = rb->next;
+		uint64_t cookie = rb->cookie;
+
+		r->batches_pending--;
+		rb->next = r->free_batch;
+		r->free_batch = b;
+		r->base.done(r->base.ctx, cookie, 0);
+		b = next;
+	}
+}
+
+/*
+ * The connection broke: Redis may have restarted and lost keys whose
+ * EXPIREAT the memo says went out.  Forget the memo, and queue, after every
+ * generation not yet confirmed, the EXPIREATs those generations left out.
+ * If that fails (out of memory) the batches must not complete without
+ * them: keep the repairs where they are and try again at the next break.
+ */
+static void
+queue_repairs(struct store_redis *r)
+{
+	uint32_t end = r->gtail, id;
+	struct rgen *rg;
+
+	coalesce_forget(r->co);
+	for (id = r->ghead; id != end; id++)
+		if (gen_at(r, id)->repair.ncmds != 0)
+			break;
+	if (id == end || gen_room(r) != 0)
+		return;
+	rg = gen_at(r, r->gtail);
+	rg->out.len = 0;
+	rg->out.ncmds = 0;
+	rg->repair.len = 0;
+	rg->repair.ncmds = 0;
+	for (id = r->ghead; id != end; id++)
+		if (resp_out_append(&rg->out, &gen_at(r, id)->repair) != 0)
+			return;
+	for (id = r->ghead; id != end; id++) {
+		gen_at(r, id)->repair.len = 0;
+		gen_at(r, id)->repair.ncmds = 0;
+	}
+	rg->replied = 0;
+	rg->replied_off = 0;
+	rg->events = 0;
+	rg->batch_head = rg->batch_tail = NO_BATCH;
+	r->gtail++;
+	r->repairs_queued += rg->out.ncmds;
 }
 
 static void
@@ -153,8 +256,18 @@ disconnect(struct store_redis *r, const char *why)
 	}
 	r->connecting = false;
 	r->auth_pending = false;
-	r->inflight = 0;             /* outcome unknown: send again */
-	r->oldest_unsent_us = r->now_us;
+	/* Outcome of what was in flight unknown: send again from the first
+	 * unanswered command. */
+	r->inflight = 0;
+	queue_repairs(r);
+	r->s_gen = r->ghead;
+	if (r->ghead != r->gtail) {
+		r->s_cmd = gen_at(r, r->ghead)->replied;
+		r->s_off = gen_at(r, r->ghead)->replied_off;
+	} else {
+		r->s_cmd = 0;
+		r->s_off = 0;
+	}
 	r->retry_at_us = r->now_us + r->backoff_us;
 	r->backoff_us = r->backoff_us * 2 > BACKOFF_MAX_US ? BACKOFF_MAX_US : r->backoff_us * 2;
 }
@@ -209,25 +322,6 @@ send_auth(struct store_redis *r)
 }
 
 static void
-complete_cmd(struct store_redis *r, struct rcmd *c)
-{
-	struct rbatch *b = &r->batches[c->batch];
-
-	free(c->buf);
-	c->buf = NULL;
-	if (--b->cmds_left == 0) {
-		uint64_t cookie = b->cookie;
-
-		r->events_pending -= b->events;
-		r->batches_pending--;
-		b->used = false;
-		b->next_free = r->free_batch;
-		r->free_batch = c->batch;
-		r->base.done(r->base.ctx, cookie, 0);
-	}
-}
-
-static void
 read_replies(struct store_redis *r)
 {
 	void *reply = NULL;
@@ -275,40 +369,51 @@ read_replies(struct store_redis *r)
 			disconnect(r, "error reply: resending from the failed command");
 			return;
 		}
+		freeReplyObject(rep);
 		{
-			struct rcmd c = *q_at(r, 0);
+			struct rgen *g = gen_at(r, r->ghead);
 
-			r->head = (r->head + 1) & (r->cap - 1);
-			r->count--;
+			g->replied_off += g->out.cmd_len[g->replied];
 			r->inflight--;
 			r->replies_ok++;
 			r->backoff_us = BACKOFF_MIN_US;
-			complete_cmd(r, &c);
+			if (++g->replied == g->out.ncmds)
+				gen_done(r);
 		}
-		freeReplyObject(rep);
 	}
 }
 
 static void
 send_more(struct store_redis *r)
 {
-	uint32_t unsent = r->count - r->inflight;
 	int done = 0;
 
-	if (unsent > 0 && r->now_us >= r->retry_at_us &&
-	    (unsent >= r->conf.pipeline || r->now_us - r->oldest_unsent_us >= r->conf.flush_us)) {
-		while (r->inflight < r->count && r->inflight < r->conf.pipeline) {
-			struct rcmd *c = q_at(r, r->inflight);
+	if (r->now_us >= r->retry_at_us) {
+		while (r->inflight < r->conf.pipeline && r->s_gen != r->gtail) {
+			struct rgen *g = gen_at(r, r->s_gen);
+			uint32_t k = g->out.ncmds - r->s_cmd;
+			size_t bytes = 0;
 
-			if (redisAppendFormattedCommand(r->c, c->buf, (size_t)c->len) != REDIS_OK) {
+			if (k > r->conf.pipeline - r->inflight)
+				k = r->conf.pipeline - r->inflight;
+			for (uint32_t i = 0; i < k; i++)
+				bytes += g->out.cmd_len[r->s_cmd + i];
+			/* One contiguous run of commands, one copy into hiredis. */
+			if (redisAppendFormattedCommand(r->c, g->out.buf + r->s_off, bytes) !=
+			    REDIS_OK) {
 				disconnect(r, r->c->errstr);
 				return;
 			}
-			r->inflight++;
-			r->commands_sent++;
+			r->inflight += k;
+			r->commands_sent += k;
+			r->s_cmd += k;
+			r->s_off += bytes;
+			if (r->s_cmd == g->out.ncmds) {
+				r->s_gen++;
+				r->s_cmd = 0;
+				r->s_off = 0;
+			}
 		}
-		/* Commands left over (pipeline full) keep their old timestamp and
-		 * go out as soon as replies free room. */
 	}
 	if (r->c->obuf != NULL && sdslen(r->c->obuf) > 0 &&
 	    redisBufferWrite(r->c, &done) != REDIS_OK)
@@ -333,8 +438,12 @@ redis_poll(struct dp_store *s, uint64_t now_us)
 			return;
 		r->connecting = false;
 		send_auth(r);
-		r->oldest_unsent_us = 0;   /* flush what waited at once */
 	}
+	/* Close the open generation once everything before it is written and
+	 * either the pipe is idle or it has waited flush_us. */
+	if (coalesce_events(r->co) > 0 && r->s_gen == r->gtail &&
+	    (r->inflight == 0 || now_us - r->open_since_us >= r->conf.flush_us))
+		gen_close(r);
 	send_more(r);
 	/* Read when replies are due, but not on every loop turn: a read() that
 	 * finds nothing costs a syscall, and the profile of a loaded run was
@@ -348,159 +457,37 @@ redis_poll(struct dp_store *s, uint64_t now_us)
 	}
 }
 
-/* --- building a batch's commands --- */
-
-struct keygroup {
-	char key[LAYOUT_KEY_MAX];
-	size_t keylen;
-	uint64_t expire_at;
-	unsigned n;
-	const uint8_t *members[WIRE_MAX_EVENTS];
-	size_t mlen;
-};
-
-static int
-emit_group(struct store_redis *r, const struct keygroup *g, uint32_t batch)
-{
-	const char *argv[2 + 2 * WIRE_MAX_EVENTS];
-	size_t argl[2 + 2 * WIRE_MAX_EVENTS];
-	char exp[24];
-	char *cmd = NULL;
-	int len, argc = 0;
-
-	argv[argc] = "ZADD"; argl[argc++] = 4;
-	argv[argc] = g->key; argl[argc++] = g->keylen;
-	for (unsigned i = 0; i < g->n; i++) {
-		argv[argc] = "0"; argl[argc++] = 1;
-		argv[argc] = (const char *)g->members[i]; argl[argc++] = g->mlen;
-	}
-	len = redisFormatCommandArgv(&cmd, argc, argv, argl);
-	if (len < 0)
-		return -ENOMEM;
-	if (q_push(r, cmd, len, batch) != 0) {
-		free(cmd);
-		return -ENOMEM;
-	}
-	snprintf(exp, sizeof(exp), "%llu", (unsigned long long)g->expire_at);
-	argv[0] = "EXPIREAT"; argl[0] = 8;
-	argv[2] = exp; argl[2] = strlen(exp);
-	cmd = NULL;
-	len = redisFormatCommandArgv(&cmd, 3, argv, argl);
-	if (len < 0)
-		return -ENOMEM;
-	if (q_push(r, cmd, len, batch) != 0) {
-		free(cmd);
-		return -ENOMEM;
-	}
-	return 2;
-}
-
-static struct keygroup *
-group_for(struct keygroup *g, unsigned *ng, const char *key, size_t keylen, uint64_t exp,
-	  size_t mlen)
-{
-	for (unsigned i = 0; i < *ng; i++)
-		if (g[i].keylen == keylen && memcmp(g[i].key, key, keylen) == 0)
-			return &g[i];
-	memcpy(g[*ng].key, key, keylen + 1);
-	g[*ng].keylen = keylen;
-	g[*ng].expire_at = exp;
-	g[*ng].n = 0;
-	g[*ng].mlen = mlen;
-	return &g[(*ng)++];
-}
-
 static int
 redis_submit(struct dp_store *s, uint64_t cookie, const struct dp_store_event *evs, unsigned n)
 {
 	struct store_redis *r = (struct store_redis *)s;
-	struct keygroup groups[2 * WIRE_MAX_EVENTS];
-	uint8_t smem[WIRE_MAX_EVENTS][LAYOUT_SUBJECT_MEMBER_LEN];
-	uint8_t pmem[WIRE_MAX_EVENTS][LAYOUT_SITE_MEMBER_LEN];
-	unsigned ng = 0, cmds = 0;
-	uint32_t slot;
 	struct rbatch *b;
+	uint32_t slot;
 
 	if (n == 0 || n > WIRE_MAX_EVENTS)
 		return -EINVAL;
-	if (r->events_pending + n > r->conf.max_pending_events || r->free_batch == UINT32_MAX)
+	if (r->events_pending + n > r->conf.max_pending_events || r->free_batch == NO_BATCH)
 		return -ENOBUFS;
+	if (!coalesce_room(r->co, n) && gen_close(r) != 0)
+		return -ENOBUFS;
+	if (coalesce_add(r->co, evs, n) != 0)
+		return -ENOBUFS;
+	if (r->open_head == NO_BATCH)
+		r->open_since_us = r->now_us;
 	slot = r->free_batch;
 	b = &r->batches[slot];
-	r->free_batch = b->next_free;
-	b->used = true;
+	r->free_batch = b->next;
 	b->cookie = cookie;
 	b->events = n;
-	b->cmds_left = UINT32_MAX;   /* until every command is queued */
-
-	for (unsigned i = 0; i < n; i++) {
-		const struct scan_event *ev = evs[i].ev;
-		char key[LAYOUT_KEY_MAX];
-		size_t kl;
-		struct keygroup *g;
-
-		kl = layout_subject_key(key, evs[i].pid, layout_week(ev->ts_ms));
-		g = group_for(groups, &ng, key, kl,
-			      layout_week_expire_at(layout_week(ev->ts_ms), r->conf.retention_days),
-			      LAYOUT_SUBJECT_MEMBER_LEN);
-		layout_subject_member(smem[i], ev->site_id, ev->ts_ms, ev->dir);
-		g->members[g->n++] = smem[i];
-		kl = layout_site_key(key, ev->site_id, layout_hour(ev->ts_ms));
-		g = group_for(groups, &ng, key, kl,
-			      layout_hour_expire_at(layout_hour(ev->ts_ms), r->conf.retention_days),
-			      LAYOUT_SITE_MEMBER_LEN);
-		layout_site_member(pmem[i], evs[i].pid, ev->ts_ms, ev->dir);
-		g->members[g->n++] = pmem[i];
-	}
-	for (unsigned i = 0; i < ng; i++) {
-		int rc = emit_group(r, &groups[i], slot);
-
-		if (rc < 0)
-			goto nomem;
-		cmds += (unsigned)rc;
-	}
-	for (unsigned i = 0; i < n && r->has_vault; i++) {
-		const struct scan_event *ev = evs[i].ev;
-		uint8_t sealed[VAULT_MAX_SEALED];
-		char key[LAYOUT_KEY_MAX], ex[24];
-		const char *argv[5];
-		size_t argl[5];
-		char *cmd = NULL;
-		int len;
-
-		if (!evs[i].write_vault)
-			continue;
-		snprintf(ex, sizeof(ex), "%u", r->conf.retention_days * 86400u);
-		argv[0] = "SET"; argl[0] = 3;
-		argv[1] = key; argl[1] = layout_vault_key(key, evs[i].pid);
-		argv[2] = (const char *)sealed;
-		argl[2] = vault_seal(sealed, r->vault_key, evs[i].pid, ev->scheme, ev->subject,
-				     ev->subject_len);
-		argv[3] = "EX"; argl[3] = 2;
-		argv[4] = ex; argl[4] = strlen(ex);
-		len = redisFormatCommandArgv(&cmd, 5, argv, argl);
-		if (len < 0)
-			goto nomem;
-		if (q_push(r, cmd, len, slot) != 0) {
-			free(cmd);
-			goto nomem;
-		}
-		cmds++;
-	}
-	b->cmds_left = cmds;
+	b->next = NO_BATCH;
+	if (r->open_head == NO_BATCH)
+		r->open_head = slot;
+	else
+		r->batches[r->open_tail].next = slot;
+	r->open_tail = slot;
 	r->events_pending += n;
 	r->batches_pending++;
 	return 0;
-nomem:
-	/* Unwind this batch's queued commands (they are at the tail, unsent). */
-	while (r->count > r->inflight && q_at(r, r->count - 1)->batch == slot) {
-		free(q_at(r, r->count - 1)->buf);
-		r->count--;
-	}
-	b->used = false;
-	b->next_free = r->free_batch;
-	r->free_batch = slot;
-	return -ENOBUFS;
 }
 
 static void
@@ -524,12 +511,14 @@ redis_destroy(struct dp_store *s)
 
 	if (r->c != NULL)
 		redisFree(r->c);
-	for (uint32_t i = 0; i < r->count; i++)
-		free(q_at(r, i)->buf);
-	free(r->q);
+	for (uint32_t i = 0; i < r->gcap; i++) {
+		resp_out_free(&r->gens[i].out);
+		resp_out_free(&r->gens[i].repair);
+	}
+	free(r->gens);
+	coalesce_destroy(r->co);
 	free(r->batches);
 	explicit_bzero(r->password, sizeof(r->password));
-	explicit_bzero(r->vault_key, sizeof(r->vault_key));
 	free(r);
 }
 
@@ -555,24 +544,24 @@ store_redis_create(const struct dp_store_conf *conf, const struct store_url *u)
 	snprintf(r->user, sizeof(r->user), "%s", conf->user != NULL ? conf->user : u->user);
 	snprintf(r->password, sizeof(r->password), "%s",
 		 conf->password != NULL ? conf->password : u->password);
-	if (conf->vault_key != NULL) {
-		memcpy(r->vault_key, conf->vault_key, 32);
-		r->has_vault = true;
-	}
-	r->cap = 1024;
-	r->q = calloc(r->cap, sizeof(*r->q));
+	r->gcap = 64;
+	r->gens = calloc(r->gcap, sizeof(*r->gens));
+	r->co = coalesce_create(GEN_MAX_EVENTS, MEMO_SLOTS, r->conf.retention_days,
+				conf->vault_key);
 	nb = r->conf.max_pending_events < (1u << 20) ? r->conf.max_pending_events : (1u << 20);
 	r->batches = calloc(nb, sizeof(*r->batches));
-	if (r->q == NULL || r->batches == NULL) {
-		free(r->q);
+	if (r->gens == NULL || r->co == NULL || r->batches == NULL) {
+		free(r->gens);
+		coalesce_destroy(r->co);
 		free(r->batches);
 		free(r);
 		return NULL;
 	}
 	r->n_batches = nb;
 	for (uint32_t i = 0; i < nb; i++)
-		r->batches[i].next_free = i + 1 < nb ? i + 1 : UINT32_MAX;
+		r->batches[i].next = i + 1 < nb ? i + 1 : NO_BATCH;
 	r->free_batch = 0;
+	r->open_head = r->open_tail = NO_BATCH;
 	r->backoff_us = BACKOFF_MIN_US;
 	r->log_budget = 50;
 	/* hiredis writes with write(2): a peer that closed would raise SIGPIPE

@@ -1,0 +1,393 @@
+/*
+ * The write coalescer (coalesce.h): events grouped by key, formatted in RESP
+ * on flush.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coalesce.h"
+#include "layout.h"
+#include "vault.h"
+
+/* One distinct key of the open generation. */
+struct kgroup {
+	char key[LAYOUT_KEY_MAX];
+	uint8_t keylen;
+	uint8_t mlen;
+	uint32_t slot;          /* its slot in the hash table, to clear on flush */
+	uint64_t hash;
+	uint32_t n, first, last;/* members, as a list in the member pool */
+	uint64_t expire_at;
+};
+
+struct kmember {
+	uint8_t m[LAYOUT_SITE_MEMBER_LEN];
+	uint32_t next;
+};
+
+/* "*5\r\n$3\r\nSET\r\n$NN\r\n<key>\r\n$NN\r\n<sealed>\r\n$2\r\nEX\r\n$N\r\n<s>\r\n" */
+#define VAULT_CMD_MAX (64 + LAYOUT_KEY_MAX + VAULT_MAX_SEALED)
+
+struct coalesce {
+	unsigned max_events, retention_days;
+	uint8_t vault_key[32];
+	bool has_vault;
+
+	unsigned events;
+	uint32_t *table;        /* open addressing: group index + 1, 0 = empty */
+	uint32_t tmask;
+	struct kgroup *groups;  /* first-seen order */
+	uint32_t ngroups;
+	struct kmember *members;
+	uint32_t nmembers;
+	char *vbuf;             /* vault SETs, already in RESP */
+	size_t vlen;
+	uint32_t *vcmd_len;
+	uint32_t nvault;
+	uint64_t *memo;         /* key hashes whose EXPIREAT went out; 0 = empty */
+	uint32_t memo_mask;
+};
+
+static uint64_t
+key_hash(const char *k, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;   /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (uint8_t)k[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h ^ (h >> 29);
+}
+
+struct coalesce *
+coalesce_create(unsigned max_events, unsigned memo_slots, unsigned retention_days,
+		const uint8_t *vault_key)
+{
+	struct coalesce *co = calloc(1, sizeof(*co));
+	uint32_t slots = 64;
+
+	if (co == NULL || max_events == 0)
+		goto fail;
+	while (slots < 4u * 2 * max_events)   /* two keys an event, load <= 1/4 */
+		slots <<= 1;
+	co->max_events = max_events;
+	co->retention_days = retention_days;
+	co->tmask = slots - 1;
+	co->table = calloc(slots, sizeof(*co->table));
+	co->groups = malloc(2 * (size_t)max_events * sizeof(*co->groups));
+	co->members = malloc(2 * (size_t)max_events * sizeof(*co->members));
+	if (co->table == NULL || co->groups == NULL || co->members == NULL)
+		goto fail;
+	if (memo_slots != 0) {
+		if ((memo_slots & (memo_slots - 1)) != 0)
+			goto fail;
+		co->memo = calloc(memo_slots, sizeof(*co->memo));
+		if (co->memo == NULL)
+			goto fail;
+		co->memo_mask = memo_slots - 1;
+	}
+	if (vault_key != NULL) {
+		memcpy(co->vault_key, vault_key, 32);
+		co->has_vault = true;
+		co->vbuf = malloc((size_t)max_events * VAULT_CMD_MAX);
+		co->vcmd_len = malloc((size_t)max_events * sizeof(*co->vcmd_len));
+		if (co->vbuf == NULL || co->vcmd_len == NULL)
+			goto fail;
+	}
+	return co;
+fail:
+	coalesce_destroy(co);
+	return NULL;
+}
+
+void
+coalesce_destroy(struct coalesce *co)
+{
+	if (co == NULL)
+		return;
+	free(co->table);
+	free(co->groups);
+	free(co->members);
+	free(co->vbuf);
+	free(co->vcmd_len);
+	free(co->memo);
+	explicit_bzero(co->vault_key, sizeof(co->vault_key));
+	free(co);
+}
+
+unsigned
+coalesce_events(const struct coalesce *co)
+{
+	return co->events;
+}
+
+bool
+coalesce_room(const struct coalesce *co, unsigned n)
+{
+	return co->events + n <= co->max_events;
+}
+
+static void
+group_add(struct coalesce *co, const char *key, size_t keylen, uint64_t expire_at,
+	  const uint8_t *m, size_t mlen)
+{
+	uint64_t h = key_hash(key, keylen) | 1;   /* never 0: 0 is an empty memo slot */
+	uint32_t s = (uint32_t)h & co->tmask;
+	struct kgroup *g;
+	struct kmember *km = &co->members[co->nmembers];
+
+	for (;;) {
+		uint32_t gi = co->table[s];
+
+		if (gi == 0) {          /* a new key */
+			g = &co->groups[co->ngroups++];
+			memcpy(g->key, key, keylen);
+			g->keylen = (uint8_t)keylen;
+			g->mlen = (uint8_t)mlen;
+			g->slot = s;
+			g->hash = h;
+			g->n = 0;
+			g->expire_at = expire_at;
+			co->table[s] = co->ngroups;
+			break;
+		}
+		g = &co->groups[gi - 1];
+		if (g->hash == h && g->keylen == keylen && memcmp(g->key, key, keylen) == 0)
+			break;
+		s = (s + 1) & co->tmask;
+	}
+	memcpy(km->m, m, mlen);
+	km->next = UINT32_MAX;
+	if (g->n++ == 0)
+		g->first = co->nmembers;
+	else
+		co->members[g->last].next = co->nmembers;
+	g->last = co->nmembers++;
+}
+
+/* --- RESP writing into a buffer reserved in advance --- */
+
+static char *
+put_u64(char *p, uint64_t v)
+{
+	char tmp[20];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		*p++ = tmp[--n];
+	return p;
+}
+
+static char *
+put_head(char *p, char type, uint64_t n)
+{
+	*p++ = type;
+	p = put_u64(p, n);
+	*p++ = '\r';
+	*p++ = '\n';
+	return p;
+}
+
+static char *
+put_bulk(char *p, const void *s, size_t len)
+{
+	p = put_head(p, '$', len);
+	memcpy(p, s, len);
+	p += len;
+	*p++ = '\r';
+	*p++ = '\n';
+	return p;
+}
+
+static size_t
+vault_cmd(char *out, const uint8_t *sealed, size_t sl, const char *key, size_t kl,
+	  unsigned retention_days)
+{
+	char ex[20], *p = out, *e = put_u64(ex, (uint64_t)retention_days * 86400);
+
+	p = put_head(p, '*', 5);
+	p = put_bulk(p, "SET", 3);
+	p = put_bulk(p, key, kl);
+	p = put_bulk(p, sealed, sl);
+	p = put_bulk(p, "EX", 2);
+	p = put_bulk(p, ex, (size_t)(e - ex));
+	return (size_t)(p - out);
+}
+
+int
+coalesce_add(struct coalesce *co, const struct dp_store_event *evs, unsigned n)
+{
+	if (!coalesce_room(co, n))
+		return -ENOSPC;
+	for (unsigned i = 0; i < n; i++) {
+		const struct scan_event *ev = evs[i].ev;
+		uint8_t sm[LAYOUT_SUBJECT_MEMBER_LEN], pm[LAYOUT_SITE_MEMBER_LEN];
+		char key[LAYOUT_KEY_MAX];
+		size_t kl;
+		uint32_t week = layout_week(ev->ts_ms), hour = layout_hour(ev->ts_ms);
+
+		kl = layout_subject_key(key, evs[i].pid, week);
+		layout_subject_member(sm, ev->site_id, ev->ts_ms, ev->dir);
+		group_add(co, key, kl, layout_week_expire_at(week, co->retention_days), sm,
+			  sizeof(sm));
+		kl = layout_site_key(key, ev->site_id, hour);
+		layout_site_member(pm, evs[i].pid, ev->ts_ms, ev->dir);
+		group_add(co, key, kl, layout_hour_expire_at(hour, co->retention_days), pm,
+			  sizeof(pm));
+		if (co->has_vault && evs[i].write_vault) {
+			uint8_t sealed[VAULT_MAX_SEALED];
+			size_t sl = vault_seal(sealed, co->vault_key, evs[i].pid, ev->scheme,
+					       ev->subject, ev->subject_len);
+			size_t len;
+
+			kl = layout_vault_key(key, evs[i].pid);
+			len = vault_cmd(co->vbuf + co->vlen, sealed, sl, key, kl,
+					co->retention_days);
+			co->vlen += len;
+			co->vcmd_len[co->nvault++] = (uint32_t)len;
+		}
+	}
+	co->events += n;
+	return 0;
+}
+
+static int
+resp_reserve(struct resp_out *out, size_t bytes, uint32_t cmds)
+{
+	if (out->len + bytes > out->cap) {
+		size_t ncap = out->cap != 0 ? out->cap : 4096;
+		char *nb;
+
+		while (ncap < out->len + bytes)
+			ncap *= 2;
+		nb = realloc(out->buf, ncap);
+		if (nb == NULL)
+			return -ENOMEM;
+		out->buf = nb;
+		out->cap = ncap;
+	}
+	if (out->ncmds + cmds > out->cmd_cap) {
+		uint32_t ncap = out->cmd_cap != 0 ? out->cmd_cap : 256;
+		uint32_t *nl;
+
+		while (ncap < out->ncmds + cmds)
+			ncap *= 2;
+		nl = realloc(out->cmd_len, ncap * sizeof(*nl));
+		if (nl == NULL)
+			return -ENOMEM;
+		out->cmd_len = nl;
+		out->cmd_cap = ncap;
+	}
+	return 0;
+}
+
+static char *
+put_expireat(char *p, const struct kgroup *g)
+{
+	char ts[20];
+
+	p = put_head(p, '*', 3);
+	p = put_bulk(p, "EXPIREAT", 8);
+	p = put_bulk(p, g->key, g->keylen);
+	return put_bulk(p, ts, (size_t)(put_u64(ts, g->expire_at) - ts));
+}
+
+#define EXPIREAT_MAX (32 + LAYOUT_KEY_MAX + 24)
+
+int
+coalesce_flush(struct coalesce *co, struct resp_out *out, struct resp_out *repair)
+{
+	size_t bytes = co->vlen;
+	uint32_t nrep = 0;
+	char *p, *q;
+
+	for (uint32_t i = 0; i < co->ngroups; i++) {
+		struct kgroup *g = &co->groups[i];
+
+		/* ZADD head, key, n x (score, member), then an EXPIREAT */
+		bytes += 32 + g->keylen + (size_t)g->n * (g->mlen + 16) + EXPIREAT_MAX;
+		if (co->memo != NULL && co->memo[g->hash & co->memo_mask] == g->hash)
+			nrep++;
+	}
+	if (resp_reserve(out, bytes, 2 * co->ngroups + co->nvault) != 0 ||
+	    resp_reserve(repair, (size_t)nrep * EXPIREAT_MAX, nrep) != 0)
+		return -ENOMEM;
+	p = out->buf + out->len;
+	q = nrep != 0 ? repair->buf + repair->len : NULL;
+	for (uint32_t i = 0; i < co->ngroups; i++) {
+		const struct kgroup *g = &co->groups[i];
+		char *start = p;
+
+		p = put_head(p, '*', 2 + 2 * (uint64_t)g->n);
+		p = put_bulk(p, "ZADD", 4);
+		p = put_bulk(p, g->key, g->keylen);
+		for (uint32_t m = g->first; m != UINT32_MAX; m = co->members[m].next) {
+			p = put_bulk(p, "0", 1);
+			p = put_bulk(p, co->members[m].m, g->mlen);
+		}
+		out->cmd_len[out->ncmds++] = (uint32_t)(p - start);
+		if (co->memo != NULL && co->memo[g->hash & co->memo_mask] == g->hash) {
+			start = q;
+			q = put_expireat(q, g);
+			repair->cmd_len[repair->ncmds++] = (uint32_t)(q - start);
+		} else {
+			start = p;
+			p = put_expireat(p, g);
+			out->cmd_len[out->ncmds++] = (uint32_t)(p - start);
+			if (co->memo != NULL)
+				co->memo[g->hash & co->memo_mask] = g->hash;
+		}
+		co->table[g->slot] = 0;
+	}
+	if (co->nvault != 0) {
+		memcpy(p, co->vbuf, co->vlen);
+		p += co->vlen;
+		memcpy(out->cmd_len + out->ncmds, co->vcmd_len,
+		       co->nvault * sizeof(*co->vcmd_len));
+		out->ncmds += co->nvault;
+	}
+	out->len = (size_t)(p - out->buf);
+	if (nrep != 0)
+		repair->len = (size_t)(q - repair->buf);
+	co->ngroups = 0;
+	co->nmembers = 0;
+	co->vlen = 0;
+	co->nvault = 0;
+	co->events = 0;
+	return 0;
+}
+
+void
+coalesce_forget(struct coalesce *co)
+{
+	if (co->memo != NULL)
+		memset(co->memo, 0, ((size_t)co->memo_mask + 1) * sizeof(*co->memo));
+}
+
+int
+resp_out_append(struct resp_out *dst, const struct resp_out *src)
+{
+	if (src->ncmds == 0)
+		return 0;
+	if (resp_reserve(dst, src->len, src->ncmds) != 0)
+		return -ENOMEM;
+	memcpy(dst->buf + dst->len, src->buf, src->len);
+	memcpy(dst->cmd_len + dst->ncmds, src->cmd_len, src->ncmds * sizeof(*src->cmd_len));
+	dst->len += src->len;
+	dst->ncmds += src->ncmds;
+	return 0;
+}
+
+void
+resp_out_free(struct resp_out *out)
+{
+	free(out->buf);
+	free(out->cmd_len);
+	memset(out, 0, sizeof(*out));
+}

@@ -1,0 +1,219 @@
+/*
+ * The store's write coalescer (dataplane/store/coalesce.c), without Redis:
+ * the RESP it formats is parsed back and checked command by command.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coalesce.h"
+#include "layout.h"
+
+#define TS0 1795132800000ULL    /* midnight UTC, a day into a Unix week */
+
+struct cmd {
+	unsigned argc;
+	const char *argv[64];
+	size_t argl[64];
+};
+
+/* Parse one RESP array of bulk strings at p; returns its length in bytes. */
+static size_t
+parse_cmd(const char *p, size_t len, struct cmd *c)
+{
+	const char *s = p, *end = p + len;
+	char *e;
+
+	cr_assert_eq(*s, '*');
+	c->argc = (unsigned)strtoul(s + 1, &e, 10);
+	cr_assert(e[0] == '\r' && e[1] == '\n');
+	s = e + 2;
+	cr_assert_leq(c->argc, 64);
+	for (unsigned i = 0; i < c->argc; i++) {
+		cr_assert_eq(*s, '$');
+		c->argl[i] = strtoul(s + 1, &e, 10);
+		cr_assert(e[0] == '\r' && e[1] == '\n');
+		c->argv[i] = e + 2;
+		s = e + 2 + c->argl[i];
+		cr_assert(s + 2 <= end && s[0] == '\r' && s[1] == '\n', "bulk %u ends in CRLF", i);
+		s += 2;
+	}
+	return (size_t)(s - p);
+}
+
+/* Split out into commands, checking cmd_len[] against the parse. */
+static unsigned
+parse_all(const struct resp_out *out, struct cmd *cmds, unsigned max)
+{
+	size_t off = 0;
+
+	cr_assert_leq(out->ncmds, max);
+	for (uint32_t i = 0; i < out->ncmds; i++) {
+		size_t n = parse_cmd(out->buf + off, out->len - off, &cmds[i]);
+
+		cr_assert_eq(n, out->cmd_len[i], "command %u: parsed %zu bytes, cmd_len %u", i, n,
+			     out->cmd_len[i]);
+		off += n;
+	}
+	cr_assert_eq(off, out->len, "the commands fill the buffer exactly");
+	return out->ncmds;
+}
+
+static bool
+is(const struct cmd *c, unsigned i, const char *s)
+{
+	return c->argl[i] == strlen(s) && memcmp(c->argv[i], s, c->argl[i]) == 0;
+}
+
+struct ev {
+	struct dp_store_event se;
+	struct scan_event ev;
+};
+
+static void
+mk(struct ev *e, unsigned subj, uint32_t site, uint64_t ts, bool vault)
+{
+	memset(e, 0, sizeof(*e));
+	memset(e->se.pid, 0x5a, PID_LEN);
+	memcpy(e->se.pid, &subj, sizeof(subj));
+	e->ev.ts_ms = ts;
+	e->ev.site_id = site;
+	e->ev.scheme = 1;
+	e->ev.dir = 1;
+	e->ev.subject_len = 12;
+	snprintf(e->ev.subject, sizeof(e->ev.subject), "%012u", subj);
+	e->se.ev = &e->ev;
+	e->se.write_vault = vault;
+}
+
+static void
+add(struct coalesce *co, struct ev *e, unsigned n)
+{
+	struct dp_store_event se[WIRE_MAX_EVENTS];
+
+	for (unsigned i = 0; i < n; i++) {
+		se[i] = e[i].se;
+		se[i].ev = &e[i].ev;
+	}
+	cr_assert_eq(coalesce_add(co, se, n), 0);
+}
+
+static const uint8_t vkey[32] = { 1 };
+
+Test(coalesce, groups_members_by_key_across_batches)
+{
+	struct coalesce *co = coalesce_create(64, 0, 21, vkey);
+	struct resp_out out = { 0 }, rep = { 0 };
+	struct cmd c[64];
+	struct ev a[2], b[2];
+	char key[LAYOUT_KEY_MAX];
+	unsigned n;
+
+	cr_assert_not_null(co);
+	/* Two batches; subjects 1 and 2 at site 7 in the same hour, subject 1
+	 * twice in the same week. */
+	mk(&a[0], 1, 7, TS0 + 1000, true);
+	mk(&a[1], 2, 7, TS0 + 2000, true);
+	mk(&b[0], 1, 7, TS0 + 3000, false);
+	mk(&b[1], 1, 9, TS0 + 4 * LAYOUT_HOUR_MS, false);
+	add(co, a, 2);
+	add(co, b, 2);
+	cr_assert_eq(coalesce_events(co), 4);
+	cr_assert_eq(coalesce_flush(co, &out, &rep), 0);
+	cr_assert_eq(coalesce_events(co), 0, "a flush empties the generation");
+	cr_assert_eq(rep.ncmds, 0, "no memo, no repair");
+	n = parse_all(&out, c, 64);
+	/* keys in first-seen order: s:1, p:7:h, s:2, p:9:h+4 -> 4 x (ZADD, EXPIREAT), 2 SET */
+	cr_assert_eq(n, 10, "got %u commands", n);
+	layout_subject_key(key, a[0].se.pid, layout_week(TS0));
+	cr_assert(is(&c[0], 0, "ZADD") && is(&c[0], 1, key));
+	cr_assert_eq(c[0].argc, 2 + 2 * 3, "subject 1's three scans in one ZADD");
+	cr_assert(is(&c[1], 0, "EXPIREAT") && is(&c[1], 1, key), "EXPIREAT right after its ZADD");
+	layout_site_key(key, 7, layout_hour(TS0));
+	cr_assert(is(&c[2], 0, "ZADD") && is(&c[2], 1, key));
+	cr_assert_eq(c[2].argc, 2 + 2 * 3, "site 7's three scans in one ZADD");
+	for (unsigned i = 2; i < c[2].argc; i += 2)
+		cr_assert(is(&c[2], i, "0"), "score 0");
+	{
+		char ts[24];
+
+		snprintf(ts, sizeof(ts), "%llu",
+			 (unsigned long long)layout_hour_expire_at(layout_hour(TS0), 21));
+		cr_assert(is(&c[3], 2, ts), "site key expiry from layout.h");
+	}
+	cr_assert_eq(c[6].argc, 4, "site 9: one member");
+	cr_assert(is(&c[8], 0, "SET") && is(&c[9], 0, "SET"), "vault SETs come last");
+	cr_assert(is(&c[8], 3, "EX") && is(&c[8], 4, "1814400"), "vault EX retention");
+	coalesce_destroy(co);
+	resp_out_free(&out);
+	resp_out_free(&rep);
+}
+
+Test(coalesce, room_is_bounded)
+{
+	struct coalesce *co = coalesce_create(10, 0, 21, NULL);
+	struct ev e[8];
+	struct dp_store_event se[8];
+
+	for (unsigned i = 0; i < 8; i++) {
+		mk(&e[i], i, 1, TS0 + i, false);
+		se[i] = e[i].se;
+		se[i].ev = &e[i].ev;
+	}
+	cr_assert_eq(coalesce_add(co, se, 8), 0);
+	cr_assert(!coalesce_room(co, 3));
+	cr_assert_eq(coalesce_add(co, se, 3), -ENOSPC, "over max_events");
+	cr_assert_eq(coalesce_events(co), 8, "nothing added on refusal");
+	coalesce_destroy(co);
+}
+
+/* With the memo, a key's EXPIREAT goes out once; later ones go to repair
+ * until coalesce_forget(). */
+Test(coalesce, expiry_memo_and_repair)
+{
+	struct coalesce *co = coalesce_create(64, 1024, 21, NULL);
+	struct resp_out out = { 0 }, rep = { 0 };
+	struct cmd c[64];
+	struct ev e[2];
+	unsigned n;
+
+	mk(&e[0], 1, 7, TS0 + 1000, false);
+	mk(&e[1], 2, 7, TS0 + 2000, false);
+	add(co, e, 2);
+	cr_assert_eq(coalesce_flush(co, &out, &rep), 0);
+	cr_assert_eq(parse_all(&out, c, 64), 6, "3 keys: ZADD + EXPIREAT each");
+	cr_assert_eq(rep.ncmds, 0);
+
+	out.len = out.ncmds = 0;
+	add(co, e, 2);
+	cr_assert_eq(coalesce_flush(co, &out, &rep), 0);
+	n = parse_all(&out, c, 64);
+	cr_assert_eq(n, 3, "the same keys again: ZADDs only (%u commands)", n);
+	for (unsigned i = 0; i < n; i++)
+		cr_assert(is(&c[i], 0, "ZADD"));
+	n = parse_all(&rep, c, 64);
+	cr_assert_eq(n, 3, "their EXPIREATs wait in the repair buffer");
+	for (unsigned i = 0; i < n; i++)
+		cr_assert(is(&c[i], 0, "EXPIREAT"));
+
+	coalesce_forget(co);
+	out.len = out.ncmds = 0;
+	rep.len = rep.ncmds = 0;
+	add(co, e, 1);
+	cr_assert_eq(coalesce_flush(co, &out, &rep), 0);
+	cr_assert_eq(parse_all(&out, c, 64), 4, "after forget: EXPIREATs go out again");
+	cr_assert_eq(rep.ncmds, 0);
+	{
+		struct resp_out all = { 0 };
+
+		cr_assert_eq(resp_out_append(&all, &out), 0);
+		cr_assert_eq(resp_out_append(&all, &out), 0);
+		cr_assert_eq(parse_all(&all, c, 64), 8, "append concatenates commands");
+		resp_out_free(&all);
+	}
+	coalesce_destroy(co);
+	resp_out_free(&out);
+	resp_out_free(&rep);
+}
