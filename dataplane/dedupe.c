@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_common.h>
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
@@ -19,6 +20,7 @@
 #include "dedupe.h"
 
 #define DEDUPE_SWEEP_CHUNK 256
+#define DEDUPE_SWEEP_GROUP RTE_HASH_LOOKUP_BULK_MAX   /* 64 */
 
 struct dedupe_undo {
 	struct dp_dedupe_key key;
@@ -36,6 +38,29 @@ struct dp_dedupe {
 	struct dedupe_undo undo[WIRE_MAX_EVENTS];
 	struct dp_dedupe_stats st;
 };
+
+/*
+ * Key compare for rte_hash: the key is three 64-bit words (pad zeroed by
+ * dp_dedupe_make_key), cheaper inline than the memcmp rte_hash falls back
+ * to for a 24-byte key.  0 when equal, as memcmp.
+ */
+static int
+dedupe_key_cmp(const void *a, const void *b, size_t len)
+{
+	uint64_t x[3], y[3];
+
+	(void)len;
+	RTE_BUILD_BUG_ON(sizeof(struct dp_dedupe_key) != sizeof(x));
+	memcpy(x, a, sizeof(x));
+	memcpy(y, b, sizeof(y));
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2])) != 0;
+}
+
+static inline bool
+dedupe_key_eq(const struct dp_dedupe_key *a, const struct dp_dedupe_key *b)
+{
+	return dedupe_key_cmp(a, b, sizeof(*a)) == 0;
+}
 
 struct dp_dedupe *
 dp_dedupe_create(const char *name, uint32_t capacity, uint32_t window_s, int socket)
@@ -65,6 +90,7 @@ dp_dedupe_create(const char *name, uint32_t capacity, uint32_t window_s, int soc
 			errno = e;
 			return NULL;
 		}
+		rte_hash_set_cmp_func(d->h, dedupe_key_cmp);
 	}
 	return d;
 }
@@ -82,6 +108,30 @@ void
 dp_dedupe_begin(struct dp_dedupe *d)
 {
 	d->n_undo = 0;
+}
+
+/*
+ * Delete keys[0..n) in order.  A bulk lookup first brings their buckets into
+ * the cache together (a sweep of a big table otherwise waits for one bucket
+ * per key); it changes nothing in the table.  Returns how many went.
+ */
+static unsigned
+dedupe_del_group(struct dp_dedupe *d, const struct dp_dedupe_key *keys, unsigned n)
+{
+	const void *kp[DEDUPE_SWEEP_GROUP];
+	hash_sig_t sig[DEDUPE_SWEEP_GROUP];
+	int32_t pos[DEDUPE_SWEEP_GROUP];
+	unsigned i, removed = 0;
+
+	for (i = 0; i < n; i++) {
+		kp[i] = &keys[i];
+		sig[i] = rte_hash_hash(d->h, &keys[i]);
+	}
+	(void)rte_hash_lookup_with_hash_bulk(d->h, kp, sig, n, pos);
+	for (i = 0; i < n; i++)
+		if (rte_hash_del_key_with_hash(d->h, &keys[i], sig[i]) >= 0)
+			removed++;
+	return removed;
 }
 
 /* Remove every entry stale relative to newest_ts; returns how many. */
@@ -105,9 +155,9 @@ dedupe_sweep(struct dp_dedupe *d)
 				memcpy(&victims[n++], key, sizeof(victims[0]));
 		if (n == 0)
 			break;
-		for (unsigned i = 0; i < n; i++)
-			if (rte_hash_del_key(d->h, &victims[i]) >= 0)
-				removed++;
+		for (unsigned i = 0; i < n; i += DEDUPE_SWEEP_GROUP)
+			removed += dedupe_del_group(d, victims + i,
+						    RTE_MIN(n - i, (unsigned)DEDUPE_SWEEP_GROUP));
 		/* Deleting moved nothing we have not visited: keep iterating. */
 	}
 	d->st.reclaimed += removed;
@@ -128,13 +178,40 @@ dedupe_add(struct dp_dedupe *d, const struct dp_dedupe_key *k, hash_sig_t sig, u
 	return rte_hash_add_key_with_hash_data(d->h, k, sig, (void *)(uintptr_t)ts);
 }
 
+/*
+ * The decision for one event once the table's entry for k is known
+ * (existed, old_ts): a duplicate, or record ts (journalled).  Returns true
+ * for a duplicate, and sets *inserted when ts went into the table.
+ */
+static bool
+dedupe_decide(struct dp_dedupe *d, const struct dp_dedupe_key *k, hash_sig_t sig, uint64_t ts,
+	      bool existed, uint64_t old_ts, bool *inserted)
+{
+	struct dedupe_undo *u;
+
+	*inserted = false;
+	if (existed && dp_dedupe_is_dup(old_ts, ts, d->window_ms))
+		return true;
+	if (dedupe_add(d, k, sig, ts) < 0) {
+		d->st.full++;
+		return false;
+	}
+	*inserted = true;
+	if (d->n_undo < WIRE_MAX_EVENTS) {
+		u = &d->undo[d->n_undo++];
+		u->key = *k;
+		u->existed = existed;
+		u->old_ts = existed ? old_ts : 0;
+	}
+	return false;
+}
+
 bool
 dp_dedupe_check_insert(struct dp_dedupe *d, const struct dp_dedupe_key *k, uint64_t ts)
 {
-	struct dedupe_undo *u;
 	hash_sig_t sig;
-	void *data;
-	bool existed;
+	void *data = NULL;
+	bool existed, inserted;
 
 	if (d->window_ms == 0)
 		return false;
@@ -142,19 +219,66 @@ dp_dedupe_check_insert(struct dp_dedupe *d, const struct dp_dedupe_key *k, uint6
 		d->newest_ts = ts;
 	sig = rte_hash_hash(d->h, k);     /* once for the lookup and the insert */
 	existed = rte_hash_lookup_with_hash_data(d->h, k, sig, &data) >= 0;
-	if (existed && dp_dedupe_is_dup((uint64_t)(uintptr_t)data, ts, d->window_ms))
-		return true;
-	if (dedupe_add(d, k, sig, ts) < 0) {
-		d->st.full++;
-		return false;
+	return dedupe_decide(d, k, sig, ts, existed, (uint64_t)(uintptr_t)data, &inserted);
+}
+
+/*
+ * All the lookups of a batch first, in one rte_hash bulk lookup (it
+ * prefetches every bucket and key slot before comparing, so the cache misses
+ * of a big table overlap), then the decisions in event order, as n calls of
+ * dp_dedupe_check_insert() would take them:
+ *  - an earlier event of the batch with the same key that went into the
+ *    table is what a lookup would now find (the latest one wins);
+ *  - a sweep (table full) may remove entries, so after one the remaining
+ *    events are looked up again one by one.
+ */
+void
+dp_dedupe_check_insert_bulk(struct dp_dedupe *d, const struct dp_dedupe_key *keys,
+			    const uint64_t *ts, unsigned n, bool *dup)
+{
+	const void *kp[WIRE_MAX_EVENTS];
+	hash_sig_t sig[WIRE_MAX_EVENTS];
+	void *data[WIRE_MAX_EVENTS];
+	bool ins[WIRE_MAX_EVENTS];
+	uint64_t hits = 0, sweeps;
+	unsigned i, j;
+
+	if (d->window_ms == 0) {
+		for (i = 0; i < n; i++)
+			dup[i] = false;
+		return;
 	}
-	if (d->n_undo < WIRE_MAX_EVENTS) {
-		u = &d->undo[d->n_undo++];
-		u->key = *k;
-		u->existed = existed;
-		u->old_ts = existed ? (uint64_t)(uintptr_t)data : 0;
+	RTE_BUILD_BUG_ON(WIRE_MAX_EVENTS > RTE_HASH_LOOKUP_BULK_MAX);
+	if (n > WIRE_MAX_EVENTS)
+		n = WIRE_MAX_EVENTS;
+	for (i = 0; i < n; i++) {
+		kp[i] = &keys[i];
+		sig[i] = rte_hash_hash(d->h, &keys[i]);
 	}
-	return false;
+	rte_hash_lookup_with_hash_bulk_data(d->h, kp, sig, n, &hits, data);
+	sweeps = d->st.sweeps;
+	for (i = 0; i < n; i++) {
+		bool existed;
+		uint64_t old_ts;
+		void *v = NULL;
+
+		if (ts[i] > d->newest_ts)
+			d->newest_ts = ts[i];
+		if (d->st.sweeps != sweeps) {
+			existed = rte_hash_lookup_with_hash_data(d->h, &keys[i], sig[i], &v) >= 0;
+			old_ts = (uint64_t)(uintptr_t)v;
+		} else {
+			existed = (hits >> i) & 1;
+			old_ts = (uint64_t)(uintptr_t)data[i];
+			for (j = i; j-- > 0;)
+				if (ins[j] && sig[j] == sig[i] && dedupe_key_eq(&keys[j], &keys[i])) {
+					existed = true;
+					old_ts = ts[j];
+					break;
+				}
+		}
+		dup[i] = dedupe_decide(d, &keys[i], sig[i], ts[i], existed, old_ts, &ins[i]);
+	}
 }
 
 void

@@ -86,6 +86,14 @@ void dp_dedupe_begin(struct dp_dedupe *d);
  */
 bool dp_dedupe_check_insert(struct dp_dedupe *d, const struct dp_dedupe_key *k, uint64_t ts);
 
+/*
+ * The same decisions as n calls of dp_dedupe_check_insert() in order
+ * (n <= WIRE_MAX_EVENTS), with the table lookups of all n done at once;
+ * dup[i] is the answer for keys[i] / ts[i].
+ */
+void dp_dedupe_check_insert_bulk(struct dp_dedupe *d, const struct dp_dedupe_key *keys,
+				 const uint64_t *ts, unsigned n, bool *dup);
+
 /* Undo every insert since dp_dedupe_begin(). */
 void dp_dedupe_rollback(struct dp_dedupe *d);
 

@@ -2,6 +2,11 @@
  * Device table (device.h): an rte_hash of device_id -> slot index into a
  * flat array of struct dp_device.  Slots are never freed, so a pointer to a
  * device stays valid for the worker's life (pending batches keep one).
+ *
+ * In front of the rte_hash, a small direct-mapped cache of device_id ->
+ * slot (every datagram looks its device up; the cache is a few lines where
+ * the hash's buckets and keys are spread over a table sized for max).
+ * Entries are never invalidated: a slot, once given, is the device's for good.
  */
 #include <errno.h>
 #include <string.h>
@@ -15,11 +20,26 @@
 
 #include "device.h"
 
+#define DEV_CACHE_BITS 10
+#define DEV_CACHE_SIZE (1u << DEV_CACHE_BITS)
+
+struct dev_cache_ent {
+	uint32_t device_id;       /* 0: empty (device_id 0 is never valid) */
+	uint32_t slot;
+};
+
 struct dp_devices {
 	struct rte_hash *h;
 	uint32_t n, max;
 	struct dp_device *slots;
+	struct dev_cache_ent cache[DEV_CACHE_SIZE];
 };
+
+static inline struct dev_cache_ent *
+dev_cache_ent(struct dp_devices *t, uint32_t device_id)
+{
+	return &t->cache[(device_id * 0x9e3779b1u) >> (32 - DEV_CACHE_BITS)];
+}
 
 struct dp_devices *
 dp_devices_create(const char *name, uint32_t max, int socket)
@@ -67,10 +87,15 @@ dp_devices_destroy(struct dp_devices *t)
 struct dp_device *
 dp_devices_find(struct dp_devices *t, uint32_t device_id)
 {
+	struct dev_cache_ent *c = dev_cache_ent(t, device_id);
 	void *data;
 
+	if (c->device_id == device_id && device_id != 0)
+		return &t->slots[c->slot];
 	if (rte_hash_lookup_data(t->h, &device_id, &data) < 0)
 		return NULL;
+	c->device_id = device_id;
+	c->slot = (uint32_t)(uintptr_t)data;
 	return &t->slots[(uintptr_t)data];
 }
 
@@ -83,8 +108,10 @@ dp_devices_add(struct dp_devices *t, const struct dp_device *proto)
 		return NULL;
 	if (rte_hash_add_key_data(t->h, &proto->device_id, (void *)(uintptr_t)t->n) < 0)
 		return NULL;
-	d = &t->slots[t->n++];
+	d = &t->slots[t->n];
 	*d = *proto;
+	dev_cache_ent(t, proto->device_id)->device_id = proto->device_id;
+	dev_cache_ent(t, proto->device_id)->slot = t->n++;
 	return d;
 }
 

@@ -41,6 +41,7 @@
 
 #include <rte_cycles.h>
 #include <rte_malloc.h>
+#include <rte_prefetch.h>
 
 #include "dedupe.h"
 #include "device.h"
@@ -91,6 +92,9 @@ struct dp_worker {
 	uint8_t pt[WIRE_MAX_BODY];
 	struct scan_event evs[WIRE_MAX_EVENTS];
 	struct dp_store_event sevs[WIRE_MAX_EVENTS];
+	struct dp_dedupe_key keys_dd[WIRE_MAX_EVENTS];  /* this batch's valid events */
+	uint64_t ts[WIRE_MAX_EVENTS];
+	bool is_dup[WIRE_MAX_EVENTS];
 	struct vault_seen vault_new[WIRE_MAX_EVENTS];   /* this batch's vault writes */
 	unsigned n_vault_new;
 } __rte_cache_aligned;
@@ -293,6 +297,15 @@ worker_complete_after_barrier(struct dp_worker *w, struct dp_device *dev,
 	w->n_barriers++;
 }
 
+static inline uint32_t
+worker_vault_slot(const uint8_t pid[PID_LEN])
+{
+	uint64_t pid8;
+
+	memcpy(&pid8, pid, sizeof(pid8));
+	return (uint32_t)(pid8 & (VAULT_CACHE_SIZE - 1));
+}
+
 /* Should this event write the subject's vault entry ("first time today")?
  * A direct-mapped cache of (pid, day): a collision costs one extra SET. */
 static bool
@@ -304,7 +317,7 @@ worker_vault_hint(struct dp_worker *w, const uint8_t pid[PID_LEN], uint64_t ts_m
 	unsigned i;
 
 	memcpy(&pid8, pid, sizeof(pid8));
-	v = &w->vault_seen[pid8 & (VAULT_CACHE_SIZE - 1)];
+	v = &w->vault_seen[worker_vault_slot(pid)];
 	if (v->pid8 == pid8 && v->day == day)
 		return false;
 	for (i = 0; i < w->n_vault_new; i++)        /* twice in this batch */
@@ -324,8 +337,9 @@ worker_accept(struct dp_worker *w, struct dp_device *dev, const struct wire_hdr 
 	Chot__V1__ScanBatch *b;
 	enum chot_reason r;
 	struct dp_pending *p;
+	uint8_t pid[PID_LEN];
 	uint32_t slot;
-	unsigned i, n = 0, dups = 0;
+	unsigned i, m = 0, n = 0, dups = 0;
 
 	wire_arena_reset(&w->arena);
 	r = wire_batch_decode(w->pt, h->body_len, &w->arena, &b);
@@ -341,27 +355,38 @@ worker_accept(struct dp_worker *w, struct dp_device *dev, const struct wire_hdr 
 	slot = w->free_head;
 	p = slot == PEND_NONE ? NULL : &w->pend[slot];
 	w->n_vault_new = 0;
-	dp_dedupe_begin(w->dedupe);
+	/* Validate and pseudonymise every event, then dedupe them together (one
+	 * bulk table lookup), then keep the survivors in order. */
 	for (i = 0; i < b->n_events; i++) {
-		struct scan_event *ev = &w->evs[n];
-		struct dp_store_event *se = &w->sevs[n];
-		struct dp_dedupe_key k;
+		struct scan_event *ev = &w->evs[m];
 
 		r = wire_event_validate(b->events[i], now_ms, w->retention_ms, ev);
 		if (r != WIRE_OK) {
 			dp_count_reason(&w->ctr, r);
 			continue;
 		}
-		chot_pseudonym(se->pid, w->keys->pseudonym, ev->scheme, ev->subject,
+		chot_pseudonym(pid, w->keys->pseudonym, ev->scheme, ev->subject,
 			       ev->subject_len);
-		dp_dedupe_make_key(&k, se->pid, ev->site_id, ev->dir);
-		if (dp_dedupe_check_insert(w->dedupe, &k, ev->ts_ms)) {
+		dp_dedupe_make_key(&w->keys_dd[m], pid, ev->site_id, ev->dir);
+		w->ts[m] = ev->ts_ms;
+		/* worker_vault_hint() reads this slot of a 1 MiB table: fetch it
+		 * while the dedupe lookups run. */
+		rte_prefetch0(&w->vault_seen[worker_vault_slot(pid)]);
+		m++;
+	}
+	dp_dedupe_begin(w->dedupe);
+	dp_dedupe_check_insert_bulk(w->dedupe, w->keys_dd, w->ts, m, w->is_dup);
+	for (i = 0; i < m; i++) {
+		struct dp_store_event *se = &w->sevs[n];
+
+		if (w->is_dup[i]) {
 			dp_count_reason(&w->ctr, EV_DUPLICATE);
 			dups++;
 			continue;
 		}
-		se->ev = ev;
-		se->write_vault = p != NULL && worker_vault_hint(w, se->pid, ev->ts_ms);
+		memcpy(se->pid, w->keys_dd[i].pid, PID_LEN);
+		se->ev = &w->evs[i];
+		se->write_vault = p != NULL && worker_vault_hint(w, se->pid, w->ts[i]);
 		n++;
 	}
 	if (n == 0) {

@@ -157,3 +157,57 @@ Test(dedupe_table, disabled)
 	cr_assert_not(dp_dedupe_check_insert(d, &k, 1), "window 0: never a duplicate");
 	dp_dedupe_destroy(d);
 }
+
+/*
+ * dp_dedupe_check_insert_bulk() decides exactly as the same calls of
+ * dp_dedupe_check_insert() in order: two tables, one fed per event and one
+ * per batch, over a random stream with repeats inside a batch, time going
+ * forward (sweeps), a table small enough to fill, and rollbacks.
+ */
+Test(dedupe_table, bulk_equals_one_by_one)
+{
+	struct dp_dedupe *one = dp_dedupe_create("tb1", 128, 60, 0);
+	struct dp_dedupe *bulk = dp_dedupe_create("tb2", 128, 60, 0);
+	struct dp_dedupe_key k[WIRE_MAX_EVENTS];
+	uint64_t ts[WIRE_MAX_EVENTS], t = 1000000, x = 0x9e3779b97f4a7c15ULL;
+	bool dup[WIRE_MAX_EVENTS];
+	struct dp_dedupe_stats s1, s2;
+	unsigned dups = 0;
+
+	cr_assert(one != NULL && bulk != NULL);
+	for (unsigned b = 0; b < 3000; b++) {
+		unsigned n = 1 + b % WIRE_MAX_EVENTS;
+
+		for (unsigned i = 0; i < n; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			t += x % 700;                     /* ms; sweeps every 60 s */
+			key(&k[i], (uint8_t)(x >> 20) % 90, (uint32_t)(x >> 40) % 4,
+			    (uint8_t)(x >> 50) % 2);
+			ts[i] = t - (x >> 33) % 5000;     /* a little out of order */
+		}
+		dp_dedupe_begin(one);
+		dp_dedupe_begin(bulk);
+		dp_dedupe_check_insert_bulk(bulk, k, ts, n, dup);
+		for (unsigned i = 0; i < n; i++) {
+			bool d = dp_dedupe_check_insert(one, &k[i], ts[i]);
+
+			cr_assert_eq(dup[i], d, "batch %u event %u: bulk %d, one by one %d", b, i,
+				     dup[i], d);
+			dups += d;
+		}
+		if (b % 7 == 3) {
+			dp_dedupe_rollback(one);
+			dp_dedupe_rollback(bulk);
+		}
+	}
+	dp_dedupe_get_stats(one, &s1);
+	dp_dedupe_get_stats(bulk, &s2);
+	cr_assert_eq(memcmp(&s1, &s2, sizeof(s1)), 0, "same table statistics");
+	cr_assert_gt(dups, 100, "the stream has duplicates (%u)", dups);
+	cr_assert_gt(s1.full, 0, "the table filled up at times");
+	cr_assert_gt(s1.sweeps, 0, "sweeps ran");
+	dp_dedupe_destroy(one);
+	dp_dedupe_destroy(bulk);
+}

@@ -162,9 +162,12 @@ sb_accept(struct sb_rx *rx, struct dp_device *dev, const struct wire_hdr *h, uns
 {
 	Chot__V1__ScanBatch *b;
 	struct scan_event ev;
+	struct dp_dedupe_key keys[WIRE_MAX_EVENTS];
+	uint64_t ts[WIRE_MAX_EVENTS];
+	bool dup[WIRE_MAX_EVENTS];
 	uint8_t pid[PID_LEN];
 	enum chot_reason r;
-	unsigned j, n = 0;
+	unsigned j, m = 0, n = 0;
 
 	wire_arena_reset(&rx->arena);
 	r = wire_batch_decode(rx->pt, h->body_len, &rx->arena, &b);
@@ -176,18 +179,21 @@ sb_accept(struct sb_rx *rx, struct dp_device *dev, const struct wire_hdr *h, uns
 	rx->ctr.batches_accepted++;
 	rx->ctr.events_decoded += b->n_events;
 	rx->ctr.ingest_events += b->n_events;
-	dp_dedupe_begin(rx->dedupe);
+	/* As worker_accept: validate and pseudonymise all, one bulk dedupe. */
 	for (j = 0; j < b->n_events; j++) {
-		struct dp_dedupe_key k;
-
 		r = wire_event_validate(b->events[j], now_ms, rx->retention_ms, &ev);
 		if (r != WIRE_OK) {
 			dp_count_reason(&rx->ctr, r);
 			continue;
 		}
 		chot_pseudonym(pid, rx->keys->pseudonym, ev.scheme, ev.subject, ev.subject_len);
-		dp_dedupe_make_key(&k, pid, ev.site_id, ev.dir);
-		if (dp_dedupe_check_insert(rx->dedupe, &k, ev.ts_ms)) {
+		dp_dedupe_make_key(&keys[m], pid, ev.site_id, ev.dir);
+		ts[m++] = ev.ts_ms;
+	}
+	dp_dedupe_begin(rx->dedupe);
+	dp_dedupe_check_insert_bulk(rx->dedupe, keys, ts, m, dup);
+	for (j = 0; j < m; j++) {
+		if (dup[j]) {
 			dp_count_reason(&rx->ctr, EV_DUPLICATE);
 			continue;
 		}
