@@ -39,6 +39,8 @@ void dp_app_counters(struct dp_counters *out);
 
 /* Register /chot/stats, /chot/workers, /chot/reasons. 0 or -errno. */
 int dp_telemetry_register(void);
+/* Before freeing workers: wait for a telemetry callback in progress, refuse later ones. */
+void dp_telemetry_stop(void);
 
 /* The lcore loops (loop.c). */
 int dp_worker_lcore_main(void *arg);   /* arg: (uintptr_t) worker index */

@@ -325,6 +325,7 @@ main(int argc, char **argv)
 	print_counters();
 	(void)rte_eth_dev_stop(dp_app.port);
 	(void)rte_eth_dev_close(dp_app.port);
+	dp_telemetry_stop();
 	for (i = 0; i < dp_app.n_workers; i++)
 		dp_worker_destroy(dp_app.workers[i]);
 	keys_wipe(&dp_app.keys);

@@ -9,15 +9,22 @@
  *
  * Callbacks run on the telemetry thread; they read counters that lcores
  * write without locks (aligned 64-bit loads: a value may be a few packets
- * old, never torn).
+ * old, never torn).  The workers they read are freed at shutdown while the
+ * telemetry thread still runs: dp_telemetry_stop() waits for a callback in
+ * progress and makes later ones answer with an error.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <rte_telemetry.h>
 
 #include "app.h"
+
+static pthread_mutex_t tel_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool tel_stopped;
 
 static void
 tel_add_counters(struct rte_tel_data *d, const struct dp_counters *c)
@@ -30,7 +37,7 @@ tel_add_counters(struct rte_tel_data *d, const struct dp_counters *c)
 }
 
 static int
-tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+tel_stats_locked(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct dp_counters sum;
 
@@ -43,7 +50,7 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 }
 
 static int
-tel_workers(const char *cmd, const char *params, struct rte_tel_data *d)
+tel_workers_locked(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	unsigned i;
 
@@ -79,7 +86,7 @@ tel_workers(const char *cmd, const char *params, struct rte_tel_data *d)
 }
 
 static int
-tel_reasons(const char *cmd, const char *params, struct rte_tel_data *d)
+tel_reasons_locked(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct dp_counters sum;
 	char name[64];
@@ -97,6 +104,30 @@ tel_reasons(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(d, name, sum.reasons[r]);
 	}
 	return 0;
+}
+
+/* Run a callback unless chotd is shutting down. */
+#define TEL_GUARDED(name)                                                        \
+	static int name(const char *cmd, const char *params, struct rte_tel_data *d) \
+	{                                                                        \
+		int rc = -1;                                                     \
+									 \
+		pthread_mutex_lock(&tel_lock);                                   \
+		if (!tel_stopped)                                                \
+			rc = name##_locked(cmd, params, d);                      \
+		pthread_mutex_unlock(&tel_lock);                                 \
+		return rc;                                                       \
+	}
+TEL_GUARDED(tel_stats)
+TEL_GUARDED(tel_workers)
+TEL_GUARDED(tel_reasons)
+
+void
+dp_telemetry_stop(void)
+{
+	pthread_mutex_lock(&tel_lock);
+	tel_stopped = true;
+	pthread_mutex_unlock(&tel_lock);
 }
 
 int
