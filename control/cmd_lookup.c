@@ -163,7 +163,7 @@ cmd_site(struct ctl_app *app, int argc, char **argv)
 	for (uint32_t i = 0; i < nb; i++)
 		b[i] = (struct tr_bucket){ .site_id = site, .hour = layout_hour(from) + i };
 	ctl_source_redis(app, &src);
-	rc = src.site_hours(src.ctx, b, nb, &v);
+	rc = src.site_hours(src.ctx, b, nb, &v, NULL, NULL);
 	free(b);
 	if (rc != 0)
 		return ctl_fail(app, CTL_UNAVAILABLE, "%s", app->err);

@@ -2,9 +2,12 @@
  * chotctl's Redis client (see redis.h).
  */
 #include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <hiredis/hiredis.h>
 
@@ -81,6 +84,21 @@ ctl_redis_open(const char *url, const char *user, const char *password, char *er
 			return NULL;
 		}
 		freeReplyObject(rep);
+	}
+	return r;
+}
+
+struct ctl_redis *
+ctl_redis_from_fd(int fd)
+{
+	struct ctl_redis *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->c = redisConnectFd(fd);
+	if (r->c == NULL || r->c->err) {
+		ctl_redis_close(r);
+		return NULL;
 	}
 	return r;
 }
@@ -197,4 +215,273 @@ uint64_t
 ctl_redis_calls(const struct ctl_redis *r)
 {
 	return r->calls;
+}
+
+/* --- streamed ZRANGE (see redis.h) --- */
+
+#define ZS_INFLIGHT   4096            /* commands sent but not yet answered */
+#define ZS_OUT_CAP    (64 * 1024)     /* command bytes built ahead of the socket */
+#define ZS_IN_CAP     (512 * 1024)    /* receive buffer; grows for huge members */
+#define ZS_TIMEOUT_MS 10000
+
+struct zstream {
+	char *in;
+	size_t in_cap, in_pos, in_len;  /* unparsed bytes: in[in_pos, in_len) */
+	size_t replied;                 /* replies fully parsed */
+	long long left;                 /* members still to read in the current reply; -1 none */
+	int rc;                         /* first error (callbacks stop, parsing goes on) */
+	ctl_member_fn member_fn;
+	ctl_reply_done_fn done_fn;
+	void *ctx;
+	char *err;
+	size_t errlen;
+};
+
+/* A decimal line "<digits>\r\n" starting at p (< end): the value, *next after CRLF. 0, or -1 if
+ * incomplete, -2 if malformed. */
+static int
+zs_int_line(const char *p, const char *end, long long *v, const char **next)
+{
+	const char *cr = memchr(p, '\r', (size_t)(end - p));
+	long long x = 0;
+	bool neg = false;
+
+	if (cr == NULL || cr + 1 >= end)
+		return -1;
+	if (cr[1] != '\n')
+		return -2;
+	if (p < cr && *p == '-') {
+		neg = true;
+		p++;
+	}
+	if (p == cr || cr - p > 18)
+		return -2;
+	for (; p < cr; p++) {
+		if (*p < '0' || *p > '9')
+			return -2;
+		x = x * 10 + (*p - '0');
+	}
+	*v = neg ? -x : x;
+	*next = cr + 2;
+	return 0;
+}
+
+/* A reply is complete (not an error reply: those stop the callbacks anyway). */
+static void
+zs_done(struct zstream *z)
+{
+	if (z->rc == 0 && z->done_fn != NULL)
+		z->rc = z->done_fn(z->ctx, z->replied);
+	z->replied++;
+}
+
+/* Parse every complete element in the buffer. 0, or -EIO on a protocol error. */
+static int
+zs_parse(struct zstream *z)
+{
+	const char *p = z->in + z->in_pos, *end = z->in + z->in_len, *next;
+	long long v;
+	int rc;
+
+	while (p < end) {
+		if (z->left < 0) {
+			/* A reply's first line: an array header or an error. */
+			if (*p == '-') {
+				const char *cr = memchr(p, '\r', (size_t)(end - p));
+
+				if (cr == NULL || cr + 1 >= end)
+					break;
+				if (z->rc == 0) {
+					snprintf(z->err, z->errlen, "Redis: %.*s", (int)(cr - p - 1),
+						 p + 1);
+					z->rc = -EACCES;
+				}
+				p = cr + 2;
+				z->replied++;
+				continue;
+			}
+			if (*p != '*')
+				return -EIO;
+			rc = zs_int_line(p + 1, end, &v, &next);
+			if (rc == -1)
+				break;
+			if (rc != 0)
+				return -EIO;
+			p = next;
+			if (v <= 0)
+				zs_done(z);
+			else
+				z->left = v;
+			continue;
+		}
+		/* One member: "$<len>\r\n<bytes>\r\n", taken only when complete. */
+		if (*p != '$')
+			return -EIO;
+		rc = zs_int_line(p + 1, end, &v, &next);
+		if (rc == -1)
+			break;
+		if (rc != 0 || v < 0)
+			return -EIO;
+		if ((size_t)(end - next) < (size_t)v + 2)
+			break;
+		if (z->rc == 0)
+			z->rc = z->member_fn(z->ctx, z->replied, (const uint8_t *)next, (size_t)v);
+		p = next + v + 2;
+		if (--z->left == 0) {
+			z->left = -1;
+			zs_done(z);
+		}
+	}
+	z->in_pos = (size_t)(p - z->in);
+	return 0;
+}
+
+/* Read what the socket has (non-blocking) and parse it. 1 read, 0 would block, -EIO. */
+static int
+zs_recv(struct zstream *z, int fd)
+{
+	ssize_t got;
+
+	if (z->in_pos == z->in_len) {
+		z->in_pos = z->in_len = 0;
+	} else if (z->in_pos > 0 && z->in_len - z->in_pos < z->in_cap / 4) {
+		memmove(z->in, z->in + z->in_pos, z->in_len - z->in_pos);
+		z->in_len -= z->in_pos;
+		z->in_pos = 0;
+	}
+	if (z->in_len == z->in_cap) {
+		/* One element larger than the buffer: make room for it. */
+		char *bigger;
+
+		if (z->in_pos > 0) {
+			memmove(z->in, z->in + z->in_pos, z->in_len - z->in_pos);
+			z->in_len -= z->in_pos;
+			z->in_pos = 0;
+		} else {
+			bigger = realloc(z->in, z->in_cap * 2);
+			if (bigger == NULL)
+				return -ENOMEM;
+			z->in = bigger;
+			z->in_cap *= 2;
+		}
+	}
+	got = recv(fd, z->in + z->in_len, z->in_cap - z->in_len, MSG_DONTWAIT);
+	if (got == 0)
+		return -EIO;
+	if (got < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -EIO;
+	z->in_len += (size_t)got;
+	return zs_parse(z) == 0 ? 1 : -EIO;
+}
+
+/* Append "ZRANGE <key> 0 -1" in RESP to out (klen < 1000). */
+static size_t
+zs_command(char *out, const char *key, size_t klen)
+{
+	static const char head[] = "*4\r\n$6\r\nZRANGE\r\n$";
+	static const char tail[] = "\r\n$1\r\n0\r\n$2\r\n-1\r\n";
+	size_t h = sizeof(head) - 1;
+
+	memcpy(out, head, h);
+	if (klen >= 100)
+		out[h++] = (char)('0' + klen / 100);
+	if (klen >= 10)
+		out[h++] = (char)('0' + klen / 10 % 10);
+	out[h++] = (char)('0' + klen % 10);
+	out[h++] = '\r';
+	out[h++] = '\n';
+	memcpy(out + h, key, klen);
+	memcpy(out + h + klen, tail, sizeof(tail) - 1);
+	return h + klen + sizeof(tail) - 1;
+}
+
+int
+ctl_redis_zrange_stream(struct ctl_redis *r, size_t n, ctl_key_fn key_fn,
+			ctl_member_fn member_fn, ctl_reply_done_fn done_fn, void *ctx, char *err,
+			size_t errlen)
+{
+	struct zstream z = { .in_cap = ZS_IN_CAP, .left = -1, .member_fn = member_fn,
+			     .done_fn = done_fn, .ctx = ctx, .err = err, .errlen = errlen };
+	char *out = malloc(ZS_OUT_CAP);
+	size_t out_pos = 0, out_len = 0, sent = 0;
+	int fd = r->c->fd, rc = 0;
+
+	z.in = malloc(z.in_cap);
+	if (out == NULL || z.in == NULL) {
+		free(out);
+		free(z.in);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	/* hiredis holds nothing between synchronous calls; the raw socket is ours. */
+	if (r->c->reader->pos != r->c->reader->len || sdslen(r->c->obuf) != 0) {
+		free(out);
+		free(z.in);
+		snprintf(err, errlen, "Redis: connection busy");
+		return -EIO;
+	}
+	while (z.replied < n) {
+		bool progress = false;
+		ssize_t w;
+
+		/* Build more commands while the window allows. */
+		if (out_pos == out_len) {
+			out_pos = out_len = 0;
+			while (sent < n && sent - z.replied < ZS_INFLIGHT &&
+			       out_len + 512 < ZS_OUT_CAP) {   /* room for any key < 256 */
+				char key[256];
+				size_t kl = key_fn(ctx, sent, key, sizeof(key));
+
+				if (kl == 0 || kl >= sizeof(key)) {
+					rc = -EINVAL;
+					break;
+				}
+
+				out_len += zs_command(out + out_len, key, kl);
+				sent++;
+			}
+		}
+		if (rc != 0)
+			break;
+		if (out_pos < out_len) {
+			w = send(fd, out + out_pos, out_len - out_pos, MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (w > 0) {
+				out_pos += (size_t)w;
+				progress = true;
+			} else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+				   errno != EINTR) {
+				rc = -EIO;
+				break;
+			}
+		}
+		rc = zs_recv(&z, fd);
+		if (rc < 0)
+			break;
+		if (rc > 0)
+			progress = true;
+		rc = 0;
+		if (!progress) {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+
+			if (out_pos < out_len)
+				p.events |= POLLOUT;
+			if (poll(&p, 1, ZS_TIMEOUT_MS) == 0) {
+				rc = -ETIMEDOUT;
+				break;
+			}
+		}
+	}
+	r->calls += sent;
+	free(out);
+	free(z.in);
+	if (rc != 0) {
+		/* The stream is out of step: nothing more can be read on this connection. */
+		r->c->err = REDIS_ERR_IO;
+		snprintf(r->c->errstr, sizeof(r->c->errstr), "%s",
+			 rc == -ETIMEDOUT ? "timed out" : rc == -ENOMEM ? "out of memory" :
+			 rc == -EINVAL ? "key too long" : "protocol error or connection lost");
+		snprintf(err, errlen, "Redis connection lost: %s", r->c->errstr);
+		return rc == -ENOMEM ? -ENOMEM : -EIO;
+	}
+	return z.rc;
 }

@@ -3,7 +3,10 @@
  * hiredis.h.  Synchronous (an operator's command waits for its answer) but
  * pipelined: ctl_redis_pipe() sends n commands and then reads n replies, one
  * round trip however many keys a lookup needs.  Replies are flattened into
- * plain string lists so no other file sees a redisReply.
+ * plain string lists so no other file sees a redisReply.  The trace's bulk
+ * reads (tens of thousands of ZRANGEs, millions of members) bypass hiredis's
+ * reply objects: ctl_redis_zrange_stream() keeps the pipe full and parses
+ * the RESP arrays in place.
  */
 #ifndef CHOT_CTL_REDIS_H
 #define CHOT_CTL_REDIS_H
@@ -36,6 +39,8 @@ struct ctl_reply {
 struct ctl_redis *ctl_redis_open(const char *url, const char *user, const char *password,
 				 char *err, size_t errlen, int *unavailable);
 void ctl_redis_close(struct ctl_redis *r);
+/* Wrap an already connected socket (no AUTH); the tests' fake servers. NULL on ENOMEM. */
+struct ctl_redis *ctl_redis_from_fd(int fd);
 
 /*
  * Send n commands (argv arrays with lengths) in one pipeline and read their
@@ -50,6 +55,28 @@ int ctl_redis_cmd(struct ctl_redis *r, int argc, const char *const *argv, const 
 		  struct ctl_reply *out, char *err, size_t errlen);
 
 void ctl_reply_free(struct ctl_reply *rep);
+
+/* Writes the i-th key into buf (cap bytes); returns its length (0 < len < cap). */
+typedef size_t (*ctl_key_fn)(void *ctx, size_t i, char *buf, size_t cap);
+/* One member of the i-th key's reply, in reply order; 0 or -errno (stops the callbacks). */
+typedef int (*ctl_member_fn)(void *ctx, size_t i, const uint8_t *member, size_t len);
+/* The i-th key's reply is complete (after its last member); 0 or -errno (stops the callbacks). */
+typedef int (*ctl_reply_done_fn)(void *ctx, size_t i);
+
+/*
+ * `ZRANGE key 0 -1` for n keys, streamed: commands are written while earlier
+ * replies are read (a bounded number in flight, so Redis never idles while
+ * chotctl decodes), and the replies are parsed in place, straight from the
+ * socket buffer, with no allocation per reply or member.  Each member goes to
+ * member_fn with the index of its key; replies arrive in key order, and
+ * done_fn (may be NULL) is called as each one completes.
+ * Returns 0; -EACCES with err set when Redis answered an error (the stream is
+ * still drained, so the connection stays usable); -EIO when the connection
+ * failed or timed out; or member_fn's error.
+ */
+int ctl_redis_zrange_stream(struct ctl_redis *r, size_t n, ctl_key_fn key_fn,
+			    ctl_member_fn member_fn, ctl_reply_done_fn done_fn, void *ctx, char *err,
+			    size_t errlen);
 
 /* Commands sent so far (the trace's redis_calls). */
 uint64_t ctl_redis_calls(const struct ctl_redis *r);

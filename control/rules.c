@@ -33,6 +33,17 @@ rules_kind_dwell_ms(enum site_kind kind)
 	return kinds[kind].dwell_ms;
 }
 
+uint64_t
+rules_max_dwell_ms(void)
+{
+	uint64_t m = RULES_DWELL_PASS_MS;
+
+	for (unsigned k = 0; k < KIND__COUNT; k++)
+		if (kinds[k].dwell_ms > m)
+			m = kinds[k].dwell_ms;
+	return m;
+}
+
 enum site_kind
 rules_kind_from_name(const char *name)
 {
@@ -77,8 +88,19 @@ rules_intervals(struct rules_scan *scans, size_t n, rules_kind_fn kind, void *ct
 {
 	size_t i = 0, m = 0;
 
-	if (n > 1)
+	if (n > 16) {
 		qsort(scans, n, sizeof(*scans), scan_cmp);
+	} else {
+		/* A subject's few scans at a site, usually in order already. */
+		for (size_t k = 1; k < n; k++) {
+			struct rules_scan x = scans[k];
+			size_t j = k;
+
+			for (; j > 0 && scan_cmp(&scans[j - 1], &x) > 0; j--)
+				scans[j] = scans[j - 1];
+			scans[j] = x;
+		}
+	}
 
 	while (i < n) {
 		const struct rules_scan *s = &scans[i];

@@ -63,6 +63,8 @@ struct rules_interval {
 
 /* Dwell of a lone non-PASS scan at a site of this kind. */
 uint64_t rules_kind_dwell_ms(enum site_kind kind);
+/* The longest lone-scan dwell of any kind (PASS included): bounds a lone interval. */
+uint64_t rules_max_dwell_ms(void);
 /* "checkpoint" ... "other" -> kind; KIND_UNKNOWN when not a kind name. */
 enum site_kind rules_kind_from_name(const char *name);
 const char *rules_kind_name(enum site_kind kind);

@@ -5,13 +5,18 @@
  * scans at these (site, hour) buckets" (presence).  chotctl's source asks
  * Redis with one pipelined round per question; tests use an in-memory one.
  *
- * Exactness.  A candidate B's interval [c, d] that meets F0's [a, b] with
- * window w is built from B's scans at that site lying in [a-w-S, b+w+S]
- * (S = RULES_MAX_STAY_MS >= the 60 min lone dwell).  Pairing is local (an
- * OUT pairs with the scan right before it, if that is an IN at most S
- * earlier), so reading every bucket in [a-w-2S, b+w+2S] gives each of those
- * scans its true neighbours; intervals built wrongly at the edges of the
- * fetched range lie more than w away from [a, b] and cannot meet it.
+ * Exactness.  Let S = RULES_MAX_STAY_MS (the longest IN/OUT pair) and
+ * D = rules_max_dwell_ms() (the longest lone interval, D <= S).  An interval
+ * [c, d] of B's that meets F0's [a, b] with window w has c <= b + w and
+ * d >= a - w, so a pair starts at c >= a - w - S and a lone scan lies in
+ * [a - w - D, b + w].  Pairing is local (an OUT pairs with the scan right
+ * before it, if that is an IN at most S earlier), so reading every bucket in
+ * [a - w - D - S, b + w + S] gives each of those scans its true neighbours.
+ * An interval built wrongly at the edge of the fetched range (a neighbour
+ * unread) is a lone scan either starting after b + w (an IN whose OUT lies
+ * beyond the range) or ending before a - w (an OUT whose IN lies before it):
+ * it cannot meet [a, b].  Buckets read for other probes only add true
+ * neighbours.
  */
 #ifndef CHOT_TRACE_H
 #define CHOT_TRACE_H
@@ -40,12 +45,21 @@ struct tr_bucket {
 	uint32_t hour;
 };
 
+/* Bucket i has been answered in full; 0, or -errno to stop the source. */
+typedef int (*tr_bucket_done_fn)(void *arg, size_t i);
+
 struct tr_source {
 	/* Append every scan of the n subjects with from <= ts <= to. 0 or -errno. */
 	int (*timelines)(void *ctx, const uint8_t (*pids)[PID_LEN], size_t n, uint64_t from,
 			 uint64_t to, struct tr_scanvec *out);
-	/* Append every scan stored in the n (site, hour) buckets. 0 or -errno. */
-	int (*site_hours)(void *ctx, const struct tr_bucket *b, size_t n, struct tr_scanvec *out);
+	/*
+	 * Append every scan stored in the n (site, hour) buckets, bucket after
+	 * bucket in the order given, calling done(arg, i) (when not NULL) once
+	 * bucket i's scans are all in `out`, so the engine can work on a site
+	 * while the next ones are still on the wire.  0, done's error, or -errno.
+	 */
+	int (*site_hours)(void *ctx, const struct tr_bucket *b, size_t n, struct tr_scanvec *out,
+			  tr_bucket_done_fn done, void *arg);
 	rules_kind_fn kind;  /* site kinds (dwell), may be NULL */
 	void *ctx;
 };

@@ -102,12 +102,14 @@ mem_timelines(void *ctx, const uint8_t (*pids)[PID_LEN], size_t n, uint64_t from
 }
 
 static int
-mem_site_hours(void *ctx, const struct tr_bucket *b, size_t n, struct tr_scanvec *out)
+mem_site_hours(void *ctx, const struct tr_bucket *b, size_t n, struct tr_scanvec *out,
+	       tr_bucket_done_fn done, void *arg)
 {
 	struct mem_source *ms = ctx;
+	int rc;
 
 	ms->bucket_calls++;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		for (size_t j = 0; j < N_DATA; j++) {
 			struct tr_scan s;
 
@@ -117,6 +119,9 @@ mem_site_hours(void *ctx, const struct tr_bucket *b, size_t n, struct tr_scanvec
 			if (tr_scanvec_push(out, &s) != 0)
 				return -ENOMEM;
 		}
+		if (done != NULL && (rc = done(arg, i)) != 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -291,4 +296,47 @@ Test(trace_engine, rank_order)
 	cr_expect_eq(who_of(c[2].pid), 3, "then the smaller pid on a full tie, got %d",
 		     who_of(c[2].pid));
 	cr_expect_eq(who_of(c[3].pid), 4, "last, got %d", who_of(c[3].pid));
+}
+
+/*
+ * A big list (more than 64: tr_rank's merge-sort path) with many ties on
+ * overlap, degree and first_ms: the result must be in rank order and be a
+ * permutation of the input.
+ */
+Test(trace_engine, rank_order_many)
+{
+	enum { N = 1000 };
+	static struct tr_contact c[N];
+	uint32_t seed = 12345, seen[N] = { 0 };
+
+	memset(c, 0, sizeof(c));
+	for (uint32_t i = 0; i < N; i++) {
+		seed = seed * 1103515245u + 12345u;
+		c[i].overlap_ms = (seed >> 16) % 7;
+		c[i].degree = 1 + (int)((seed >> 8) % 2);
+		c[i].first_ms = (seed >> 20) % 5;
+		c[i].pid[0] = (uint8_t)((seed >> 4) % 3);   /* ties on the first byte too */
+		memcpy(&c[i].pid[PID_LEN - 4], &i, sizeof(i));
+	}
+	tr_rank(c, N);
+	for (size_t i = 0; i < N; i++) {
+		uint32_t id;
+
+		memcpy(&id, &c[i].pid[PID_LEN - 4], sizeof(id));
+		cr_assert_lt(id, N, "rank %zu: a contact that was not in the input", i);
+		cr_assert_eq(seen[id], 0, "contact %u appears twice after ranking", id);
+		seen[id] = 1;
+		if (i == 0)
+			continue;
+		const struct tr_contact *a = &c[i - 1], *b = &c[i];
+		bool ok = a->overlap_ms != b->overlap_ms ? a->overlap_ms > b->overlap_ms :
+			  a->degree != b->degree ? a->degree < b->degree :
+			  a->first_ms != b->first_ms ? a->first_ms < b->first_ms :
+			  memcmp(a->pid, b->pid, PID_LEN) < 0;
+
+		cr_assert(ok, "ranks %zu and %zu out of order (overlap %llu/%llu, degree %d/%d, "
+			  "first %llu/%llu)", i - 1, i, (unsigned long long)a->overlap_ms,
+			  (unsigned long long)b->overlap_ms, a->degree, b->degree,
+			  (unsigned long long)a->first_ms, (unsigned long long)b->first_ms);
+	}
 }
