@@ -53,11 +53,14 @@
 
 /*
  * Subjects whose vault entry was written today (a power of two, 16 B each).
- * Direct-mapped: a subject evicted by another costs one extra SET.  65,536
- * entries sent 994,049 SETs for a 100k-citizen week that needs ~700k; size
- * it above the citizens one worker sees in a day.
+ * Direct-mapped: a subject evicted by another costs one extra SET, and every
+ * stored event reads one random slot.  On the 100k-citizen week (7 x 100k
+ * subject-days): 2^16 entries sent 994,049 vault SETs, 2^18 724,201, 2^20
+ * 633,095; but on 4 KiB pages (--no-huge) the table's misses cost the
+ * null:// ingest path ~70 cycles an event at 2^18 and ~380 at 2^20 over
+ * 2^16 (docs/BENCHMARKS.md).  2^18 (4 MiB a worker) is the compromise.
  */
-#define VAULT_CACHE_SIZE (1u << 20)
+#define VAULT_CACHE_SIZE (1u << 18)
 
 /* One batch handed to the store and not yet confirmed. */
 struct dp_pending {
