@@ -1,0 +1,43 @@
+"""tools/chot-bench --quick runs from this tree and reports every DESIGN §7
+key (issue 6: CI checks that the benchmark works, never a figure's value).
+
+usage: test_bench_quick.py SOURCE_ROOT BUILD_DIR
+
+Fails if the bench exits non-zero, a §7 key is missing or not a positive
+number, or the e2e pass lost or invented events (stored must equal the
+generator's truth, nothing dropped): those are bugs, not speeds.  The
+rsyslog peer is left out (optional, and slow to start).
+"""
+import json
+import subprocess
+import sys
+
+KEYS = ["ingest_events_per_s", "ingest_cycles_per_event", "e2e_events_per_s",
+        "redis_zadd_p64_per_s", "socket_baseline_events_per_s", "redis_bytes_per_event",
+        "trace_f1_p50_ms", "trace_f1_p99_ms", "trace_f2_p99_ms"]
+
+
+def main():
+    src, build = sys.argv[1], sys.argv[2]
+    r = subprocess.run([f"{src}/tools/chot-bench", "--quick", "--json", "--build", build,
+                        "--only", "ingest,socket,e2e,trace"],
+                       text=True, capture_output=True, timeout=280)
+    sys.stderr.write(r.stderr)
+    if r.returncode != 0:
+        print(f"chot-bench exited {r.returncode}")
+        return 1
+    res = json.loads(r.stdout)
+    bad = [k for k in KEYS if not isinstance(res.get(k), (int, float)) or res[k] <= 0]
+    if bad:
+        print(f"missing or non-positive DESIGN §7 keys: {bad}")
+        return 1
+    if res["e2e_events_dropped"] != 0 or res["e2e_events_stored"] != res["events_stored_expected"]:
+        print(f"e2e stored {res['e2e_events_stored']} (expected {res['events_stored_expected']}), "
+              f"dropped {res['e2e_events_dropped']}")
+        return 1
+    print("chot-bench --quick: every DESIGN §7 key reported; e2e stored exactly the truth")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
