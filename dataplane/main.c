@@ -31,6 +31,7 @@
 #include <sodium.h>
 
 #include "app.h"
+#include "prefault.h"
 #include "log.h"
 #include "wire.h"
 
@@ -239,22 +240,6 @@ workers_init(void)
 	sodium_memzero(password, sizeof(password));
 }
 
-/* Without hugepages EAL memory is faulted in page by page on first touch, in
- * the middle of the hot path (dedupe and device tables).  Touch it all once at
- * start-up instead, as hugepage memory would be. */
-static int
-prefault_seg(const struct rte_memseg_list *msl, const struct rte_memseg *ms, void *arg)
-{
-	volatile const uint8_t *p = ms->addr;
-	size_t off;
-
-	(void)msl;
-	(void)arg;
-	for (off = 0; off < ms->len; off += 4096)
-		(void)p[off];
-	return 0;
-}
-
 static void
 print_counters(void)
 {
@@ -307,8 +292,8 @@ main(int argc, char **argv)
 	dp_app.port = (uint16_t)dp_app.conf.port;
 	port_init(dp_app.port);
 	workers_init();
-	if (!rte_eal_has_hugepages() && dp_app.conf.prefault)
-		rte_memseg_walk(prefault_seg, NULL);
+	if (dp_app.conf.prefault)
+		dp_prefault();
 	if (dp_telemetry_register() < 0)
 		DP_LOG(WARNING, "telemetry: cannot register /chot/ commands\n");
 	DP_LOG(INFO, "port %u: udp %u, %u worker(s) %s, store %s\n", dp_app.port,

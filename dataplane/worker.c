@@ -175,6 +175,22 @@ worker_send_ack(struct dp_worker *w, const struct dp_device *dev, uint16_t key_i
 	w->ctr.acks_sent++;
 }
 
+/* A subject's first 8 pid bytes, and its slot in the vault-written cache. */
+static inline uint64_t
+worker_pid8(const uint8_t pid[PID_LEN])
+{
+	uint64_t pid8;
+
+	memcpy(&pid8, pid, sizeof(pid8));
+	return pid8;
+}
+
+static inline uint32_t
+worker_vault_slot(uint64_t pid8)
+{
+	return (uint32_t)(pid8 & (VAULT_CACHE_SIZE - 1));
+}
+
 /* The batch was accepted by the store: its vault writes are on their way, so
  * later events of the same subject and day need not write the vault again. */
 static void
@@ -183,7 +199,7 @@ worker_vault_remember(struct dp_worker *w)
 	unsigned i;
 
 	for (i = 0; i < w->n_vault_new; i++)
-		w->vault_seen[w->vault_new[i].pid8 & (VAULT_CACHE_SIZE - 1)] = w->vault_new[i];
+		w->vault_seen[worker_vault_slot(w->vault_new[i].pid8)] = w->vault_new[i];
 }
 
 static void
@@ -306,27 +322,16 @@ worker_complete_after_barrier(struct dp_worker *w, struct dp_device *dev,
 	w->n_barriers++;
 }
 
-static inline uint32_t
-worker_vault_slot(const uint8_t pid[PID_LEN])
-{
-	uint64_t pid8;
-
-	memcpy(&pid8, pid, sizeof(pid8));
-	return (uint32_t)(pid8 & (VAULT_CACHE_SIZE - 1));
-}
-
 /* Should this event write the subject's vault entry ("first time today")?
  * A direct-mapped cache of (pid, day): a collision costs one extra SET. */
 static bool
 worker_vault_hint(struct dp_worker *w, const uint8_t pid[PID_LEN], uint64_t ts_ms)
 {
 	uint32_t day = (uint32_t)(ts_ms / 86400000ULL);
-	const struct vault_seen *v;
-	uint64_t pid8;
+	uint64_t pid8 = worker_pid8(pid);
+	const struct vault_seen *v = &w->vault_seen[worker_vault_slot(pid8)];
 	unsigned i;
 
-	memcpy(&pid8, pid, sizeof(pid8));
-	v = &w->vault_seen[worker_vault_slot(pid)];
 	if (v->pid8 == pid8 && v->day == day)
 		return false;
 	for (i = 0; i < w->n_vault_new; i++)        /* twice in this batch */
@@ -380,7 +385,7 @@ worker_accept(struct dp_worker *w, struct dp_device *dev, const struct wire_hdr 
 		w->ts[m] = ev->ts_ms;
 		/* worker_vault_hint() reads this slot of a 1 MiB table: fetch it
 		 * while the dedupe lookups run. */
-		rte_prefetch0(&w->vault_seen[worker_vault_slot(pid)]);
+		rte_prefetch0(&w->vault_seen[worker_vault_slot(worker_pid8(pid))]);
 		m++;
 	}
 	dp_dedupe_begin(w->dedupe);

@@ -108,7 +108,7 @@ struct store_redis {
 	uint32_t n_batches, free_batch;
 
 	uint64_t events_pending, batches_pending;
-	uint64_t commands_sent, replies_ok, redis_errors, reconnects, repairs_queued;
+	uint64_t commands_sent, replies_ok, redis_errors, reconnects;
 	unsigned log_budget;
 };
 
@@ -242,7 +242,6 @@ queue_repairs(struct store_redis *r)
 	rg->events = 0;
 	rg->batch_head = rg->batch_tail = NO_BATCH;
 	r->gtail++;
-	r->repairs_queued += rg->out.ncmds;
 }
 
 static void

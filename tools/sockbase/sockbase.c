@@ -45,6 +45,7 @@
 
 #include "counters.h"
 #include "dedupe.h"
+#include "prefault.h"
 #include "device.h"
 #include "keys.h"
 #include "pseudonym.h"
@@ -301,21 +302,6 @@ sb_set_timeout(int fd, unsigned idle_ms)
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
-/* Without hugepages EAL memory is faulted in on first touch: do it now, as
- * chotd does (ingest.prefault), so the loop does not pay for it. */
-static int
-prefault_seg(const struct rte_memseg_list *msl, const struct rte_memseg *ms, void *arg)
-{
-	volatile const uint8_t *p = ms->addr;
-	size_t off;
-
-	(void)msl;
-	(void)arg;
-	for (off = 0; off < ms->len; off += 4096)
-		(void)p[off];
-	return 0;
-}
-
 static void
 usage(void)
 {
@@ -543,7 +529,7 @@ main(int argc, char **argv)
 			"raise --mem\n", o.max_devices, o.dedupe_capacity);
 		goto fail_rx;
 	}
-	rte_memseg_walk(prefault_seg, NULL);
+	dp_prefault();          /* as chotd does with ingest.prefault */
 	rx->fd = sb_socket(o.port, &bound, &rcvbuf);
 	if (rx->fd < 0) {
 		fprintf(stderr, "chot-sockbase: udp 127.0.0.1:%u: %s\n", o.port, strerror(errno));
