@@ -37,6 +37,7 @@ struct dp_conf {
 	uint32_t max_devices;         /* per worker */
 	uint32_t exit_on_idle_ms;     /* 0 = run until signalled */
 	uint32_t prefault;            /* touch all EAL memory at start (no hugepages) */
+	uint32_t backpressure;        /* stop polling the port while the store is half full */
 	uint64_t now_ms;              /* 0 = wall clock; else a fixed clock (tests) */
 	/* [keys] */
 	char keys_file[DP_STR_MAX];

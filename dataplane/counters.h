@@ -27,7 +27,7 @@
 	X(events_dropped) X(redis_errors) X(acks_sent) \
 	X(batches_dropped) X(acks_dropped) X(acks_deferred_dropped) X(tx_dropped) \
 	X(dedupe_full) \
-	X(arp_replies) X(nd_replies) X(ring_full_spins) \
+	X(arp_replies) X(nd_replies) X(ring_full_spins) X(rx_paused) \
 	X(ingest_cycles) X(ingest_events)
 
 struct dp_counters {

@@ -16,6 +16,14 @@
  * processing non-empty bursts, ingest_events the events decoded, so
  * cycles/event is a benchmark figure.
  *
+ * Backpressure (ingest.backpressure, for replays and load tests): the RX
+ * lcore receives no more datagrams than the fullest worker's store can still
+ * take at WIRE_MAX_EVENTS each (counting what waits in its ring, and a burst
+ * a worker lcore may have dequeued but not yet counted), and none while that
+ * is zero: it then only drives the stores.  A capture is paced to what Redis
+ * absorbs and nothing is dropped; a live NIC overflows its ring and counts
+ * imissed (printed at exit as port_imissed).
+ *
  * Shutdown: the RX lcore stops receiving, waits for the worker rings to
  * empty, sets stop_workers; each worker drains its store (bounded by
  * redis.drain_ms) and returns; the RX lcore transmits the last ACKs.
@@ -179,6 +187,27 @@ loop_idle(void)
 	return true;
 }
 
+/* How many datagrams every worker can still take (ingest.backpressure): its
+ * room, less what waits in its ring and a burst a worker lcore may have
+ * dequeued and not yet submitted. */
+static uint16_t
+loop_rx_room(uint16_t burst)
+{
+	unsigned i, room = burst, in_hand = dp_app.rtc ? 0 : burst;
+
+	for (i = 0; i < dp_app.n_workers; i++) {
+		struct dp_worker *w = dp_app.workers[i];
+		unsigned queued = rte_ring_count(dp_worker_rx_ring(w)), r = dp_worker_room(w);
+		bool idle = queued == 0 && dp_worker_counters(w)->events_pending == 0;
+
+		/* An idle worker always takes one: a store smaller than a burst of
+		 * full datagrams still moves. */
+		r = r > queued + in_hand ? r - queued - in_hand : idle ? 1 : 0;
+		room = RTE_MIN(room, r);
+	}
+	return (uint16_t)room;
+}
+
 static void
 loop_poll_workers(uint64_t now_us)
 {
@@ -196,13 +225,22 @@ dp_rx_loop(void)
 	uint64_t hz = rte_get_tsc_hz(), tick = hz / 10000 + 1;   /* 100 us */
 	uint64_t last_rx = rte_rdtsc(), next_tick = 0, idle_tsc;
 	uint16_t n, i;
+	bool paused = false;
 
 	idle_tsc = (uint64_t)c->exit_on_idle_ms * (hz / 1000);
 	loop_dispatch = dp_app.rtc ? loop_dispatch_local : loop_dispatch_ring;
 	while (!dp_app.quit) {
 		uint64_t t0 = rte_rdtsc(), now_ms = 0;
 
-		n = rte_eth_rx_burst(dp_app.port, 0, pkts, (uint16_t)c->burst);
+		n = c->backpressure ? loop_rx_room((uint16_t)c->burst) : (uint16_t)c->burst;
+		if (n == 0) {
+			if (!paused)
+				dp_app.rx_ctr.rx_paused++;
+			paused = true;
+		} else {
+			paused = false;
+			n = rte_eth_rx_burst(dp_app.port, 0, pkts, n);
+		}
 		if (n > 0) {
 			uint64_t ev0 = 0, ev1 = 0;
 

@@ -244,6 +244,7 @@ static void
 print_counters(void)
 {
 	struct dp_counters sum;
+	struct rte_eth_stats st;
 	unsigned i;
 
 	dp_app_counters(&sum);
@@ -253,6 +254,11 @@ print_counters(void)
 		if (sum.reasons[i] != 0)
 			printf("reason.%s.%s %lu\n", chot_counter_name(chot_reason_counter(i)),
 			       chot_reason_name(i), (unsigned long)sum.reasons[i]);
+	/* What the port itself dropped: ring overflow, no mbuf, bad frames. */
+	if (rte_eth_stats_get(dp_app.port, &st) == 0)
+		printf("port_imissed %lu\nport_rx_nombuf %lu\nport_ierrors %lu\n",
+		       (unsigned long)st.imissed, (unsigned long)st.rx_nombuf,
+		       (unsigned long)st.ierrors);
 	/* ingest_cycles are TSC ticks: with this, cycles/event become events/s. */
 	printf("tsc_hz %lu\n", (unsigned long)rte_get_tsc_hz());
 	fflush(stdout);

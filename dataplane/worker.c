@@ -530,6 +530,18 @@ dp_worker_tx_ring(struct dp_worker *w)
 	return w->tx_ring;
 }
 
+unsigned
+dp_worker_room(const struct dp_worker *w)
+{
+	uint64_t cap = w->conf->redis_max_pending_events, used = w->ctr.events_pending;
+	uint64_t events = used < cap ? (cap - used) / WIRE_MAX_EVENTS : 0;
+	uint64_t slots = w->n_pend - w->n_busy - w->n_barriers;
+
+	if (used == 0 && w->n_busy == 0 && w->n_barriers == 0)
+		return slots > 0 ? (unsigned)RTE_MAX(events, 1ull) : 0;
+	return (unsigned)RTE_MIN(events, slots);
+}
+
 void
 dp_worker_get_info(const struct dp_worker *w, struct dp_worker_info *info)
 {

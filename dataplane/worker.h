@@ -56,6 +56,14 @@ void dp_worker_poll(struct dp_worker *w, uint64_t now_us);
 /* Shutdown: wait (bounded) for the store to confirm or give up. */
 void dp_worker_drain(struct dp_worker *w, unsigned timeout_ms);
 
+/*
+ * Datagrams this worker takes right now without dropping one for want of
+ * room (a pending slot, and WIRE_MAX_EVENTS events of redis.max_pending_events
+ * each): ingest.backpressure receives no more.  An idle worker takes at
+ * least one.  Read from another lcore it may be a few datagrams stale.
+ */
+unsigned dp_worker_room(const struct dp_worker *w);
+
 struct dp_counters *dp_worker_counters(struct dp_worker *w);
 struct rte_ring *dp_worker_rx_ring(struct dp_worker *w);   /* main -> worker */
 struct rte_ring *dp_worker_tx_ring(struct dp_worker *w);   /* worker -> main */

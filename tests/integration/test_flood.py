@@ -6,7 +6,10 @@
      dump taken with rdbcompression off holds no raw identifier;
   2. two worker lcores: the same stored data;
   3. the capture twice in one run: nothing new is stored, every legit batch
-     of the second copy is replayed (or stale, if its device rebooted since).
+     of the second copy is replayed (or stale, if its device rebooted since);
+  4. a store of 256 pending events with ingest.backpressure = 1: chotd
+     pauses the port (rx_paused > 0), drops nothing and stores the truth;
+     the control run without it drops (events_dropped > 0).
 
 Usage: test_flood.py CHOTD CHOT_FLOOD SRCDIR [--quick]
 """
@@ -34,7 +37,7 @@ def gen(flood, tmp, keys, quick):
         return pcap, json.load(f)
 
 
-def run(chotd, srcdir, tmp, keys, pcap, now_ms, workers, lcores, tag):
+def run(chotd, srcdir, tmp, keys, pcap, now_ms, workers, lcores, tag, extra=None):
     # The shipped configs/redis.conf (AOF, ACL users); chotd logs in as chot-ingest.
     rdir = os.path.join(tmp, "redis-" + tag)      # a fresh Redis (and AOF) per run
     os.mkdir(rdir)
@@ -46,6 +49,7 @@ def run(chotd, srcdir, tmp, keys, pcap, now_ms, workers, lcores, tag):
                 "dedupe.capacity": 65536, "ingest.max_devices": 4096}
         if now_ms:
             sets["ingest.now_ms"] = now_ms
+        sets.update(extra or {})
         args = cp.chotd_args(chotd, "chotfl%s%d" % (tag, os.getpid()),
                              "net_pcap0,rx_pcap=%s,tx_pcap=/dev/null" % pcap,
                              os.path.join(srcdir, "configs/chotd.conf"), sets, lcores)
@@ -131,13 +135,32 @@ def main():
         second = (c3["replayed"] - c["replayed"]) + (c3["stale_epoch"] - c["stale_epoch"])
         if second < legit:
             fails.append("capture twice: only %d of %d legit batches replayed" % (second, legit))
+
+        small = {"redis.max_pending_events": 256}
+        c4, tl4, pr4, _ = run(chotd, srcdir, tmp, keys, pcap, now_ms, 1, "0", "d",
+                              dict(small, **{"ingest.backpressure": 1}))
+        if c4.get("events_dropped") != 0 or c4.get("rx_paused", 0) == 0:
+            fails.append("backpressure: events_dropped %s (want 0), rx_paused %s (want > 0)" %
+                         (c4.get("events_dropped"), c4.get("rx_paused")))
+        if tl4 != want or pr4 != want or c4.get("events_stored") != c.get("events_stored"):
+            fails.append("backpressure: stored data differs from the truth")
+        c5, _, _, _ = run(chotd, srcdir, tmp, keys, pcap, now_ms, 1, "0", "e", small)
+        if c5.get("events_dropped", 0) == 0 or c5.get("rx_paused") != 0:
+            fails.append("control without backpressure: events_dropped %s (want > 0), "
+                         "rx_paused %s (want 0): the backpressure check would be blind" %
+                         (c5.get("events_dropped"), c5.get("rx_paused")))
+        try:
+            cp.check_identities(c5)
+        except AssertionError as e:
+            fails.append("no backpressure: " + str(e))
     if fails:
         print("chotd counters:", c)
         for f in fails:
             print("FAIL:", f)
         return 1
-    print("ok: %d events stored = truth; 1 vs 2 workers identical; replay stores nothing" %
-          c["events_stored"])
+    print("ok: %d events stored = truth; 1 vs 2 workers identical; replay stores nothing; "
+          "backpressure paused %d times and dropped nothing (without: %d dropped)" %
+          (c["events_stored"], c4["rx_paused"], c5["events_dropped"]))
     return 0
 
 

@@ -33,6 +33,7 @@ struct fl_opts {
 	double dup_rate, hostile_rate;
 	uint64_t start_ms;          /* 0 = today's UTC midnight - hours */
 	unsigned f0_samples;
+	bool counters_only;     /* truth without stored / subjects / f0 */
 	unsigned n_surges;
 	struct { uint32_t site; double factor; } surge[FL_MAX_SURGES];
 	const char *keys_path, *pcap_path, *truth_path, *sites_csv, *scenario;

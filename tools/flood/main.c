@@ -23,13 +23,17 @@ static const char gen_usage[] =
 	"usage: chot-flood gen --citizens N --sites M --devices D --hours H --seed S\n"
 	"                      [--dup-rate R] [--hostile-rate R] [--surge SITE:FACTOR]...\n"
 	"                      [--start T] [--f0-samples K] [--sites-csv OUT.csv]\n"
-	"                      [--scenario FILE] --keys FILE --pcap OUT.pcap --truth OUT.json\n"
+	"                      [--scenario FILE] [--counters-only]\n"
+	"                      --keys FILE --pcap OUT.pcap --truth OUT.json\n"
 	"\n"
 	"Writes a deterministic synthetic province: scanner datagrams (DESIGN §2) in a\n"
 	"pcap of Ethernet/IPv4/IPv6/VLAN UDP frames with hostile frames mixed in, and a\n"
 	"truth file: exact counters, the events that must be stored, and F1/F2 sets for\n"
 	"sampled F0s.  T is unix ms or ISO 8601 UTC (default: today's 00:00 UTC minus H\n"
-	"hours).  Defaults: --dup-rate 0.02 --hostile-rate 0.01 --f0-samples 5.\n";
+	"hours).  --counters-only leaves the stored events, subjects and F0s out of the\n"
+	"truth (params, counters and reasons only: provinces of tens of millions of\n"
+	"events for benchmarks).  Defaults: --dup-rate 0.02 --hostile-rate 0.01\n"
+	"--f0-samples 5.\n";
 
 static const char top_usage[] =
 	"usage: chot-flood gen ...      synthetic province -> pcap + truth (gen --help)\n"
@@ -156,7 +160,7 @@ static int
 cmd_gen(int argc, char **argv)
 {
 	enum { O_CIT = 1, O_SITES, O_DEV, O_HOURS, O_SEED, O_DUP, O_HOST, O_SURGE, O_START,
-	       O_F0, O_KEYS, O_PCAP, O_TRUTH, O_CSV, O_SCEN, O_HELP };
+	       O_F0, O_KEYS, O_PCAP, O_TRUTH, O_CSV, O_SCEN, O_COUNTERS, O_HELP };
 	static const struct option opts[] = {
 		{ "citizens", required_argument, NULL, O_CIT },
 		{ "sites", required_argument, NULL, O_SITES },
@@ -173,6 +177,7 @@ cmd_gen(int argc, char **argv)
 		{ "truth", required_argument, NULL, O_TRUTH },
 		{ "sites-csv", required_argument, NULL, O_CSV },
 		{ "scenario", required_argument, NULL, O_SCEN },
+		{ "counters-only", no_argument, NULL, O_COUNTERS },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -205,6 +210,7 @@ cmd_gen(int argc, char **argv)
 		case O_TRUTH: o->truth_path = optarg; break;
 		case O_CSV: o->sites_csv = optarg; break;
 		case O_SCEN: o->scenario = optarg; break;
+		case O_COUNTERS: o->counters_only = true; break;
 		case O_SURGE: {
 			char *colon = strchr(optarg, ':');
 			char *end = NULL;

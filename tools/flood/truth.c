@@ -420,6 +420,11 @@ fl_truth_write(struct fl_province *p, const char *path, FILE *summary)
 		first = 0;
 	}
 	fprintf(f, "},\n \"stored\": [");
+	if (p->o.counters_only) {
+		fprintf(f, "],\n \"subjects\": [],\n \"f0\": []\n}\n");
+		free(stored_flag);
+		return fclose(f) != 0 ? -errno : 0;
+	}
 	rows = malloc(((size_t)p->n_scans + 1) * sizeof(uint32_t));
 	for (uint32_t i = 0; i < p->n_scans; i++)
 		if (stored_flag[i])
