@@ -134,9 +134,9 @@ dedupe_del_group(struct dp_dedupe *d, const struct dp_dedupe_key *keys, unsigned
 	return removed;
 }
 
-/* Remove every entry stale relative to newest_ts; returns how many. */
+/* One pass over the table removing the entries stale relative to newest_ts. */
 static uint64_t
-dedupe_sweep(struct dp_dedupe *d)
+dedupe_sweep_pass(struct dp_dedupe *d)
 {
 	struct dp_dedupe_key victims[DEDUPE_SWEEP_CHUNK];
 	uint64_t removed = 0;
@@ -145,9 +145,6 @@ dedupe_sweep(struct dp_dedupe *d)
 	void *data;
 	unsigned n;
 
-	d->st.sweeps++;
-	d->swept = true;
-	d->last_sweep_ts = d->newest_ts;
 	for (;;) {
 		n = 0;
 		while (n < DEDUPE_SWEEP_CHUNK && rte_hash_iterate(d->h, &key, &data, &it) >= 0)
@@ -158,8 +155,31 @@ dedupe_sweep(struct dp_dedupe *d)
 		for (unsigned i = 0; i < n; i += DEDUPE_SWEEP_GROUP)
 			removed += dedupe_del_group(d, victims + i,
 						    RTE_MIN(n - i, (unsigned)DEDUPE_SWEEP_GROUP));
-		/* Deleting moved nothing we have not visited: keep iterating. */
 	}
+	return removed;
+}
+
+/*
+ * Remove every entry stale relative to newest_ts; returns how many.  With
+ * the extendable table a delete may move an entry of an overflow bucket
+ * (not visited yet) into its main bucket (visited): a pass can miss it, and
+ * a table left full of stale entries refuses inserts until the next sweep
+ * (dedupe_full: events stored without dedupe).  So pass again until a pass
+ * finds nothing, at most DEDUPE_SWEEP_PASSES (each move needs a delete).
+ */
+#define DEDUPE_SWEEP_PASSES 4
+static uint64_t
+dedupe_sweep(struct dp_dedupe *d)
+{
+	uint64_t removed = 0, r;
+	unsigned pass = 0;
+
+	d->st.sweeps++;
+	d->swept = true;
+	d->last_sweep_ts = d->newest_ts;
+	do
+		removed += (r = dedupe_sweep_pass(d));
+	while (r > 0 && ++pass < DEDUPE_SWEEP_PASSES);
 	d->st.reclaimed += removed;
 	return removed;
 }

@@ -147,6 +147,43 @@ Test(dedupe_table, full_then_reclaim)
 	dp_dedupe_destroy(d);
 }
 
+/*
+ * A table filled until inserts fail (overflow buckets in use), then time
+ * moves past the window: one sweep must reclaim every stale entry, including
+ * those a delete moved from an overflow bucket into a bucket already passed.
+ */
+Test(dedupe_table, sweep_leaves_no_stale_entry)
+{
+	const uint32_t cap = 1 << 14;
+	struct dp_dedupe *d = dp_dedupe_create("t5", cap, 120, 0);
+	struct dp_dedupe_stats st;
+	struct dp_dedupe_key k;
+	uint64_t sweeps;
+	uint32_t i;
+
+	cr_assert_not_null(d);
+	for (i = 0; i < 2 * cap; i++) {
+		key(&k, (uint8_t)i, i, (uint8_t)(1 + (i >> 8) % 3));
+		k.pid[1] = (uint8_t)(i >> 8);
+		k.pid[2] = (uint8_t)(i >> 16);
+		dp_dedupe_begin(d);
+		(void)dp_dedupe_check_insert(d, &k, 5000000);
+	}
+	dp_dedupe_get_stats(d, &st);
+	cr_assert_gt(st.full, 0, "the table filled up");
+	sweeps = st.sweeps;
+	key(&k, 1, 1, 1);
+	k.pid[3] = 0xee;
+	dp_dedupe_begin(d);
+	cr_assert_not(dp_dedupe_check_insert(d, &k, 5000000 + W + 1));
+	dp_dedupe_get_stats(d, &st);
+	cr_assert_eq(st.sweeps, sweeps + 1, "one more sweep, got %lu",
+		     (unsigned long)(st.sweeps - sweeps));
+	cr_assert_eq(st.entries, 1, "only the new entry is left after the sweep, got %lu "
+		     "(reclaimed %lu)", (unsigned long)st.entries, (unsigned long)st.reclaimed);
+	dp_dedupe_destroy(d);
+}
+
 Test(dedupe_table, disabled)
 {
 	struct dp_dedupe *d = dp_dedupe_create("t4", 64, 0, 0);
