@@ -156,14 +156,14 @@ cmd_site(struct ctl_app *app, int argc, char **argv)
 	if ((rc = ctl_audit(app, "site", NULL, detail)) != 0)
 		return rc;
 	ctl_sites_load(app);
-	nb = layout_hour(to) - layout_hour(from) + 1;
+	nb = layout_block(to) - layout_block(from) + 1;
 	b = calloc(nb, sizeof(*b));
 	if (b == NULL)
 		return ctl_fail(app, CTL_UNAVAILABLE, "out of memory");
 	for (uint32_t i = 0; i < nb; i++)
-		b[i] = (struct tr_bucket){ .site_id = site, .hour = layout_hour(from) + i };
+		b[i] = (struct tr_bucket){ .site_id = site, .block = layout_block(from) + i };
 	ctl_source_redis(app, &src);
-	rc = src.site_hours(src.ctx, b, nb, &v, NULL, NULL);
+	rc = src.site_blocks(src.ctx, b, nb, &v, NULL, NULL);
 	free(b);
 	if (rc != 0)
 		return ctl_fail(app, CTL_UNAVAILABLE, "%s", app->err);

@@ -1,6 +1,6 @@
 /*
  * The trace engine's data source over Redis (trace.h): timelines from the
- * s:{pid}:w<week> keys and presence from the p:{site}:<hour> keys of
+ * s:{pid}:w<week> keys and presence from the p:{site}:b<block> keys of
  * proto/layout.h, each question answered with pipelined ZRANGEs.  Only the
  * indexes chotd writes are read; the keyspace is never scanned.
  */
@@ -73,7 +73,7 @@ sh_key(void *ctx, size_t i, char *buf, size_t cap)
 
 	if (cap < LAYOUT_KEY_MAX)
 		return 0;
-	return layout_site_key(buf, c->b[i].site_id, c->b[i].hour);
+	return layout_site_key(buf, c->b[i].site_id, c->b[i].block);
 }
 
 static int
@@ -82,7 +82,7 @@ sh_member(void *ctx, size_t i, const uint8_t *m, size_t len)
 	struct sh_ctx *c = ctx;
 	struct tr_scan s = { .site_id = c->b[i].site_id };
 
-	if (layout_site_member_decode(m, len, c->b[i].hour, s.pid, &s.ts_ms, &s.dir) != 0)
+	if (layout_site_member_decode(m, len, c->b[i].block, s.pid, &s.ts_ms, &s.dir) != 0)
 		return 0;
 	return tr_scanvec_push(c->out, &s);
 }
@@ -96,7 +96,7 @@ sh_done(void *ctx, size_t i)
 }
 
 static int
-src_site_hours(void *ctx, const struct tr_bucket *b, size_t n, struct tr_scanvec *out,
+src_site_blocks(void *ctx, const struct tr_bucket *b, size_t n, struct tr_scanvec *out,
 	       tr_bucket_done_fn done, void *arg)
 {
 	struct ctl_app *app = ctx;
@@ -157,7 +157,7 @@ void
 ctl_source_redis(struct ctl_app *app, struct tr_source *src)
 {
 	src->timelines = src_timelines;
-	src->site_hours = src_site_hours;
+	src->site_blocks = src_site_blocks;
 	src->kind = src_kind;
 	src->ctx = app;
 }

@@ -1,10 +1,10 @@
 /*
  * The trace engine (see trace.h for the contract and the exactness
  * argument).  Subjects are kept in a table keyed by pid (trace_store.c);
- * presence scans fetched from the source are cached per (site, hour) bucket
+ * presence scans fetched from the source are cached per (site, block) bucket
  * for the whole trace (a sorted list of the buckets read), so depth 2
  * re-reads nothing depth 1 already read.  Each fetch appends one chunk of
- * scans in (site, hour) order; nothing is ever sorted globally, and each site
+ * scans in (site, block) order; nothing is ever sorted globally, and each site
  * is probed as soon as its last bucket has arrived, while Redis is still
  * answering the rest of the pipeline.  Probing works site by
  * site: the site's scans are grouped by pid in a small hash table (reused
@@ -36,7 +36,7 @@ struct tracer {
 	const struct tr_source *src;
 	const struct tr_query *q;
 	struct tr_subjmap subj;
-	uint64_t *fetched;            /* buckets read: site << 32 | hour, ascending */
+	uint64_t *fetched;            /* buckets read: site << 32 | block, ascending */
 	size_t n_fetched;
 	struct tr_scanvec presence;   /* every fetched presence scan, chunk after chunk */
 	struct chunk chunks[MAX_CHUNKS];
@@ -45,7 +45,7 @@ struct tracer {
 
 /*
  * Probing runs while the presence is still arriving: buckets are read in
- * (site, hour) order, so once a site's last bucket is in, every probe at that
+ * (site, block) order, so once a site's last bucket is in, every probe at that
  * site (and at the sites before it, whose buckets were all cached) can be
  * checked while Redis keeps answering the rest of the pipeline.
  */
@@ -105,8 +105,8 @@ bucket_done(void *arg, size_t i)
 
 /*
  * Fetch every bucket the probes (sorted by site, then start) need that is not
- * cached yet, in (site, hour) order, as one more chunk of t->presence.  Per
- * site the probes' hour ranges are merged as they come (starts ascend), and
+ * cached yet, in (site, block) order, as one more chunk of t->presence.  Per
+ * site the probes' block ranges are merged as they come (starts ascend), and
  * each new range is walked against the sorted list of buckets already read:
  * no hashing, no sort.
  */
@@ -139,8 +139,8 @@ fetch_buckets(struct tracer *t, struct pump *u)
 			if (to > t->q->to_ms)
 				to = t->q->to_ms;
 			if (from <= to) {
-				h0 = layout_hour(from);
-				h1 = layout_hour(to);
+				h0 = layout_block(from);
+				h1 = layout_block(to);
 				have = true;
 			}
 		}
@@ -205,7 +205,7 @@ fetch_buckets(struct tracer *t, struct pump *u)
 	for (size_t i = 0; i < n; i++) {
 		uint64_t k = need[i];
 
-		b[i] = (struct tr_bucket){ .site_id = (uint32_t)(k >> 32), .hour = (uint32_t)k };
+		b[i] = (struct tr_bucket){ .site_id = (uint32_t)(k >> 32), .block = (uint32_t)k };
 	}
 	if (t->n_chunks == MAX_CHUNKS) {
 		free(need);
@@ -214,7 +214,7 @@ fetch_buckets(struct tracer *t, struct pump *u)
 	t->chunks[t->n_chunks++] = (struct chunk){ lo, lo };
 	u->b = b;
 	u->nb = n;
-	rc = t->src->site_hours(t->src->ctx, b, n, &t->presence, bucket_done, u);
+	rc = t->src->site_blocks(t->src->ctx, b, n, &t->presence, bucket_done, u);
 	t->chunks[t->n_chunks - 1].hi = t->presence.n;
 	free(need);
 	return rc;

@@ -2,7 +2,7 @@
  * The trace engine (DESIGN §5): F0's visits, then F1, then F2, exactly per
  * control/rules.h, over a data source that answers two batched questions:
  * "the scans of these subjects in [from, to]" (their timelines) and "the
- * scans at these (site, hour) buckets" (presence).  chotctl's source asks
+ * scans at these (site, block) buckets" (presence).  chotctl's source asks
  * Redis with one pipelined round per question; tests use an in-memory one.
  *
  * Exactness.  Let S = RULES_MAX_STAY_MS (the longest IN/OUT pair) and
@@ -42,7 +42,7 @@ struct tr_scanvec {
 
 struct tr_bucket {
 	uint32_t site_id;
-	uint32_t hour;
+	uint32_t block;    /* layout_block(): 4 hours */
 };
 
 /* Bucket i has been answered in full; 0, or -errno to stop the source. */
@@ -53,12 +53,12 @@ struct tr_source {
 	int (*timelines)(void *ctx, const uint8_t (*pids)[PID_LEN], size_t n, uint64_t from,
 			 uint64_t to, struct tr_scanvec *out);
 	/*
-	 * Append every scan stored in the n (site, hour) buckets, bucket after
+	 * Append every scan stored in the n (site, block) buckets, bucket after
 	 * bucket in the order given, calling done(arg, i) (when not NULL) once
 	 * bucket i's scans are all in `out`, so the engine can work on a site
 	 * while the next ones are still on the wire.  0, done's error, or -errno.
 	 */
-	int (*site_hours)(void *ctx, const struct tr_bucket *b, size_t n, struct tr_scanvec *out,
+	int (*site_blocks)(void *ctx, const struct tr_bucket *b, size_t n, struct tr_scanvec *out,
 			  tr_bucket_done_fn done, void *arg);
 	rules_kind_fn kind;  /* site kinds (dwell), may be NULL */
 	void *ctx;

@@ -18,9 +18,9 @@ layout_subject_key(char out[LAYOUT_KEY_MAX], const uint8_t pid[PID_LEN], uint32_
 }
 
 size_t
-layout_site_key(char out[LAYOUT_KEY_MAX], uint32_t site_id, uint32_t hour)
+layout_site_key(char out[LAYOUT_KEY_MAX], uint32_t site_id, uint32_t block)
 {
-	return (size_t)snprintf(out, LAYOUT_KEY_MAX, "p:{%u}:%u", site_id, hour);
+	return (size_t)snprintf(out, LAYOUT_KEY_MAX, "p:{%u}:b%u", site_id, block);
 }
 
 size_t
@@ -40,9 +40,9 @@ layout_week_expire_at(uint32_t week, uint32_t retention_days)
 }
 
 uint64_t
-layout_hour_expire_at(uint32_t hour, uint32_t retention_days)
+layout_block_expire_at(uint32_t block, uint32_t retention_days)
 {
-	return ((uint64_t)hour + 1) * (LAYOUT_HOUR_MS / 1000) +
+	return ((uint64_t)block + 1) * (LAYOUT_BLOCK_MS / 1000) +
 	       (uint64_t)retention_days * (LAYOUT_DAY_MS / 1000);
 }
 
@@ -59,7 +59,7 @@ void
 layout_site_member(uint8_t out[LAYOUT_SITE_MEMBER_LEN], const uint8_t pid[PID_LEN], uint64_t ts_ms,
                    uint8_t dir)
 {
-	uint32_t ms = (uint32_t)(ts_ms % LAYOUT_HOUR_MS);
+	uint32_t ms = (uint32_t)(ts_ms % LAYOUT_BLOCK_MS);
 
 	memcpy(out, pid, PID_LEN);
 	out[16] = (uint8_t)(ms >> 16);
@@ -86,7 +86,7 @@ layout_subject_member_decode(const uint8_t *m, size_t len, uint32_t week, uint32
 }
 
 int
-layout_site_member_decode(const uint8_t *m, size_t len, uint32_t hour, uint8_t pid[PID_LEN],
+layout_site_member_decode(const uint8_t *m, size_t len, uint32_t block, uint8_t pid[PID_LEN],
                           uint64_t *ts_ms, uint8_t *dir)
 {
 	uint32_t ms;
@@ -94,10 +94,10 @@ layout_site_member_decode(const uint8_t *m, size_t len, uint32_t hour, uint8_t p
 	if (len != LAYOUT_SITE_MEMBER_LEN)
 		return -EINVAL;
 	ms = (uint32_t)m[16] << 16 | (uint32_t)m[17] << 8 | m[18];
-	if (ms >= LAYOUT_HOUR_MS)
+	if (ms >= LAYOUT_BLOCK_MS)
 		return -EINVAL;
 	memcpy(pid, m, PID_LEN);
-	*ts_ms = (uint64_t)hour * LAYOUT_HOUR_MS + ms;
+	*ts_ms = (uint64_t)block * LAYOUT_BLOCK_MS + ms;
 	*dir = m[19];
 	return 0;
 }

@@ -6,9 +6,9 @@
  *   s:{<pid hex>}:w<week>  ZSET  a subject's timeline for one week
  *                                (week = ts_ms / 604800000, Unix weeks).
  *                                member (9 bytes): site_id BE32 || ms_of_week BE32 || dir
- *   p:{<site_id>}:<hour>   ZSET  a site's presence for one UTC hour
- *                                (hour = ts_ms / 3600000).
- *                                member (20 bytes): pid[16] || ms_of_hour BE24 || dir
+ *   p:{<site_id>}:b<block> ZSET  a site's presence for one 4-hour block
+ *                                (block = ts_ms / 14400000, UTC).
+ *                                member (20 bytes): pid[16] || ms_of_block BE24 || dir
  *   v:{<pid hex>}          STRING the identity vault entry (vault.h), SET once
  *                                per subject per day with EX retention.
  *
@@ -19,6 +19,9 @@
  * so a key per subject and *week* rather than per day spreads the fixed cost
  * of a key (its name, dict and expiry entries: about 150 bytes) over ~7x
  * more events, and a 14-day trace reads 3 keys per subject instead of 15.
+ * Likewise a presence key spans 4 hours, not one: a trace asks for ~16 hours
+ * of presence around each visit (the contact window, the longest stay and
+ * dwell), 5 keys instead of 17; the 4 hours fit the member's 24-bit offset.
  * Each key is one hash tag; no command
  * touches two keys, so the layout is Redis Cluster safe.
  *
@@ -35,6 +38,7 @@
 
 #define LAYOUT_DAY_MS        86400000ULL
 #define LAYOUT_HOUR_MS       3600000ULL
+#define LAYOUT_BLOCK_MS      (4 * LAYOUT_HOUR_MS)   /* presence key span, < 2^24 ms */
 #define LAYOUT_WEEK_MS       (7 * LAYOUT_DAY_MS)
 #define LAYOUT_SUBJECT_MEMBER_LEN 9
 #define LAYOUT_SITE_MEMBER_LEN    20
@@ -46,16 +50,16 @@
 
 /* Key builders: write a NUL-terminated key into out, return its length. */
 size_t layout_subject_key(char out[LAYOUT_KEY_MAX], const uint8_t pid[PID_LEN], uint32_t week);
-size_t layout_site_key(char out[LAYOUT_KEY_MAX], uint32_t site_id, uint32_t hour);
+size_t layout_site_key(char out[LAYOUT_KEY_MAX], uint32_t site_id, uint32_t block);
 size_t layout_vault_key(char out[LAYOUT_KEY_MAX], const uint8_t pid[PID_LEN]);
 
 static inline uint32_t layout_day(uint64_t ts_ms) { return (uint32_t)(ts_ms / LAYOUT_DAY_MS); }
 static inline uint32_t layout_week(uint64_t ts_ms) { return (uint32_t)(ts_ms / LAYOUT_WEEK_MS); }
-static inline uint32_t layout_hour(uint64_t ts_ms) { return (uint32_t)(ts_ms / LAYOUT_HOUR_MS); }
+static inline uint32_t layout_block(uint64_t ts_ms) { return (uint32_t)(ts_ms / LAYOUT_BLOCK_MS); }
 
-/* Unix seconds at which a week / hour bucket's key expires. */
+/* Unix seconds at which a week / block bucket's key expires. */
 uint64_t layout_week_expire_at(uint32_t week, uint32_t retention_days);
-uint64_t layout_hour_expire_at(uint32_t hour, uint32_t retention_days);
+uint64_t layout_block_expire_at(uint32_t block, uint32_t retention_days);
 
 /* Members. */
 void layout_subject_member(uint8_t out[LAYOUT_SUBJECT_MEMBER_LEN], uint32_t site_id,
@@ -66,7 +70,7 @@ void layout_site_member(uint8_t out[LAYOUT_SITE_MEMBER_LEN], const uint8_t pid[P
 /* Decoders: the bucket number comes from the key the member was read from. 0 or -EINVAL. */
 int layout_subject_member_decode(const uint8_t *m, size_t len, uint32_t week,
 				 uint32_t *site_id, uint64_t *ts_ms, uint8_t *dir);
-int layout_site_member_decode(const uint8_t *m, size_t len, uint32_t hour,
+int layout_site_member_decode(const uint8_t *m, size_t len, uint32_t block,
 			      uint8_t pid[PID_LEN], uint64_t *ts_ms, uint8_t *dir);
 
 #endif /* CHOT_LAYOUT_H */

@@ -230,15 +230,15 @@ coalesce_add(struct coalesce *co, const struct dp_store_event *evs, unsigned n)
 		uint8_t sm[LAYOUT_SUBJECT_MEMBER_LEN], pm[LAYOUT_SITE_MEMBER_LEN];
 		char key[LAYOUT_KEY_MAX];
 		size_t kl;
-		uint32_t week = layout_week(ev->ts_ms), hour = layout_hour(ev->ts_ms);
+		uint32_t week = layout_week(ev->ts_ms), block = layout_block(ev->ts_ms);
 
 		kl = layout_subject_key(key, evs[i].pid, week);
 		layout_subject_member(sm, ev->site_id, ev->ts_ms, ev->dir);
 		group_add(co, key, kl, layout_week_expire_at(week, co->retention_days), sm,
 			  sizeof(sm));
-		kl = layout_site_key(key, ev->site_id, hour);
+		kl = layout_site_key(key, ev->site_id, block);
 		layout_site_member(pm, evs[i].pid, ev->ts_ms, ev->dir);
-		group_add(co, key, kl, layout_hour_expire_at(hour, co->retention_days), pm,
+		group_add(co, key, kl, layout_block_expire_at(block, co->retention_days), pm,
 			  sizeof(pm));
 		if (co->has_vault && evs[i].write_vault) {
 			uint8_t sealed[VAULT_MAX_SEALED];

@@ -102,7 +102,7 @@ mem_timelines(void *ctx, const uint8_t (*pids)[PID_LEN], size_t n, uint64_t from
 }
 
 static int
-mem_site_hours(void *ctx, const struct tr_bucket *b, size_t n, struct tr_scanvec *out,
+mem_site_blocks(void *ctx, const struct tr_bucket *b, size_t n, struct tr_scanvec *out,
 	       tr_bucket_done_fn done, void *arg)
 {
 	struct mem_source *ms = ctx;
@@ -114,7 +114,7 @@ mem_site_hours(void *ctx, const struct tr_bucket *b, size_t n, struct tr_scanvec
 			struct tr_scan s;
 
 			scan_of(&data[j], &s);
-			if (s.site_id != b[i].site_id || layout_hour(s.ts_ms) != b[i].hour)
+			if (s.site_id != b[i].site_id || layout_block(s.ts_ms) != b[i].block)
 				continue;
 			if (tr_scanvec_push(out, &s) != 0)
 				return -ENOMEM;
@@ -127,7 +127,7 @@ mem_site_hours(void *ctx, const struct tr_bucket *b, size_t n, struct tr_scanvec
 
 static struct mem_source ms;
 static const struct tr_source src = {
-	.timelines = mem_timelines, .site_hours = mem_site_hours, .kind = NULL, .ctx = &ms,
+	.timelines = mem_timelines, .site_blocks = mem_site_blocks, .kind = NULL, .ctx = &ms,
 };
 
 static struct tr_result

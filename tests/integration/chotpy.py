@@ -397,12 +397,13 @@ class Resp:
 DAY_MS = 86400000
 WEEK_MS = 7 * DAY_MS
 HOUR_MS = 3600000
+BLOCK_MS = 4 * HOUR_MS
 
 
 def stored_events(port, user=None, password=None):
     if hasattr(port, "port"):          # a Redis object: use its credentials
         port, user, password = port.port, port.user, port.password
-    """Decode every s:{pid}:w<week> and p:{site}:hour member (proto/layout.h) into two
+    """Decode every s:{pid}:w<week> and p:{site}:b<block> member (proto/layout.h) into two
     sets of (pid hex, site, ts_ms, dir); they must agree with each other."""
     r = Resp(port, user, password)
     timeline, presence = set(), set()
@@ -414,10 +415,10 @@ def stored_events(port, user=None, password=None):
             timeline.add((pid, site, week * WEEK_MS + ms, m[8]))
     for k in r.scan("p:*"):
         site = int(k.split(b"}")[0][3:])
-        hour = int(k.rsplit(b":", 1)[1])
+        block = int(k.rsplit(b":", 1)[1].lstrip(b"b"))
         for m in r.call("ZRANGE", k, 0, -1):
             ms = int.from_bytes(m[16:19], "big")
-            presence.add((m[:16].hex(), site, hour * HOUR_MS + ms, m[19]))
+            presence.add((m[:16].hex(), site, block * BLOCK_MS + ms, m[19]))
     r.close()
     return timeline, presence
 

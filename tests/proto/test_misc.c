@@ -136,18 +136,20 @@ Test(layout, keys)
 	vec_bytes(pid, PID_LEN, 0);
 	cr_assert_eq(layout_subject_key(k, pid, 2708), strlen(k));
 	cr_assert_str_eq(k, "s:{000102030405060708090a0b0c0d0e0f}:w2708");
-	layout_site_key(k, 17, 454992);
-	cr_assert_str_eq(k, "p:{17}:454992");
+	layout_site_key(k, 17, 113748);
+	cr_assert_str_eq(k, "p:{17}:b113748");
 	layout_vault_key(k, pid);
 	cr_assert_str_eq(k, "v:{000102030405060708090a0b0c0d0e0f}");
 	cr_assert_eq(layout_day(VEC_TS0), 18958);
 	cr_assert_eq(layout_week(VEC_TS0), 2708);
 	cr_assert_eq(layout_week(2709ULL * 604800000 - 1), 2708);
 	cr_assert_eq(layout_week(2709ULL * 604800000), 2709);
-	cr_assert_eq(layout_hour(VEC_TS0 + 3599999), 454992);
+	cr_assert_eq(layout_block(VEC_TS0 + 4 * 3600000 - 1), 113748);
+	cr_assert_eq(layout_block(VEC_TS0 + 4 * 3600000), 113749);
 	cr_assert_eq(layout_week_expire_at(2708, 21), 2709ULL * 604800 + 21 * 86400,
 	             "a week key lives retention after the week ends");
-	cr_assert_eq(layout_hour_expire_at(454992, 21), 454993ULL * 3600 + 21 * 86400);
+	cr_assert_eq(layout_block_expire_at(113748, 21), 113749ULL * 4 * 3600 + 21 * 86400,
+	             "a block key lives retention after the block ends");
 }
 
 Test(layout, members_round_trip)
@@ -155,7 +157,8 @@ Test(layout, members_round_trip)
 	uint8_t pid[PID_LEN], back[PID_LEN], m[LAYOUT_SITE_MEMBER_LEN], dir;
 	uint32_t site;
 	uint64_t ts;
-	static const uint64_t tss[] = {VEC_TS0, VEC_TS0 + 86399999, VEC_TS0 + 3599999, 0,
+	static const uint64_t tss[] = {VEC_TS0, VEC_TS0 + 86399999, VEC_TS0 + 3599999,
+				       VEC_TS0 + 14399999, VEC_TS0 + 14400000, 0,
 				       2709ULL * 604800000 - 1, 2709ULL * 604800000};
 
 	vec_bytes(pid, PID_LEN, 0x70);
@@ -170,7 +173,7 @@ Test(layout, members_round_trip)
 		cr_assert_eq(dir, DIR_OUT);
 		layout_site_member(m, pid, tss[i], DIR_PASS);
 		cr_assert_eq(layout_site_member_decode(m, LAYOUT_SITE_MEMBER_LEN,
-		                                       layout_hour(tss[i]), back, &ts, &dir),
+		                                       layout_block(tss[i]), back, &ts, &dir),
 		             0);
 		cr_assert_eq(memcmp(back, pid, PID_LEN), 0);
 		cr_assert_eq(ts, tss[i], "site member keeps ts %llu", (unsigned long long)tss[i]);
@@ -182,5 +185,5 @@ Test(layout, members_round_trip)
 	cr_assert_eq(layout_subject_member_decode(m, 9, 0, &site, &ts, &dir), -EINVAL,
 	             "ms of day out of range");
 	cr_assert_eq(layout_site_member_decode(m, 20, 0, back, &ts, &dir), -EINVAL,
-	             "ms of hour out of range");
+	             "ms of block out of range");
 }

@@ -131,7 +131,7 @@ Test(coalesce, groups_members_by_key_across_batches)
 	cr_assert(is(&c[0], 0, "ZADD") && is(&c[0], 1, key));
 	cr_assert_eq(c[0].argc, 2 + 2 * 3, "subject 1's three scans in one ZADD");
 	cr_assert(is(&c[1], 0, "EXPIREAT") && is(&c[1], 1, key), "EXPIREAT right after its ZADD");
-	layout_site_key(key, 7, layout_hour(TS0));
+	layout_site_key(key, 7, layout_block(TS0));
 	cr_assert(is(&c[2], 0, "ZADD") && is(&c[2], 1, key));
 	cr_assert_eq(c[2].argc, 2 + 2 * 3, "site 7's three scans in one ZADD");
 	for (unsigned i = 2; i < c[2].argc; i += 2)
@@ -140,7 +140,7 @@ Test(coalesce, groups_members_by_key_across_batches)
 		char ts[24];
 
 		snprintf(ts, sizeof(ts), "%llu",
-			 (unsigned long long)layout_hour_expire_at(layout_hour(TS0), 21));
+			 (unsigned long long)layout_block_expire_at(layout_block(TS0), 21));
 		cr_assert(is(&c[3], 2, ts), "site key expiry from layout.h");
 	}
 	cr_assert_eq(c[6].argc, 4, "site 9: one member");

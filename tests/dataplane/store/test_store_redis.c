@@ -198,7 +198,7 @@ verify(redisContext *c, const struct gen_event *g, unsigned n)
 		redisReply *r;
 
 		layout_subject_key(sk, g[i].se.pid, layout_week(ev->ts_ms));
-		layout_site_key(pk, ev->site_id, layout_hour(ev->ts_ms));
+		layout_site_key(pk, ev->site_id, layout_block(ev->ts_ms));
 		layout_subject_member(sm, ev->site_id, ev->ts_ms, ev->dir);
 		layout_site_member(pm, g[i].se.pid, ev->ts_ms, ev->dir);
 		r = redisCommand(c, "ZSCORE %s %b", sk, sm, sizeof(sm));
@@ -213,7 +213,7 @@ verify(redisContext *c, const struct gen_event *g, unsigned n)
 			     layout_week_expire_at(layout_week(ev->ts_ms), RETENTION_DAYS),
 			     "%s expiry", sk);
 		cr_assert_eq((uint64_t)int_reply(c, "EXPIRETIME %s", pk),
-			     layout_hour_expire_at(layout_hour(ev->ts_ms), RETENTION_DAYS),
+			     layout_block_expire_at(layout_block(ev->ts_ms), RETENTION_DAYS),
 			     "%s expiry", pk);
 		if (g[i].se.write_vault) {
 			char vk[LAYOUT_KEY_MAX], subj[WIRE_SUBJECT_MAX_NUL];
