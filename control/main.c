@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +122,9 @@ main(int argc, char **argv)
 	const char *cmd;
 	int c, rc;
 
+	/* hiredis writes with write(2): Redis closing the connection must come
+	 * back as an error chotctl reports (exit 3), not a silent SIGPIPE death. */
+	signal(SIGPIPE, SIG_IGN);
 	app.url = getenv("CHOT_REDIS_URL") ? getenv("CHOT_REDIS_URL") : "redis://127.0.0.1:6379";
 	app.keys_path = getenv("CHOT_KEYS") ? getenv("CHOT_KEYS") : "/etc/chot/keys";
 	app.user = "chot-operator";
