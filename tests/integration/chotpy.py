@@ -250,22 +250,47 @@ class Redis:
             args += ["--save", "", "--appendonly", "no"]
         self.args = args
         self.proc = None
+        self.started = False
         self.start()
 
     def start(self):
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            if self.cli("PING", check=False).strip() == "PONG":
-                return
-            time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+        """Start (or restart, on the same port) and wait for PONG: up to 30 s
+        (a restart may load an AOF on a busy machine).  If the server exits
+        at once, the port was most likely taken between free_port() and its
+        bind: a first start moves to another port, a restart retries."""
+        for _ in range(3):
+            self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+            deadline = time.time() + 30
+            while time.time() < deadline and self.proc.poll() is None:
+                try:
+                    pong = self.cli("PING", check=False, timeout=2).strip() == "PONG"
+                except subprocess.TimeoutExpired:
+                    pong = False    # someone else's listener on the port
+                if pong:
+                    self.started = True
+                    return
+                time.sleep(0.05)
+            if self.proc.poll() is None:
+                break
+            if not self.started:
+                self.port = free_port()
+                self.args[self.args.index("--port") + 1] = str(self.port)
+            time.sleep(0.5)
+        self.kill()
+        log = ""
+        try:
+            with open(os.path.join(self.dir, "redis.log")) as f:
+                log = f.read()[-1500:]
+        except OSError:
+            pass
+        raise RuntimeError("redis-server did not start (exit %s): %s" % (self.proc.poll(), log))
 
-    def cli(self, *args, check=True):
+    def cli(self, *args, check=True, timeout=60):
         cmd = ["redis-cli", "-h", "127.0.0.1", "-p", str(self.port)]
         if self.user:
             cmd += ["--user", self.user, "--pass", self.password, "--no-auth-warning"]
-        r = subprocess.run(cmd + list(args), capture_output=True, timeout=60)
+        r = subprocess.run(cmd + list(args), capture_output=True, timeout=timeout)
         if check and (r.returncode != 0 or r.stdout.startswith(b"ERR")
                       or r.stdout.startswith(b"NOPERM")):
             raise RuntimeError("redis-cli %s: %s %s" % (args, r.stdout, r.stderr))
