@@ -4,6 +4,12 @@
  * is; moving `top` forward clears the blocks it passes over (at most all of
  * them), so a far jump costs DP_WIN_BLOCKS stores, never a loop per seq.
  * Only seq in (top - DP_WIN_SIZE, top] have meaningful bits.
+ *
+ * Distances are always taken as top - seq with seq <= top, never as
+ * seq + DP_WIN_SIZE: a scanner may legitimately reach seq 2^64 - 1, and the
+ * sum would wrap there (seq 2^64 - 2 after 2^64 - 1 would look too old).
+ * seq 0 is never valid (wire_hdr_parse refuses it); here it is below every
+ * window.
  */
 #include <string.h>
 
@@ -24,7 +30,7 @@ win_bit(uint64_t seq)
 static inline bool
 win_in_range(const struct dp_window *w, uint64_t seq)
 {
-	return seq <= w->top && seq + DP_WIN_SIZE > w->top;
+	return seq != 0 && seq <= w->top && w->top - seq < DP_WIN_SIZE;
 }
 
 void
@@ -36,13 +42,15 @@ dp_window_init(struct dp_window *w)
 enum chot_reason
 dp_window_check(const struct dp_window *w, uint32_t epoch, uint64_t seq)
 {
+	if (seq == 0)
+		return WIN_TOO_OLD;
 	if (!w->valid || epoch > w->epoch)
 		return WIRE_OK;
 	if (epoch < w->epoch)
 		return WIN_STALE_EPOCH;
 	if (seq > w->top)
 		return WIRE_OK;
-	if (seq + DP_WIN_SIZE <= w->top)
+	if (w->top - seq >= DP_WIN_SIZE)
 		return WIN_TOO_OLD;
 	return (w->seen[win_block(seq)] & win_bit(seq)) ? WIN_REPLAY : WIRE_OK;
 }

@@ -150,3 +150,65 @@ Test(replay, stored_wrong_epoch_ignored)
 	cr_assert_eq(dp_window_stored(&w, 1, 2), 1, "a completion of an old epoch changes nothing");
 	cr_assert_not(dp_window_is_stored(&w, 1, 1), "epoch 1 is not this window's");
 }
+
+/*
+ * The window at the edges of the sequence space: seq 1 (the first of an
+ * epoch), the window size itself, and seq near 2^64 where `seq + size`
+ * wraps.  Each row accepts and stores `accepted` in order, then classifies
+ * `probe`; when the probe is new it is accepted and must then be a replay
+ * (the window did mark it) and count as stored.
+ */
+#define MAX64 UINT64_MAX
+
+struct edge_case {
+	char name[48];
+	uint64_t accepted[3];   /* 0 ends the list */
+	uint64_t probe;
+	enum chot_reason want;
+};
+
+ParameterizedTestParameters(replay, edges)
+{
+	static struct edge_case cases[] = {
+		{ "seq 1 first", { 0 }, 1, WIRE_OK },
+		{ "seq 1 again", { 1 }, 1, WIN_REPLAY },
+		{ "seq 2 after 1", { 1 }, 2, WIRE_OK },
+		{ "seq 1 after 2", { 2 }, 1, WIRE_OK },
+		{ "seq 1, top = size", { DP_WIN_SIZE }, 1, WIRE_OK },
+		{ "seq 1, top = size + 1", { DP_WIN_SIZE + 1 }, 1, WIN_TOO_OLD },
+		{ "seq 0 is below every window", { 5 }, 0, WIN_TOO_OLD },
+		{ "2^64-1 first", { 0 }, MAX64, WIRE_OK },
+		{ "2^64-1 after 2^64-2", { MAX64 - 1 }, MAX64, WIRE_OK },
+		{ "2^64-2 after 2^64-1", { MAX64 }, MAX64 - 1, WIRE_OK },
+		{ "2^64-1 again", { MAX64 }, MAX64, WIN_REPLAY },
+		{ "2^64-2 again after 2^64-1", { MAX64 - 1, MAX64 }, MAX64 - 1, WIN_REPLAY },
+		{ "top 2^64-1, lowest in window", { MAX64 }, MAX64 - DP_WIN_SIZE + 1, WIRE_OK },
+		{ "top 2^64-1, just below window", { MAX64 }, MAX64 - DP_WIN_SIZE, WIN_TOO_OLD },
+		{ "top 2^64-1, seq 1", { MAX64 }, 1, WIN_TOO_OLD },
+		{ "jump 1 -> 2^64-1, then 2", { 1, MAX64 }, 2, WIN_TOO_OLD },
+		{ "top 2^64-2, 64-block edge", { MAX64 - 1 }, MAX64 - 64, WIRE_OK },
+	};
+	return cr_make_param_array(struct edge_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct edge_case *c, replay, edges)
+{
+	enum chot_reason r;
+	unsigned i;
+
+	dp_window_init(&w);
+	for (i = 0; i < 3 && c->accepted[i] != 0; i++)
+		accept_stored(9, c->accepted[i]);
+	r = dp_window_check(&w, 9, c->probe);
+	cr_assert_eq(r, c->want, "%s: seq %lu: expected %s, got %s", c->name,
+		     (unsigned long)c->probe, chot_reason_name(c->want), chot_reason_name(r));
+	if (r != WIRE_OK)
+		return;
+	dp_window_accept(&w, 9, c->probe);
+	dp_window_stored(&w, 9, c->probe);
+	cr_assert_eq(dp_window_check(&w, 9, c->probe), WIN_REPLAY,
+		     "%s: seq %lu accepted, must now be a replay", c->name,
+		     (unsigned long)c->probe);
+	cr_assert(dp_window_is_stored(&w, 9, c->probe), "%s: seq %lu must be stored", c->name,
+		  (unsigned long)c->probe);
+}
