@@ -60,7 +60,8 @@ void dp_window_init(struct dp_window *w);
 /*
  * Classify (epoch, seq) without changing anything.  WIRE_OK (new),
  * WIN_REPLAY (already accepted), WIN_TOO_OLD (below the window) or
- * WIN_STALE_EPOCH (epoch older than the current one).  seq 0 (never valid) is WIN_TOO_OLD; seq may reach 2^64 - 1.
+ * WIN_STALE_EPOCH (epoch older than the current one).  seq may reach
+ * 2^64 - 1; seq 0 (never valid) is WIN_TOO_OLD.
  */
 enum chot_reason dp_window_check(const struct dp_window *w, uint32_t epoch, uint64_t seq);
 
