@@ -50,10 +50,131 @@ wire_dir_name(uint8_t dir)
 	}
 }
 
+/*
+ * NUL bytes inside strings.  protobuf-c copies a string field's bytes and
+ * adds a NUL, but keeps no length, so `001203004567\0XX` would read as the
+ * valid CCCD `001203004567`.  The body is walked once more (only when it
+ * holds a zero byte at all: an honest ScanBatch has none, since every field
+ * is a varint or a string and proto3 omits zero values) to find the bytes
+ * of each event's subject and vehicle; a NUL inside one is replaced by
+ * WIRE_NUL_STANDIN, a byte every scheme refuses exactly as it refuses NUL,
+ * so validation sees the string's true length and rejects the event with
+ * the reason the full bytes earn.  protobuf-c keeps the last occurrence of
+ * a repeated singular field; so does the walk.
+ */
+#define WIRE_NUL_STANDIN 0x01
+
+static int
+pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	unsigned shift = 0;
+
+	*v = 0;
+	while (*p < end && shift < 64) {
+		uint8_t c = *(*p)++;
+
+		*v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return 0;
+		shift += 7;
+	}
+	return -1;
+}
+
+/* Skip a field of wire type wt, or (wt 2) return its bytes. 0 or -1. */
+static int
+pb_field(const uint8_t **p, const uint8_t *end, unsigned wt, const uint8_t **data,
+	 size_t *dlen)
+{
+	uint64_t v;
+
+	switch (wt) {
+	case 0:
+		return pb_varint(p, end, &v);
+	case 1:
+	case 5:
+		v = wt == 1 ? 8 : 4;
+		break;
+	case 2:
+		if (pb_varint(p, end, &v) < 0)
+			return -1;
+		break;
+	default:
+		return -1;            /* groups: protobuf-c refuses them too */
+	}
+	if (v > (uint64_t)(end - *p))
+		return -1;
+	*data = *p;
+	*dlen = (size_t)v;
+	*p += v;
+	return 0;
+}
+
+/* s is the decoded copy of raw[0..n): make a NUL inside it visible. */
+static int
+nul_standin(char *s, const uint8_t *raw, size_t n)
+{
+	if (n == 0 || memchr(raw, 0, n) == NULL)
+		return 0;
+	if (s == NULL || memcmp(s, raw, n) != 0)
+		return -1;            /* not the copy we expect: refuse the batch */
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\0')
+			s[i] = WIRE_NUL_STANDIN;
+	return 0;
+}
+
+/* One event's bytes ev[0..len), decoded as e. */
+static int
+event_mark_nul_strings(const uint8_t *ev, size_t len, Chot__V1__ScanEvent *e)
+{
+	const uint8_t *p = ev, *end = ev + len, *data, *subj = NULL, *veh = NULL;
+	size_t dlen, slen = 0, vlen = 0;
+	uint64_t key;
+
+	while (p < end) {
+		if (pb_varint(&p, end, &key) < 0 || pb_field(&p, end, key & 7, &data, &dlen) < 0)
+			return -1;
+		if ((key & 7) != 2)
+			continue;
+		if (key >> 3 == 4)
+			subj = data, slen = dlen;
+		else if (key >> 3 == 8)
+			veh = data, vlen = dlen;
+	}
+	if ((subj != NULL && nul_standin(e->subject, subj, slen) < 0) ||
+	    (veh != NULL && nul_standin(e->vehicle, veh, vlen) < 0))
+		return -1;
+	return 0;
+}
+
+static enum chot_reason
+batch_mark_nul_strings(const uint8_t *body, size_t len, Chot__V1__ScanBatch *b)
+{
+	const uint8_t *p = body, *end = body + len, *ev;
+	size_t n_ev = 0, evlen;
+	uint64_t key;
+
+	if (memchr(body, 0, len) == NULL)
+		return WIRE_OK;
+	while (p < end) {
+		if (pb_varint(&p, end, &key) < 0 || pb_field(&p, end, key & 7, &ev, &evlen) < 0)
+			return BODY_UNPACK;
+		if (key >> 3 != 1)
+			continue;
+		if ((key & 7) != 2 || n_ev >= b->n_events ||
+		    event_mark_nul_strings(ev, evlen, b->events[n_ev]) < 0)
+			return BODY_UNPACK;
+		n_ev++;
+	}
+	return n_ev == b->n_events ? WIRE_OK : BODY_UNPACK;
+}
+
 enum chot_reason
 wire_batch_decode(const uint8_t *body, size_t len, struct wire_arena *a, Chot__V1__ScanBatch **out)
 {
 	Chot__V1__ScanBatch *b;
+	enum chot_reason r;
 
 	*out = NULL;
 	b = chot__v1__scan_batch__unpack(&a->pb, len, body);
@@ -63,6 +184,9 @@ wire_batch_decode(const uint8_t *body, size_t len, struct wire_arena *a, Chot__V
 		return BODY_EMPTY;
 	if (b->n_events > WIRE_MAX_EVENTS)
 		return BODY_TOO_MANY;
+	r = batch_mark_nul_strings(body, len, b);
+	if (r != WIRE_OK)
+		return r;
 	*out = b;
 	return WIRE_OK;
 }

@@ -10,7 +10,9 @@
  *   CCCD              exactly 12 ASCII digits
  *   PLATE, GREEN_LANE upper-cased, ' ', '-', '.' removed, then [A-Z0-9]+ only
  *   PCCOVID, VNEID, PASSPORT   printable ASCII (0x21..0x7e), no spaces
- * All: 1..32 bytes as received, and non-empty after normalisation.
+ * All: 1..32 bytes as received, and non-empty after normalisation.  "As
+ * received" includes any NUL byte inside the protobuf string: such a
+ * subject is refused, never read up to its NUL (see validate.c).
  * A `vehicle`, when present, is normalised like a PLATE.
  */
 #ifndef CHOT_VALIDATE_H

@@ -321,3 +321,98 @@ ParameterizedTest(struct hostile_case *c, arena, hostile)
 	cr_assert_leq(arena.high_water, WIRE_ARENA_SIZE, "%s: arena bound", c->name);
 	cr_assert_leq(arena.used, WIRE_ARENA_SIZE);
 }
+
+/* ---- NUL bytes inside strings (protobuf strings may carry them) ---- */
+
+/*
+ * A subject or vehicle is a protobuf string of a given length; protobuf-c
+ * hands it over NUL-terminated, so a NUL inside it would cut it short
+ * (`001203004567\0XX` read as a valid CCCD).  Every scheme refuses it with
+ * the reason the full bytes earn; the batch's other events are kept.
+ */
+struct nul_case {
+	char name[40];
+	int scheme;
+	char subject[48];
+	unsigned slen;
+	char vehicle[40];
+	unsigned vlen;
+	enum chot_reason want;
+};
+
+ParameterizedTestParameters(validate, nul_bytes)
+{
+	static struct nul_case cases[] = {
+	        {"cccd, NUL then more", 1, "001203004567\0XX", 15, "", 0, EV_CCCD},
+	        {"cccd, NUL as 12th byte", 1, "00120300456\0", 12, "", 0, EV_CCCD},
+	        {"cccd, NUL only", 1, "\0", 1, "", 0, EV_CCCD},
+	        {"pccovid", 2, "PC\0covid", 8, "", 0, EV_SUBJECT_CHARS},
+	        {"vneid, trailing NUL", 3, "VNEID.x\0", 8, "", 0, EV_SUBJECT_CHARS},
+	        {"passport", 4, "B123\0" "4567", 9, "", 0, EV_SUBJECT_CHARS},
+	        {"passport, 33 bytes after the NUL", 4, "B\0" "1234567B1234567B1234567B1234567",
+	         33, "", 0, EV_SUBJECT_LEN},
+	        {"plate", 5, "51G\0" "12345", 9, "", 0, EV_PLATE},
+	        {"green lane", 6, "29C88888\0", 9, "", 0, EV_PLATE},
+	        {"vehicle", 1, "001203004567", 12, "29A\0" "12345", 9, EV_VEHICLE},
+	        {"control: no NUL", 1, "001203004567", 12, "29A12345", 8, WIRE_OK},
+	};
+	return cr_make_param_array(struct nul_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static size_t
+put_varint(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+
+	do {
+		p[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v != 0);
+	return n;
+}
+
+/* One ScanEvent (fields 1..5, 8) with raw string bytes, into out. */
+static size_t
+put_event(uint8_t *out, int scheme, const char *subj, unsigned slen, const char *veh,
+          unsigned vlen)
+{
+	uint8_t ev[128];
+	size_t n = 0, o = 0;
+
+	ev[n++] = 0x08, n += put_varint(ev + n, VEC_NOW);
+	ev[n++] = 0x10, n += put_varint(ev + n, 17);
+	ev[n++] = 0x18, n += put_varint(ev + n, (uint64_t)scheme);
+	ev[n++] = 0x22, n += put_varint(ev + n, slen);
+	memcpy(ev + n, subj, slen), n += slen;
+	ev[n++] = 0x28, n += put_varint(ev + n, 1);
+	if (vlen > 0) {
+		ev[n++] = 0x42, n += put_varint(ev + n, vlen);
+		memcpy(ev + n, veh, vlen), n += vlen;
+	}
+	out[o++] = 0x0a;
+	o += put_varint(out + o, n);
+	memcpy(out + o, ev, n);
+	return o + n;
+}
+
+ParameterizedTest(struct nul_case *c, validate, nul_bytes)
+{
+	static struct wire_arena arena;
+	uint8_t body[512];
+	size_t len = 0;
+	Chot__V1__ScanBatch *b;
+	struct scan_event out;
+	enum chot_reason r;
+
+	len += put_event(body + len, c->scheme, c->subject, c->slen, c->vehicle, c->vlen);
+	len += put_event(body + len, 2, "B1234567", 8, "", 0);   /* a good one after it */
+	wire_arena_init(&arena);
+	cr_assert_eq(wire_batch_decode(body, len, &arena, &b), WIRE_OK, "%s: decodes", c->name);
+	cr_assert_eq(b->n_events, 2);
+	r = wire_event_validate(b->events[0], VEC_NOW, VEC_RETENTION, &out);
+	cr_assert_eq(r, c->want, "%s: expected %s, got %s (subject read as '%s')", c->name,
+	             chot_reason_name(c->want), chot_reason_name(r), b->events[0]->subject);
+	cr_assert_eq(wire_event_validate(b->events[1], VEC_NOW, VEC_RETENTION, &out), WIRE_OK,
+	             "%s: the next event of the batch is kept", c->name);
+	cr_assert_str_eq(out.subject, "B1234567");
+}
