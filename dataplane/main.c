@@ -288,6 +288,13 @@ main(int argc, char **argv)
 	rc = keys_load(dp_app.conf.keys_file, &dp_app.keys, err, sizeof(err));
 	if (rc < 0)
 		rte_exit(EXIT_FAILURE, "keys.file %s: %s\n", dp_app.conf.keys_file, err);
+	/* keys_load() lets a file without a vault key through (chotctl needs
+	 * only some keys); chotd would then store every scan with no identity
+	 * in the vault, unrecoverably (DESIGN §4).  Refuse rather than guess. */
+	if (!dp_app.keys.has_vault)
+		rte_exit(EXIT_FAILURE, "keys.file %s: no 'vault' line: scans would be stored "
+			 "without their identity-vault entry; add 'vault <64 hex>' (chotctl "
+			 "keys init writes one)\n", dp_app.conf.keys_file);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
