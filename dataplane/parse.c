@@ -66,6 +66,22 @@ dp_addrs_has(const struct dp_addrs *addrs, uint8_t ver, const uint8_t *ip)
 	return 0;
 }
 
+bool
+dp_src_unicast(const uint8_t mac[6], uint8_t ip_ver, const uint8_t *ip, uint16_t port)
+{
+	static const uint8_t any6[16];
+
+	if ((mac[0] & 0x01) != 0 || port == 0)      /* group bit: broadcast, multicast */
+		return false;
+	if (ip_ver == 4)
+		return !(ip[0] == 0 && ip[1] == 0 && ip[2] == 0 && ip[3] == 0) &&
+		       (ip[0] & 0xf0) != 0xe0 &&                     /* 224.0.0.0/4 */
+		       !(ip[0] == 255 && ip[1] == 255 && ip[2] == 255 && ip[3] == 255);
+	if (ip_ver == 6)
+		return ip[0] != 0xff && memcmp(ip, any6, 16) != 0;
+	return false;
+}
+
 static enum chot_reason
 parse_udp(const uint8_t *p, size_t end, struct dp_frame *f, uint16_t udp_port,
 	  const struct dp_addrs *addrs)
@@ -87,6 +103,8 @@ parse_udp(const uint8_t *p, size_t end, struct dp_frame *f, uint16_t udp_port,
 	if (addrs != NULL && addrs->n4 + addrs->n6 > 0 &&
 	    !dp_addrs_has(addrs, f->ip_ver, f->dst_ip))
 		return FRAME_DST_ADDR;
+	if (!dp_src_unicast(p + 6, f->ip_ver, f->src_ip, f->src_port))
+		return FRAME_SRC_ADDR;
 	return WIRE_OK;
 }
 

@@ -12,6 +12,7 @@
 #ifndef CHOT_DP_PARSE_H
 #define CHOT_DP_PARSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,11 +42,21 @@ struct dp_frame {
 /*
  * Parse frame[0..len).  udp_port: the protocol port; addrs: when it has any
  * address, datagrams to other destinations are FRAME_DST_ADDR (NULL: accept
- * any).  Returns WIRE_OK (a UDP datagram for us, *f filled), FRAME_CONTROL
+ * any).  A datagram from a source no reply may go to is FRAME_SRC_ADDR.  Returns WIRE_OK (a UDP datagram for us, *f filled), FRAME_CONTROL
  * (ARP or ICMPv6 NS; l3_off / l4_off / ip fields filled), or another FRAME_*.
  */
 enum chot_reason dp_parse_frame(const uint8_t *frame, size_t len, uint16_t udp_port,
 				const struct dp_addrs *addrs, struct dp_frame *f);
+
+/*
+ * May a reply go to this source?  False for a broadcast or group MAC (the
+ * I/G bit), an IPv4 source of 255.255.255.255, 224.0.0.0/4 or 0.0.0.0, an
+ * IPv6 source in ff00::/8 or ::, and UDP port 0: none is a host's unicast
+ * address, and answering one would reflect an ACK to a whole segment (or to
+ * nobody).  dp_parse_frame() refuses such datagrams (FRAME_SRC_ADDR) and
+ * dp_reply_udp() refuses to address a reply to one.  ip: 4 or 16 bytes.
+ */
+bool dp_src_unicast(const uint8_t mac[6], uint8_t ip_ver, const uint8_t *ip, uint16_t port);
 
 /* Is ip (4 or 16 bytes per ver) one of addrs? */
 int dp_addrs_has(const struct dp_addrs *addrs, uint8_t ver, const uint8_t *ip);

@@ -48,6 +48,8 @@ dp_reply_udp(uint8_t *out, size_t cap, const uint8_t *hdr, const struct dp_frame
 
 	if (f->ip_ver != 4 && f->ip_ver != 6)
 		return -EINVAL;
+	if (!dp_src_unicast(hdr + 6, f->ip_ver, f->src_ip, f->src_port))
+		return -EADDRNOTAVAIL;    /* never reflect to broadcast / multicast / nobody */
 	if (total > cap || plen > 0xffff - 48)
 		return -EMSGSIZE;
 	/* L2: copy (VLAN tags included), swap MACs. */

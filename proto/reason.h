@@ -74,7 +74,10 @@ enum chot_counter {
 	/* dedupe */ \
 	X(EV_DUPLICATE,            CTR_DUP_SCANS,     "duplicate") \
 	/* chotd: an authentic device that the full device table cannot hold */ \
-	X(DEV_TABLE_FULL,          CTR_NOT_OURS,      "device_table_full")
+	X(DEV_TABLE_FULL,          CTR_NOT_OURS,      "device_table_full") \
+	/* frame level: a source no reply may go to (broadcast, multicast, \
+	 * unspecified address, port 0): answering would reflect an ACK */ \
+	X(FRAME_SRC_ADDR,          CTR_NOT_OURS,      "src_address")
 
 enum chot_reason {
 #define X(id, ctr, name) id,

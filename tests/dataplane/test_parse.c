@@ -2,6 +2,8 @@
  * The frame parser (dataplane/parse.c): a table of good and bad frames,
  * each with the reason it must produce.  Pure, no EAL.
  */
+#include <errno.h>
+
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 
@@ -127,4 +129,85 @@ Test(parse, addrs_parse)
 	cr_assert_lt(dp_conf_parse_addrs("300.1.1.1", &a), 0, "bad octet");
 	cr_assert_lt(dp_conf_parse_addrs("1.2.3.4,,", &a), 0, "empty item");
 	cr_assert_lt(dp_conf_parse_addrs("fe80::zz", &a), 0, "bad v6");
+}
+
+/*
+ * Sources chotd must never answer (an ACK would be reflected to a whole
+ * segment or to nobody): broadcast or group MAC, IPv4 broadcast, multicast
+ * 224/4 and 0.0.0.0, IPv6 multicast ff00::/8 and ::, UDP port 0.  Such a
+ * datagram is not ours (FRAME_SRC_ADDR), before any crypto; and the ACK
+ * builder refuses such a destination too (-EADDRNOTAVAIL), whoever calls it.
+ */
+struct src_case {
+	char name[32];
+	int ipv6;
+	uint8_t mac[6];            /* all zero: the normal unicast source */
+	uint8_t ip[16];            /* first bytes of the source address; all zero: normal */
+	int set_ip;                /* use ip (else the normal 10.0.0.1 / fd00::1) */
+	int port0;
+	enum chot_reason want;
+};
+
+#define B6 { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }
+
+ParameterizedTestParameters(parse, reply_sources)
+{
+	static struct src_case scases[] = {
+		{ "v4 unicast",            0, { 0 }, { 0 }, 0, 0, WIRE_OK },
+		{ "v6 unicast",            1, { 0 }, { 0 }, 0, 0, WIRE_OK },
+		{ "v4 10.255.255.255",     0, { 0 }, { 10, 255, 255, 255 }, 1, 0, WIRE_OK },
+		{ "v4 223.255.255.255",    0, { 0 }, { 223, 255, 255, 255 }, 1, 0, WIRE_OK },
+		{ "broadcast mac",         0, B6, { 0 }, 0, 0, FRAME_SRC_ADDR },
+		{ "multicast mac",         0, { 0x01, 0, 0x5e, 0, 0, 1 }, { 0 }, 0, 0,
+		  FRAME_SRC_ADDR },
+		{ "v6 multicast mac",      1, { 0x33, 0x33, 0, 0, 0, 1 }, { 0 }, 0, 0,
+		  FRAME_SRC_ADDR },
+		{ "v4 255.255.255.255",    0, { 0 }, { 255, 255, 255, 255 }, 1, 0, FRAME_SRC_ADDR },
+		{ "v4 224.0.0.1",          0, { 0 }, { 224, 0, 0, 1 }, 1, 0, FRAME_SRC_ADDR },
+		{ "v4 239.255.255.250",    0, { 0 }, { 239, 255, 255, 250 }, 1, 0, FRAME_SRC_ADDR },
+		{ "v4 0.0.0.0",            0, { 0 }, { 0, 0, 0, 0 }, 1, 0, FRAME_SRC_ADDR },
+		{ "v6 ff02::1",            1, { 0 }, { 0xff, 0x02, [15] = 1 }, 1, 0, FRAME_SRC_ADDR },
+		{ "v6 ff0e::",             1, { 0 }, { 0xff, 0x0e }, 1, 0, FRAME_SRC_ADDR },
+		{ "v6 ::",                 1, { 0 }, { 0 }, 1, 0, FRAME_SRC_ADDR },
+		{ "v6 ::1 (not ::)",       1, { 0 }, { [15] = 1 }, 1, 0, WIRE_OK },
+		{ "v4 port 0",             0, { 0 }, { 0 }, 0, 1, FRAME_SRC_ADDR },
+		{ "v6 port 0",             1, { 0 }, { 0 }, 0, 1, FRAME_SRC_ADDR },
+	};
+	return cr_make_param_array(struct src_case, scases, sizeof(scases) / sizeof(scases[0]));
+}
+
+#include "reply.h"
+
+ParameterizedTest(struct src_case *c, parse, reply_sources)
+{
+	static const uint8_t zero6[6];
+	uint8_t payload[48], frame[256], out[256];
+	struct tf_opts o = { .ipv6 = c->ipv6 };
+	size_t len, l3 = 14;
+	struct dp_frame f;
+	enum chot_reason r;
+	int n;
+
+	memset(payload, 0xab, sizeof(payload));
+	len = tf_build(frame, &o, payload, sizeof(payload));
+	if (memcmp(c->mac, zero6, 6) != 0)
+		memcpy(frame + 6, c->mac, 6);
+	if (c->set_ip)
+		memcpy(frame + l3 + (c->ipv6 ? 8 : 12), c->ip, c->ipv6 ? 16 : 4);
+	if (!c->ipv6) {          /* keep the IPv4 header checksum honest */
+		frame[l3 + 10] = frame[l3 + 11] = 0;
+		wire_put_be16(frame + l3 + 10, dp_csum_fold(dp_csum_add(0, frame + l3, 20)));
+	}
+	if (c->port0)
+		wire_put_be16(frame + l3 + (c->ipv6 ? 40 : 20), 0);
+	r = dp_parse_frame(frame, len, 7311, NULL, &f);
+	cr_assert_eq(r, c->want, "%s: expected %s, got %s", c->name, chot_reason_name(c->want),
+		     chot_reason_name(r));
+	/* The ACK builder on its own: whatever parse said, the frame's fields. */
+	n = dp_reply_udp(out, sizeof(out), frame, &f, payload, 40);
+	if (c->want == WIRE_OK)
+		cr_assert_gt(n, 0, "%s: the reply is built (%d)", c->name, n);
+	else
+		cr_assert_eq(n, -EADDRNOTAVAIL, "%s: no reply to such a source, got %d", c->name,
+			     n);
 }

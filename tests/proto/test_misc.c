@@ -52,6 +52,7 @@ Test(reason, every_reason_maps)
 	        {EV_SCHEME, EV_VEHICLE, CTR_BAD_EVENTS},
 	        {EV_DUPLICATE, EV_DUPLICATE, CTR_DUP_SCANS},
 	        {DEV_TABLE_FULL, DEV_TABLE_FULL, CTR_NOT_OURS},
+	        {FRAME_SRC_ADDR, FRAME_SRC_ADDR, CTR_NOT_OURS},
 	};
 	unsigned seen = 1; /* WIRE_OK */
 
