@@ -121,13 +121,43 @@ dp_devices_count(const struct dp_devices *t)
 	return t->n;
 }
 
-void
-dp_device_keys(struct dp_device *d, uint16_t key_id, const uint8_t master[WIRE_KEY_LEN])
+const struct dp_devkeys *
+dp_device_keys_find(const struct dp_device *d, uint16_t key_id)
 {
-	if (d->has_key && d->key_id == key_id)
-		return;
-	wire_device_key(d->devkey, master, d->device_id);
-	wire_ack_key(d->ackkey, master, d->device_id);
-	d->key_id = key_id;
-	d->has_key = true;
+	unsigned i;
+
+	for (i = 0; i < DP_DEV_KEYS; i++)
+		if (d->keys[i].valid && d->keys[i].key_id == key_id)
+			return &d->keys[i];
+	return NULL;
+}
+
+void
+dp_devkeys_derive(struct dp_devkeys *k, uint32_t device_id, uint16_t key_id,
+		  const uint8_t master[WIRE_KEY_LEN])
+{
+	wire_device_key(k->devkey, master, device_id);
+	wire_ack_key(k->ackkey, master, device_id);
+	k->key_id = key_id;
+	k->valid = true;
+}
+
+const struct dp_devkeys *
+dp_device_keys_commit(struct dp_device *d, const struct dp_devkeys *k)
+{
+	struct dp_devkeys *slot = (struct dp_devkeys *)dp_device_keys_find(d, k->key_id);
+	unsigned i;
+
+	if (slot == NULL) {
+		for (i = 0; i < DP_DEV_KEYS && slot == NULL; i++)
+			if (!d->keys[i].valid)
+				slot = &d->keys[i];
+		if (slot == NULL) {
+			slot = &d->keys[d->keys_next];
+			d->keys_next = (uint8_t)((d->keys_next + 1) % DP_DEV_KEYS);
+		}
+	}
+	if (slot != k)
+		*slot = *k;
+	return slot;
 }

@@ -1,19 +1,20 @@
 /*
  * The per-batch pipeline (DESIGN §3), stages in order:
  *
- *   replay-window check -> keys -> AEAD open -> window accept -> arena
- *   decode -> per-event validation -> pseudonym -> dedupe -> store submit
- *   -> (completion) window stored -> cumulative ACK
+ *   admit (admit.c: window classification, keys of the batch's key_id,
+ *   AEAD open, then window accept) -> arena decode -> per-event validation
+ *   -> pseudonym -> dedupe -> store submit -> (completion) window stored
+ *   -> cumulative ACK, tagged with the ACK key of that batch's key_id
  *
  * Frame parsing and the chot header check happen on the RX lcore (main.c),
  * which needs the device_id to pick the worker; this file sees only
  * datagrams with a well-formed header.
  *
  * Outcomes and their counters (the accounting identities of counters.h):
- *   stale epoch / replay / too old   stale_epoch / replayed (re-ACK at once
- *                                    when the batch is known stored; a
- *                                    pending one is covered by the ACK its
- *                                    completion sends)
+ *   stale epoch / replay / too old   stale_epoch / replayed, only once the
+ *                                    tag verified (re-ACK at once when the
+ *                                    batch is known stored; a pending one is
+ *                                    covered by the ACK its completion sends)
  *   unknown key id / bad tag         bad_tag
  *   undecodable body                 decode_errors; the sender is authentic,
  *                                    so the window moves and the batch is
@@ -43,6 +44,7 @@
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
 
+#include "admit.h"
 #include "dedupe.h"
 #include "device.h"
 #include "log.h"
@@ -106,6 +108,8 @@ struct dp_worker {
 	bool is_dup[WIRE_MAX_EVENTS];
 	struct vault_seen vault_new[WIRE_MAX_EVENTS];   /* this batch's vault writes */
 	unsigned n_vault_new;
+	struct dp_admit admit;                /* the datagram being admitted */
+	struct dp_devkeys ack_scratch;        /* an ACK key not in the device's cache */
 } __rte_cache_aligned;
 
 #define PEND_NONE UINT32_MAX
@@ -145,7 +149,11 @@ dp_clock_ms(const struct dp_conf *c)
 	return real_base_ms + (rte_rdtsc() - tsc_base) / tsc_hz_per_us / 1000;
 }
 
-/* Build an ACK for (dev, key_id, epoch, acked) back to the datagram (hdr, f). */
+/*
+ * Build an ACK for (dev, key_id, epoch, acked) back to the datagram (hdr, f),
+ * tagged with the ACK key of generation key_id: the generation of the batch
+ * it answers, whatever generation the device used since.
+ */
 static void
 worker_send_ack(struct dp_worker *w, const struct dp_device *dev, uint16_t key_id,
 		uint32_t epoch, uint64_t acked, const uint8_t *hdr, const struct dp_frame *f)
@@ -153,12 +161,18 @@ worker_send_ack(struct dp_worker *w, const struct dp_device *dev, uint16_t key_i
 	struct wire_ack a = { .key_id = key_id, .device_id = dev->device_id,
 			      .boot_epoch = epoch, .acked_seq = acked };
 	uint8_t ack[WIRE_ACK_LEN];
+	const uint8_t *ackkey;
 	struct rte_mbuf *m;
 	int len;
 
 	if (acked == 0)
 		return;     /* nothing of this epoch is stored yet: nothing to say */
-	wire_ack_build(ack, &a, dev->ackkey);
+	ackkey = dp_admit_ackkey(dev, key_id, w->keys, &w->ack_scratch);
+	if (ackkey == NULL) {       /* cannot happen: the batch verified under key_id */
+		w->ctr.acks_dropped++;
+		return;
+	}
+	wire_ack_build(ack, &a, ackkey);
 	m = rte_pktmbuf_alloc(w->pool);
 	if (m == NULL) {
 		w->ctr.acks_dropped++;
@@ -440,51 +454,20 @@ dp_worker_batch(struct dp_worker *w, struct rte_mbuf *m, const struct dp_frame *
 {
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
 	const uint8_t *dgram = frame + f->payload_off;
-	struct dp_device *dev, fresh;
-	const uint8_t *master;
+	struct dp_admit *a = &w->admit;
 	enum chot_reason r;
 
-	dev = dp_devices_find(w->devs, h->device_id);
-	if (dev != NULL) {
-		r = dp_window_check(&dev->win, h->boot_epoch, h->batch_seq);
-		if (r != WIRE_OK) {
-			dp_count_reason(&w->ctr, r);
-			if (r != WIN_STALE_EPOCH && (h->flags & WIRE_FLAG_ACK) &&
-			    dp_window_is_stored(&dev->win, h->boot_epoch, h->batch_seq))
-				worker_send_ack(w, dev, h->key_id, h->boot_epoch, dev->win.acked,
-						frame, f);
-			goto out;
-		}
-	}
-	master = keys_master(w->keys, h->key_id);
-	if (master == NULL) {
-		dp_count_reason(&w->ctr, AUTH_UNKNOWN_KEY);
-		goto out;
-	}
-	if (dev == NULL) {
-		memset(&fresh, 0, sizeof(fresh));
-		fresh.device_id = h->device_id;
-		dp_window_init(&fresh.win);
-		dp_device_keys(&fresh, h->key_id, master);
-		if (wire_open(w->pt, dgram, h, fresh.devkey) != WIRE_OK) {
-			dp_count_reason(&w->ctr, AUTH_TAG);
-			goto out;
-		}
-		dev = dp_devices_add(w->devs, &fresh);
-		if (dev == NULL) {
-			dp_count_reason(&w->ctr, DEV_TABLE_FULL);
-			goto out;
-		}
+	r = dp_admit(w->devs, w->keys, dgram, h, w->pt, a);
+	if (r == WIRE_OK) {
+		worker_accept(w, a->dev, h, frame, f, now_ms);
 	} else {
-		dp_device_keys(dev, h->key_id, master);
-		if (wire_open(w->pt, dgram, h, dev->devkey) != WIRE_OK) {
-			dp_count_reason(&w->ctr, AUTH_TAG);
-			goto out;
-		}
+		dp_count_reason(&w->ctr, r);
+		/* An authentic retransmission of a stored batch: ACK it again. */
+		if ((r == WIN_REPLAY || r == WIN_TOO_OLD) && (h->flags & WIRE_FLAG_ACK) &&
+		    dp_window_is_stored(&a->dev->win, h->boot_epoch, h->batch_seq))
+			worker_send_ack(w, a->dev, h->key_id, h->boot_epoch, a->dev->win.acked,
+					frame, f);
 	}
-	dp_window_accept(&dev->win, h->boot_epoch, h->batch_seq);
-	worker_accept(w, dev, h, frame, f, now_ms);
-out:
 	rte_pktmbuf_free(m);
 }
 

@@ -6,8 +6,8 @@
  *                 [--port N] [--idle-ms MS] [--dedupe-capacity N]
  *                 [--window-s S] [--retention-days D] [--max-devices N]
  *
- * Per datagram, in chotd's order: header parse -> device lookup / replay
- * window -> keys -> AEAD open -> window accept -> arena decode -> per-event
+ * Per datagram, in chotd's order: header parse -> dp_admit() (the same
+ * admission as chotd: window, keys, AEAD open, window accept) -> arena decode -> per-event
  * validation (against CLOCK_REALTIME) -> pseudonym -> dedupe; then, as with
  * null://, the batch is stored at once: window stored and, when asked for,
  * the cumulative ACK back to the sender (sendmmsg, one call per burst).
@@ -43,6 +43,7 @@
 #include <rte_lcore.h>
 #include <rte_memory.h>
 
+#include "admit.h"
 #include "counters.h"
 #include "dedupe.h"
 #include "prefault.h"
@@ -77,6 +78,8 @@ struct sb_rx {
 	struct dp_devices *devs;
 	struct dp_dedupe *dedupe;
 	struct wire_arena arena;
+	struct dp_admit admit;
+	struct dp_devkeys ack_scratch;
 	uint8_t pt[WIRE_MAX_BODY];
 	/* the burst being processed */
 	struct mmsghdr msg[SB_BURST];
@@ -113,10 +116,11 @@ sb_queue_ack(struct sb_rx *rx, const struct dp_device *dev, uint16_t key_id, uin
 	struct wire_ack a = { .key_id = key_id, .device_id = dev->device_id,
 			      .boot_epoch = epoch, .acked_seq = acked };
 	struct mmsghdr *m = &rx->ack_msg[rx->n_ack];
+	const uint8_t *ackkey = dp_admit_ackkey(dev, key_id, rx->keys, &rx->ack_scratch);
 
-	if (acked == 0)
+	if (acked == 0 || ackkey == NULL)
 		return;     /* nothing of this epoch is stored yet: nothing to say */
-	wire_ack_build(rx->ack[rx->n_ack], &a, dev->ackkey);
+	wire_ack_build(rx->ack[rx->n_ack], &a, ackkey);
 	memset(&m->msg_hdr, 0, sizeof(m->msg_hdr));
 	m->msg_hdr.msg_name = &rx->src[i];
 	m->msg_hdr.msg_namelen = rx->msg[i].msg_hdr.msg_namelen;
@@ -210,8 +214,7 @@ sb_datagram(struct sb_rx *rx, unsigned i, uint64_t now_ms)
 {
 	const uint8_t *dgram = rx->buf[i];
 	size_t len = rx->msg[i].msg_len;
-	struct dp_device *dev, fresh;
-	const uint8_t *master;
+	struct dp_device *dev;
 	struct wire_hdr h;
 	enum chot_reason r;
 
@@ -225,45 +228,16 @@ sb_datagram(struct sb_rx *rx, unsigned i, uint64_t now_ms)
 		dp_count_reason(&rx->ctr, r);
 		return;
 	}
-	dev = dp_devices_find(rx->devs, h.device_id);
-	if (dev != NULL) {
-		r = dp_window_check(&dev->win, h.boot_epoch, h.batch_seq);
-		if (r != WIRE_OK) {
-			dp_count_reason(&rx->ctr, r);
-			if (r != WIN_STALE_EPOCH && (h.flags & WIRE_FLAG_ACK) &&
-			    dp_window_is_stored(&dev->win, h.boot_epoch, h.batch_seq))
-				sb_queue_ack(rx, dev, h.key_id, h.boot_epoch, dev->win.acked, i);
-			return;
-		}
-	}
-	master = keys_master(rx->keys, h.key_id);
-	if (master == NULL) {
-		dp_count_reason(&rx->ctr, AUTH_UNKNOWN_KEY);
+	r = dp_admit(rx->devs, rx->keys, dgram, &h, rx->pt, &rx->admit);
+	if (r == WIRE_OK) {
+		sb_accept(rx, rx->admit.dev, &h, i, now_ms);
 		return;
 	}
-	if (dev == NULL) {
-		memset(&fresh, 0, sizeof(fresh));
-		fresh.device_id = h.device_id;
-		dp_window_init(&fresh.win);
-		dp_device_keys(&fresh, h.key_id, master);
-		if (wire_open(rx->pt, dgram, &h, fresh.devkey) != WIRE_OK) {
-			dp_count_reason(&rx->ctr, AUTH_TAG);
-			return;
-		}
-		dev = dp_devices_add(rx->devs, &fresh);
-		if (dev == NULL) {
-			dp_count_reason(&rx->ctr, DEV_TABLE_FULL);
-			return;
-		}
-	} else {
-		dp_device_keys(dev, h.key_id, master);
-		if (wire_open(rx->pt, dgram, &h, dev->devkey) != WIRE_OK) {
-			dp_count_reason(&rx->ctr, AUTH_TAG);
-			return;
-		}
-	}
-	dp_window_accept(&dev->win, h.boot_epoch, h.batch_seq);
-	sb_accept(rx, dev, &h, i, now_ms);
+	dp_count_reason(&rx->ctr, r);
+	dev = rx->admit.dev;
+	if ((r == WIN_REPLAY || r == WIN_TOO_OLD) && (h.flags & WIRE_FLAG_ACK) &&
+	    dp_window_is_stored(&dev->win, h.boot_epoch, h.batch_seq))
+		sb_queue_ack(rx, dev, h.key_id, h.boot_epoch, dev->win.acked, i);
 }
 
 /* Blocking UDP socket on 127.0.0.1:port with a large receive buffer. */
