@@ -25,8 +25,10 @@
  * new epoch and re-packs its outstanding scans into new batches; storage is
  * idempotent, so scans stored twice change nothing.
  *
- * Protocol of use (worker.c):
- *   dp_window_check()   before the AEAD: cheap rejection of replays;
+ * Protocol of use (admit.c, worker.c):
+ *   dp_window_check()   classifies, changes nothing; its verdict counts
+ *                       only once the tag verified (a forged header of a
+ *                       stored batch is bad_tag, never a re-ACKed replay);
  *   dp_window_accept()  after the tag verifies: moves the window;
  *   dp_window_stored()  when the store confirmed the batch: advances acked;
  *   dp_window_forget()  when the store refused it: a retransmission is
