@@ -40,7 +40,8 @@
 #define TX_DESC    1024
 #define RING_SIZE  4096
 
-RTE_LOG_REGISTER_DEFAULT(dp_logtype, INFO);
+/* "user.chotd": what --log-level=user.chotd:LEVEL names (docs/OPERATIONS.md). */
+RTE_LOG_REGISTER(dp_logtype, user.chotd, INFO);
 
 struct dp_app dp_app;
 

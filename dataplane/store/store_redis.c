@@ -35,6 +35,14 @@
  *
  * Buffers are reused: a generation's slot keeps its RESP buffer for the
  * next generation, so the steady state allocates nothing per command.
+ *
+ * Logging goes through store_log (store.c): the caller's hook (chotd's
+ * logtype), rate limited per second, never silenced for good.  At shutdown
+ * dp_store_abandon completes whatever Redis has not confirmed with
+ * -ECANCELED.  Before any of this, chotd's main.c runs store_redis_check
+ * (the end of this file): a blocking, data-neutral probe of the
+ * credentials and the ACL, so a configuration that can never work stops
+ * chotd at start instead of retrying in silence.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -15,9 +15,17 @@ final counters.  Expected:
     identities hold on the live figures;
   - /chot/workers: the per-worker counters sum to /chot/stats for every
     counter that only workers write; at quiescence each worker's backlog
-    is 0 and its dedupe table holds exactly the events it stored.
+    is 0 and its dedupe table holds exactly the events it stored;
+  - and while the capture is still being ingested, every /chot/workers
+    sample is one consistent moment of each worker: its event identity
+    holds exactly and its store backlog equals its events_pending (a read
+    of live counters mid-batch breaks both).
+
+With --store redis the capture goes in at Redis's pace (backpressure),
+so there is time to sample; --devices/--batches size the scenario.
 
 Usage: test_telemetry.py CHOTD SRCDIR [--workers N --lcores L] [--store null|redis]
+                         [--devices D --batches B]
 """
 import argparse
 import os
@@ -35,17 +43,39 @@ WORKER_OWNED = ["bad_tag", "stale_epoch", "replayed", "decode_errors", "batches_
                 "events_pending", "events_dropped", "acks_sent"]
 
 
-def quiescent(prefix, n_frames):
-    """/chot/stats once every frame is in and two reads 300 ms apart agree."""
+def worker_sample_fails(workers):
+    """What is inconsistent in one /chot/workers sample taken mid-ingest."""
+    out = []
+    for name, w in sorted((workers or {}).items()):
+        ev = sum(w[k] for k in ["bad_events", "dup_scans", "events_stored", "events_pending",
+                                "events_dropped"])
+        if w["events_decoded"] != ev:
+            out.append("%s mid-ingest: events_decoded %d != %d" % (name, w["events_decoded"], ev))
+        if w["backlog_events"] != w["events_pending"]:
+            out.append("%s mid-ingest: backlog_events %d != events_pending %d" %
+                       (name, w["backlog_events"], w["events_pending"]))
+    return out
+
+
+def quiescent(prefix, n_frames, fails, samples):
+    """/chot/stats once every frame is in and two reads 300 ms apart agree;
+    until then, check /chot/workers samples."""
     prev = None
-    end = time.time() + 30
+    end = time.time() + 60
     while time.time() < end:
         s = cp.telemetry_query(prefix, "/chot/stats")
         if s and s.get("rx_packets") == n_frames and s.get("events_pending") == 0:
             if s == prev:
                 return s
             prev = s
-        time.sleep(0.3)
+            time.sleep(0.3)
+            continue
+        w = cp.telemetry_query(prefix, "/chot/workers")
+        if w:
+            samples[0] += 1
+            if len(fails) < 10:
+                fails += worker_sample_fails(w)[:3]
+        time.sleep(0.005)
     return None
 
 
@@ -56,25 +86,29 @@ def main():
     ap.add_argument("--store", default="null")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--lcores", default="0")
+    ap.add_argument("--devices", type=int, default=6)
+    ap.add_argument("--batches", type=int, default=8)
     a = ap.parse_args()
     fails = []
     with cp.TempDir() as tmp:
         keys_path = os.path.join(tmp, "keys")
         keys = cp.make_keys(keys_path, seed=8)
-        frames, exp, _ = scenario.build(keys)
+        frames, exp, _ = scenario.build(keys, devices=a.devices, batches=a.batches)
         pcap = os.path.join(tmp, "in.pcap")
         cp.write_pcap(pcap, frames)
         redis = cp.Redis(tmp) if a.store == "redis" else None
         prefix = "chottel%d" % os.getpid()
         sets = {"keys.file": keys_path, "ingest.exit_on_idle_ms": 0,
                 "ingest.now_ms": scenario.NOW_MS, "ingest.workers": a.workers,
-                "dedupe.capacity": 65536, "ingest.max_devices": 1024,
+                "dedupe.capacity": 262144, "ingest.max_devices": 1024,
+                "ingest.backpressure": 1 if redis else 0,
                 "redis.url": "redis://127.0.0.1:%d" % redis.port if redis else "null://"}
         args = cp.chotd_args(a.chotd, prefix, "net_pcap0,rx_pcap=%s,tx_pcap=/dev/null" % pcap,
                              os.path.join(a.srcdir, "configs/chotd.conf"), sets, a.lcores)
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            live = quiescent(prefix, len(frames))
+            samples = [0]
+            live = quiescent(prefix, len(frames), fails, samples)
             if live is None:
                 fails.append("chotd never became quiescent with every frame read")
                 live = {}
@@ -142,7 +176,8 @@ def main():
                 print("FAIL:", f)
             return 1
         print("ok: live /chot/reasons (%d) = exit print, /chot/stats = exit print, "
-              "%d worker(s) consistent" % (len(reasons), a.workers))
+              "%d worker(s) consistent, %d samples mid-ingest consistent" %
+              (len(reasons), a.workers, samples[0]))
         return 0
 
 
