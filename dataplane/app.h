@@ -1,8 +1,9 @@
 /*
  * The application object: what main.c sets up and the lcore loops
  * (loop.c) and telemetry (telemetry.c) read.  Written only at start-up,
- * except the stop flags (set by the signal handler / the RX lcore) and the
- * counters (each struct by its one lcore).
+ * except the stop flags (atomics, set by the signal handler / the RX lcore)
+ * and the counters (each struct by its one lcore; other threads read only
+ * the published snapshots).
  */
 #ifndef CHOT_DP_APP_H
 #define CHOT_DP_APP_H
@@ -15,6 +16,7 @@
 #include "config.h"
 #include "counters.h"
 #include "keys.h"
+#include "snapshot.h"
 #include "worker.h"
 
 struct dp_app {
@@ -28,14 +30,53 @@ struct dp_app {
 	bool rtc;                           /* all shards on the main lcore */
 	struct dp_worker *workers[DP_MAX_WORKERS];
 	unsigned worker_lcore[DP_MAX_WORKERS];
-	volatile bool quit;                 /* stop RX (signal / idle exit) */
-	volatile bool stop_workers;         /* RX has stopped: drain and exit */
+	/* The RX lcore's counters as published for telemetry (snapshot.h). */
+	struct dp_snap_seq rx_snap_seq;
+	struct dp_counters rx_snap;
+	/* Stop flags: only through the dp_app_*stop* functions below (atomics). */
+	bool quit;                          /* stop RX (signal / idle exit) */
+	bool stop_workers;                  /* RX has stopped: drain and exit */
 };
 
 extern struct dp_app dp_app;
 
-/* Sum every lcore's counters into out. */
+/* Stop receiving: from the signal handler (a lock-free atomic store is
+ * async-signal-safe) or the RX lcore itself. */
+static inline void
+dp_app_request_quit(void)
+{
+	__atomic_store_n(&dp_app.quit, true, __ATOMIC_RELAXED);
+}
+
+static inline bool
+dp_app_quit_requested(void)
+{
+	return __atomic_load_n(&dp_app.quit, __ATOMIC_RELAXED);
+}
+
+/* The RX lcore has stopped and every worker ring is empty: release, so a
+ * worker that sees it (acquire) also sees that nothing more will come. */
+static inline void
+dp_app_stop_workers(void)
+{
+	__atomic_store_n(&dp_app.stop_workers, true, __ATOMIC_RELEASE);
+}
+
+static inline bool
+dp_app_workers_stopping(void)
+{
+	return __atomic_load_n(&dp_app.stop_workers, __ATOMIC_ACQUIRE);
+}
+
+/* Sum every lcore's live counters into out: only once the worker lcores
+ * have stopped (the exit print). */
 void dp_app_counters(struct dp_counters *out);
+
+/* Any thread, any time: the sum of the published snapshots.  0 or -EAGAIN. */
+int dp_app_counters_snapshot(struct dp_counters *out);
+
+/* RX lcore: publish its counters (every DP_WORKER_SNAP_US, and at the end). */
+void dp_app_publish_rx(void);
 
 /* Register /chot/stats, /chot/workers, /chot/reasons. 0 or -errno. */
 int dp_telemetry_register(void);

@@ -1,5 +1,5 @@
 /*
- * chotd's one registered log type (RTE_LOG_REGISTER_DEFAULT in main.c).
+ * chotd's one registered log type, "user.chotd" (RTE_LOG_REGISTER in main.c).
  * Every log line names the object (port, worker, device, file) and the
  * reason, so an operator can grep for it.  Pure modules (parse, replay,
  * dedupe, config) never log: they return reasons and the caller logs.

@@ -26,7 +26,13 @@
  *
  * Shutdown: the RX lcore stops receiving, waits for the worker rings to
  * empty, sets stop_workers; each worker drains its store (bounded by
- * redis.drain_ms) and returns; the RX lcore transmits the last ACKs.
+ * redis.drain_ms; what is still unconfirmed then is dropped and counted,
+ * never ACKed) and returns; the RX lcore transmits the last ACKs.
+ *
+ * Cross-lcore reads: the RX lcore reads only what workers publish for it
+ * (dp_worker_room, dp_worker_events_pending: atomics on the worker's own
+ * cache line) and ring counts; it publishes its own counters for telemetry
+ * every DP_WORKER_SNAP_US.  The stop flags are atomics (app.h).
  */
 #include <string.h>
 #include <time.h>
@@ -181,7 +187,7 @@ loop_idle(void)
 
 		if (rte_ring_count(dp_worker_rx_ring(w)) > 0 ||
 		    rte_ring_count(dp_worker_tx_ring(w)) > 0 ||
-		    dp_worker_counters(w)->events_pending > 0)
+		    dp_worker_events_pending(w) > 0)
 			return false;
 	}
 	return true;
@@ -198,7 +204,7 @@ loop_rx_room(uint16_t burst)
 	for (i = 0; i < dp_app.n_workers; i++) {
 		struct dp_worker *w = dp_app.workers[i];
 		unsigned queued = rte_ring_count(dp_worker_rx_ring(w)), r = dp_worker_room(w);
-		bool idle = queued == 0 && dp_worker_counters(w)->events_pending == 0;
+		bool idle = queued == 0 && dp_worker_events_pending(w) == 0;
 
 		/* An idle worker always takes one: a store smaller than a burst of
 		 * full datagrams still moves. */
@@ -223,13 +229,14 @@ dp_rx_loop(void)
 	const struct dp_conf *c = &dp_app.conf;
 	struct rte_mbuf *pkts[512];
 	uint64_t hz = rte_get_tsc_hz(), tick = hz / 10000 + 1;   /* 100 us */
-	uint64_t last_rx = rte_rdtsc(), next_tick = 0, idle_tsc;
+	uint64_t last_rx = rte_rdtsc(), next_tick = 0, next_snap = 0, idle_tsc;
+	uint64_t snap_tsc = hz / 1000000 * DP_WORKER_SNAP_US + 1;
 	uint16_t n, i;
 	bool paused = false;
 
 	idle_tsc = (uint64_t)c->exit_on_idle_ms * (hz / 1000);
 	loop_dispatch = dp_app.rtc ? loop_dispatch_local : loop_dispatch_ring;
-	while (!dp_app.quit) {
+	while (!dp_app_quit_requested()) {
 		uint64_t t0 = rte_rdtsc(), now_ms = 0;
 
 		n = c->backpressure ? loop_rx_room((uint16_t)c->burst) : (uint16_t)c->burst;
@@ -263,10 +270,14 @@ dp_rx_loop(void)
 			if (dp_app.rtc)
 				loop_poll_workers(dp_now_us());
 			next_tick = t0 + tick;
+			if (t0 >= next_snap) {
+				dp_app_publish_rx();
+				next_snap = t0 + snap_tsc;
+			}
 			if (idle_tsc > 0 && n == 0 && t0 - last_rx > idle_tsc && loop_idle()) {
 				DP_LOG(INFO, "port %u: idle for %u ms with nothing pending: exiting\n",
 				       dp_app.port, c->exit_on_idle_ms);
-				dp_app.quit = true;
+				dp_app_request_quit();
 			}
 		}
 	}
@@ -278,7 +289,7 @@ dp_rx_loop(void)
 				rte_pause();
 			}
 	}
-	dp_app.stop_workers = true;
+	dp_app_stop_workers();
 	if (dp_app.rtc) {
 		for (i = 0; i < dp_app.n_workers; i++)
 			dp_worker_drain(dp_app.workers[i], c->redis_drain_ms);
@@ -294,6 +305,7 @@ dp_rx_loop(void)
 		rte_eal_mp_wait_lcore();
 	}
 	loop_drain_tx_rings();
+	dp_app_publish_rx();
 }
 
 int
@@ -328,7 +340,7 @@ dp_worker_lcore_main(void *arg)
 			}
 			if (ctr->ingest_events != ev0)   /* bursts that carried events */
 				ctr->ingest_cycles += rte_rdtsc() - t0;
-		} else if (dp_app.stop_workers) {
+		} else if (dp_app_workers_stopping()) {
 			break;
 		}
 		dp_worker_poll(w, dp_now_us());

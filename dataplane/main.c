@@ -40,7 +40,8 @@
 #define TX_DESC    1024
 #define RING_SIZE  4096
 
-RTE_LOG_REGISTER_DEFAULT(dp_logtype, INFO);
+/* "user.chotd": what --log-level=user.chotd:LEVEL names (docs/OPERATIONS.md). */
+RTE_LOG_REGISTER(dp_logtype, user.chotd, INFO);
 
 struct dp_app dp_app;
 
@@ -56,11 +57,59 @@ dp_app_counters(struct dp_counters *out)
 	dp_counters_sum(out, in, dp_app.n_workers + 1);
 }
 
+int
+dp_app_counters_snapshot(struct dp_counters *out)
+{
+	struct dp_worker_snap ws[DP_MAX_WORKERS];
+	const struct dp_counters *in[DP_MAX_WORKERS + 1];
+	struct dp_counters rx;
+	unsigned i;
+
+	if (dp_snap_read(&dp_app.rx_snap_seq, (const uint64_t *)&dp_app.rx_snap, (uint64_t *)&rx,
+			 sizeof(rx) / sizeof(uint64_t), 1000) != 0)
+		return -EAGAIN;
+	in[0] = &rx;
+	for (i = 0; i < dp_app.n_workers; i++) {
+		if (dp_worker_read_snap(dp_app.workers[i], &ws[i]) != 0)
+			return -EAGAIN;
+		in[i + 1] = &ws[i].ctr;
+	}
+	dp_counters_sum(out, in, dp_app.n_workers + 1);
+	return 0;
+}
+
+void
+dp_app_publish_rx(void)
+{
+	dp_snap_publish(&dp_app.rx_snap_seq, (uint64_t *)&dp_app.rx_snap,
+			(const uint64_t *)&dp_app.rx_ctr, sizeof(dp_app.rx_ctr) / sizeof(uint64_t));
+}
+
 static void
 on_signal(int sig)
 {
 	(void)sig;
-	dp_app.quit = true;
+	dp_app_request_quit();
+}
+
+/*
+ * Signals are the program's business, set here only: SIGINT/SIGTERM stop
+ * RX (then the drain and the exit print); SIGPIPE is ignored, so a write
+ * to a Redis that hung up fails with EPIPE and the store reconnects.
+ */
+static void
+signals_init(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_signal;
+	if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+		rte_exit(EXIT_FAILURE, "sigaction: %s\n", strerror(errno));
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) != 0)
+		rte_exit(EXIT_FAILURE, "sigaction(SIGPIPE): %s\n", strerror(errno));
 }
 
 static void
@@ -200,6 +249,32 @@ port_init(uint16_t port)
 	       info.driver_name, RTE_ETHER_ADDR_BYTES(&mac));
 }
 
+/*
+ * Credentials that can never work are a configuration error: say so and
+ * refuse to start, rather than retry in silence forever.  Redis down,
+ * frozen or loading is not: chotd starts and reconnects by itself.
+ */
+#define STORE_CHECK_MS 2000
+
+static void
+store_check(const char *password)
+{
+	const struct dp_conf *c = &dp_app.conf;
+	struct dp_store_conf sc = {
+		.url = c->redis_url,
+		.user = c->redis_user[0] ? c->redis_user : NULL,
+		.password = password,
+		.vault_key = dp_app.keys.has_vault ? dp_app.keys.vault : NULL,
+	};
+	char err[512];
+	int rc = dp_store_check(&sc, STORE_CHECK_MS, err, sizeof(err));
+
+	if (rc == -EACCES || rc == -EPERM || rc == -EINVAL)
+		rte_exit(EXIT_FAILURE, "%s: refusing to start\n", err);
+	if (rc < 0)
+		DP_LOG(WARNING, "%s: starting anyway, the store reconnects by itself\n", err);
+}
+
 static void
 workers_init(void)
 {
@@ -214,6 +289,7 @@ workers_init(void)
 			rte_exit(EXIT_FAILURE, "redis.password_file %s: %s\n",
 				 c->redis_password_file, strerror(-rc));
 	}
+	store_check(password[0] ? password : NULL);
 	dp_app.n_workers = c->workers;
 	RTE_LCORE_FOREACH_WORKER(lc)
 		if (n_lcores < dp_app.n_workers)
@@ -295,8 +371,7 @@ main(int argc, char **argv)
 		rte_exit(EXIT_FAILURE, "keys.file %s: no 'vault' line: scans would be stored "
 			 "without their identity-vault entry; add 'vault <64 hex>' (chotctl "
 			 "keys init writes one)\n", dp_app.conf.keys_file);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	signals_init();
 
 	dp_app.pool = rte_pktmbuf_pool_create("chot_mbufs", dp_app.conf.mbufs, MBUF_CACHE, 0,
 					      RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());

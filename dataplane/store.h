@@ -30,6 +30,16 @@
 
 struct dp_store;
 
+/*
+ * Where the store's log lines go: chotd routes them to its logtype
+ * (worker.c); without a hook they go to stderr.  A line names the server
+ * and the reason, has no trailing newline, and is rate limited per store
+ * (STORE_LOG_BURST a second, the rest counted and reported as
+ * "(N messages suppressed)"), never cut off for good.
+ */
+enum dp_store_log_level { DP_STORE_LOG_ERR, DP_STORE_LOG_WARNING, DP_STORE_LOG_INFO };
+typedef void (*dp_store_log_fn)(void *ctx, int level, const char *line);
+
 struct dp_store_conf {
 	const char *url;            /* redis://host:port, unix://PATH, null:// */
 	const char *user;           /* ACL user or NULL */
@@ -39,6 +49,8 @@ struct dp_store_conf {
 	unsigned retention_days;
 	unsigned max_pending_events;/* backlog bound (events held, in flight or waiting) */
 	const uint8_t *vault_key;   /* 32 bytes, or NULL: no vault writes */
+	dp_store_log_fn log;        /* or NULL: stderr */
+	void *log_ctx;
 };
 
 /* One event as the store needs it: validated, pseudonymised. */
@@ -80,6 +92,29 @@ void dp_store_poll(struct dp_store *s, uint64_t now_us);
  * Returns the number of events still pending. */
 uint64_t dp_store_drain(struct dp_store *s, unsigned timeout_ms);
 
+/*
+ * Shutdown, once dp_store_drain gave up: complete every batch still pending,
+ * in submission order, with status -ECANCELED (the caller counts them
+ * dropped and never ACKs them), and close the connection.  Writes already
+ * sent may still land in Redis; every write is idempotent, so the scanner's
+ * retransmission is harmless.  Afterwards nothing is pending.
+ */
+void dp_store_abandon(struct dp_store *s);
+
 void dp_store_get_stats(const struct dp_store *s, struct dp_store_stats *st);
+
+/*
+ * Start-up check, blocking (at most about timeout_ms per step): connect
+ * once, authenticate as conf's user, and try, without changing any data,
+ * every command chotd writes with on keys of its layout (ZADD XX, EXPIREAT
+ * and SET XX on keys chot never creates).  0: fine (or null://).
+ * -EACCES: authentication refused (WRONGPASS, NOAUTH).  -EPERM: the ACL
+ * refuses a command or a key (NOPERM).  -EINVAL: bad URL.  Anything else
+ * (-ECONNREFUSED, -ETIMEDOUT, -EIO: Redis down, frozen or busy): a
+ * transient state chotd rides out.  err names the user and the server
+ * (never the password) and Redis's own words.
+ */
+int dp_store_check(const struct dp_store_conf *conf, unsigned timeout_ms, char *err,
+		   size_t errlen);
 
 #endif /* CHOT_DP_STORE_H */

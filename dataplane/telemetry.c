@@ -5,13 +5,24 @@
  *   /chot/stats    dict: every counter of counters.h, summed over lcores
  *   /chot/workers  dict: one dict per worker ("w0", ...) with its counters,
  *                  backlog, device and dedupe table sizes, redis state
- *   /chot/reasons  dict: "counter.reason" -> count, non-zero reasons only
+ *   /chot/reasons  dict: "counter/reason" -> count, non-zero reasons only
+ *                  (the exit print's `reason.counter.reason`: DPDK 22.11
+ *                  accepts only [A-Za-z0-9_/] in a dict key, so not '.')
  *
- * Callbacks run on the telemetry thread; they read counters that lcores
- * write without locks (aligned 64-bit loads: a value may be a few packets
- * old, never torn).  The workers they read are freed at shutdown while the
- * telemetry thread still runs: dp_telemetry_stop() waits for a callback in
- * progress and makes later ones answer with an error.
+ * Callbacks run on the telemetry thread.  They never read an lcore's live
+ * state: each lcore publishes a consistent snapshot of its counters and
+ * table sizes every DP_WORKER_SNAP_US (snapshot.h, worker.h), and that is
+ * what they read, so figures are at most about a millisecond old and every
+ * figure of one lcore is of the same moment.  The one live read is
+ * rte_ring_count(), which rings allow from any thread.
+ *
+ * Every rte_tel_data_* call is checked: a key DPDK refuses or a full dict
+ * fails the command (the client gets an error, not a silently shorter
+ * dict) and is logged once.
+ *
+ * The workers are freed at shutdown while the telemetry thread still runs:
+ * dp_telemetry_stop() waits for a callback in progress and makes later ones
+ * answer with an error.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -22,18 +33,40 @@
 #include <rte_telemetry.h>
 
 #include "app.h"
+#include "log.h"
 
 static pthread_mutex_t tel_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool tel_stopped;
+static bool tel_warned;
 
-static void
-tel_add_counters(struct rte_tel_data *d, const struct dp_counters *c)
+/* rc of an rte_tel_data_* call: log the first failure (what and why). */
+static int
+tel_check(int rc, const char *cmd, const char *name)
+{
+	if (rc < 0 && !tel_warned) {
+		tel_warned = true;
+		DP_LOG(WARNING, "telemetry %s: DPDK refused entry '%s' (%s): the command "
+		       "answers with an error\n", cmd, name, strerror(-rc));
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+static int
+tel_u64(struct rte_tel_data *d, const char *cmd, const char *name, uint64_t v)
+{
+	return tel_check(rte_tel_data_add_dict_u64(d, name, v), cmd, name);
+}
+
+static int
+tel_add_counters(struct rte_tel_data *d, const char *cmd, const struct dp_counters *c)
 {
 	unsigned i;
 
 	for (i = 0; i < DP_CTR__COUNT; i++)
-		rte_tel_data_add_dict_u64(d, dp_counter_names[i],
-					  *dp_counter_slot((struct dp_counters *)(uintptr_t)c, i));
+		if (tel_u64(d, cmd, dp_counter_names[i],
+			    *dp_counter_slot((struct dp_counters *)(uintptr_t)c, i)) < 0)
+			return -1;
+	return 0;
 }
 
 static int
@@ -41,11 +74,37 @@ tel_stats_locked(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct dp_counters sum;
 
-	(void)cmd;
 	(void)params;
-	dp_app_counters(&sum);
-	rte_tel_data_start_dict(d);
-	tel_add_counters(d, &sum);
+	if (dp_app_counters_snapshot(&sum) != 0)
+		return -1;
+	if (tel_check(rte_tel_data_start_dict(d), cmd, "(dict)") < 0)
+		return -1;
+	return tel_add_counters(d, cmd, &sum);
+}
+
+/* One worker's dict from its snapshot; 0 or -1. */
+static int
+tel_worker(struct rte_tel_data *w, const char *cmd, unsigned i)
+{
+	struct dp_worker_snap sn;
+
+	if (dp_worker_read_snap(dp_app.workers[i], &sn) != 0)
+		return -1;
+	if (tel_check(rte_tel_data_start_dict(w), cmd, "(dict)") < 0 ||
+	    tel_u64(w, cmd, "lcore", dp_app.rtc ? rte_get_main_lcore() : dp_app.worker_lcore[i]) < 0 ||
+	    tel_add_counters(w, cmd, &sn.ctr) < 0 ||
+	    tel_u64(w, cmd, "backlog_batches", sn.backlog_batches) < 0 ||
+	    tel_u64(w, cmd, "barrier_batches", sn.barrier_batches) < 0 ||
+	    tel_u64(w, cmd, "backlog_events", sn.backlog_events) < 0 ||
+	    tel_u64(w, cmd, "rx_ring", rte_ring_count(dp_worker_rx_ring(dp_app.workers[i]))) < 0 ||
+	    tel_u64(w, cmd, "devices", sn.devices) < 0 ||
+	    tel_u64(w, cmd, "dedupe_entries", sn.dedupe_entries) < 0 ||
+	    tel_u64(w, cmd, "dedupe_reclaimed", sn.dedupe_reclaimed) < 0 ||
+	    tel_u64(w, cmd, "redis_connected", sn.redis_connected) < 0 ||
+	    tel_u64(w, cmd, "redis_reconnects", sn.redis_reconnects) < 0 ||
+	    tel_u64(w, cmd, "redis_commands", sn.redis_commands) < 0 ||
+	    tel_u64(w, cmd, "snapshots", sn.snapshots) < 0)
+		return -1;
 	return 0;
 }
 
@@ -54,33 +113,25 @@ tel_workers_locked(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	unsigned i;
 
-	(void)cmd;
 	(void)params;
-	rte_tel_data_start_dict(d);
+	if (tel_check(rte_tel_data_start_dict(d), cmd, "(dict)") < 0)
+		return -1;
 	for (i = 0; i < dp_app.n_workers; i++) {
 		struct rte_tel_data *w = rte_tel_data_alloc();
-		struct dp_worker_info info;
 		char name[16];
 
 		if (w == NULL)
 			return -1;
-		dp_worker_get_info(dp_app.workers[i], &info);
-		rte_tel_data_start_dict(w);
-		rte_tel_data_add_dict_u64(w, "lcore", dp_app.rtc ? rte_get_main_lcore() :
-					  dp_app.worker_lcore[i]);
-		tel_add_counters(w, dp_worker_counters(dp_app.workers[i]));
-		rte_tel_data_add_dict_u64(w, "backlog_batches", info.backlog_batches);
-		rte_tel_data_add_dict_u64(w, "barrier_batches", info.barrier_batches);
-		rte_tel_data_add_dict_u64(w, "backlog_events", info.store.events_pending);
-		rte_tel_data_add_dict_u64(w, "rx_ring", info.rx_ring_count);
-		rte_tel_data_add_dict_u64(w, "devices", info.devices);
-		rte_tel_data_add_dict_u64(w, "dedupe_entries", info.dedupe_entries);
-		rte_tel_data_add_dict_u64(w, "dedupe_reclaimed", info.dedupe_reclaimed);
-		rte_tel_data_add_dict_u64(w, "redis_connected", info.store.connected);
-		rte_tel_data_add_dict_u64(w, "redis_reconnects", info.store.reconnects);
-		rte_tel_data_add_dict_u64(w, "redis_commands", info.store.commands_sent);
 		snprintf(name, sizeof(name), "w%u", i);
-		rte_tel_data_add_dict_container(d, name, w, 0);
+		if (tel_worker(w, cmd, i) < 0) {
+			rte_tel_data_free(w);
+			return -1;
+		}
+		/* keep = 0: d frees w with itself, once w is in; a refused w is ours */
+		if (tel_check(rte_tel_data_add_dict_container(d, name, w, 0), cmd, name) < 0) {
+			rte_tel_data_free(w);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -92,16 +143,18 @@ tel_reasons_locked(const char *cmd, const char *params, struct rte_tel_data *d)
 	char name[64];
 	unsigned r;
 
-	(void)cmd;
 	(void)params;
-	dp_app_counters(&sum);
-	rte_tel_data_start_dict(d);
+	if (dp_app_counters_snapshot(&sum) != 0)
+		return -1;
+	if (tel_check(rte_tel_data_start_dict(d), cmd, "(dict)") < 0)
+		return -1;
 	for (r = 1; r < CHOT_REASON__COUNT; r++) {
 		if (sum.reasons[r] == 0)
 			continue;
-		snprintf(name, sizeof(name), "%s.%s",
+		snprintf(name, sizeof(name), "%s/%s",
 			 chot_counter_name(chot_reason_counter(r)), chot_reason_name(r));
-		rte_tel_data_add_dict_u64(d, name, sum.reasons[r]);
+		if (tel_u64(d, cmd, name, sum.reasons[r]) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -138,7 +191,7 @@ dp_telemetry_register(void)
 	    rte_telemetry_register_cmd("/chot/workers", tel_workers,
 				       "Per-worker counters, backlog and Redis state. No parameters") < 0 ||
 	    rte_telemetry_register_cmd("/chot/reasons", tel_reasons,
-				       "Non-zero reject reasons as counter.reason. No parameters") < 0)
+				       "Non-zero reject reasons as counter/reason. No parameters") < 0)
 		return -EINVAL;
 	return 0;
 }

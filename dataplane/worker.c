@@ -50,6 +50,7 @@
 #include "log.h"
 #include "pseudonym.h"
 #include "reply.h"
+#include "snapshot.h"
 #include "validate.h"
 #include "worker.h"
 
@@ -83,8 +84,22 @@ struct vault_seen {
 	uint32_t day;
 };
 
+/* What the RX lcore reads for flow control (worker.h), on its own line:
+ * written by the worker with relaxed __atomic stores, read likewise.  They
+ * are hints (room, idleness), never used to reach other data. */
+struct dp_worker_pub {
+	uint64_t events_pending;
+	uint32_t busy;
+	uint32_t barriers;
+} __rte_cache_aligned;
+
 struct dp_worker {
 	struct dp_counters ctr;               /* first: cache-aligned */
+	struct dp_worker_pub pub;
+	struct dp_snap_seq snap_seq;
+	struct dp_worker_snap snap;           /* published copy (snapshot.h) */
+	uint64_t next_snap_us;
+	bool abandoning;                      /* shutdown gave up on the store */
 	unsigned id;
 	const struct dp_conf *conf;
 	const struct chot_keys *keys;
@@ -252,6 +267,63 @@ worker_pend_stored(struct dp_worker *w, const struct dp_pending *p)
 		worker_send_ack(w, p->dev, p->key_id, p->epoch, acked, p->hdr, &p->f);
 }
 
+/* The figures the RX lcore reads (worker.h), after every change point. */
+static inline void
+worker_publish(struct dp_worker *w)
+{
+	__atomic_store_n(&w->pub.events_pending, w->ctr.events_pending, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->pub.busy, w->n_busy, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->pub.barriers, w->n_barriers, __ATOMIC_RELAXED);
+}
+
+/* Copy counters and table sizes into the published snapshot (snapshot.h).
+ * Off the per-packet path: every DP_WORKER_SNAP_US, and at the end. */
+static void
+worker_snapshot(struct dp_worker *w)
+{
+	struct dp_worker_snap sn;
+	struct dp_dedupe_stats ds;
+	struct dp_store_stats st;
+
+	RTE_BUILD_BUG_ON(sizeof(sn) % sizeof(uint64_t) != 0);
+	memset(&sn, 0, sizeof(sn));
+	sn.ctr = w->ctr;
+	sn.devices = dp_devices_count(w->devs);
+	dp_dedupe_get_stats(w->dedupe, &ds);
+	sn.dedupe_entries = ds.entries;
+	sn.dedupe_reclaimed = ds.reclaimed;
+	sn.backlog_batches = w->n_busy;
+	sn.barrier_batches = w->n_barriers;
+	dp_store_get_stats(w->store, &st);
+	sn.backlog_events = st.events_pending;
+	sn.redis_connected = st.connected;
+	sn.redis_reconnects = st.reconnects;
+	sn.redis_commands = st.commands_sent;
+	sn.snapshots = dp_snap_count(&w->snap_seq) + 1;
+	dp_snap_publish(&w->snap_seq, (uint64_t *)&w->snap, (const uint64_t *)&sn,
+			sizeof(sn) / sizeof(uint64_t));
+}
+
+/*
+ * A batch was dropped: the barriers queued behind it may duplicate its
+ * events, so none can be ACKed.  Forget them (their retransmissions are
+ * judged again) and count them as deferred ACKs dropped.
+ */
+static void
+worker_barriers_drop(struct dp_worker *w)
+{
+	while (w->n_barriers > 0) {
+		uint32_t slot = w->barrier_head;
+		struct dp_pending *p = &w->pend[slot];
+
+		w->barrier_head = p->next_free;
+		w->n_barriers--;
+		dp_window_forget(&p->dev->win, p->epoch, p->seq);
+		w->ctr.acks_deferred_dropped++;
+		worker_pend_free(w, slot);
+	}
+}
+
 /* Release the barriers whose predecessors have all completed. */
 static void
 worker_barriers_release(struct dp_worker *w)
@@ -281,13 +353,17 @@ worker_store_done(void *ctx, uint64_t cookie, int status)
 		w->ctr.events_dropped += p->n_events;
 		w->ctr.batches_dropped++;
 		dp_window_forget(&p->dev->win, p->epoch, p->seq);
-		DP_LOG(WARNING, "worker %u: device %u epoch %u seq %lu: store gave up (%d), "
-		       "%u events dropped\n", w->id, p->dev->device_id, p->epoch,
-		       (unsigned long)p->seq, status, p->n_events);
+		if (!w->abandoning)   /* at shutdown dp_worker_drain says it once */
+			DP_LOG(WARNING, "worker %u: device %u epoch %u seq %lu: store gave up "
+			       "(%d), %u events dropped\n", w->id, p->dev->device_id, p->epoch,
+			       (unsigned long)p->seq, status, p->n_events);
 	}
 	worker_pend_free(w, (uint32_t)cookie);
 	w->n_busy--;
-	worker_barriers_release(w);
+	if (status == 0)
+		worker_barriers_release(w);
+	else
+		worker_barriers_drop(w);
 }
 
 /* Batch with nothing (more) to store: stored at once, ACKed if asked. */
@@ -469,19 +545,32 @@ dp_worker_batch(struct dp_worker *w, struct rte_mbuf *m, const struct dp_frame *
 					frame, f);
 	}
 	rte_pktmbuf_free(m);
+	worker_publish(w);
+}
+
+/* Counters that mirror the store's and the dedupe table's own. */
+static void
+worker_refresh(struct dp_worker *w)
+{
+	struct dp_store_stats st;
+
+	dp_store_get_stats(w->store, &st);
+	w->ctr.redis_errors = st.redis_errors;
+	/* Every loop turn: only the counter, not rte_hash_count() (it showed in
+	 * the profile); the entry count goes into the periodic snapshot. */
+	w->ctr.dedupe_full = dp_dedupe_full(w->dedupe);
 }
 
 void
 dp_worker_poll(struct dp_worker *w, uint64_t now_us)
 {
-	struct dp_store_stats st;
-
 	dp_store_poll(w->store, now_us);
-	dp_store_get_stats(w->store, &st);
-	w->ctr.redis_errors = st.redis_errors;
-	/* Every loop turn: only the counter, not rte_hash_count() (it showed in
-	 * the profile); the entry count is read when telemetry asks. */
-	w->ctr.dedupe_full = dp_dedupe_full(w->dedupe);
+	worker_refresh(w);
+	worker_publish(w);
+	if (now_us >= w->next_snap_us) {
+		worker_snapshot(w);
+		w->next_snap_us = now_us + DP_WORKER_SNAP_US;
+	}
 }
 
 void
@@ -489,10 +578,26 @@ dp_worker_drain(struct dp_worker *w, unsigned timeout_ms)
 {
 	uint64_t left = dp_store_drain(w->store, timeout_ms);
 
-	if (left > 0)
-		DP_LOG(WARNING, "worker %u: %lu events still pending at shutdown (not ACKed)\n",
-		       w->id, (unsigned long)left);
-	dp_worker_poll(w, dp_now_us());
+	if (left > 0) {
+		uint64_t ev0 = w->ctr.events_dropped, b0 = w->ctr.batches_dropped;
+
+		/* What Redis has not confirmed by now never will be before we
+		 * exit: drop it, counted, never ACKed (DESIGN §3). */
+		w->abandoning = true;
+		dp_store_abandon(w->store);
+		DP_LOG(WARNING, "worker %u: Redis did not confirm %lu events within "
+		       "redis.drain_ms (%u ms): %lu events of %lu batches counted in "
+		       "events_dropped, not ACKed (scanners retransmit them)\n", w->id,
+		       (unsigned long)left, timeout_ms, (unsigned long)(w->ctr.events_dropped - ev0),
+		       (unsigned long)(w->ctr.batches_dropped - b0));
+	}
+	if (w->ctr.events_pending != 0 || w->n_busy != 0)
+		DP_LOG(ERR, "worker %u: after the drain %lu events / %u batches still pending: "
+		       "accounting bug\n", w->id, (unsigned long)w->ctr.events_pending, w->n_busy);
+	worker_barriers_drop(w);    /* none left after a full drain */
+	worker_refresh(w);
+	worker_publish(w);
+	worker_snapshot(w);
 }
 
 struct dp_counters *
@@ -516,29 +621,40 @@ dp_worker_tx_ring(struct dp_worker *w)
 unsigned
 dp_worker_room(const struct dp_worker *w)
 {
-	uint64_t cap = w->conf->redis_max_pending_events, used = w->ctr.events_pending;
+	uint64_t cap = w->conf->redis_max_pending_events;
+	uint64_t used = __atomic_load_n(&w->pub.events_pending, __ATOMIC_RELAXED);
+	uint32_t busy = __atomic_load_n(&w->pub.busy, __ATOMIC_RELAXED);
+	uint32_t barriers = __atomic_load_n(&w->pub.barriers, __ATOMIC_RELAXED);
 	uint64_t events = used < cap ? (cap - used) / WIRE_MAX_EVENTS : 0;
-	uint64_t slots = w->n_pend - w->n_busy - w->n_barriers;
+	uint64_t slots = busy + barriers < w->n_pend ? w->n_pend - busy - barriers : 0;
 
-	if (used == 0 && w->n_busy == 0 && w->n_barriers == 0)
+	if (used == 0 && busy == 0 && barriers == 0)
 		return slots > 0 ? (unsigned)RTE_MAX(events, 1ull) : 0;
 	return (unsigned)RTE_MIN(events, slots);
 }
 
-void
-dp_worker_get_info(const struct dp_worker *w, struct dp_worker_info *info)
+uint64_t
+dp_worker_events_pending(const struct dp_worker *w)
 {
-	struct dp_dedupe_stats ds;
+	return __atomic_load_n(&w->pub.events_pending, __ATOMIC_RELAXED);
+}
 
-	memset(info, 0, sizeof(*info));
-	info->devices = dp_devices_count(w->devs);
-	dp_dedupe_get_stats(w->dedupe, &ds);
-	info->dedupe_entries = ds.entries;
-	info->dedupe_reclaimed = ds.reclaimed;
-	info->backlog_batches = w->n_busy;
-	info->barrier_batches = w->n_barriers;
-	info->rx_ring_count = rte_ring_count(w->rx_ring);
-	dp_store_get_stats(w->store, &info->store);
+int
+dp_worker_read_snap(const struct dp_worker *w, struct dp_worker_snap *out)
+{
+	return dp_snap_read(&w->snap_seq, (const uint64_t *)&w->snap, (uint64_t *)out,
+			    sizeof(*out) / sizeof(uint64_t), 1000);
+}
+
+/* The store's log lines, into chotd's logtype (store.h). */
+static void
+worker_store_log(void *ctx, int level, const char *line)
+{
+	const struct dp_worker *w = ctx;
+	uint32_t l = level == DP_STORE_LOG_ERR ? RTE_LOG_ERR :
+		     level == DP_STORE_LOG_WARNING ? RTE_LOG_WARNING : RTE_LOG_INFO;
+
+	rte_log(l, dp_logtype, "chotd: worker %u: %s\n", w->id, line);
 }
 
 struct dp_worker *
@@ -554,6 +670,7 @@ dp_worker_create(const struct dp_worker_params *p)
 		.retention_days = c->redis_retention_days,
 		.max_pending_events = c->redis_max_pending_events,
 		.vault_key = p->keys->has_vault ? p->keys->vault : NULL,
+		.log = worker_store_log,
 	};
 	struct dp_worker *w;
 	char name[RTE_RING_NAMESIZE];
@@ -593,11 +710,14 @@ dp_worker_create(const struct dp_worker_params *p)
 	for (i = 0; i < w->n_pend; i++)
 		w->pend[i].next_free = i + 1 < w->n_pend ? i + 1 : PEND_NONE;
 	w->free_head = 0;
+	sc.log_ctx = w;
 	w->store = dp_store_create(&sc, worker_store_done, w);
 	if (w->store == NULL) {
 		DP_LOG(ERR, "worker %u: store '%s': %s\n", p->id, c->redis_url, strerror(errno));
 		goto fail;
 	}
+	worker_publish(w);
+	worker_snapshot(w);    /* before its lcore starts: telemetry never reads garbage */
 	return w;
 fail:
 	dp_worker_destroy(w);

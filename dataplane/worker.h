@@ -53,31 +53,60 @@ void dp_worker_batch(struct dp_worker *w, struct rte_mbuf *m, const struct dp_fr
 /* Drive the store (completions fire here). */
 void dp_worker_poll(struct dp_worker *w, uint64_t now_us);
 
-/* Shutdown: wait (bounded) for the store to confirm or give up. */
+/*
+ * Shutdown: wait (bounded by timeout_ms) for the store to confirm what is
+ * pending; what it has not confirmed by then is abandoned: counted in
+ * events_dropped (batches_dropped), never ACKed, so events_pending ends at
+ * 0 and both identities hold in the exit print.  Publishes a last snapshot.
+ */
 void dp_worker_drain(struct dp_worker *w, unsigned timeout_ms);
+
+/*
+ * Read from other lcores (the RX lcore, telemetry).  The worker owns its
+ * state and writes it with plain stores; what others may read it publishes
+ * (snapshot.h): the few figures the RX lcore needs for flow control on
+ * their own cache line, with __atomic stores after every batch and every
+ * store poll, and a full snapshot of its counters and table sizes every
+ * DP_WORKER_SNAP_US (and when it has drained).  Nothing here reads the
+ * worker's live state or calls into its tables.
+ */
 
 /*
  * Datagrams this worker takes right now without dropping one for want of
  * room (a pending slot, and WIRE_MAX_EVENTS events of redis.max_pending_events
  * each): ingest.backpressure receives no more.  An idle worker takes at
- * least one.  Read from another lcore it may be a few datagrams stale.
+ * least one.  From the published figures: at most one datagram stale.
  */
 unsigned dp_worker_room(const struct dp_worker *w);
 
+/* Events submitted to the store and not yet completed (published figure). */
+uint64_t dp_worker_events_pending(const struct dp_worker *w);
+
+/* The worker's own live counters: only for its own lcore, or once it has
+ * stopped (the exit print, after the lcores are joined). */
 struct dp_counters *dp_worker_counters(struct dp_worker *w);
 struct rte_ring *dp_worker_rx_ring(struct dp_worker *w);   /* main -> worker */
 struct rte_ring *dp_worker_tx_ring(struct dp_worker *w);   /* worker -> main */
 
-struct dp_worker_info {
+#define DP_WORKER_SNAP_US 1000
+
+/* A worker's published snapshot: only uint64_t (published word by word). */
+struct dp_worker_snap {
+	struct dp_counters ctr;
 	uint64_t devices;
 	uint64_t dedupe_entries;
 	uint64_t dedupe_reclaimed;
 	uint64_t backlog_batches;
 	uint64_t barrier_batches;     /* duplicate-only batches waiting to be ACKed */
-	uint64_t rx_ring_count;
-	struct dp_store_stats store;
+	uint64_t backlog_events;      /* the store's events_pending */
+	uint64_t redis_connected;
+	uint64_t redis_reconnects;
+	uint64_t redis_commands;
+	uint64_t snapshots;           /* how many the worker has published */
 };
-void dp_worker_get_info(const struct dp_worker *w, struct dp_worker_info *info);
+
+/* Any thread: the last snapshot, consistent.  0 or -EAGAIN. */
+int dp_worker_read_snap(const struct dp_worker *w, struct dp_worker_snap *out);
 
 /* Anchor the TSC clocks below to the system clocks; once, after EAL init. */
 void dp_time_init(void);

@@ -1,24 +1,58 @@
 /*
  * dp_store: the front of the store (store.h).  It parses redis.url once,
  * builds the backend that URL names and then only calls through its ops
- * table.
+ * table.  It also owns the store's logging: every line goes through one
+ * rate limiter per store (ratelimit.h) to the caller's hook (chotd's
+ * logtype) or to stderr, so a Redis outage is logged for as long as it
+ * lasts without flooding the log.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "store_impl.h"
 
+static void
+store_emit(dp_store_log_fn log, void *ctx, int level, const char *line)
+{
+	if (log != NULL)
+		log(ctx, level, line);
+	else
+		fprintf(stderr, "chotd: %s\n", line);
+}
+
+void
+store_log(struct dp_store *s, int level, const char *fmt, ...)
+{
+	char line[512];
+	uint64_t suppressed;
+	va_list ap;
+
+	if (!dp_ratelimit_allow(&s->log_rl, s->now_us, &suppressed))
+		return;
+	if (suppressed > 0) {
+		snprintf(line, sizeof(line), "store: (%lu messages suppressed)",
+			 (unsigned long)suppressed);
+		store_emit(s->log, s->log_ctx, DP_STORE_LOG_WARNING, line);
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	store_emit(s->log, s->log_ctx, level, line);
+}
+
 struct dp_store *
 dp_store_create(const struct dp_store_conf *conf, dp_store_done_fn done, void *ctx)
 {
 	struct store_url u;
 	struct dp_store *s;
-	char err[256];
+	char err[256], line[300];
 
 	if (store_url_parse(conf->url, &u, err, sizeof(err)) != 0) {
-		fprintf(stderr, "chotd: store: %s\n", err);
+		snprintf(line, sizeof(line), "store: %s", err);
+		store_emit(conf->log, conf->log_ctx, DP_STORE_LOG_ERR, line);
 		errno = EINVAL;
 		return NULL;
 	}
@@ -27,6 +61,9 @@ dp_store_create(const struct dp_store_conf *conf, dp_store_done_fn done, void *c
 		return NULL;
 	s->done = done;
 	s->ctx = ctx;
+	s->log = conf->log;
+	s->log_ctx = conf->log_ctx;
+	dp_ratelimit_init(&s->log_rl, STORE_LOG_BURST, 1000000);
 	return s;
 }
 
@@ -46,13 +83,41 @@ dp_store_submit(struct dp_store *s, uint64_t cookie, const struct dp_store_event
 void
 dp_store_poll(struct dp_store *s, uint64_t now_us)
 {
+	uint64_t n;
+
+	s->now_us = now_us;
+	n = dp_ratelimit_flush(&s->log_rl, now_us);
+	if (n > 0) {
+		char line[64];
+
+		snprintf(line, sizeof(line), "store: (%lu messages suppressed)", (unsigned long)n);
+		store_emit(s->log, s->log_ctx, DP_STORE_LOG_WARNING, line);
+	}
 	s->ops->poll(s, now_us);
+}
+
+void
+dp_store_abandon(struct dp_store *s)
+{
+	s->ops->abandon(s);
 }
 
 void
 dp_store_get_stats(const struct dp_store *s, struct dp_store_stats *st)
 {
 	s->ops->stats(s, st);
+}
+
+int
+dp_store_check(const struct dp_store_conf *conf, unsigned timeout_ms, char *err, size_t errlen)
+{
+	struct store_url u;
+
+	if (store_url_parse(conf->url, &u, err, errlen) != 0)
+		return -EINVAL;
+	if (u.kind == STORE_NULL)
+		return 0;
+	return store_redis_check(conf, &u, timeout_ms, err, errlen);
 }
 
 static uint64_t
@@ -73,7 +138,7 @@ dp_store_drain(struct dp_store *s, unsigned timeout_ms)
 	for (;;) {
 		uint64_t now = mono_us();
 
-		s->ops->poll(s, now);
+		dp_store_poll(s, now);
 		s->ops->stats(s, &st);
 		if (st.events_pending == 0 || now >= deadline)
 			return st.events_pending;

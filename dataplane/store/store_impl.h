@@ -6,7 +6,10 @@
 #ifndef CHOT_DP_STORE_IMPL_H
 #define CHOT_DP_STORE_IMPL_H
 
+#include "ratelimit.h"
 #include "store.h"
+
+#define STORE_LOG_BURST 10          /* log lines a second, per store */
 
 enum store_kind { STORE_NULL, STORE_TCP, STORE_UNIX };
 
@@ -26,6 +29,7 @@ struct store_ops {
 		      unsigned n);
 	void (*poll)(struct dp_store *s, uint64_t now_us);
 	void (*stats)(const struct dp_store *s, struct dp_store_stats *st);
+	void (*abandon)(struct dp_store *s);
 	void (*destroy)(struct dp_store *s);
 };
 
@@ -34,9 +38,19 @@ struct dp_store {
 	const struct store_ops *ops;
 	dp_store_done_fn done;
 	void *ctx;
+	dp_store_log_fn log;
+	void *log_ctx;
+	struct dp_ratelimit log_rl;
+	uint64_t now_us;            /* of the last dp_store_poll: the log clock */
 };
+
+/* Log one line through the store's hook, rate limited (store.h). */
+void store_log(struct dp_store *s, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 struct dp_store *store_null_create(const struct dp_store_conf *conf);
 struct dp_store *store_redis_create(const struct dp_store_conf *conf, const struct store_url *u);
+int store_redis_check(const struct dp_store_conf *conf, const struct store_url *u,
+		      unsigned timeout_ms, char *err, size_t errlen);
 
 #endif /* CHOT_DP_STORE_IMPL_H */

@@ -36,13 +36,20 @@ null_stats(const struct dp_store *s, struct dp_store_stats *st)
 }
 
 static void
+null_abandon(struct dp_store *s)
+{
+	(void)s;    /* every batch completed inside submit */
+}
+
+static void
 null_destroy(struct dp_store *s)
 {
 	free(s);
 }
 
 static const struct store_ops null_ops = {
-	.submit = null_submit, .poll = null_poll, .stats = null_stats, .destroy = null_destroy,
+	.submit = null_submit, .poll = null_poll, .stats = null_stats, .abandon = null_abandon,
+	.destroy = null_destroy,
 };
 
 struct dp_store *

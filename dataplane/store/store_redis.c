@@ -35,11 +35,18 @@
  *
  * Buffers are reused: a generation's slot keeps its RESP buffer for the
  * next generation, so the steady state allocates nothing per command.
+ *
+ * Logging goes through store_log (store.c): the caller's hook (chotd's
+ * logtype), rate limited per second, never silenced for good.  At shutdown
+ * dp_store_abandon completes whatever Redis has not confirmed with
+ * -ECANCELED.  Before any of this, chotd's main.c runs store_redis_check
+ * (the end of this file): a blocking, data-neutral probe of the
+ * credentials and the ACL, so a configuration that can never work stops
+ * chotd at start instead of retrying in silence.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,22 +116,18 @@ struct store_redis {
 
 	uint64_t events_pending, batches_pending;
 	uint64_t commands_sent, replies_ok, redis_errors, reconnects;
-	unsigned log_budget;
 };
 
+/* One log line naming the server (rate limited by store_log, store.c). */
 static void
 rlog(struct store_redis *r, const char *what, const char *why)
 {
-	/* Rate-limit: a dead Redis must not flood the log. */
-	if (r->log_budget == 0)
-		return;
-	r->log_budget--;
 	if (r->url.kind == STORE_UNIX)
-		fprintf(stderr, "chotd: store %s: %s: %s\n", r->url.host, what,
-			why != NULL ? why : "");
+		store_log(&r->base, DP_STORE_LOG_WARNING, "store %s: %s: %s", r->url.host, what,
+			  why != NULL ? why : "");
 	else
-		fprintf(stderr, "chotd: store %s:%d: %s: %s\n", r->url.host, r->url.port, what,
-			why != NULL ? why : "");
+		store_log(&r->base, DP_STORE_LOG_WARNING, "store %s:%d: %s: %s", r->url.host,
+			  r->url.port, what, why != NULL ? why : "");
 }
 
 static struct rgen *
@@ -503,6 +506,53 @@ redis_stats(const struct dp_store *s, struct dp_store_stats *st)
 	st->connected = r->c != NULL && !r->connecting;
 }
 
+/* Complete the batches of the list starting at b with -ECANCELED, in order. */
+static void
+abandon_batches(struct store_redis *r, uint32_t b)
+{
+	while (b != NO_BATCH) {
+		struct rbatch *rb = &r->batches[b];
+		uint32_t next = rb->next;
+		uint64_t cookie = rb->cookie;
+
+		rb->next = r->free_batch;
+		r->free_batch = b;
+		r->base.done(r->base.ctx, cookie, -ECANCELED);
+		b = next;
+	}
+}
+
+static void
+redis_abandon(struct dp_store *s)
+{
+	struct store_redis *r = (struct store_redis *)s;
+	uint32_t id;
+
+	/* The open generation joins the FIFO, so completions stay in submit
+	 * order; if that fails (out of memory) its batches go last anyway. */
+	(void)gen_close(r);
+	for (id = r->ghead; id != r->gtail; id++) {
+		abandon_batches(r, gen_at(r, id)->batch_head);
+		gen_at(r, id)->batch_head = gen_at(r, id)->batch_tail = NO_BATCH;
+	}
+	abandon_batches(r, r->open_head);
+	r->open_head = r->open_tail = NO_BATCH;
+	r->ghead = r->gtail;
+	r->s_gen = r->gtail;
+	r->s_cmd = 0;
+	r->s_off = 0;
+	r->inflight = 0;
+	r->events_pending = 0;
+	r->batches_pending = 0;
+	/* Replies still due answer commands nobody waits for any more. */
+	if (r->c != NULL) {
+		redisFree(r->c);
+		r->c = NULL;
+	}
+	r->connecting = false;
+	r->auth_pending = false;
+}
+
 static void
 redis_destroy(struct dp_store *s)
 {
@@ -522,7 +572,8 @@ redis_destroy(struct dp_store *s)
 }
 
 static const struct store_ops redis_ops = {
-	.submit = redis_submit, .poll = redis_poll, .stats = redis_stats, .destroy = redis_destroy,
+	.submit = redis_submit, .poll = redis_poll, .stats = redis_stats,
+	.abandon = redis_abandon, .destroy = redis_destroy,
 };
 
 struct dp_store *
@@ -562,15 +613,119 @@ store_redis_create(const struct dp_store_conf *conf, const struct store_url *u)
 	r->free_batch = 0;
 	r->open_head = r->open_tail = NO_BATCH;
 	r->backoff_us = BACKOFF_MIN_US;
-	r->log_budget = 50;
-	/* hiredis writes with write(2): a peer that closed would raise SIGPIPE
-	 * and kill chotd.  Ignore it unless the program installed a handler;
-	 * the write then fails with EPIPE and we reconnect. */
-	{
-		struct sigaction old;
-
-		if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
-			signal(SIGPIPE, SIG_IGN);
-	}
+	/* hiredis writes with write(2): a peer that closed raises SIGPIPE.  The
+	 * program ignores it (chotd's main.c), so the write fails with EPIPE
+	 * and we reconnect; a library does not touch signal dispositions. */
 	return &r->base;
+}
+
+/*
+ * The start-up check (dp_store_check, store.h): one blocking connection,
+ * AUTH, then each write command chotd uses, on a key of each family of
+ * proto/layout.h (s:, p:, v:), with the options that make it a no-op on a
+ * missing key (ZADD XX, SET XX; EXPIREAT of a missing key does nothing).
+ * The hash tag "chot-start-probe" is not hex, so no chot key ever has it.
+ * Redis checks the ACL (command and key) before it runs a command, so a
+ * NOPERM here is exactly the NOPERM the first real write would get.
+ */
+static const char *const check_cmds[][6] = {
+	{ "ZADD", "s:{chot-start-probe}:w0", "XX", "0", "probe" },
+	{ "ZADD", "p:{chot-start-probe}:b0", "XX", "0", "probe" },
+	{ "EXPIREAT", "s:{chot-start-probe}:w0", "4000000000" },
+	{ "EXPIREAT", "p:{chot-start-probe}:b0", "4000000000" },
+	{ "SET", "v:{chot-start-probe}", "probe", "XX" },   /* with a vault key only */
+};
+
+static int
+check_argc(const char *const *argv)
+{
+	int n = 0;
+
+	while (n < 6 && argv[n] != NULL)
+		n++;
+	return n;
+}
+
+int
+store_redis_check(const struct dp_store_conf *conf, const struct store_url *u,
+		  unsigned timeout_ms, char *err, size_t errlen)
+{
+	struct timeval tv = { .tv_sec = timeout_ms / 1000,
+			      .tv_usec = (long)(timeout_ms % 1000) * 1000 };
+	const char *user = conf->user != NULL ? conf->user : u->user;
+	const char *pw = conf->password != NULL ? conf->password : u->password;
+	char server[300], who[160];
+	redisContext *c;
+	redisReply *rep;
+	unsigned i, n = sizeof(check_cmds) / sizeof(check_cmds[0]);
+	int rc = 0;
+
+	if (u->kind == STORE_UNIX)
+		snprintf(server, sizeof(server), "unix://%s", u->host);
+	else
+		snprintf(server, sizeof(server), "%s:%d", u->host, u->port);
+	if (user[0] != '\0')
+		snprintf(who, sizeof(who), "user '%s'", user);
+	else
+		snprintf(who, sizeof(who), "the default user (no redis.user)");
+	c = u->kind == STORE_UNIX ? redisConnectUnixWithTimeout(u->host, tv)
+				  : redisConnectWithTimeout(u->host, u->port, tv);
+	if (c == NULL || c->err) {
+		snprintf(err, errlen, "redis %s: cannot connect: %s", server,
+			 c != NULL ? c->errstr : "out of memory");
+		redisFree(c);
+		return -ECONNREFUSED;
+	}
+	(void)redisSetTimeout(c, tv);
+	if (pw[0] != '\0') {
+		rep = user[0] != '\0' ? redisCommand(c, "AUTH %s %s", user, pw)
+				      : redisCommand(c, "AUTH %s", pw);
+		if (rep == NULL) {
+			snprintf(err, errlen, "redis %s: no answer to AUTH within %u ms: %s", server,
+				 timeout_ms, c->errstr);
+			redisFree(c);
+			return -ETIMEDOUT;
+		}
+		if (rep->type == REDIS_REPLY_ERROR) {
+			snprintf(err, errlen, "redis %s: authentication failed for %s: %s "
+				 "(check redis.user and redis.password_file)", server, who, rep->str);
+			freeReplyObject(rep);
+			redisFree(c);
+			return -EACCES;
+		}
+		freeReplyObject(rep);
+	}
+	if (conf->vault_key == NULL)
+		n--;
+	for (i = 0; i < n && rc == 0; i++) {
+		const char *const *argv = check_cmds[i];
+
+		rep = redisCommandArgv(c, check_argc(argv), (const char **)argv, NULL);
+		if (rep == NULL) {
+			snprintf(err, errlen, "redis %s: no answer to %s within %u ms: %s", server,
+				 argv[0], timeout_ms, c->errstr);
+			rc = -ETIMEDOUT;
+			break;
+		}
+		if (rep->type == REDIS_REPLY_ERROR) {
+			if (strncmp(rep->str, "NOAUTH", 6) == 0 || strncmp(rep->str, "WRONGPASS", 9) == 0) {
+				snprintf(err, errlen, "redis %s: authentication failed for %s: %s "
+					 "(set redis.user and redis.password_file)", server, who,
+					 rep->str);
+				rc = -EACCES;
+			} else if (strncmp(rep->str, "NOPERM", 6) == 0) {
+				snprintf(err, errlen, "redis %s: %s may not run %s on %s: %s (the ACL "
+					 "of configs/redis.conf's chot-ingest is what chotd needs)",
+					 server, who, argv[0], argv[1], rep->str);
+				rc = -EPERM;
+			} else {
+				snprintf(err, errlen, "redis %s: %s %s: %s", server, argv[0], argv[1],
+					 rep->str);
+				rc = -EIO;
+			}
+		}
+		freeReplyObject(rep);
+	}
+	redisFree(c);
+	return rc;
 }

@@ -483,3 +483,33 @@ def wait_for(pred, timeout, step=0.05):
             return v
         time.sleep(step)
     return None
+
+
+def telemetry_stock(prefix, cmds, timeout=30):
+    """Run DPDK's own /usr/bin/dpdk-telemetry.py -f PREFIX with cmds on stdin
+    (what an operator does); returns {command: value} for every /chot/
+    reply it printed, and the raw output."""
+    import json
+    r = subprocess.run(["/usr/bin/dpdk-telemetry.py", "-f", prefix],
+                       input="".join(c + "\n" for c in cmds), capture_output=True, text=True,
+                       timeout=timeout)
+    out, dec, text, i = {}, json.JSONDecoder(), r.stdout, 0
+    while True:
+        j = text.find("{", i)
+        if j < 0:
+            break
+        try:
+            obj, i = dec.raw_decode(text, j)
+        except ValueError:
+            i = j + 1
+            continue
+        if isinstance(obj, dict):
+            out.update({k: v for k, v in obj.items() if k.startswith("/chot/")})
+    return out, r.stdout + r.stderr
+
+
+def exit_reasons(counters):
+    """The exit print's `reason.COUNTER.REASON n` lines as {"COUNTER/REASON": n},
+    the names /chot/reasons uses."""
+    return {k[len("reason."):].replace(".", "/", 1): v for k, v in counters.items()
+            if k.startswith("reason.")}

@@ -69,6 +69,9 @@ def main():
                     fails.append("%s: expected %d, got %s" % (k, exp[k], c.get(k)))
             if c.get("redis_errors", 0) < 1:
                 fails.append("the outage was not counted in redis_errors")
+            # The outage is logged through chotd's logtype, naming worker and server.
+            if "chotd: worker 0: store 127.0.0.1:%d:" % redis.port not in err.decode():
+                fails.append("the outage was not logged as 'chotd: worker 0: store ...'")
             if mid.get("w0", {}).get("redis_connected", 1) != 0:
                 fails.append("/chot/workers did not show Redis down: %s" % mid)
             tl, pr = cp.stored_events(redis.port)
