@@ -48,7 +48,14 @@ int ctl_need_keys(struct ctl_app *app, bool pseudonym_only);
 int ctl_fail(struct ctl_app *app, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Parsing (parse.c): TIME is unix ms or ISO 8601; DURATION "15m", "90s", "2h", ms. */
+/* Parsing (parse.c), strict and pure: the whole string or nothing; 0, -EINVAL
+ * (not of the form) or -ERANGE (out of range); *out is left alone on error.
+ * A whole number: decimal digits only (no sign, blank, hex or exponent) in
+ * [min, max].  TIME: unix ms or ISO 8601 (a real calendar date, offset
+ * within +-14:00), in [1970, CTL_TIME_MAX_MS].  DURATION: "15m", "1.5h",
+ * "90s", "250ms", "1d", bare ms; whole milliseconds, no overflow. */
+#define CTL_TIME_MAX_MS 253402300799999ULL  /* 9999-12-31T23:59:59.999Z */
+int ctl_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int ctl_parse_time(const char *s, uint64_t *ms);
 int ctl_parse_duration(const char *s, uint64_t *ms);
 /* SUBJECT + scheme -> pid, using the pseudonym key. 0 or -reason (chot_reason). */
