@@ -66,7 +66,14 @@ int ctl_subject_pid(const struct chot_keys *k, const char *scheme_name, const ch
 int ctl_sites_load(struct ctl_app *app);
 void ctl_sites_sort(struct ctl_site *v, size_t n);
 const struct ctl_site *ctl_site_find(const struct ctl_app *app, uint32_t id);
+/* Parse a whole sites CSV (sites.c's essay has the rules); on error nothing
+ * is returned and err reads "line N: reason". */
+#define CTL_SITES_LINE_MAX 1023
 int ctl_sites_parse_csv(FILE *f, struct ctl_site **out, size_t *n, char *err, size_t errlen);
+/* 0 when a site name may be printed raw, else -EINVAL and why. */
+int ctl_site_name_check(const char *name, char *why, size_t whylen);
+/* Replace each byte ctl_site_name_check refuses with '?'. */
+void ctl_site_name_clean(char *name);
 
 /* Audit (audit.c): must succeed before anything is printed. */
 int ctl_audit(struct ctl_app *app, const char *cmd, const uint8_t *pid, const char *detail);
