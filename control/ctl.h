@@ -28,6 +28,8 @@ struct ctl_site {
 	uint32_t commune;
 };
 
+struct ctl_command;
+
 struct ctl_app {
 	const char *url, *keys_path, *user, *password_file, *operator_name;
 	enum ctl_output out;
@@ -39,6 +41,7 @@ struct ctl_app {
 	struct ctl_site *sites;   /* sorted by id */
 	size_t n_sites;
 	FILE *o;                  /* stdout, or a memory stream in tests */
+	const struct ctl_command *cmd;  /* the row being run (commands.h) */
 	char err[512];
 };
 
@@ -103,16 +106,17 @@ const char *ctl_tr(const struct ctl_app *app, const char *en);  /* --lang vi */
 void ctl_json_str(FILE *f, const char *s);
 void ctl_csv_str(FILE *f, const char *s);
 
-/* SUBJECT (with --scheme) or --pid -> pid; prints usage on error. */
+/* SUBJECT (with --scheme) or --pid -> pid; a one-line usage error otherwise. */
 int ctl_subject_arg(struct ctl_app *app, const char *subject, const char *scheme,
-		    const char *pidhex, uint8_t pid[PID_LEN], const char *cmd_usage);
+		    const char *pidhex, uint8_t pid[PID_LEN]);
 
-/* Commands */
+/* Commands: the handlers of the command table (commands.h). */
 int cmd_trace(struct ctl_app *app, int argc, char **argv);
 int cmd_visits(struct ctl_app *app, int argc, char **argv);
 int cmd_site(struct ctl_app *app, int argc, char **argv);
 int cmd_stats(struct ctl_app *app, int argc, char **argv);
-int cmd_sites(struct ctl_app *app, int argc, char **argv);
-int cmd_keys(struct ctl_app *app, int argc, char **argv);
+int cmd_sites_import(struct ctl_app *app, int argc, char **argv);
+int cmd_sites_list(struct ctl_app *app, int argc, char **argv);
+int cmd_keys_init(struct ctl_app *app, int argc, char **argv);
 
 #endif /* CHOT_CTL_H */
