@@ -222,7 +222,6 @@ run(struct ctl_app *app, const struct ctl_command *c, int argc, char **argv)
 	}
 	app->cmd = c;
 	optind = 0;   /* GNU getopt: 0 re-initialises for the command's options */
-	opterr = 0;   /* handlers print one line through ctl_opt_error */
 	return c->run(app, argc, argv);
 }
 

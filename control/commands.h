@@ -9,9 +9,10 @@
  * commands not implemented yet (a row without a handler), so a new command
  * is a row and a handler, never another strcmp.
  *
- * A handler is called with argv[0] = the command's last word and optind = 0
- * (GNU getopt: start afresh), app->cmd = its row and opterr = 0: it parses
- * its options with getopt_long(argc, argv, ":", ...), sends any error to
+ * A handler is called with argv[0] = the command's last word, optind = 0
+ * (GNU getopt: start afresh) and app->cmd = its row: it parses its options
+ * with getopt_long(argc, argv, ":", ...) (the ':' keeps getopt quiet and
+ * tells a missing value from an unknown option), sends any error to
  * ctl_opt_error(), then calls ctl_args_end() to check the positional count
  * before it touches a backend, so every usage error is exit 2 and one line.
  */
