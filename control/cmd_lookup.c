@@ -9,12 +9,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "commands.h"
 #include "ctl.h"
 #include "layout.h"
-
-static const char visits_usage[] =
-	"usage: chotctl visits SUBJECT|--pid HEX [--scheme S] [--days 14] [--until T]\n";
-static const char site_usage[] = "usage: chotctl site SITE_ID --from T --to T\n";
 
 static int
 scan_cmp(const void *a, const void *b)
@@ -75,35 +72,31 @@ cmd_visits(struct ctl_app *app, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "scheme", required_argument, NULL, 's' }, { "days", required_argument, NULL, 'd' },
 		{ "until", required_argument, NULL, 'u' }, { "pid", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *scheme = "cccd", *pidhex = NULL, *subject = NULL;
 	uint64_t days = 14, until = (uint64_t)time(NULL) * 1000;
 	uint8_t pid[PID_LEN];
 	struct tr_source src;
 	struct tr_scanvec v = { 0 };
-	int c, rc;
+	int c, rc = 0;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': scheme = optarg; break;
 		case 'p': pidhex = optarg; break;
-		case 'd':
-			days = strtoull(optarg, NULL, 10);
-			if (days == 0 || days > 365)
-				return ctl_fail(app, CTL_USAGE, "--days: 1..365");
-			break;
-		case 'u':
-			if (ctl_parse_time(optarg, &until) != 0)
-				return ctl_fail(app, CTL_USAGE, "--until: bad time '%s'", optarg);
-			break;
-		case 'h': fputs(visits_usage, stdout); return 0;
-		default: fputs(visits_usage, stderr); return CTL_USAGE;
+		case 'd': rc = ctl_arg_u64(app, "--days", optarg, 1, 365, &days); break;
+		case 'u': rc = ctl_arg_time(app, "--until", optarg, &until); break;
+		default: return ctl_opt_error(app, c, argv);
 		}
+		if (rc != 0)
+			return rc;
 	}
+	if ((rc = ctl_args_end(app, argc, argv)) != 0)
+		return rc;
 	if (optind < argc)
-		subject = argv[optind++];
-	rc = ctl_subject_arg(app, subject, scheme, pidhex, pid, visits_usage);
+		subject = argv[optind];
+	rc = ctl_subject_arg(app, subject, scheme, pidhex, pid);
 	if (rc != 0 || (rc = ctl_connect(app)) != 0 || (rc = ctl_audit(app, "visits", pid, NULL)) != 0)
 		return rc;
 	ctl_sites_load(app);
@@ -124,30 +117,35 @@ cmd_site(struct ctl_app *app, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "from", required_argument, NULL, 'f' }, { "to", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ NULL, 0, NULL, 0 },
 	};
-	uint64_t from = 0, to = 0;
+	uint64_t from = 0, to = 0, site_arg;
 	bool has_from = false, has_to = false;
 	struct tr_source src;
 	struct tr_scanvec v = { 0 }, keep = { 0 };
 	struct tr_bucket *b;
 	uint32_t site, nb;
-	char *end = NULL, detail[64];
-	int c, rc;
+	char detail[64];
+	int c, rc = 0;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (c) {
-		case 'f': has_from = ctl_parse_time(optarg, &from) == 0; if (!has_from) goto bad; break;
-		case 't': has_to = ctl_parse_time(optarg, &to) == 0; if (!has_to) goto bad; break;
-		case 'h': fputs(site_usage, stdout); return 0;
-		default: goto bad;
+		case 'f': rc = ctl_arg_time(app, "--from", optarg, &from); has_from = true; break;
+		case 't': rc = ctl_arg_time(app, "--to", optarg, &to); has_to = true; break;
+		default: return ctl_opt_error(app, c, argv);
 		}
+		if (rc != 0)
+			return rc;
 	}
-	if (optind >= argc || !has_from || !has_to || to < from)
-		goto bad;
-	site = (uint32_t)strtoul(argv[optind], &end, 10);
-	if (end == argv[optind] || *end != '\0' || site == 0)
-		goto bad;
+	if ((rc = ctl_args_end(app, argc, argv)) != 0 ||
+	    (rc = ctl_arg_u64(app, "SITE_ID", argv[optind], 1, UINT32_MAX, &site_arg)) != 0)
+		return rc;
+	site = (uint32_t)site_arg;
+	if (!has_from || !has_to)
+		return ctl_fail(app, CTL_USAGE, "site: --from and --to are required "
+				"(chotctl site --help)");
+	if (to < from)
+		return ctl_fail(app, CTL_USAGE, "site: --to is before --from");
 	if (to - from > 31 * 86400000ULL)
 		return ctl_fail(app, CTL_USAGE, "site: at most 31 days at a time");
 	if ((rc = ctl_connect(app)) != 0)
@@ -176,7 +174,4 @@ cmd_site(struct ctl_app *app, int argc, char **argv)
 	tr_scanvec_free(&v);
 	tr_scanvec_free(&keep);
 	return rc;
-bad:
-	fputs(site_usage, stderr);
-	return CTL_USAGE;
 }

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "ctl.h"
 
 #define MAX_CTR 128
@@ -133,6 +134,8 @@ cmd_stats(struct ctl_app *app, int argc, char **argv)
 		default: fputs(stats_usage, stderr); return CTL_USAGE;
 		}
 	}
+	if ((rc = ctl_args_end(app, argc, argv)) != 0)
+		return rc;
 	signal(SIGINT, on_int);
 	do {
 		rc = query(prefix, "/chot/stats", buf, sizeof(buf));
@@ -146,6 +149,13 @@ cmd_stats(struct ctl_app *app, int argc, char **argv)
 			for (size_t i = 0; i < cur.n; i++)
 				fprintf(app->o, "%s\"%s\": %llu", i ? ", " : "", cur.name[i], cur.v[i]);
 			fputs("}}\n", app->o);
+		} else if (app->out == OUT_CSV) {
+			/* RFC 4180 like every --csv; with --watch one header, then
+			 * each round's rows. */
+			if (prev.n == 0)
+				fputs("counter,value\r\n", app->o);
+			for (size_t i = 0; i < cur.n; i++)
+				fprintf(app->o, "%s,%llu\r\n", cur.name[i], cur.v[i]);
 		} else {
 			if (watch)
 				fputs("\033[H\033[2J", app->o);

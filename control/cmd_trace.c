@@ -8,16 +8,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "commands.h"
 #include "ctl.h"
 
-static const char trace_usage[] =
-	"usage: chotctl trace SUBJECT [--scheme cccd|pccovid|vneid|passport|plate|greenlane]\n"
-	"                     [--days 14] [--until T] [--depth 1|2] [--window 15m]\n"
-	"                     [--min-overlap 0] [--limit N]\n"
-	"       chotctl trace --pid HEX ...\n"
-	"F0's visits in [until - days, until], then everyone present at the same site\n"
-	"with overlapping time +- window (F1), then those who met an F1 after its own\n"
-	"exposure (F2), ranked by overlap.  T: ISO 8601 or unix ms (default now).\n";
+/* The widest --window / --min-overlap: a day is far past any contact rule,
+ * and each hour of window widens every presence read (trace.h). */
+#define WINDOW_MAX_MS (24 * 3600000ULL)
 
 static double
 now_ms(void)
@@ -30,15 +26,18 @@ now_ms(void)
 
 int
 ctl_subject_arg(struct ctl_app *app, const char *subject, const char *scheme, const char *pidhex,
-		uint8_t pid[PID_LEN], const char *cmd_usage)
+		uint8_t pid[PID_LEN])
 {
+	const char *cmd = app->cmd != NULL ? app->cmd->name : "chotctl";
 	uint8_t s;
 	int rc;
 
-	if ((subject == NULL) == (pidhex == NULL)) {
-		fputs(cmd_usage, stderr);
-		return ctl_fail(app, CTL_USAGE, "give exactly one of SUBJECT or --pid");
-	}
+	if (subject == NULL && pidhex == NULL)
+		return ctl_fail(app, CTL_USAGE, "%s: give SUBJECT or --pid HEX (chotctl %s --help)",
+				cmd, cmd);
+	if (subject != NULL && pidhex != NULL)
+		return ctl_fail(app, CTL_USAGE, "%s: give SUBJECT or --pid, not both (SUBJECT '%s', "
+				"--pid %s)", cmd, subject, pidhex);
 	if (pidhex != NULL) {
 		if (chot_pid_parse(pid, pidhex) != 0)
 			return ctl_fail(app, CTL_USAGE, "--pid: '%s' is not 32 hex digits", pidhex);
@@ -60,7 +59,7 @@ ctl_subject_arg(struct ctl_app *app, const char *subject, const char *scheme, co
 int
 cmd_trace(struct ctl_app *app, int argc, char **argv)
 {
-	enum { O_SCHEME = 1, O_DAYS, O_UNTIL, O_DEPTH, O_WINDOW, O_MINOV, O_LIMIT, O_PID, O_HELP };
+	enum { O_SCHEME = 1, O_DAYS, O_UNTIL, O_DEPTH, O_WINDOW, O_MINOV, O_LIMIT, O_PID };
 	static const struct option opts[] = {
 		{ "scheme", required_argument, NULL, O_SCHEME },
 		{ "days", required_argument, NULL, O_DAYS },
@@ -70,69 +69,48 @@ cmd_trace(struct ctl_app *app, int argc, char **argv)
 		{ "min-overlap", required_argument, NULL, O_MINOV },
 		{ "limit", required_argument, NULL, O_LIMIT },
 		{ "pid", required_argument, NULL, O_PID },
-		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *scheme = "cccd", *pidhex = NULL, *subject = NULL;
 	struct tr_query q = { .window_ms = RULES_WINDOW_DEFAULT_MS, .depth = 2 };
-	uint64_t days = 14, until = (uint64_t)time(NULL) * 1000, calls0;
-	long limit = -1;
+	uint64_t days = 14, until = (uint64_t)time(NULL) * 1000, calls0, depth = 2, limit = 0;
+	bool has_limit = false;
 	struct tr_source src;
 	struct tr_result r;
 	struct ctl_trace_view v = { 0 };
 	char (*ids)[WIRE_SUBJECT_MAX_NUL] = NULL, id0[WIRE_SUBJECT_MAX_NUL], detail[160];
 	double t0;
-	int c, rc;
+	int c, rc = 0;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		char *end = NULL;
-
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case O_SCHEME: scheme = optarg; break;
 		case O_PID: pidhex = optarg; break;
-		case O_DAYS:
-			days = strtoull(optarg, &end, 10);
-			if (end == optarg || *end != '\0' || days == 0 || days > 365)
-				return ctl_fail(app, CTL_USAGE, "--days: 1..365, not '%s'", optarg);
-			break;
-		case O_UNTIL:
-			if (ctl_parse_time(optarg, &until) != 0)
-				return ctl_fail(app, CTL_USAGE, "--until: '%s' is neither ISO 8601 "
-						"nor unix ms", optarg);
-			break;
-		case O_DEPTH:
-			q.depth = atoi(optarg);
-			if (q.depth != 1 && q.depth != 2)
-				return ctl_fail(app, CTL_USAGE, "--depth is 1 or 2");
-			break;
+		case O_DAYS: rc = ctl_arg_u64(app, "--days", optarg, 1, 365, &days); break;
+		case O_UNTIL: rc = ctl_arg_time(app, "--until", optarg, &until); break;
+		case O_DEPTH: rc = ctl_arg_u64(app, "--depth", optarg, 1, 2, &depth); break;
 		case O_WINDOW:
-			if (ctl_parse_duration(optarg, &q.window_ms) != 0)
-				return ctl_fail(app, CTL_USAGE, "--window: '%s' is not a duration "
-						"(15m, 90s, 1h)", optarg);
+			rc = ctl_arg_duration(app, "--window", optarg, WINDOW_MAX_MS, &q.window_ms);
 			break;
 		case O_MINOV:
-			if (ctl_parse_duration(optarg, &q.min_overlap_ms) != 0)
-				return ctl_fail(app, CTL_USAGE, "--min-overlap: '%s' is not a "
-						"duration", optarg);
+			rc = ctl_arg_duration(app, "--min-overlap", optarg, WINDOW_MAX_MS,
+					      &q.min_overlap_ms);
 			break;
 		case O_LIMIT:
-			limit = strtol(optarg, &end, 10);
-			if (end == optarg || *end != '\0' || limit < 0)
-				return ctl_fail(app, CTL_USAGE, "--limit: '%s'", optarg);
+			rc = ctl_arg_u64(app, "--limit", optarg, 0, UINT32_MAX, &limit);
+			has_limit = true;
 			break;
-		case O_HELP:
-			fputs(trace_usage, stdout);
-			return 0;
-		default:
-			fputs(trace_usage, stderr);
-			return CTL_USAGE;
+		default: return ctl_opt_error(app, c, argv);
 		}
+		if (rc != 0)
+			return rc;
 	}
+	if ((rc = ctl_args_end(app, argc, argv)) != 0)
+		return rc;
 	if (optind < argc)
-		subject = argv[optind++];
-	if (optind < argc)
-		return ctl_fail(app, CTL_USAGE, "unexpected argument '%s'", argv[optind]);
-	rc = ctl_subject_arg(app, subject, scheme, pidhex, q.pid, trace_usage);
+		subject = argv[optind];
+	q.depth = (int)depth;
+	rc = ctl_subject_arg(app, subject, scheme, pidhex, q.pid);
 	if (rc != 0)
 		return rc;
 	if (app->keys_given && (rc = ctl_need_keys(app, false)) != 0)
@@ -161,7 +139,7 @@ cmd_trace(struct ctl_app *app, int argc, char **argv)
 	v.from_ms = q.from_ms;
 	v.to_ms = q.to_ms;
 	v.r = &r;
-	v.limit = limit >= 0 ? (size_t)limit : app->out == OUT_TABLE ? 50 : r.n_contacts;
+	v.limit = has_limit ? (size_t)limit : app->out == OUT_TABLE ? 50 : r.n_contacts;
 	v.elapsed_ms = now_ms() - t0;
 	v.redis_calls = ctl_redis_calls(app->redis) - calls0;
 	if (app->keys_given && app->keys.has_vault) {

@@ -28,6 +28,8 @@ struct ctl_site {
 	uint32_t commune;
 };
 
+struct ctl_command;
+
 struct ctl_app {
 	const char *url, *keys_path, *user, *password_file, *operator_name;
 	enum ctl_output out;
@@ -39,6 +41,7 @@ struct ctl_app {
 	struct ctl_site *sites;   /* sorted by id */
 	size_t n_sites;
 	FILE *o;                  /* stdout, or a memory stream in tests */
+	const struct ctl_command *cmd;  /* the row being run (commands.h) */
 	char err[512];
 };
 
@@ -48,7 +51,14 @@ int ctl_need_keys(struct ctl_app *app, bool pseudonym_only);
 int ctl_fail(struct ctl_app *app, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Parsing (parse.c): TIME is unix ms or ISO 8601; DURATION "15m", "90s", "2h", ms. */
+/* Parsing (parse.c), strict and pure: the whole string or nothing; 0, -EINVAL
+ * (not of the form) or -ERANGE (out of range); *out is left alone on error.
+ * A whole number: decimal digits only (no sign, blank, hex or exponent) in
+ * [min, max].  TIME: unix ms or ISO 8601 (a real calendar date, offset
+ * within +-14:00), in [1970, CTL_TIME_MAX_MS].  DURATION: "15m", "1.5h",
+ * "90s", "250ms", "1d", bare ms; whole milliseconds, no overflow. */
+#define CTL_TIME_MAX_MS 253402300799999ULL  /* 9999-12-31T23:59:59.999Z */
+int ctl_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int ctl_parse_time(const char *s, uint64_t *ms);
 int ctl_parse_duration(const char *s, uint64_t *ms);
 /* SUBJECT + scheme -> pid, using the pseudonym key. 0 or -reason (chot_reason). */
@@ -59,7 +69,14 @@ int ctl_subject_pid(const struct chot_keys *k, const char *scheme_name, const ch
 int ctl_sites_load(struct ctl_app *app);
 void ctl_sites_sort(struct ctl_site *v, size_t n);
 const struct ctl_site *ctl_site_find(const struct ctl_app *app, uint32_t id);
+/* Parse a whole sites CSV (sites.c's essay has the rules); on error nothing
+ * is returned and err reads "line N: reason". */
+#define CTL_SITES_LINE_MAX 1023
 int ctl_sites_parse_csv(FILE *f, struct ctl_site **out, size_t *n, char *err, size_t errlen);
+/* 0 when a site name may be printed raw, else -EINVAL and why. */
+int ctl_site_name_check(const char *name, char *why, size_t whylen);
+/* Replace each byte ctl_site_name_check refuses with '?'. */
+void ctl_site_name_clean(char *name);
 
 /* Audit (audit.c): must succeed before anything is printed. */
 int ctl_audit(struct ctl_app *app, const char *cmd, const uint8_t *pid, const char *detail);
@@ -89,16 +106,17 @@ const char *ctl_tr(const struct ctl_app *app, const char *en);  /* --lang vi */
 void ctl_json_str(FILE *f, const char *s);
 void ctl_csv_str(FILE *f, const char *s);
 
-/* SUBJECT (with --scheme) or --pid -> pid; prints usage on error. */
+/* SUBJECT (with --scheme) or --pid -> pid; a one-line usage error otherwise. */
 int ctl_subject_arg(struct ctl_app *app, const char *subject, const char *scheme,
-		    const char *pidhex, uint8_t pid[PID_LEN], const char *cmd_usage);
+		    const char *pidhex, uint8_t pid[PID_LEN]);
 
-/* Commands */
+/* Commands: the handlers of the command table (commands.h). */
 int cmd_trace(struct ctl_app *app, int argc, char **argv);
 int cmd_visits(struct ctl_app *app, int argc, char **argv);
 int cmd_site(struct ctl_app *app, int argc, char **argv);
 int cmd_stats(struct ctl_app *app, int argc, char **argv);
-int cmd_sites(struct ctl_app *app, int argc, char **argv);
-int cmd_keys(struct ctl_app *app, int argc, char **argv);
+int cmd_sites_import(struct ctl_app *app, int argc, char **argv);
+int cmd_sites_list(struct ctl_app *app, int argc, char **argv);
+int cmd_keys_init(struct ctl_app *app, int argc, char **argv);
 
 #endif /* CHOT_CTL_H */

@@ -4,8 +4,9 @@
  *   chotctl [-r URL] [--keys FILE] [--user U --password-file F]
  *           [--json | --csv] [--lang en|vi] COMMAND ...
  *
- * This file parses the global options and dispatches; each command lives in
- * its own cmd_*.c, output formatting in format.c, Redis in redis.c.
+ * This file parses the global options and hands the rest to the command
+ * table (commands.c); each command lives in its own cmd_*.c, output
+ * formatting in format.c, Redis in redis.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,27 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "ctl.h"
-
-static const char usage[] =
-	"usage: chotctl [-r URL] [--keys FILE] [--user U --password-file F]\n"
-	"               [--json | --csv] [--lang en|vi] [--operator NAME] COMMAND ...\n"
-	"\n"
-	"commands:\n"
-	"  trace SUBJECT|--pid HEX [--scheme S] [--days 14] [--until T] [--depth 1|2]\n"
-	"        [--window 15m] [--min-overlap 0] [--limit N]   F0 visits, F1, F2\n"
-	"  visits SUBJECT|--pid HEX [--scheme S] [--days 14] [--until T]\n"
-	"  site SITE_ID --from T --to T                           who was present\n"
-	"  stats [--prefix P] [--watch]                           dataplane counters\n"
-	"  sites import FILE.csv | sites list                     site registry\n"
-	"  keys init FILE                                         create a keys file\n"
-	"  flag, alerts, zone                                     (not implemented in this release)\n"
-	"\n"
-	"-r defaults to redis://127.0.0.1:6379 ($CHOT_REDIS_URL); --user to chot-operator;\n"
-	"--password-file to $CHOT_PASSWORD_FILE.  SUBJECT is pseudonymised with the keys\n"
-	"file (--keys, else $CHOT_KEYS, else /etc/chot/keys); raw identifiers are revealed\n"
-	"from the vault only with an explicit --keys, and every reveal is audited.\n"
-	"Exit: 0 found, 1 not found, 2 usage, 3 backend unavailable.\n";
 
 int
 ctl_fail(struct ctl_app *app, int code, const char *fmt, ...)
@@ -119,7 +101,6 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctl_app app = { .out = OUT_TABLE, .lang = LANG_EN, .o = stdout };
-	const char *cmd;
 	int c, rc;
 
 	/* hiredis writes with write(2): Redis closing the connection must come
@@ -152,38 +133,18 @@ main(int argc, char **argv)
 			break;
 		case 'h':
 		case O_HELP:
-			fputs(usage, stdout);
+			ctl_usage(stdout);
 			return 0;
 		default:
-			fputs(usage, stderr);
+			ctl_usage(stderr);
 			return CTL_USAGE;
 		}
 	}
 	if (optind >= argc) {
-		fputs(usage, stderr);
+		ctl_usage(stderr);
 		return CTL_USAGE;
 	}
-	cmd = argv[optind];
-	argc -= optind;
-	argv += optind;
-	optind = 0;  /* GNU getopt: 0 re-initialises for the command's options */
-	if (strcmp(cmd, "trace") == 0)
-		rc = cmd_trace(&app, argc, argv);
-	else if (strcmp(cmd, "visits") == 0)
-		rc = cmd_visits(&app, argc, argv);
-	else if (strcmp(cmd, "site") == 0)
-		rc = cmd_site(&app, argc, argv);
-	else if (strcmp(cmd, "stats") == 0)
-		rc = cmd_stats(&app, argc, argv);
-	else if (strcmp(cmd, "sites") == 0)
-		rc = cmd_sites(&app, argc, argv);
-	else if (strcmp(cmd, "keys") == 0)
-		rc = cmd_keys(&app, argc, argv);
-	else if (strcmp(cmd, "flag") == 0 || strcmp(cmd, "alerts") == 0 ||
-		 strcmp(cmd, "zone") == 0)
-		rc = ctl_fail(&app, CTL_USAGE, "'%s': not implemented in this release", cmd);
-	else
-		rc = ctl_fail(&app, CTL_USAGE, "unknown command '%s' (chotctl --help)", cmd);
+	rc = ctl_dispatch(&app, argc - optind, argv + optind);
 	ctl_redis_close(app.redis);
 	keys_wipe(&app.keys);
 	free(app.sites);

@@ -1,8 +1,24 @@
 /*
- * The site registry, pure part: lookups and the CSV parser.  In Redis it is
- * chot:sites, a hash of site id -> "kind,commune,name" (name last: it may
- * contain commas), written by `sites import` and read once per lookup
- * (source_redis.c) for dwell by kind and names.
+ * The site registry, pure part: lookups, the CSV parser and the name rules.
+ * In Redis it is chot:sites, a hash of site id -> "kind,commune,name" (name
+ * last: it may contain commas), written by `sites import` and read once per
+ * lookup (source_redis.c) for dwell by kind and names.
+ *
+ * The parser validates the whole file before the caller writes anything, so
+ * an import is all or nothing, and names the line of the first bad row.  A
+ * row is one line (RFC 4180 quoting, but no line breaks inside quotes) of
+ * exactly four fields, at most CTL_SITES_LINE_MAX bytes before its line
+ * ending: a longer line is refused, never split into two rows as fgets
+ * once did.  A UTF-8 BOM before the header (spreadsheets write one) is
+ * skipped.  ids are 1..2^32-1 and unique in the file; communes are 0
+ * (unknown) .. 99999, the five-digit administrative code.
+ *
+ * Names are printed raw by `sites list` and the tables, so they must be
+ * valid UTF-8 without C0 controls (tab, CR, ESC: ANSI escapes), DEL, C1
+ * controls (U+0080..U+009F: 0x9B is a one-byte CSI on some terminals) or
+ * the bidirectional overrides and isolates (U+202A..U+202E,
+ * U+2066..U+2069), which reorder what a terminal shows.  Overlong forms,
+ * surrogates and code points above U+10FFFF are invalid UTF-8.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +26,8 @@
 #include <string.h>
 
 #include "ctl.h"
+
+#define COMMUNE_MAX 99999
 
 static int
 site_cmp(const void *a, const void *b)
@@ -35,96 +53,342 @@ ctl_site_find(const struct ctl_app *app, uint32_t id)
 	return bsearch(&key, app->sites, app->n_sites, sizeof(key), site_cmp);
 }
 
-/* One CSV field (RFC 4180 quotes) from *p; advances past the comma. */
-static int
-csv_field(char **p, char *out, size_t len)
+/*
+ * The next code point of a name at s: its length in bytes, or 0 when the
+ * bytes there are not an allowed character (why says which rule).
+ */
+static size_t
+name_char(const unsigned char *s, const char **why)
 {
-	char *s = *p;
+	uint32_t cp;
+	size_t n, i;
+
+	if (s[0] < 0x20 || s[0] == 0x7f) {
+		*why = "a control character";
+		return 0;
+	}
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else {
+		*why = "invalid UTF-8";
+		return 0;
+	}
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80) {
+			*why = "invalid UTF-8";
+			return 0;
+		}
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff)) {
+		*why = "invalid UTF-8";
+		return 0;
+	}
+	if (cp <= 0x9f) {
+		*why = "a control character";
+		return 0;
+	}
+	if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) {
+		*why = "a bidirectional control";
+		return 0;
+	}
+	return n;
+}
+
+int
+ctl_site_name_check(const char *name, char *why, size_t whylen)
+{
+	const unsigned char *s = (const unsigned char *)name;
+	const char *reason = NULL;
+
+	for (size_t i = 0; s[i] != '\0';) {
+		size_t n = name_char(s + i, &reason);
+
+		if (n == 0) {
+			if (why != NULL)
+				snprintf(why, whylen, "has %s (byte %zu is 0x%02x)", reason, i + 1,
+					 s[i]);
+			return -EINVAL;
+		}
+		i += n;
+	}
+	return 0;
+}
+
+void
+ctl_site_name_clean(char *name)
+{
+	unsigned char *s = (unsigned char *)name;
+	const char *reason;
+
+	for (size_t i = 0; s[i] != '\0';) {
+		size_t n = name_char(s + i, &reason);
+
+		if (n == 0) {
+			/* Replace the lead byte; continuation bytes (now
+			 * unattached) fail in turn and are replaced too. */
+			s[i++] = '?';
+			continue;
+		}
+		i += n;
+	}
+}
+
+/*
+ * One line into buf (cap >= CTL_SITES_LINE_MAX + 3), without its line ending
+ * ("\n" or "\r\n").  1 at end of file, 0 with *len set, -E2BIG when the line
+ * is longer than CTL_SITES_LINE_MAX, -EILSEQ when it holds a NUL byte, -EIO
+ * on a read error.
+ */
+static int
+read_line(FILE *f, char *buf, size_t cap, size_t *len)
+{
+	size_t n = 0;
+	bool nul = false;
+	int c;
+
+	while ((c = getc(f)) != EOF && c != '\n') {
+		if (n + 1 >= cap)
+			return -E2BIG;
+		nul |= c == '\0';
+		buf[n++] = (char)c;
+	}
+	if (ferror(f))
+		return -EIO;
+	if (c == EOF && n == 0)
+		return 1;
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	if (n > CTL_SITES_LINE_MAX)
+		return -E2BIG;
+	if (nul)
+		return -EILSEQ;
+	*len = n;
+	return 0;
+}
+
+/*
+ * One CSV field (RFC 4180 quotes) from *p into out (at least as large as the
+ * line); advances past the comma.  1 when a comma followed (more fields), 0
+ * at the end of the line, -EINVAL for an unterminated quote or text after
+ * the closing quote.
+ */
+static int
+csv_field(const char **p, char *out)
+{
+	const char *s = *p;
 	size_t n = 0;
 
 	if (*s == '"') {
-		s++;
-		for (;;) {
+		for (s++;; s++) {
 			if (*s == '\0')
-				return -1;
-			if (*s == '"' && s[1] == '"') {
+				return -EINVAL;
+			if (*s == '"') {
+				if (s[1] != '"')
+					break;
 				s++;
-			} else if (*s == '"') {
-				s++;
-				break;
 			}
-			if (n + 1 < len)
-				out[n++] = *s;
-			s++;
+			out[n++] = *s;
 		}
+		s++;
+		if (*s != ',' && *s != '\0')
+			return -EINVAL;
 	} else {
-		while (*s != ',' && *s != '\0' && *s != '\n' && *s != '\r') {
-			if (n + 1 < len)
-				out[n++] = *s;
-			s++;
-		}
+		while (*s != ',' && *s != '\0')
+			out[n++] = *s++;
 	}
 	out[n] = '\0';
-	if (*s == ',')
-		s++;
-	*p = s;
+	*p = *s == ',' ? s + 1 : s;
+	return *s == ',';
+}
+
+/* A row's four fields into s; 0 or -EINVAL with err set. */
+static int
+parse_row(const char *line, struct ctl_site *s, char *err, size_t errlen)
+{
+	static char f[4][CTL_SITES_LINE_MAX + 1];
+	const char *p = line;
+	char why[96];
+	uint64_t v;
+	int nf = 0, more = 1, rc;
+
+	while (more == 1) {
+		if (nf == 4) {
+			snprintf(err, errlen, "more than 4 fields (id,name,kind,commune)");
+			return -EINVAL;
+		}
+		more = csv_field(&p, f[nf]);
+		if (more < 0) {
+			snprintf(err, errlen, "field %d: unterminated quote or text after the "
+				 "closing quote", nf + 1);
+			return -EINVAL;
+		}
+		nf++;
+	}
+	if (nf < 4) {
+		snprintf(err, errlen, "%d field%s, expected 4 (id,name,kind,commune)", nf,
+			 nf == 1 ? "" : "s");
+		return -EINVAL;
+	}
+	rc = ctl_parse_u64(f[0], 1, UINT32_MAX, &v);
+	if (rc != 0) {
+		snprintf(err, errlen, "site id '%.32s' is not a whole number in 1..4294967295",
+			 f[0]);
+		return -EINVAL;
+	}
+	s->id = (uint32_t)v;
+	if (strlen(f[1]) >= sizeof(s->name)) {
+		snprintf(err, errlen, "name is %zu bytes, at most %zu", strlen(f[1]),
+			 sizeof(s->name) - 1);
+		return -EINVAL;
+	}
+	if (ctl_site_name_check(f[1], why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "name %s", why);
+		return -EINVAL;
+	}
+	memcpy(s->name, f[1], strlen(f[1]) + 1);
+	s->kind = rules_kind_from_name(f[2]);
+	if (s->kind == KIND_UNKNOWN) {
+		snprintf(err, errlen, "kind '%.32s' is not checkpoint, venue, market, testing or "
+			 "other", f[2]);
+		return -EINVAL;
+	}
+	if (ctl_parse_u64(f[3], 0, COMMUNE_MAX, &v) != 0) {
+		snprintf(err, errlen, "commune '%.32s' is not a whole number in 0..%u", f[3],
+			 COMMUNE_MAX);
+		return -EINVAL;
+	}
+	s->commune = (uint32_t)v;
 	return 0;
+}
+
+struct id_line {
+	uint32_t id;
+	size_t line;
+};
+
+static int
+id_line_cmp(const void *a, const void *b)
+{
+	const struct id_line *x = a, *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* The first line (in file order) repeating an earlier row's id; 0 if none. */
+static int
+find_duplicate(const struct id_line *rows, size_t n, char *err, size_t errlen)
+{
+	struct id_line *v = malloc((n ? n : 1) * sizeof(*v));
+	size_t worst = 0;
+
+	if (v == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	memcpy(v, rows, n * sizeof(*v));
+	qsort(v, n, sizeof(*v), id_line_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (v[i].id == v[i - 1].id && (worst == 0 || v[i].line < v[worst].line))
+			worst = i;
+	if (worst != 0) {
+		size_t first = worst;
+
+		while (first > 0 && v[first - 1].id == v[worst].id)
+			first--;
+		snprintf(err, errlen, "line %zu: site id %u repeats line %zu", v[worst].line,
+			 v[worst].id, v[first].line);
+	}
+	free(v);
+	return worst != 0 ? -EINVAL : 0;
 }
 
 int
 ctl_sites_parse_csv(FILE *f, struct ctl_site **out, size_t *n, char *err, size_t errlen)
 {
-	char line[1024];
-	size_t cap = 0, lineno = 0;
+	static char line[CTL_SITES_LINE_MAX + 3];
+	char why[200];
+	size_t cap = 0, lineno = 0, len;
 	struct ctl_site *v = NULL;
+	struct id_line *rows = NULL;
+	int rc;
 
 	*n = 0;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		char id[32], name[256], kind[32], commune[32], *p = line, *end = NULL;
+	while ((rc = read_line(f, line, sizeof(line), &len)) != 1) {
 		struct ctl_site s = { 0 };
+		const char *p = line;
 
 		lineno++;
+		if (rc == -E2BIG) {
+			snprintf(err, errlen, "line %zu: longer than %d bytes", lineno,
+				 CTL_SITES_LINE_MAX);
+			goto bad;
+		}
+		if (rc == -EILSEQ) {
+			snprintf(err, errlen, "line %zu: holds a NUL byte", lineno);
+			goto bad;
+		}
+		if (rc != 0) {
+			snprintf(err, errlen, "line %zu: read error: %s", lineno, strerror(-rc));
+			goto bad;
+		}
 		if (lineno == 1) {
-			if (strncmp(line, "id,name,kind,commune", 20) != 0) {
+			if (strncmp(p, "\xef\xbb\xbf", 3) == 0)
+				p += 3;
+			if (strcmp(p, "id,name,kind,commune") != 0) {
 				snprintf(err, errlen, "line 1: header must be id,name,kind,commune");
 				goto bad;
 			}
 			continue;
 		}
-		if (line[strspn(line, " \t\r\n")] == '\0')
+		if (line[strspn(line, " \t")] == '\0')
 			continue;
-		if (csv_field(&p, id, sizeof(id)) || csv_field(&p, name, sizeof(name)) ||
-		    csv_field(&p, kind, sizeof(kind)) || csv_field(&p, commune, sizeof(commune))) {
-			snprintf(err, errlen, "line %zu: unterminated quote", lineno);
+		if (parse_row(line, &s, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "line %zu: %s", lineno, why);
 			goto bad;
 		}
-		s.id = (uint32_t)strtoul(id, &end, 10);
-		if (end == id || *end != '\0' || s.id == 0) {
-			snprintf(err, errlen, "line %zu: site id '%s' is not a number >= 1", lineno, id);
-			goto bad;
-		}
-		s.kind = rules_kind_from_name(kind);
-		if (s.kind == KIND_UNKNOWN) {
-			snprintf(err, errlen, "line %zu: kind '%s' is not checkpoint, venue, market, "
-				 "testing or other", lineno, kind);
-			goto bad;
-		}
-		s.commune = (uint32_t)strtoul(commune, NULL, 10);
-		snprintf(s.name, sizeof(s.name), "%.*s", (int)sizeof(s.name) - 1, name);
 		if (*n == cap) {
-			void *nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*v));
+			size_t ncap = cap ? cap * 2 : 64;
+			void *nv = realloc(v, ncap * sizeof(*v)), *nr;
 
-			if (nv == NULL) {
+			if (nv != NULL)
+				v = nv;
+			nr = nv != NULL ? realloc(rows, ncap * sizeof(*rows)) : NULL;
+			if (nr == NULL) {
 				snprintf(err, errlen, "out of memory");
 				goto bad;
 			}
-			v = nv;
+			rows = nr;
+			cap = ncap;
 		}
+		rows[*n] = (struct id_line){ s.id, lineno };
 		v[(*n)++] = s;
 	}
+	if (lineno == 0) {
+		snprintf(err, errlen, "line 1: empty file, expected the header "
+			 "id,name,kind,commune");
+		goto bad;
+	}
+	if (find_duplicate(rows, *n, err, errlen) != 0)
+		goto bad;
+	free(rows);
 	*out = v;
 	return 0;
 bad:
+	free(rows);
 	free(v);
 	*n = 0;
 	return -EINVAL;

@@ -146,6 +146,7 @@ ctl_sites_load(struct ctl_app *app)
 			continue;
 		s->kind = rules_kind_from_name(kind);
 		snprintf(s->name, sizeof(s->name), "%s", rep.v[i + 1].p + name_at);
+		ctl_site_name_clean(s->name);  /* written by hand or an older chotctl */
 		app->n_sites++;
 	}
 	ctl_sites_sort(app->sites, app->n_sites);

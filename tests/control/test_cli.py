@@ -13,12 +13,20 @@ configs/redis.conf, ACL users) filled by a real chotd from a small
   - trace with an explicit --keys reveals raw ids from the vault (they equal
     the truth's ids) and every lookup and reveal is audited;
   - stats --json over the telemetry socket of a live chotd: once the pcap is
-    consumed its counters equal the truth's and both identities hold.
+    consumed its counters equal the truth's and both identities hold;
+    --csv stats prints CSV;
+  - strict arguments (issue 11): loose numbers, times and durations, a
+    SITE_ID over 32 bits and extra arguments are exit 2 with a one-line
+    error naming the argument, and audit nothing; --help lists every command
+    of the table and the not-implemented ones answer so; keys init into a
+    missing directory is exit 2; bad sites files (duplicate ids, 33-bit ids,
+    bad communes, long lines, ANSI escapes) import nothing; a BOM is fine.
 
 usage: test_cli.py CHOTCTL CHOTD CHOT_FLOOD SRCDIR
 """
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -75,6 +83,14 @@ def live_stats(chotctl, chotd, srcdir, tmp, keys, pcap, truth, fails):
                            text=True, timeout=10)
         if r.returncode != 0 or "rx_packets" not in r.stdout:
             fails.append("stats table: exit %d %r" % (r.returncode, r.stderr))
+        r = subprocess.run([chotctl, "--csv", "stats", "--prefix", prefix],
+                           capture_output=True, text=True, timeout=10)
+        rows = [ln.split(",") for ln in r.stdout.splitlines()]
+        if r.returncode != 0 or not rows or rows[0] != ["counter", "value"] or \
+                any(len(x) != 2 or not x[1].isdigit() for x in rows[1:]) or \
+                ["rx_packets", str(last.get("rx_packets"))] not in rows:
+            fails.append("--csv stats: expected a counter,value header and rows, got exit %d "
+                         "%r" % (r.returncode, r.stdout[:200]))
     finally:
         p.terminate()
         try:
@@ -140,6 +156,84 @@ def main():
             expect(r.returncode == 3 and r.stderr.strip() != "",
                    "stats without chotd: expected exit 3, got %d" % r.returncode)
 
+            # ---- strict arguments (issue 11 item 5): exit 2, one line naming the argument,
+            # nothing audited
+            pid0 = ["--pid", "00" * 16]
+            site_tt = ["--from", "1627812000000", "--to", "1627815600000"]
+            kx = os.path.join(tmp, "keys-extra")
+            audit0 = tt.audit_len(redis)
+            for args, name in (
+                    (["trace"] + pid0 + ["--window", "inf"], "--window"),
+                    (["trace"] + pid0 + ["--window", "nan"], "--window"),
+                    (["trace"] + pid0 + ["--window", "0x1p70"], "--window"),
+                    (["trace"] + pid0 + ["--window", "99999999999999999999d"], "--window"),
+                    (["trace"] + pid0 + ["--min-overlap", "inf"], "--min-overlap"),
+                    (["trace"] + pid0 + ["--days", "14x"], "--days"),
+                    (["trace"] + pid0 + ["--days", "1e3"], "--days"),
+                    (["trace"] + pid0 + ["--days", "7.9"], "--days"),
+                    (["visits"] + pid0 + ["--days", "14x"], "--days"),
+                    (["visits"] + pid0 + ["--days", "7.9"], "--days"),
+                    (["trace"] + pid0 + ["--until", "-5"], "--until"),
+                    (["visits"] + pid0 + ["--until", "-5"], "--until"),
+                    (["trace"] + pid0 + ["--until", "2021-02-30"], "--until"),
+                    (["visits"] + pid0 + ["--until", "2021-08-01T10:00:00+99:00"], "--until"),
+                    (["trace"] + pid0 + ["--depth", "2x"], "--depth"),
+                    (["trace"] + pid0 + ["--limit", "5x"], "--limit"),
+                    (["trace"] + pid0 + ["--limit", "-1"], "--limit"),
+                    (["site", "1", "--from", "2021-02-30", "--to", "1627815600000"], "--from"),
+                    (["site", "1", "--from", "1627812000000", "--to",
+                      "2021-08-01T11:00:00+99:00"], "--to"),
+                    (["site", "4294967300"] + site_tt, "4294967300"),
+                    (["site", "0"] + site_tt, "SITE_ID"),
+                    (["site", "-1"] + site_tt, "-1"),          # getopt: an option
+                    (["site", "17x"] + site_tt, "SITE_ID"),
+                    (["trace"] + pid0 + ["extra"], "extra"),
+                    (["trace", "123456789012", "extra"], "extra"),
+                    (["visits"] + pid0 + ["extra"], "extra"),
+                    (["site", "1"] + site_tt + ["extra"], "extra"),
+                    (["stats", "extra"], "extra"),
+                    (["sites", "list", "extra"], "extra"),
+                    (["sites", "import", sites, "extra"], "extra"),
+                    (["sites", "frobnicate"], "frobnicate"),
+                    (["keys", "init", kx, "extra"], "extra")):
+                r = op.run("--keys", keys, *args)
+                expect(r.returncode == 2 and one_line_error(r) and name in r.stderr,
+                       "%s: expected exit 2 and one line naming %r, got %d %r %r" % (
+                           " ".join(args), name, r.returncode, r.stderr, r.stdout[:80]))
+            expect(tt.audit_len(redis) == audit0,
+                   "rejected arguments must audit nothing (%d records written)" % (
+                       tt.audit_len(redis) - audit0))
+            expect(not os.path.exists(kx), "keys init with an extra argument created the file")
+            expect(redis.cli("HLEN", "chot:sites").strip() == "0",
+                   "sites import with an extra argument must write nothing")
+
+            # ---- the command table: one --help lists it all; placeholders answer
+            r = subprocess.run([chotctl, "--help"], capture_output=True, text=True, timeout=30)
+            for cmd in ("trace", "visits", "site", "stats", "sites import", "sites list",
+                        "keys init", "flag", "watchlist", "alerts", "zone", "vehicle"):
+                expect(r.returncode == 0 and re.search(r"(?m)^  %s\b" % cmd, r.stdout),
+                       "chotctl --help must list %r (exit %d)" % (cmd, r.returncode))
+            for cmd in ("flag", "watchlist", "alerts", "zone", "vehicle"):
+                r = op.run(cmd, "x")
+                expect(r.returncode == 2 and one_line_error(r) and
+                       "not implemented" in r.stderr,
+                       "%s: expected exit 2 'not implemented', got %d %r" % (
+                           cmd, r.returncode, r.stderr))
+            for args in (["trace", "--help"], ["site", "--help"], ["sites", "import", "--help"],
+                         ["sites", "--help"], ["keys", "init", "--help"], ["stats", "--help"]):
+                r = op.run(*args)
+                expect(r.returncode == 0 and "usage" in r.stdout,
+                       "%s: expected exit 0 and a usage, got %d %r" % (" ".join(args),
+                                                                      r.returncode, r.stdout))
+
+            # ---- keys init into a missing directory: a usage error, not a backend one
+            kf = os.path.join(tmp, "no-such-dir", "keys")
+            r = subprocess.run([chotctl, "keys", "init", kf], capture_output=True, text=True,
+                               timeout=30)
+            expect(r.returncode == 2 and one_line_error(r) and "no-such-dir" in r.stderr,
+                   "keys init into a missing directory: expected exit 2 naming it, got %d %r" % (
+                       r.returncode, r.stderr))
+
             # ---- keys init
             kf = os.path.join(tmp, "newkeys")
             r = subprocess.run([chotctl, "keys", "init", kf], capture_output=True, text=True,
@@ -168,6 +262,23 @@ def main():
                                                                                r.stderr))
             expect(redis.cli("HLEN", "chot:sites").strip() == "0",
                    "a bad sites CSV must write nothing")
+            hdr = "id,name,kind,commune\n"
+            for body, line in (("7,A,market,1\n8,B,venue,1\n7,C,market,1\n", "line 4"),
+                               ("4,A,market,1\n4294967300,B,market,1\n", "line 3"),
+                               ("1,A,market,x\n", "line 2"),
+                               ("1,A,market,100000\n", "line 2"),
+                               ("1,A,market\n", "line 2"),
+                               ("1,A,market,1" + " " * 1011 + "666,Evil,checkpoint,1\n",
+                                "line 2"),
+                               ("1,A,market,1\n2,\x1b[31mRed\x1b[0m,market,1\n", "line 3")):
+                with open(badcsv, "w") as f:
+                    f.write(hdr + body)
+                r = admin.run("sites", "import", badcsv)
+                expect(r.returncode == 2 and one_line_error(r) and line in r.stderr,
+                       "bad sites CSV %r: expected exit 2 naming %s, got %d %r" % (
+                           body[:40], line, r.returncode, r.stderr))
+                expect(redis.cli("HLEN", "chot:sites").strip() == "0",
+                       "bad sites CSV %r must write nothing" % body[:40])
             r = op.run("sites", "import", sites)
             expect(r.returncode == 3 and one_line_error(r),
                    "the read-only operator must not import sites: expected exit 3 + one "
@@ -177,6 +288,12 @@ def main():
             expect(r.returncode == 0, "sites import: exit %d %r" % (r.returncode, r.stderr))
             expect(redis.cli("HLEN", "chot:sites").strip() == str(n_sites),
                    "chot:sites must hold the %d imported sites" % n_sites)
+            bom = os.path.join(tmp, "bom.csv")
+            with open(bom, "wb") as f:
+                f.write(b"\xef\xbb\xbf" + open(sites, "rb").read().replace(b"\n", b"\r\n"))
+            r = admin.run("sites", "import", bom)
+            expect(r.returncode == 0 and redis.cli("HLEN", "chot:sites").strip() == str(n_sites),
+                   "sites import of a BOM + CRLF file: exit %d %r" % (r.returncode, r.stderr))
             r = op.run("sites", "list")
             first = open(sites).readlines()[1].split(",")[0]
             expect(r.returncode == 0 and first in r.stdout, "sites list: exit %d" % r.returncode)

@@ -10,8 +10,7 @@
  * and review the diff of tests/control/golden/ before committing it.
  *
  * Also here: the JSON output parses as the DESIGN §5 shape (checked with a
- * few structural assertions), and the pure argument parsers (TIME, DURATION)
- * against a table of good and bad inputs.
+ * few structural assertions).  The argument parsers are in test_parse.c.
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -233,86 +232,4 @@ Test(format, json_shape)
 		cr_expect_eq(n_via, 1, "exactly one via (the F2's), got %u", n_via);
 	}
 	free(s);
-}
-
-/* ---- argument parsers ---- */
-
-struct time_case {
-	char in[48];
-	int rc;
-	uint64_t ms;
-};
-
-static struct time_case time_cases[] = {
-	{ "1627812000000", 0, T },
-	{ "0", 0, 0 },
-	{ "2021-08-01T10:00:00Z", 0, T },
-	{ "2021-08-01T10:00:00", 0, T },           /* no zone: UTC */
-	{ "2021-08-01T17:00:00+07:00", 0, T },
-	{ "2021-08-01T03:00:00-07:00", 0, T },
-	{ "2021-08-01T10:00:00.250Z", 0, T },      /* fraction dropped */
-	{ "2021-08-01 10:00:00", 0, T },
-	{ "2021-08-01T10:00Z", 0, T },             /* minutes precision */
-	{ "2021-08-01", 0, T - 10 * 60 * MIN },
-	{ "", -EINVAL, 0 },
-	{ "yesterday", -EINVAL, 0 },
-	{ "2021-08-01T10:00:00+7", -EINVAL, 0 },
-	{ "2021-08-01T10:00:00Zjunk", -EINVAL, 0 },
-	{ "12abc", -EINVAL, 0 },
-};
-
-ParameterizedTestParameters(parse, time)
-{
-	return cr_make_param_array(struct time_case, time_cases,
-				   sizeof(time_cases) / sizeof(time_cases[0]));
-}
-
-ParameterizedTest(struct time_case *c, parse, time)
-{
-	uint64_t ms = 12345;
-	int rc = ctl_parse_time(c->in, &ms);
-
-	cr_assert_eq(rc, c->rc, "TIME '%s': expected rc %d, got %d", c->in, c->rc, rc);
-	if (rc == 0)
-		cr_expect_eq(ms, c->ms, "TIME '%s': expected %llu ms, got %llu", c->in,
-			     (unsigned long long)c->ms, (unsigned long long)ms);
-}
-
-struct dur_case {
-	char in[16];
-	int rc;
-	uint64_t ms;
-};
-
-static struct dur_case dur_cases[] = {
-	{ "15m", 0, 15 * MIN },
-	{ "15min", 0, 15 * MIN },
-	{ "90s", 0, 90000 },
-	{ "2h", 0, 120 * MIN },
-	{ "1d", 0, 24 * 60 * MIN },
-	{ "250ms", 0, 250 },
-	{ "0", 0, 0 },
-	{ "1.5m", 0, 90000 },
-	{ "", -EINVAL, 0 },
-	{ "-5m", -EINVAL, 0 },
-	{ "15 m", -EINVAL, 0 },
-	{ "15x", -EINVAL, 0 },
-	{ "m", -EINVAL, 0 },
-};
-
-ParameterizedTestParameters(parse, duration)
-{
-	return cr_make_param_array(struct dur_case, dur_cases,
-				   sizeof(dur_cases) / sizeof(dur_cases[0]));
-}
-
-ParameterizedTest(struct dur_case *c, parse, duration)
-{
-	uint64_t ms = 12345;
-	int rc = ctl_parse_duration(c->in, &ms);
-
-	cr_assert_eq(rc, c->rc, "DURATION '%s': expected rc %d, got %d", c->in, c->rc, rc);
-	if (rc == 0)
-		cr_expect_eq(ms, c->ms, "DURATION '%s': expected %llu ms, got %llu", c->in,
-			     (unsigned long long)c->ms, (unsigned long long)ms);
 }
