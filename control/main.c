@@ -20,7 +20,7 @@
 
 static const char usage[] =
 	"usage: chotctl [-r URL] [--keys FILE] [--user U --password-file F]\n"
-	"               [--json | --csv] [--lang en|vi] [--operator NAME] COMMAND ...\n"
+	"               [--json | --csv] [--lang en|vi] COMMAND ...\n"
 	"\n"
 	"commands:\n"
 	"  trace SUBJECT|--pid HEX [--scheme S] [--days 14] [--until T] [--depth 1|2]\n"
@@ -35,7 +35,8 @@ static const char usage[] =
 	"-r defaults to redis://127.0.0.1:6379 ($CHOT_REDIS_URL); --user to chot-operator;\n"
 	"--password-file to $CHOT_PASSWORD_FILE.  SUBJECT is pseudonymised with the keys\n"
 	"file (--keys, else $CHOT_KEYS, else /etc/chot/keys); raw identifiers are revealed\n"
-	"from the vault only with an explicit --keys, and every reveal is audited.\n"
+	"from the vault only with an explicit --keys, and every reveal is audited; the\n"
+	"audit records the Redis user (--user) as who.\n"
 	"Exit: 0 found, 1 not found, 2 usage, 3 backend unavailable.\n";
 
 int
@@ -129,8 +130,6 @@ main(int argc, char **argv)
 	app.keys_path = getenv("CHOT_KEYS") ? getenv("CHOT_KEYS") : "/etc/chot/keys";
 	app.user = "chot-operator";
 	app.password_file = getenv("CHOT_PASSWORD_FILE");
-	app.operator_name = getenv("SUDO_USER") ? getenv("SUDO_USER") :
-			    getenv("USER") ? getenv("USER") : "unknown";
 	/* Global options stop at the command ('+': POSIX order). */
 	while ((c = getopt_long(argc, argv, "+r:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -140,7 +139,9 @@ main(int argc, char **argv)
 		case O_PWF: app.password_file = optarg; break;
 		case O_JSON: app.out = OUT_JSON; break;
 		case O_CSV: app.out = OUT_CSV; break;
-		case O_OPER: app.operator_name = optarg; break;
+		case O_OPER:  /* removed: "who" is the ACL user (DESIGN §4), not a flag */
+			return ctl_fail(&app, CTL_USAGE, "--operator was removed: the audit "
+					"records the Redis user chotctl signs in as (--user)");
 		case O_LANG:
 			if (strcmp(optarg, "en") == 0)
 				app.lang = LANG_EN;

@@ -162,7 +162,8 @@ def shipped(ck, chotctl, srcdir, tmp):
         for op in ops:
             lookup_ok(ck, admin, op, "first lookup")
             lookup_ok(ck, admin, op, "first trace", cmd="trace")
-        op = ops[-1]
+        # The attacker is alice (the shared template user if alice failed).
+        op = next((o for o in ops if o.user == "alice"), ops[0])
         first_id = last_record(admin)[0] or "0-1"
         # (a) the wipe, (b) the jam.
         tamper(ck, admin, op, "a: XADD MAXLEN 0", "XADD", AUDIT, "MAXLEN", "0", "*", "a", "b")
