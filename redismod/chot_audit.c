@@ -107,7 +107,7 @@ RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
 	if (RedisModule_Init(ctx, "chot_audit", 1, REDISMODULE_APIVER_1) == REDISMODULE_ERR)
 		return REDISMODULE_ERR;
 	if (RedisModule_GetClientUserNameById == NULL) {
-		RedisModule_Log(ctx, "warning", "chot_audit: needs Redis >= 6.2.1");
+		RedisModule_Log(ctx, "warning", "chot_audit: needs Redis >= 7.0");
 		return REDISMODULE_ERR;
 	}
 	if (audit_parse_args(ctx, argv, argc) != REDISMODULE_OK)
