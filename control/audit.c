@@ -1,47 +1,60 @@
 /*
- * Audit and reveal.  Every lookup appends (operator, command, subject pid,
- * time, detail) to the chot:audit stream BEFORE anything is printed; when
- * the append fails the lookup fails.  Raw identifiers come only from the
- * vault (v:{pid}), opened with the keys file's vault key, and each reveal is
- * itself audited first.
+ * Audit and reveal.  Every lookup appends (command, subject pid, detail) to
+ * the chot:audit stream BEFORE anything is printed; when the append fails
+ * the lookup fails.  The append is `CHOT.AUDIT cmd pid detail`, the command
+ * of the chot_audit Redis module (redismod/chot_audit.c): the server, not
+ * chotctl, sets the record's ID, time and "who" (the ACL user this
+ * connection authenticated as, --user), and operators hold no other write
+ * on the trail (docs/OPERATIONS.md, "The audit trail").  Raw identifiers
+ * come only from the vault (v:{pid}), opened with the keys file's vault key,
+ * and each reveal is itself audited first.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "ctl.h"
 #include "layout.h"
 #include "vault.h"
 
+/* A refused append, explained: the two set-up mistakes get their fix. */
+static int
+audit_refused(struct ctl_app *app, const char *err)
+{
+	if (strstr(err, "unknown command") != NULL)
+		return ctl_fail(app, CTL_UNAVAILABLE, "audit record could not be written: this "
+				"Redis has no CHOT.AUDIT (load the chot_audit module: loadmodule "
+				"/usr/lib/chot/chot_audit.so in redis.conf, see docs/OPERATIONS.md); "
+				"lookup refused");
+	if (strncmp(err, "NOPERM", 6) == 0)
+		return ctl_fail(app, CTL_UNAVAILABLE, "audit record could not be written: Redis "
+				"user '%s' may not run CHOT.AUDIT (make operators with "
+				"tools/chot-operator-add.sh); lookup refused",
+				app->password_file != NULL ? app->user : "default");
+	return ctl_fail(app, CTL_UNAVAILABLE, "audit record could not be written (%s); "
+			"lookup refused", err);
+}
+
 int
 ctl_audit(struct ctl_app *app, const char *cmd, const uint8_t *pid, const char *detail)
 {
-	char hex[PID_HEX_LEN + 1] = "-", ts[24];
-	const char *argv[13];
-	size_t argl[13];
+	char hex[PID_HEX_LEN + 1] = "-";
+	const char *argv[4] = { "CHOT.AUDIT", cmd, hex, detail != NULL ? detail : "" };
+	size_t argl[4];
 	struct ctl_reply rep;
-	int argc = 0, rc;
+	int rc;
 
 	if (pid != NULL)
 		chot_pid_hex(hex, pid);
-	snprintf(ts, sizeof(ts), "%llu", (unsigned long long)time(NULL) * 1000ULL);
-#define A(s) do { argv[argc] = (s); argl[argc] = strlen(s); argc++; } while (0)
-	A("XADD"); A(LAYOUT_AUDIT_STREAM); A("*");
-	A("operator"); A(app->operator_name);
-	A("cmd"); A(cmd);
-	A("pid"); A(hex);
-	A("ts_ms"); A(ts);
-	A("detail"); A(detail != NULL ? detail : "");
-#undef A
-	rc = ctl_redis_cmd(app->redis, argc, argv, argl, &rep, app->err, sizeof(app->err));
+	for (int i = 0; i < 4; i++)
+		argl[i] = strlen(argv[i]);
+	rc = ctl_redis_cmd(app->redis, 4, argv, argl, &rep, app->err, sizeof(app->err));
 	if (rc != 0)
 		return ctl_fail(app, CTL_UNAVAILABLE, "audit: %s; lookup refused", app->err);
 	if (rep.is_error) {
-		ctl_fail(app, CTL_UNAVAILABLE, "audit record could not be written (%s); "
-			 "lookup refused", rep.err);
+		rc = audit_refused(app, rep.err);
 		ctl_reply_free(&rep);
-		return CTL_UNAVAILABLE;
+		return rc;
 	}
 	ctl_reply_free(&rep);
 	return 0;

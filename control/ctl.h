@@ -31,7 +31,7 @@ struct ctl_site {
 struct ctl_command;
 
 struct ctl_app {
-	const char *url, *keys_path, *user, *password_file, *operator_name;
+	const char *url, *keys_path, *user, *password_file;
 	enum ctl_output out;
 	enum ctl_lang lang;
 	bool keys_given;          /* --keys: reveal identities from the vault */

@@ -110,8 +110,6 @@ main(int argc, char **argv)
 	app.keys_path = getenv("CHOT_KEYS") ? getenv("CHOT_KEYS") : "/etc/chot/keys";
 	app.user = "chot-operator";
 	app.password_file = getenv("CHOT_PASSWORD_FILE");
-	app.operator_name = getenv("SUDO_USER") ? getenv("SUDO_USER") :
-			    getenv("USER") ? getenv("USER") : "unknown";
 	/* Global options stop at the command ('+': POSIX order). */
 	while ((c = getopt_long(argc, argv, "+r:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -121,7 +119,9 @@ main(int argc, char **argv)
 		case O_PWF: app.password_file = optarg; break;
 		case O_JSON: app.out = OUT_JSON; break;
 		case O_CSV: app.out = OUT_CSV; break;
-		case O_OPER: app.operator_name = optarg; break;
+		case O_OPER:  /* removed: "who" is the ACL user (DESIGN §4), not a flag */
+			return ctl_fail(&app, CTL_USAGE, "--operator was removed: the audit "
+					"records the Redis user chotctl signs in as (--user)");
 		case O_LANG:
 			if (strcmp(optarg, "en") == 0)
 				app.lang = LANG_EN;

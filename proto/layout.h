@@ -45,7 +45,7 @@
 #define LAYOUT_KEY_MAX       64
 
 /* Other keys. */
-#define LAYOUT_AUDIT_STREAM  "chot:audit"     /* XADD by chotctl (operator) */
+#define LAYOUT_AUDIT_STREAM  "chot:audit"     /* appended by CHOT.AUDIT (redismod/) */
 #define LAYOUT_SITES_HASH    "chot:sites"     /* site_id -> "kind,commune,name" */
 
 /* Key builders: write a NUL-terminated key into out, return its length. */

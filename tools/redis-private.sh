@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start a private redis-server with the shipped configs/redis.conf on a free
 # loopback port, in directory DIR, with fresh passwords for the chot ACL
-# users.  Prints shell assignments to eval:
+# users and this build's audit module ($CHOT_AUDIT_MODULE, else
+# ${CHOT_BUILD:-build}/redismod/chot_audit.so).  Prints shell assignments to eval:
 #   CHOT_REDIS_PORT, CHOT_REDIS_PID, CHOT_REDIS_DIR and, for each of admin,
 #   ingest and operator, CHOT_<USER>_PASSFILE (a 0600 file with the password).
 # usage: eval "$(tools/redis-private.sh DIR)"; ...; kill "$CHOT_REDIS_PID"
@@ -24,6 +25,11 @@ free_port() {
 	return 1
 }
 
+module=${CHOT_AUDIT_MODULE:-${CHOT_BUILD:-$here/build}/redismod/chot_audit.so}
+if [ ! -f "$module" ]; then
+	echo "redis-private: no audit module at $module (build first, or set CHOT_AUDIT_MODULE)" >&2
+	exit 1
+fi
 umask 077
 declare -A pass
 for u in admin ingest operator; do
@@ -33,6 +39,7 @@ done
 sed -e "s/>CHANGE-ME-admin/>${pass[admin]}/" \
     -e "s/>CHANGE-ME-ingest/>${pass[ingest]}/" \
     -e "s/>CHANGE-ME-operator/>${pass[operator]}/" \
+    -e "s|^loadmodule /usr/lib/chot/chot_audit.so|loadmodule $module|" \
     "$here/configs/redis.conf" >"$dir/redis.conf"
 port=$(free_port)
 redis-server "$dir/redis.conf" --port "$port" --dir "$dir" --daemonize yes \

@@ -13,7 +13,7 @@
      --min-overlap M --depth 2`, logged in as chot-operator, must return
      exactly the truth's F1 set (degree 1) and F2 set (degree 2), with `via`
      on every F2 naming one of the F1s.
-  4. Every lookup leaves one record in the chot:audit stream; with XADD
+  4. Every lookup leaves one record in the chot:audit stream; with CHOT.AUDIT
      taken away from chot-operator the lookup is refused (exit 3) and prints
      no result.
   5. ACL: chot-operator cannot write scan data; chot-ingest cannot read the
@@ -183,7 +183,7 @@ def main():
                     if truth["f0"][-1]["pid"] not in last or "trace" not in last:
                         fails.append("audit record lacks the pid or the command: %r" % last[:300])
                     # Lookups are refused when the audit stream is not writable.
-                    redis.cli("ACL", "SETUSER", "chot-operator", "-xadd")
+                    redis.cli("ACL", "SETUSER", "chot-operator", "-chot.audit")
                     f0 = truth["f0"][0]
                     r = op.run("--json", "trace", "--pid", f0["pid"], "--until",
                                str(f0["until_ms"]), "--days", str(f0["days"]))
@@ -193,7 +193,7 @@ def main():
                     if not r.stderr.strip() or "\n" in r.stderr.strip():
                         fails.append("audit not writable: expected a one-line error, got %r"
                                      % r.stderr)
-                    redis.cli("ACL", "SETUSER", "chot-operator", "+xadd")
+                    redis.cli("ACL", "SETUSER", "chot-operator", "+chot.audit")
                     # ACL: the operator cannot write scan data, ingest cannot read the vault.
                     for user, cmd in (("operator", ["ZADD", "s:{00}:1", "0", "x"]),
                                       ("ingest", ["GET", "v:{00}"])):

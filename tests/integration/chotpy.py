@@ -214,14 +214,30 @@ def free_port():
     raise RuntimeError("no free port")
 
 
+# configs/redis.conf loads the audit module (redismod/chot_audit.c) from its
+# installed path; a test server loads this build's copy instead.
+AUDIT_MODULE_INSTALLED = "/usr/lib/chot/chot_audit.so"
+
+
+def audit_module():
+    """This build's chot_audit.so: $CHOT_AUDIT_MODULE (meson test sets it),
+    else $CHOT_BUILD/redismod, else build/redismod in the source tree."""
+    if os.environ.get("CHOT_AUDIT_MODULE"):
+        return os.environ["CHOT_AUDIT_MODULE"]
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    build = os.environ.get("CHOT_BUILD") or os.path.join(src, "build")
+    return os.path.normpath(os.path.join(build, "redismod", "chot_audit.so"))
+
+
 class Redis:
     """A private redis-server on a free loopback port, in a temp dir.
 
     With shipped_conf (configs/redis.conf) it runs the shipped configuration
-    with fresh passwords for its ACL users, written to DIR/<user>.pass (0600);
-    the test itself then talks to Redis as chot-admin."""
+    with fresh passwords for its ACL users, written to DIR/<user>.pass (0600),
+    and this build's audit module; the test itself then talks to Redis as
+    chot-admin.  extra_args go on redis-server's command line."""
 
-    def __init__(self, workdir, shipped_conf=None):
+    def __init__(self, workdir, shipped_conf=None, extra_args=()):
         self.dir = workdir
         self.port = free_port()
         self.user = self.password = None
@@ -240,6 +256,7 @@ class Redis:
                 self.passfiles[u] = path
                 if u == "admin":
                     self.user, self.password = "chot-admin", pw
+            text = text.replace(AUDIT_MODULE_INSTALLED, audit_module())
             conf = os.path.join(workdir, "redis.conf")
             with open(conf, "w") as f:
                 f.write(text)
@@ -248,6 +265,7 @@ class Redis:
                  "--daemonize", "no", "--logfile", os.path.join(workdir, "redis.log")]
         if not shipped_conf:
             args += ["--save", "", "--appendonly", "no"]
+        args += list(extra_args)
         self.args = args
         self.proc = None
         self.started = False

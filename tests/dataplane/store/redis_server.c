@@ -36,17 +36,20 @@ free_port(void)
 static void
 put_replaced(FILE *out, const char *line)
 {
+	/* The placeholder passwords, and the audit module's installed path
+	 * (configs/redis.conf) for this build's copy. */
 	static const char *const from[] = { "CHANGE-ME-admin", "CHANGE-ME-ingest",
-					    "CHANGE-ME-operator" };
-	static const char *const to[] = { RSRV_ADMIN_PW, RSRV_INGEST_PW, RSRV_OPERATOR_PW };
+					    "CHANGE-ME-operator", "/usr/lib/chot/chot_audit.so" };
+	static const char *const to[] = { RSRV_ADMIN_PW, RSRV_INGEST_PW, RSRV_OPERATOR_PW,
+					  CHOT_AUDIT_MODULE };
 
 	while (*line != '\0') {
 		size_t i;
 
-		for (i = 0; i < 3; i++)
+		for (i = 0; i < 4; i++)
 			if (strncmp(line, from[i], strlen(from[i])) == 0)
 				break;
-		if (i < 3) {
+		if (i < 4) {
 			fputs(to[i], out);
 			line += strlen(from[i]);
 		} else {
