@@ -19,6 +19,7 @@ packages=(
 	clang libclang-rt-14-dev              # libFuzzer + ASan/UBSan harness
 	python3-protobuf python3-nacl protobuf-compiler # independent decoder test
 	iproute2 jq procps tzdata             # namespaces/veth tests, JSON checks, local time
+	prometheus                            # promtool + a real Prometheus scraping chotctl stats --prometheus
 )
 
 missing=()
