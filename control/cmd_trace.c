@@ -9,15 +9,17 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "godata.h"
 
 static const char trace_usage[] =
 	"usage: chotctl trace SUBJECT [--scheme cccd|pccovid|vneid|passport|plate|greenlane]\n"
 	"                     [--days 14] [--until T] [--depth 1|2] [--window 15m]\n"
-	"                     [--min-overlap 0] [--limit N]\n"
+	"                     [--min-overlap 0] [--limit N] [--format table|json|csv|godata]\n"
 	"       chotctl trace --pid HEX ...\n"
 	"F0's visits in [until - days, until], then everyone present at the same site\n"
 	"with overlapping time +- window (F1), then those who met an F1 after its own\n"
-	"exposure (F2), ranked by overlap.  T: ISO 8601 or unix ms (default now).\n";
+	"exposure (F2), ranked by overlap.  T: ISO 8601 or unix ms (default now).\n"
+	"--format godata: a CSV for WHO Go.Data's contact import (docs/CHOTCTL.md).\n";
 
 static double
 now_ms(void)
@@ -60,7 +62,8 @@ ctl_subject_arg(struct ctl_app *app, const char *subject, const char *scheme, co
 int
 cmd_trace(struct ctl_app *app, int argc, char **argv)
 {
-	enum { O_SCHEME = 1, O_DAYS, O_UNTIL, O_DEPTH, O_WINDOW, O_MINOV, O_LIMIT, O_PID, O_HELP };
+	enum { O_SCHEME = 1, O_DAYS, O_UNTIL, O_DEPTH, O_WINDOW, O_MINOV, O_LIMIT, O_PID, O_HELP,
+	       O_FORMAT };
 	static const struct option opts[] = {
 		{ "scheme", required_argument, NULL, O_SCHEME },
 		{ "days", required_argument, NULL, O_DAYS },
@@ -71,8 +74,10 @@ cmd_trace(struct ctl_app *app, int argc, char **argv)
 		{ "limit", required_argument, NULL, O_LIMIT },
 		{ "pid", required_argument, NULL, O_PID },
 		{ "help", no_argument, NULL, O_HELP },
+		{ "format", required_argument, NULL, O_FORMAT },
 		{ NULL, 0, NULL, 0 },
 	};
+	bool godata = false;
 	const char *scheme = "cccd", *pidhex = NULL, *subject = NULL;
 	struct tr_query q = { .window_ms = RULES_WINDOW_DEFAULT_MS, .depth = 2 };
 	uint64_t days = 14, until = (uint64_t)time(NULL) * 1000, calls0;
@@ -119,6 +124,19 @@ cmd_trace(struct ctl_app *app, int argc, char **argv)
 			limit = strtol(optarg, &end, 10);
 			if (end == optarg || *end != '\0' || limit < 0)
 				return ctl_fail(app, CTL_USAGE, "--limit: '%s'", optarg);
+			break;
+		case O_FORMAT:
+			/* --format X is the global --json / --csv, plus godata. */
+			godata = strcmp(optarg, "godata") == 0;
+			if (strcmp(optarg, "table") == 0)
+				app->out = OUT_TABLE;
+			else if (strcmp(optarg, "json") == 0)
+				app->out = OUT_JSON;
+			else if (strcmp(optarg, "csv") == 0 || godata)
+				app->out = OUT_CSV;  /* godata: all rows by default, like --csv */
+			else
+				return ctl_fail(app, CTL_USAGE, "--format: table, json, csv or godata, "
+						"not '%s'", optarg);
 			break;
 		case O_HELP:
 			fputs(trace_usage, stdout);
@@ -189,7 +207,10 @@ cmd_trace(struct ctl_app *app, int argc, char **argv)
 		v.id = id0;
 		v.ids = ids;
 	}
-	ctl_format_trace(app, &v);
+	if (godata)
+		ctl_trace_godata(app, &v);
+	else
+		ctl_format_trace(app, &v);
 	rc = r.n_visits > 0 ? CTL_FOUND : CTL_NOT_FOUND;
 	free(ids);
 	tr_result_free(&r);
