@@ -191,10 +191,11 @@ reasons(FILE *f, const struct ctl_tel_dict *d)
 	      "chot_<counter>_total the reason adds to.\n"
 	      "# TYPE chot_reasons_total counter\n", f);
 	for (size_t i = 0; i < d->n; i++) {
-		const char *key = d->kv[i].key, *dot = strchr(key, '.');
+		const char *key = d->kv[i].key, *dot = strpbrk(key, "./");
 		char counter[CTL_TEL_KEY_MAX];
 
-		/* "bad_events.cccd_format"; a key without a dot is a reason alone. */
+		/* "bad_events.cccd_format" ('/' too: DPDK 22.11 refuses '.' in dict
+		 * names, '/' it allows); a key without either is a reason alone. */
 		snprintf(counter, sizeof(counter), "%.*s", dot ? (int)(dot - key) : 0, key);
 		fputs("chot_reasons_total{counter=\"", f);
 		prom_label_value(f, counter);

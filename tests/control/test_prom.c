@@ -121,7 +121,7 @@ static const char *const scrape_json[4] = {
 	"\"w1\": {\"lcore\": 2, \"events_stored\": 4440, \"events_pending\": 0, \"redis_connected\": 0, "
 	"\"rx_ring\": 5}}}",
 	"{\"/chot/reasons\": {\"not_ours.ip_fragment\": 7, \"bad_events.cccd_format\": 12, "
-	"\"orphan\": 1}}",
+	"\"orphan\": 1, \"bad_tag/tag\": 2}}",
 	"{\"/chot/alerts\": {\"watch_f0\": 3, \"zone_red\": 1}}",
 };
 
@@ -185,6 +185,7 @@ Test(prom, names_types_and_labels)
 		"chot_worker_rx_ring{worker=\"w1\"} 5",
 		"chot_reasons_total{counter=\"bad_events\",reason=\"cccd_format\"} 12",
 		"chot_reasons_total{counter=\"\",reason=\"orphan\"} 1",
+		"chot_reasons_total{counter=\"bad_tag\",reason=\"tag\"} 2",
 	};
 
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
