@@ -40,6 +40,7 @@ fi
 
 # Debian's redis-server package may start a system instance; chot never uses
 # it (every run starts a private server on a free loopback port).
+# Likewise prometheus: tests run their own on a free loopback port.
 
 werror=${CHOT_WERROR:-false}
 if [ ! -f "$build/build.ninja" ]; then
