@@ -2,7 +2,8 @@
  * chotctl stats: the dataplane counters, read over DPDK's own telemetry
  * socket (/var/run/dpdk/PREFIX/dpdk_telemetry.v2, the one
  * dpdk-telemetry.py -f PREFIX uses), with the two accounting identities of
- * DESIGN §3 checked.  --watch redraws once a second with rates.
+ * DESIGN §3 checked.  --watch redraws once a second with rates;
+ * --prometheus prints the same as Prometheus text (stats_prom.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -10,13 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
 #include "ctl.h"
+#include "stats_prom.h"
+#include "tel.h"
 
 #define MAX_CTR 128
 
@@ -26,7 +27,8 @@ struct counters {
 	unsigned long long v[MAX_CTR];
 };
 
-static const char stats_usage[] = "usage: chotctl stats [--prefix P] [--watch]\n";
+static const char stats_usage[] = "usage: chotctl stats [--prefix P] [--watch]\n"
+	"       chotctl stats [--prefix P] --prometheus [--out FILE]\n";
 static volatile sig_atomic_t stop;
 
 static void
@@ -64,27 +66,11 @@ parse_flat(const char *s, struct counters *c)
 	return c->n > 0 ? 0 : -EINVAL;
 }
 
+/* The socket client is tel.c's, shared with --prometheus. */
 static int
 query(const char *prefix, const char *cmd, char *buf, size_t len)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "/var/run/dpdk/%s/dpdk_telemetry.v2", prefix);
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
-	    read(fd, buf, len - 1) < 0 ||          /* the greeting */
-	    write(fd, cmd, strlen(cmd)) < 0 || (n = read(fd, buf, len - 1)) <= 0) {
-		int e = errno ? errno : EIO;
-
-		close(fd);
-		return -e;
-	}
-	buf[n] = '\0';
-	close(fd);
-	return 0;
+	return ctl_tel_query(prefix, cmd, buf, len);
 }
 
 static unsigned long long
@@ -118,10 +104,15 @@ cmd_stats(struct ctl_app *app, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "prefix", required_argument, NULL, 'p' }, { "watch", no_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, 'h' },
+		{ "prometheus", no_argument, NULL, 'P' },
+		{ "out", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *prefix = "rte";
 	bool watch = false;
+	bool prometheus = false;
+	const char *out_path = NULL;
 	struct counters cur, prev = { 0 };
 	static char buf[65536];
 	int c, rc;
@@ -131,11 +122,20 @@ cmd_stats(struct ctl_app *app, int argc, char **argv)
 		case 'p': prefix = optarg; break;
 		case 'w': watch = true; break;
 		case 'h': fputs(stats_usage, stdout); return 0;
+		case 'P': prometheus = true; break;
+		case 'o': out_path = optarg; break;
 		default: fputs(stats_usage, stderr); return CTL_USAGE;
 		}
 	}
 	if ((rc = ctl_args_end(app, argc, argv)) != 0)
 		return rc;
+	if (out_path != NULL && !prometheus)
+		return ctl_fail(app, CTL_USAGE, "stats: --out goes with --prometheus");
+	if (prometheus && watch)
+		return ctl_fail(app, CTL_USAGE, "stats: --prometheus is one scrape; Prometheus "
+				"does the watching");
+	if (prometheus)
+		return ctl_stats_prometheus(app, prefix, out_path);
 	signal(SIGINT, on_int);
 	do {
 		rc = query(prefix, "/chot/stats", buf, sizeof(buf));

@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "ctl.h"
+#include "godata.h"
 
 /* The widest --window / --min-overlap: a day is far past any contact rule,
  * and each hour of window widens every presence read (trace.h). */
@@ -59,7 +60,7 @@ ctl_subject_arg(struct ctl_app *app, const char *subject, const char *scheme, co
 int
 cmd_trace(struct ctl_app *app, int argc, char **argv)
 {
-	enum { O_SCHEME = 1, O_DAYS, O_UNTIL, O_DEPTH, O_WINDOW, O_MINOV, O_LIMIT, O_PID };
+	enum { O_SCHEME = 1, O_DAYS, O_UNTIL, O_DEPTH, O_WINDOW, O_MINOV, O_LIMIT, O_PID, O_FORMAT };
 	static const struct option opts[] = {
 		{ "scheme", required_argument, NULL, O_SCHEME },
 		{ "days", required_argument, NULL, O_DAYS },
@@ -69,8 +70,10 @@ cmd_trace(struct ctl_app *app, int argc, char **argv)
 		{ "min-overlap", required_argument, NULL, O_MINOV },
 		{ "limit", required_argument, NULL, O_LIMIT },
 		{ "pid", required_argument, NULL, O_PID },
+		{ "format", required_argument, NULL, O_FORMAT },
 		{ NULL, 0, NULL, 0 },
 	};
+	bool godata = false;
 	const char *scheme = "cccd", *pidhex = NULL, *subject = NULL;
 	struct tr_query q = { .window_ms = RULES_WINDOW_DEFAULT_MS, .depth = 2 };
 	uint64_t days = 14, until = (uint64_t)time(NULL) * 1000, calls0, depth = 2, limit = 0;
@@ -99,6 +102,19 @@ cmd_trace(struct ctl_app *app, int argc, char **argv)
 		case O_LIMIT:
 			rc = ctl_arg_u64(app, "--limit", optarg, 0, UINT32_MAX, &limit);
 			has_limit = true;
+			break;
+		case O_FORMAT:
+			/* --format X is the global --json / --csv, plus godata. */
+			godata = strcmp(optarg, "godata") == 0;
+			if (strcmp(optarg, "table") == 0)
+				app->out = OUT_TABLE;
+			else if (strcmp(optarg, "json") == 0)
+				app->out = OUT_JSON;
+			else if (strcmp(optarg, "csv") == 0 || godata)
+				app->out = OUT_CSV;  /* godata: all rows by default, like --csv */
+			else
+				return ctl_fail(app, CTL_USAGE, "--format: table, json, csv or godata, "
+						"not '%s'", optarg);
 			break;
 		default: return ctl_opt_error(app, c, argv);
 		}
@@ -167,7 +183,10 @@ cmd_trace(struct ctl_app *app, int argc, char **argv)
 		v.id = id0;
 		v.ids = ids;
 	}
-	ctl_format_trace(app, &v);
+	if (godata)
+		ctl_trace_godata(app, &v);
+	else
+		ctl_format_trace(app, &v);
 	rc = r.n_visits > 0 ? CTL_FOUND : CTL_NOT_FOUND;
 	free(ids);
 	tr_result_free(&r);

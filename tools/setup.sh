@@ -19,6 +19,7 @@ packages=(
 	clang libclang-rt-14-dev              # libFuzzer + ASan/UBSan harness
 	python3-protobuf python3-nacl protobuf-compiler # independent decoder test
 	iproute2 jq procps tzdata             # namespaces/veth tests, JSON checks, local time
+	prometheus                            # promtool + a real Prometheus scraping chotctl stats --prometheus
 )
 
 missing=()
@@ -39,6 +40,7 @@ fi
 
 # Debian's redis-server package may start a system instance; chot never uses
 # it (every run starts a private server on a free loopback port).
+# Likewise prometheus: tests run their own on a free loopback port.
 
 werror=${CHOT_WERROR:-false}
 if [ ! -f "$build/build.ninja" ]; then

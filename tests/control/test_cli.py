@@ -347,6 +347,35 @@ def main():
                 expect(not wrong, "trace --keys: %d contacts with a wrong raw id" % len(wrong))
                 expect(tt.audit_len(redis) - audit0 >= 2,
                        "trace with reveals: expected the lookup and the reveal audited")
+
+            # ---- trace --format godata (depth 2, --keys): one row per contact of the
+            # JSON trace, F1s first, sources F0 / via, identities as revealed
+            targs = ["trace", "--pid", f0["pid"], "--until", str(f0["until_ms"]),
+                     "--days", str(f0["days"]), "--depth", "2"]
+            rj = op.run("--keys", keys, "--json", *targs)
+            rg = op.run("--keys", keys, *(targs + ["--format", "godata"]))
+            if rj.returncode != 0 or rg.returncode != 0:
+                fails.append("trace --format godata: exit %d / %d %r" % (
+                    rj.returncode, rg.returncode, rg.stderr))
+            else:
+                import csv
+                import io
+                contacts = json.loads(rj.stdout)["contacts"]
+                rows = list(csv.DictReader(io.StringIO(rg.stdout, newline="")))
+                expect(len(rows) == len(contacts) and contacts,
+                       "godata: %d rows for %d contacts" % (len(rows), len(contacts)))
+                degrees = [2 if r["riskReason"].startswith("F2") else 1 for r in rows]
+                expect(degrees == sorted(degrees), "godata: F1 rows must precede F2 rows")
+                byp = {c["pid"]: c for c in contacts}
+                bad = [r["visualId"] for r in rows if r["visualId"] not in byp or
+                       r["relationship.persons[].id"] != byp[r["visualId"]].get("via", f0["pid"])
+                       or r["firstName"] != byp[r["visualId"]].get("id")
+                       or r["documents[].number"] != byp[r["visualId"]].get("id")]
+                expect(not bad, "godata: %d rows with a wrong source or identity" % len(bad))
+            r = op.run("--json", "trace", "--pid", f0["pid"], "--format", "yaml")
+            expect(r.returncode == 2 and one_line_error(r),
+                   "--format yaml: expected exit 2 + one line, got %d %r" % (r.returncode,
+                                                                           r.stderr))
         finally:
             redis.stop()
         live_stats(chotctl, chotd, srcdir, tmp, keys, pcap, truth, fails)

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "godata.h"
 
 #ifndef GOLDEN_DIR
 #error "GOLDEN_DIR must be defined by the build"
@@ -64,26 +65,31 @@ setup(void)
 	contacts[0].site_id = 17;
 	contacts[0].overlap_ms = 30 * MIN;
 	contacts[0].first_ms = T + 15 * MIN;
+	contacts[0].contact_ms = T + 15 * MIN;
 	pid_n(contacts[1].pid, 2);
 	pid_n(contacts[1].via, 1);
 	contacts[1].degree = 2;
 	contacts[1].site_id = 17;
 	contacts[1].overlap_ms = 12 * MIN;
 	contacts[1].first_ms = T + 50 * MIN;
+	contacts[1].contact_ms = T + 55 * MIN;    /* its largest contact came later */
 	pid_n(contacts[2].pid, 3);
 	contacts[2].degree = 1;
 	contacts[2].site_id = 99;   /* not in the registry: shown by id */
 	contacts[2].overlap_ms = 0;
 	contacts[2].first_ms = T + 126 * MIN;
+	contacts[2].contact_ms = T + 126 * MIN;
 	result.visits = visits;
 	result.n_visits = 2;
 	result.contacts = contacts;
 	result.n_contacts = 3;
 }
 
-/* Format the fixed trace; returns a malloc'd NUL-terminated buffer. */
+typedef void (*format_fn)(struct ctl_app *app, const struct ctl_trace_view *v);
+
+/* Format the fixed trace with fn; returns a malloc'd NUL-terminated buffer. */
 static char *
-render(enum ctl_output out, enum ctl_lang lang, bool with_ids, size_t limit)
+render_with(format_fn fn, enum ctl_output out, enum ctl_lang lang, bool with_ids, size_t limit)
 {
 	struct ctl_app app;
 	struct ctl_trace_view v;
@@ -107,9 +113,15 @@ render(enum ctl_output out, enum ctl_lang lang, bool with_ids, size_t limit)
 	v.limit = limit;
 	v.elapsed_ms = 12.5;
 	v.redis_calls = 7;
-	ctl_format_trace(&app, &v);
+	fn(&app, &v);
 	fclose(app.o);
 	return buf;
+}
+
+static char *
+render(enum ctl_output out, enum ctl_lang lang, bool with_ids, size_t limit)
+{
+	return render_with(ctl_format_trace, out, lang, with_ids, limit);
 }
 
 static char *
@@ -232,4 +244,75 @@ Test(format, json_shape)
 		cr_expect_eq(n_via, 1, "exactly one via (the F2's), got %u", n_via);
 	}
 	free(s);
+}
+
+/* ---- --format godata (control/godata.c, docs/CHOTCTL.md "Go.Data export") ---- */
+
+Test(format, godata_golden)
+{
+	char *s = render_with(ctl_trace_godata, OUT_CSV, LANG_EN, true, SIZE_MAX);
+
+	golden("trace_godata.csv", s);
+	free(s);
+}
+
+Test(format, godata_rows)
+{
+	char *s = render_with(ctl_trace_godata, OUT_CSV, LANG_EN, false, SIZE_MAX);
+	const char *f1 = strstr(s, "\r\n101112"), *f1b = strstr(s, "\r\n303132"),
+		   *f2 = strstr(s, "\r\n202122");
+	unsigned rows = 0;
+
+	for (const char *p = s; (p = strstr(p, "\r\n")) != NULL; p++)
+		rows++;
+	cr_expect_eq(rows, 4, "header + one row per contact, got %u lines:\n%s", rows, s);
+	cr_assert(f1 != NULL && f1b != NULL && f2 != NULL, "every contact has a row:\n%s", s);
+	cr_expect(f1 < f2 && f1b < f2, "F1 rows come before F2 rows (an F2's source must exist "
+		  "when Go.Data imports it):\n%s", s);
+	/* F1's source is the F0, the F2's is its via F1; without --keys the name is the pid. */
+	cr_expect_not_null(strstr(s, "101112131415161718191a1b1c1d1e1f,101112131415161718191a1b1c1d1e1f,"
+				  "2021-08-02T10:00:00.000Z,"), "F1 row: visualId, firstName = pid, "
+			   "dateOfReporting = until:\n%s", s);
+	cr_expect_not_null(strstr(s, "(chot trace),,,000102030405060708090a0b0c0d0e0f,"),
+			   "F1 row: no document without --keys, source = F0 pid:\n%s", s);
+	cr_expect_not_null(strstr(s, "(chot trace),,,101112131415161718191a1b1c1d1e1f,"
+				  "2021-08-01T11:07:00.000Z,"), "F2 row: source = via F1, contact date "
+			   "= end of its largest contact (10:55 + 12 min):\n%s", s);
+	free(s);
+}
+
+struct overlap_case {
+	uint64_t ms;
+	char certainty[64], duration[64];
+};
+
+static struct overlap_case overlap_cases[] = {
+	{ 0, "CERTAINTY_LEVEL_1_LOW", "EXPOSURE_DURATION_VERY_SHORT_SECONDS" },
+	{ 1, "CERTAINTY_LEVEL_2_MEDIUM", "EXPOSURE_DURATION_VERY_SHORT_SECONDS" },
+	{ MIN - 1, "CERTAINTY_LEVEL_2_MEDIUM", "EXPOSURE_DURATION_VERY_SHORT_SECONDS" },
+	{ MIN, "CERTAINTY_LEVEL_2_MEDIUM", "EXPOSURE_DURATION_SHORT_MINUTES" },
+	{ 15 * MIN - 1, "CERTAINTY_LEVEL_2_MEDIUM", "EXPOSURE_DURATION_SHORT_MINUTES" },
+	{ 15 * MIN, "CERTAINTY_LEVEL_3_HIGH", "EXPOSURE_DURATION_SHORT_MINUTES" },
+	{ 60 * MIN, "CERTAINTY_LEVEL_3_HIGH", "EXPOSURE_DURATION_MEDIUM_HOURS" },
+	{ 24 * 60 * MIN - 1, "CERTAINTY_LEVEL_3_HIGH", "EXPOSURE_DURATION_MEDIUM_HOURS" },
+	{ 24 * 60 * MIN, "CERTAINTY_LEVEL_3_HIGH", "EXPOSURE_DURATION_LONG_DAYS" },
+};
+
+ParameterizedTestParameters(godata, overlap)
+{
+	return cr_make_param_array(struct overlap_case, overlap_cases,
+				   sizeof(overlap_cases) / sizeof(overlap_cases[0]));
+}
+
+ParameterizedTest(struct overlap_case *c, godata, overlap)
+{
+	char want[96];
+
+	snprintf(want, sizeof(want), "LNG_REFERENCE_DATA_CATEGORY_%s", c->certainty);
+	cr_expect_str_eq(godata_certainty(c->ms), want, "overlap %llu ms: certainty %s, expected %s",
+			 (unsigned long long)c->ms, godata_certainty(c->ms), want);
+	snprintf(want, sizeof(want), "LNG_REFERENCE_DATA_CATEGORY_%s", c->duration);
+	cr_expect_str_eq(godata_exposure_duration(c->ms), want, "overlap %llu ms: duration %s, "
+			 "expected %s", (unsigned long long)c->ms, godata_exposure_duration(c->ms),
+			 want);
 }
