@@ -148,6 +148,11 @@ cluster_post_create() {
 	:
 }
 
+up_exit() {
+	local rc=$?
+	[ "$rc" -eq 0 ] || cmd_down "$dir"
+}
+
 cmd_up() {
 	local masters=3 replicas=1
 	dir=${1:-}
@@ -160,8 +165,9 @@ cmd_up() {
 		*) usage ;;
 		esac
 	done
-	[[ "$masters" =~ ^[0-9]+$ ]] && [ "$masters" -ge 3 ] ||
+	if ! [[ "$masters" =~ ^[0-9]+$ ]] || [ "$masters" -lt 3 ]; then
 		die "--masters must be a number >= 3 (a cluster needs a majority of masters to fail over), got '$masters'"
+	fi
 	[[ "$replicas" =~ ^[0-9]+$ ]] || die "--replicas must be a number >= 0, got '$replicas'"
 	local total=$((masters * (1 + replicas)))
 	mkdir -p "$dir"
@@ -186,7 +192,7 @@ cmd_up() {
 	! grep -q 'CHANGE-ME-' "$dir/redis.conf" || die "a placeholder password is left in $dir/redis.conf"
 
 	# From here on a failure stops every node already started.
-	trap 'rc=$?; [ $rc -eq 0 ] || cmd_down "$dir"' EXIT
+	trap up_exit EXIT
 	local i d ports=() pids=()
 	for i in $(seq 1 "$total"); do
 		d=$dir/n$i
@@ -245,7 +251,8 @@ cmd_up() {
 	for a in $mlist; do cluster_post_create "${a##*:}"; done
 
 	local seeds first=${mlist%% *}
-	seeds=$(printf '%s\n' $mlist $rlist | paste -sd, -)
+	seeds="$mlist${rlist:+ $rlist}"
+	seeds=${seeds// /,}
 	{
 		assign CHOT_REDIS_URL "cluster://$seeds"
 		assign CHOT_REDIS_PORT "${first##*:}"
@@ -276,7 +283,9 @@ node_dirs() {
 
 cmd_status() {
 	dir=${1:-}
-	[ -n "$dir" ] && [ -d "$dir/n1" ] || die "no cluster in '${dir:-}'"
+	if [ -z "$dir" ] || [ ! -d "$dir/n1" ]; then
+		die "no cluster in '${dir:-}'"
+	fi
 	admin_pw=$(cat "$dir/admin.pass")
 	local d p pid bad=0 info role
 	for d in $(node_dirs); do

@@ -8,6 +8,7 @@
      chot-ingest cannot FLUSHALL, chot-repl can only replicate, and
      chot-ingest's hash-tagged write through `redis-cli -c` follows the
      redirection; chot-operator reads it back from a replica (READONLY).
+     On a single server (the shipped redis.conf alone) chot-repl is off.
   3. Keys written on every master, each master's writes confirmed by
      WAIT 1.
   4. Every master SIGSTOPped for twice the node timeout: no replica is
@@ -104,7 +105,9 @@ def step_acl(c):
         out = c.cli(p, "GET", "x", user="chot-repl", check=False)
         check(out.startswith("NOPERM"), "node %d: chot-repl GET: %r" % (p, out))
         c.cli(p, "CLUSTER", "SLOTS", user="chot-ingest")
+        c.cli(p, "ASKING", user="chot-ingest")
         c.cli(p, "CLUSTER", "SHARDS", user="chot-operator")
+        c.cli(p, "CLUSTER", "NODES", user="chot-operator")
     # A hash-tagged write sent to a node that does not own its slot.
     key = "s:{c0ffee}:w1"
     owner = c.slot_owner(cp.key_slot(key))
@@ -124,6 +127,26 @@ def step_acl(c):
     out = c.cli(owner, "ZADD", key, "0", "m2", user="chot-operator", check=False)
     check(out.startswith("NOPERM"), "chot-operator ZADD: %r" % out)
     print("acl: every node has the users; ingest write via -c, operator read via replica")
+
+
+def step_single_server(srcdir, tmp):
+    """The shipped redis.conf alone (a single server, as chotpy.Redis and
+    tools/redis-private.sh run it): chot-repl is off, so its placeholder
+    password opens nothing."""
+    d = os.path.join(tmp, "single")
+    os.mkdir(d)
+    r = cp.Redis(d, shipped_conf=os.path.join(srcdir, "configs/redis.conf"))
+    try:
+        out = subprocess.run(["redis-cli", "-p", str(r.port), "--user", "chot-repl", "--pass",
+                              "CHANGE-ME-repl", "--no-auth-warning", "PING"],
+                             capture_output=True, timeout=10).stdout.decode()
+        check("WRONGPASS" in out or "NOAUTH" in out,
+              "chot-repl must be off on a single server: %r" % out)
+        flags = r.cli("ACL", "GETUSER", "chot-repl")
+        check("off" in flags.split(), "ACL GETUSER chot-repl: %r" % flags)
+    finally:
+        r.stop()
+    print("single server: chot-repl is off")
 
 
 def write_keys(c):
@@ -241,6 +264,7 @@ def main():
             print("up in %.1f s" % (time.time() - t0))
             step_up(c)
             step_acl(c)
+            step_single_server(srcdir, tmp)
             keys = write_keys(c)
             step_freeze(c, keys)
             step_failover(c, keys)
