@@ -531,3 +531,232 @@ def exit_reasons(counters):
     the names /chot/reasons uses."""
     return {k[len("reason."):].replace(".", "/", 1): v for k, v in counters.items()
             if k.startswith("reason.")}
+
+
+# ---------------------------------------------------------------- Redis Cluster
+def crc16_xmodem(data):
+    crc = 0
+    for b in data:
+        crc ^= b << 8
+        for _ in range(8):
+            crc = (crc << 1) ^ 0x1021 if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc
+
+
+def key_slot(key):
+    """The cluster slot of a key: CRC16 of its hash tag (the first {...} with
+    something inside), else of the whole key, mod 16384 (cluster spec)."""
+    key = key if isinstance(key, bytes) else key.encode()
+    s = key.find(b"{")
+    if s >= 0:
+        e = key.find(b"}", s + 1)
+        if e > s + 1:
+            key = key[s + 1:e]
+    return crc16_xmodem(key) % 16384
+
+
+class Cluster:
+    """A local Redis Cluster for tests, made by tools/redis-cluster.sh (the
+    shipped configs, the chot ACL users, AOF) in WORKDIR.  The test talks to
+    it as chot-admin.  Every wait is bounded; teardown() (or `with`) stops
+    every node, and is safe to call twice.
+
+    nodes: {port: pid} of every node started; url: the cluster:// URL;
+    env: the script's assignments; passfiles: {user: path}."""
+
+    def __init__(self, workdir, srcdir, masters=3, replicas=1, timeout=120):
+        import shlex
+        self.dir = workdir
+        self._stopped = []
+        self.script = os.path.join(srcdir, "tools/redis-cluster.sh")
+        r = subprocess.run(["bash", self.script, "up", workdir, "--masters", str(masters),
+                            "--replicas", str(replicas)], capture_output=True, timeout=timeout)
+        self.up_stderr = r.stderr.decode(errors="replace")
+        if r.returncode != 0:
+            self.teardown()
+            raise RuntimeError("redis-cluster.sh up failed (%d): %s" % (r.returncode,
+                                                                       self.up_stderr[-3000:]))
+        self.env = {}
+        for line in r.stdout.decode().splitlines():
+            k, v = line.split("=", 1)
+            self.env[k] = shlex.split(v)[0] if v else ""
+        self.url = self.env["CHOT_REDIS_URL"]
+        ports = [int(a.rsplit(":", 1)[1]) for a in self.env["CHOT_REDIS_NODES"].split()]
+        self.nodes = dict(zip(ports, map(int, self.env["CHOT_REDIS_PIDS"].split())))
+        self.passfiles = {k[5:-9].lower(): v for k, v in self.env.items()
+                          if k.startswith("CHOT_") and k.endswith("_PASSFILE")}
+        self.user = "chot-admin"
+        self.password = self.passwd("admin")
+        self.dead = set()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.teardown()
+
+    def passwd(self, user):
+        with open(self.passfiles[user]) as f:
+            return f.readline().strip()
+
+    def cli(self, port, *args, user=None, password=None, cluster_mode=False, check=True,
+            timeout=30):
+        """redis-cli to one node (as chot-admin unless user is given); -c
+        follows MOVED/ASK.  Returns stdout; check raises on an error reply."""
+        user = user or self.user
+        if password is None:
+            password = self.password if user == self.user else self.passwd(user[5:])
+        cmd = ["redis-cli", "-h", "127.0.0.1", "-p", str(port), "--user", user, "--pass",
+               password, "--no-auth-warning"] + (["-c"] if cluster_mode else [])
+        r = subprocess.run(cmd + [str(a) for a in args], capture_output=True, timeout=timeout)
+        out = r.stdout.decode("latin-1")
+        if check and (r.returncode != 0 or out.startswith(("ERR", "NOPERM", "MOVED",
+                                                           "CLUSTERDOWN", "WRONGPASS"))):
+            raise RuntimeError("redis-cli -p %s %s: %s %s" % (port, args, out, r.stderr))
+        return out
+
+    def live_ports(self):
+        return [p for p in self.nodes if p not in self.dead]
+
+    def info(self, port, section="cluster"):
+        cmd = ("CLUSTER", "INFO") if section == "cluster" else ("INFO", section)
+        out = self.cli(port, *cmd, check=False, timeout=5)
+        return dict(line.split(":", 1) for line in out.replace("\r", "").splitlines()
+                    if ":" in line)
+
+    def cluster_nodes(self, port=None):
+        """CLUSTER NODES from a live node: [{id, port, flags, master, link,
+        slots}] (slots: how many the node owns)."""
+        port = port or self.live_ports()[0]
+        rows = []
+        for line in self.cli(port, "CLUSTER", "NODES", timeout=5).splitlines():
+            f = line.split()
+            if len(f) < 8:
+                continue
+            n = 0
+            for r in f[8:]:
+                if r.startswith("["):
+                    continue       # a slot being migrated
+                a, _, b = r.partition("-")
+                n += int(b or a) - int(a) + 1
+            rows.append({"id": f[0], "port": int(f[1].split("@")[0].rsplit(":", 1)[1]),
+                         "flags": set(f[2].split(",")), "master": f[3], "link": f[7],
+                         "slots": n})
+        return rows
+
+    def masters(self, port=None):
+        """{port: node id} of the live masters that own slots (in the view
+        of node port, by default a live one)."""
+        return {n["port"]: n["id"] for n in self.cluster_nodes(port)
+                if "master" in n["flags"] and "fail" not in n["flags"] and n["slots"]
+                and n["port"] not in self.dead}
+
+    def replicas_of(self, port):
+        rows = self.cluster_nodes()
+        mid = [n["id"] for n in rows if n["port"] == port][0]
+        return [n["port"] for n in rows if n["master"] == mid]
+
+    def slot_map(self, port=None):
+        """[(first slot, last slot, master port)] from CLUSTER SLOTS."""
+        r = self.resp(port or self.live_ports()[0])
+        try:
+            return [(a, b, int(m[1])) for a, b, m, *_ in r.call("CLUSTER", "SLOTS")]
+        finally:
+            r.close()
+
+    def slot_owner(self, slot, slot_map=None):
+        for a, b, p in slot_map or self.slot_map():
+            if a <= slot <= b:
+                return p
+        raise RuntimeError("no owner for slot %d" % slot)
+
+    def wait_ok(self, timeout=30):
+        """Every live node says cluster_state:ok and agrees on the masters."""
+        def ok():
+            try:
+                if not all(self.info(p).get("cluster_state") == "ok" for p in self.live_ports()):
+                    return False
+                views = [sorted(n["port"] for n in self.cluster_nodes(p)
+                                if "master" in n["flags"] and n["slots"]
+                                and "fail" not in n["flags"]) for p in self.live_ports()]
+                return all(v == views[0] for v in views)
+            except (RuntimeError, subprocess.TimeoutExpired):
+                return False
+        if not wait_for(ok, timeout, step=0.1):
+            raise RuntimeError("cluster not ok within %d s: %s" % (
+                timeout, {p: self.info(p).get("cluster_state") for p in self.live_ports()}))
+
+    def kill_master(self, port=None):
+        """kill -9 a master (the given one, or the first); returns its port."""
+        port = port or sorted(self.masters())[0]
+        os.kill(self.nodes[port], signal.SIGKILL)
+        self.dead.add(port)
+        return port
+
+    def signal_masters(self, sig):
+        """SIGSTOP or SIGCONT every live master; returns their ports."""
+        ports = sorted(self.masters()) if sig == signal.SIGSTOP else sorted(self._stopped)
+        for p in ports:
+            os.kill(self.nodes[p], sig)
+        self._stopped = ports if sig == signal.SIGSTOP else []
+        return ports
+
+    def wait_failover(self, dead_port, replicas, timeout=15):
+        """Wait until one of replicas (ports of dead_port's replicas) is a
+        master owning slots and every live node is ok; returns (port, s)."""
+        t0 = time.time()
+
+        def promoted():
+            try:
+                m = self.masters()
+            except (RuntimeError, subprocess.TimeoutExpired):
+                return None
+            return next((p for p in replicas if p in m), None)
+        p = wait_for(promoted, timeout, step=0.1)
+        if p is None:
+            raise RuntimeError("no replica of %d promoted within %d s: %s" % (
+                dead_port, timeout, self.cluster_nodes()))
+        self.wait_ok(max(1, timeout - (time.time() - t0)))
+        return p, time.time() - t0
+
+    def reshard(self, src, dst, slots, timeout=60):
+        """Move `slots` slots (and their keys) from master port src to dst."""
+        m = self.masters()
+        r = subprocess.run(["redis-cli", "--cluster", "reshard", "127.0.0.1:%d" % src,
+                            "--cluster-from", m[src], "--cluster-to", m[dst],
+                            "--cluster-slots", str(slots), "--cluster-yes",
+                            "--user", self.user, "--pass", self.password, "--no-auth-warning"],
+                           capture_output=True, timeout=timeout)
+        if r.returncode != 0:
+            raise RuntimeError("reshard failed: %s %s" % (r.stdout[-2000:], r.stderr))
+        return r.stdout.decode(errors="replace")
+
+    def check(self):
+        """redis-cli --cluster check: returns (ok, output)."""
+        r = subprocess.run(["redis-cli", "--cluster", "check",
+                            "127.0.0.1:%d" % sorted(self.masters())[0], "--user", self.user,
+                            "--pass", self.password, "--no-auth-warning"],
+                           capture_output=True, timeout=30)
+        out = r.stdout.decode(errors="replace")
+        return r.returncode == 0 and "[ERR]" not in out, out
+
+    def dbsize(self):
+        """{master port: DBSIZE}."""
+        return {p: int(self.cli(p, "DBSIZE", timeout=5).strip()) for p in self.masters()}
+
+    def resp(self, port, user="chot-admin"):
+        """A Resp connection to one node as user."""
+        return Resp(port, user, self.password if user == self.user else self.passwd(user[5:]))
+
+    def down(self, timeout=60):
+        return subprocess.run(["bash", self.script, "down", self.dir], capture_output=True,
+                              timeout=timeout)
+
+    def teardown(self):
+        for p in self._stopped:
+            try:
+                os.kill(self.nodes[p], signal.SIGCONT)
+            except (OSError, KeyError):
+                pass
+        self.down()
