@@ -14,7 +14,7 @@
 
 #include "prom.h"
 
-enum prom_type { PROM_COUNTER, PROM_GAUGE };
+enum prom_type { PROM_COUNTER, PROM_GAUGE, PROM_SKIP };
 
 static const struct prom_field {
 	const char *key;
@@ -75,6 +75,10 @@ static const struct prom_field {
 	{ "redis_connected", PROM_GAUGE, "1 when the worker's Redis connection is up." },
 	{ "redis_reconnects", PROM_COUNTER, "Reconnections to Redis." },
 	{ "redis_commands", PROM_COUNTER, "Commands sent to Redis." },
+	/* How often the worker republished its telemetry snapshot (every 1 ms,
+	 * idle or not): a liveness detail of /chot/workers, not a metric; left
+	 * out so an idle chotd scrapes the same twice. */
+	{ "snapshots", PROM_SKIP, "" },
 };
 
 static const struct prom_field *
@@ -168,7 +172,7 @@ workers(FILE *f, const struct prom_input *in)
 
 			for (size_t e = 0; e < w && !seen; e++)
 				seen = ctl_tel_get(&in->workers[e], key, &v) == 0;
-			if (seen)
+			if (seen || (field(key) != NULL && field(key)->type == PROM_SKIP))
 				continue;
 			family(f, name, sizeof(name), "chot_worker_", key, "/chot/workers");
 			for (size_t x = w; x < in->n_workers; x++) {

@@ -83,7 +83,14 @@ def api(port, path, **params):
 
 
 def telemetry(prefix):
-    return cp.telemetry_query(prefix, "/chot/stats"), cp.telemetry_query(prefix, "/chot/workers")
+    """/chot/stats and /chot/workers, less each worker's `snapshots` (how
+    often it republished its telemetry: it moves while idle, and chotctl
+    leaves it out of the exposition)."""
+    workers = cp.telemetry_query(prefix, "/chot/workers")
+    for d in workers.values():
+        if isinstance(d, dict):
+            d.pop("snapshots", None)
+    return cp.telemetry_query(prefix, "/chot/stats"), workers
 
 
 def main():
