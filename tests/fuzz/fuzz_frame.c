@@ -57,11 +57,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct dp_addrs addr_sets[5];
 static const uint8_t our_mac[6] = { 0x02, 0xc0, 0xff, 0xee, 0, 0x07 };
 
+/* Abort (a finding for libFuzzer) naming the promise that broke. */
+#define check(ok) check_at((ok), __LINE__)
 static void
-check(int ok)
+check_at(int ok, int line)
 {
-	if (!ok)
+	if (!ok) {
+		fprintf(stderr, "fuzz_frame: check at fuzz_frame.c:%d failed\n", line);
 		abort();
+	}
 }
 
 static int
@@ -91,6 +95,28 @@ off16(size_t v)
 
 /* ---- the reference reading of the rules -------------------------------- */
 
+/* A source chotd may answer (issue 11, reflection): not a group MAC
+ * (broadcast, multicast), not port 0, and not 0.0.0.0, 224.0.0.0/4,
+ * 255.255.255.255, :: or ff00::/8.  Written out again rather than calling
+ * dp_src_unicast(), so the harness checks the parser against the rule. */
+static bool
+ref_src_unicast(const uint8_t *mac, uint8_t ver, const uint8_t *ip, uint16_t port)
+{
+	unsigned zero = 0, ones = 0, n = ver == 4 ? 4 : 16;
+
+	if (mac[0] & 1 || port == 0 || (ver != 4 && ver != 6))
+		return false;
+	for (unsigned i = 0; i < n; i++) {
+		zero += ip[i] == 0;
+		ones += ip[i] == 0xff;
+	}
+	if (zero == n)
+		return false;
+	if (ver == 4)
+		return ip[0] < 224 || (ip[0] >= 240 && ones != 4);
+	return ip[0] != 0xff;
+}
+
 static enum chot_reason
 ref_udp(const uint8_t *p, size_t l4, size_t end, const struct dp_addrs *a, struct dp_frame *f)
 {
@@ -109,6 +135,8 @@ ref_udp(const uint8_t *p, size_t l4, size_t end, const struct dp_addrs *a, struc
 		return FRAME_UDP_PORT;
 	if (a != NULL && a->n4 + a->n6 > 0 && !addr_in(a, f->ip_ver, f->dst_ip))
 		return FRAME_DST_ADDR;
+	if (!ref_src_unicast(p + 6, f->ip_ver, f->src_ip, f->src_port))
+		return FRAME_SRC_ADDR;
 	return WIRE_OK;
 }
 
@@ -257,6 +285,13 @@ check_ack(const uint8_t *p, const struct dp_frame *f)
 	memcpy(hdr, p, hlen < sizeof(hdr) ? hlen : sizeof(hdr));
 	n = dp_reply_udp(out, sizeof(out), hdr, f, payload, plen);
 	check(n == (int)(f->l3_off + (f->ip_ver == 4 ? 20 : 40) + 8 + plen));
+	/* The reply's source is the datagram's destination: when that is not
+	 * a unicast address (chotd without ingest.address accepts any), the
+	 * reply reads as a refused source, and that is all to check. */
+	if (!ref_src_unicast(p, f->ip_ver, f->dst_ip, f->dst_port)) {
+		check(dp_parse_frame(out, (size_t)n, f->src_port, NULL, &r) == FRAME_SRC_ADDR);
+		return;
+	}
 	check(dp_parse_frame(out, (size_t)n, f->src_port, NULL, &r) == WIRE_OK);
 	check(r.l3_off == f->l3_off && r.ip_ver == f->ip_ver);
 	check(memcmp(r.src_ip, f->dst_ip, 16) == 0 && memcmp(r.dst_ip, f->src_ip, 16) == 0);
@@ -340,7 +375,7 @@ fuzz_frame(const uint8_t *p, size_t len, const struct dp_addrs *a, size_t tail)
 
 	r = dp_parse_frame(p, len, UDP_PORT, a, &f);
 	check(chot_reason_counter(r) == (r == WIRE_OK ? CTR_NONE : CTR_NOT_OURS));
-	check(r == WIRE_OK || (r >= FRAME_TRUNCATED && r <= FRAME_CONTROL));
+	check(r == WIRE_OK || r == FRAME_SRC_ADDR || (r >= FRAME_TRUNCATED && r <= FRAME_CONTROL));
 	rr = ref_parse(p, len, a, &rf);
 	check(r == rr);
 	if (r == WIRE_OK || r == FRAME_CONTROL)
@@ -349,12 +384,16 @@ fuzz_frame(const uint8_t *p, size_t len, const struct dp_addrs *a, size_t tail)
 	/* Stateless: the same frame, the same answer. */
 	check(dp_parse_frame(p, len, UDP_PORT, a, &g) == r && frame_eq(&f, &g));
 
-	/* Addresses only filter accepted datagrams. */
+	/* Addresses only filter datagrams that reach the address checks (the
+	 * destination is checked before the source, so a refused source can
+	 * read as a foreign destination once addresses are set). */
 	r0 = dp_parse_frame(p, len, UDP_PORT, NULL, &g);
-	if (r0 != WIRE_OK)
-		check(r == r0);
-	else
+	if (r0 == WIRE_OK)
 		check(r == WIRE_OK || r == FRAME_DST_ADDR);
+	else if (r0 == FRAME_SRC_ADDR)
+		check(r == FRAME_SRC_ADDR || r == FRAME_DST_ADDR);
+	else
+		check(r == r0);
 
 	if (r == WIRE_OK) {
 		check_datagram(p, len, a, &f);

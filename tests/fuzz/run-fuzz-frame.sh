@@ -9,7 +9,8 @@
 #   OUT_DIR   where the binary, corpus (OUT_DIR/corpus, kept run to run)
 #             and crash artifacts go
 # Exit status: 0 when the run ended without a finding, else non-zero
-# (77 for a crash or a broken invariant, 70 for a timeout).
+# (1 for a crash or a broken invariant, 70 for a timeout; never 77, which
+# meson reads as "skipped").
 set -euo pipefail
 
 src=$(realpath "$1")
@@ -38,5 +39,5 @@ echo "fuzz_frame: ${secs}s, corpus $(ls "$out/corpus" | wc -l) files, artifacts 
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 "$out/fuzz_frame" -max_total_time="$secs" -max_len=2048 -timeout=10 -rss_limit_mb=1024 \
-	-error_exitcode=77 -timeout_exitcode=70 -dict="$src/tests/fuzz/frame.dict" \
+	-error_exitcode=1 -timeout_exitcode=70 -dict="$src/tests/fuzz/frame.dict" \
 	-print_final_stats=1 -artifact_prefix="$out/" "$@" "$out/corpus"
