@@ -490,7 +490,7 @@ write_seeds(const char *dir)
 		{ "ipv6_other_dst", { .ipv6 = 1, .dst_last = 9 } },
 	};
 	static const uint8_t fd00_2[16] = { 0xfd, [15] = 2 };
-	uint8_t payload[64], fr[512];
+	uint8_t payload[64], fr[2048];
 	char name[64];
 	size_t len, i;
 
@@ -519,6 +519,26 @@ write_seeds(const char *dir)
 	fr[20] = 0;
 	wire_put_be16(fr + 18, (uint16_t)(wire_get_be16(fr + 18) + 40));
 	seed_write(dir, "ipv6_ext_chain", 4, fr, len);
+
+	/* Long frames: a full-size IPv4 datagram (1472-byte payload), and IPv6
+	 * behind 1400 bytes of destination options, so the UDP header lies far
+	 * past the worker's 128-byte reply template */
+	{
+		static uint8_t big[1472];
+
+		memset(big, 0x5a, sizeof(big));
+		memcpy(big, payload, 6);
+		len = tf_build(fr, &(struct tf_opts){ .vlans = 1 }, big, sizeof(big));
+		seed_write(dir, "ipv4_full_size", 4, fr, len);
+		len = tf_build(fr, &(struct tf_opts){ .ipv6 = 1 }, payload, sizeof(payload));
+		memset(big, 0, 1400);
+		big[0] = 17;
+		big[1] = (1400 - 8) / 8;
+		len = seed_insert(fr, len, 54, big, 1400);
+		fr[20] = 60;
+		wire_put_be16(fr + 18, (uint16_t)(wire_get_be16(fr + 18) + 1400));
+		seed_write(dir, "ipv6_long_dstopts", 4, fr, len);
+	}
 
 	/* ARP who-has 10.0.0.2, plain and behind a VLAN tag; a reply; DAD-style */
 	for (i = 0; i < 4; i++) {
