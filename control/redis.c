@@ -18,6 +18,48 @@ struct ctl_redis {
 	uint64_t calls;
 };
 
+/*
+ * HOST:PORT of a redis:// URL after the scheme (optional user:pass@, a
+ * bracketed IPv6 literal, optional :PORT, default 6379, optional /DB
+ * ignored): 0, or -EINVAL for anything else.  The port is read strictly.
+ */
+static int
+redis_url_host_port(const char *h, char *host, size_t hostlen, int *port)
+{
+	const char *at = strrchr(h, '@'), *end, *p;
+	size_t hl;
+	unsigned long v = 0;
+
+	if (at != NULL)
+		h = at + 1;
+	if (*h == '[') {
+		end = strchr(h, ']');
+		if (end == NULL)
+			return -EINVAL;
+		hl = (size_t)(end - h - 1);
+		h++;
+		p = end + 1;
+	} else {
+		hl = strcspn(h, ":/");
+		p = h + hl;
+	}
+	if (hl == 0 || hl >= hostlen)
+		return -EINVAL;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*port = 6379;
+	if (*p == ':') {
+		const char *d = ++p;
+
+		while (*p >= '0' && *p <= '9' && v <= 65535)
+			v = v * 10 + (unsigned long)(*p++ - '0');
+		if (p == d || v == 0 || v > 65535)
+			return -EINVAL;
+		*port = (int)v;
+	}
+	return *p == '\0' || *p == '/' ? 0 : -EINVAL;
+}
+
 struct ctl_redis *
 ctl_redis_open(const char *url, const char *user, const char *password, char *err,
 	       size_t errlen, int *unavailable)
@@ -35,22 +77,12 @@ ctl_redis_open(const char *url, const char *user, const char *password, char *er
 	if (strncmp(url, "unix://", 7) == 0) {
 		r->c = redisConnectUnixWithTimeout(url + 7, tv);
 	} else if (strncmp(url, "redis://", 8) == 0) {
-		const char *h = url + 8, *at = strrchr(h, '@'), *colon;
-		size_t hl;
-
-		if (at != NULL)
-			h = at + 1;
-		colon = strrchr(h, ':');
-		hl = colon != NULL ? (size_t)(colon - h) : strcspn(h, "/");
-		if (hl == 0 || hl >= sizeof(host)) {
-			snprintf(err, errlen, "%s: bad Redis URL", url);
+		if (redis_url_host_port(url + 8, host, sizeof(host), &port) != 0) {
+			snprintf(err, errlen, "%s: bad Redis URL (redis://HOST:PORT, "
+				 "redis://[IPv6]:PORT)", url);
 			free(r);
 			return NULL;
 		}
-		memcpy(host, h, hl);
-		host[hl] = '\0';
-		if (colon != NULL)
-			port = atoi(colon + 1);
 		r->c = redisConnectWithTimeout(host, port, tv);
 	} else {
 		snprintf(err, errlen, "%s: expected redis://HOST:PORT or unix://PATH", url);
@@ -65,7 +97,31 @@ ctl_redis_open(const char *url, const char *user, const char *password, char *er
 		return NULL;
 	}
 	redisSetTimeout(r->c, (struct timeval){ .tv_sec = 10 });
-	if (password != NULL && *password != '\0') {
+	if (password == NULL || *password == '\0') {
+		/* No credentials: ask once, so a server that wants them gets a
+		 * clear "authentication required" instead of the first command's
+		 * error; a server without ACLs keeps working without a password. */
+		redisReply *rep = redisCommand(r->c, "PING");
+
+		if (rep == NULL) {
+			snprintf(err, errlen, "Redis at %s: %s", url, r->c->errstr);
+			*unavailable = 1;
+			ctl_redis_close(r);
+			return NULL;
+		}
+		if (rep->type == REDIS_REPLY_ERROR) {
+			if (strncmp(rep->str, "NOAUTH", 6) == 0)
+				snprintf(err, errlen, "Redis at %s requires authentication: give "
+					 "--user U and --password-file F (or $CHOT_PASSWORD_FILE); "
+					 "no password was given, or its file is empty", url);
+			else
+				snprintf(err, errlen, "Redis at %s: %s", url, rep->str);
+			freeReplyObject(rep);
+			ctl_redis_close(r);
+			return NULL;
+		}
+		freeReplyObject(rep);
+	} else {
 		redisReply *rep = user != NULL && *user != '\0'
 					  ? redisCommand(r->c, "AUTH %s %s", user, password)
 					  : redisCommand(r->c, "AUTH %s", password);

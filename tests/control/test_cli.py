@@ -137,6 +137,47 @@ def main():
             expect(r.returncode == 3 and one_line_error(r),
                    "bad credentials: expected exit 3 + one line, got %d %r" % (r.returncode,
                                                                               r.stderr))
+            # ---- issue 11 item 13: no or empty password against a server that wants
+            # one says so; a server without ACLs works without one; redis://[::1]:P
+            env = {k: v for k, v in os.environ.items() if k != "CHOT_PASSWORD_FILE"}
+            empty = os.path.join(tmp, "empty.pass")
+            with open(empty, "w"):
+                pass
+            os.chmod(empty, 0o600)
+            for extra, what in (([], "no password file"), (["--password-file", empty],
+                                                            "an empty password file")):
+                r = subprocess.run([chotctl, "-r", url, "--user", "chot-operator"] + extra +
+                                   ["--json", "trace", "--pid", "00" * 16], env=env,
+                                   capture_output=True, text=True, timeout=30)
+                expect(r.returncode == 3 and "requires authentication" in r.stderr and
+                       one_line_error(r), "%s: expected exit 3 'requires authentication', "
+                       "got %d %r" % (what, r.returncode, r.stderr))
+            has6 = subprocess.run(["ip", "-6", "addr", "show", "lo"], capture_output=True,
+                                  text=True).stdout.find("::1") >= 0
+            opendir = os.path.join(tmp, "redis-open")
+            os.mkdir(opendir)
+            bind = ["--bind", "127.0.0.1", "::1"] if has6 else []
+            open_redis = cp.Redis(opendir, extra_args=["--loadmodule", cp.audit_module()] + bind)
+            try:
+                urls = ["redis://127.0.0.1:%d" % open_redis.port]
+                if has6:
+                    urls.append("redis://[::1]:%d" % open_redis.port)
+                else:
+                    print("note: no ::1 on lo, redis://[::1]:P not checked")
+                for u in urls:
+                    r = subprocess.run([chotctl, "-r", u, "--json", "trace", "--pid", "00" * 16],
+                                       env=env, capture_output=True, text=True, timeout=30)
+                    expect(r.returncode == 1, "%s without ACLs and no password: expected exit "
+                           "1 (not found), got %d %r" % (u, r.returncode, r.stderr))
+                for u in ("redis://[::1", "redis://127.0.0.1:0", "redis://127.0.0.1:65536",
+                          "redis://127.0.0.1:12x"):
+                    r = subprocess.run([chotctl, "-r", u, "--json", "trace", "--pid", "00" * 16],
+                                       env=env, capture_output=True, text=True, timeout=30)
+                    expect(r.returncode == 3 and "bad Redis URL" in r.stderr,
+                           "%s: expected exit 3 'bad Redis URL', got %d %r" % (
+                               u, r.returncode, r.stderr))
+            finally:
+                open_redis.stop()
             for args, what in ((["trace", "12345"], "malformed CCCD"),
                                (["trace", "--scheme", "martian", "123456789012"], "unknown scheme"),
                                (["trace", "--bogus"], "unknown option"),
