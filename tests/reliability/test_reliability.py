@@ -9,7 +9,7 @@ with the shipped configuration (AOF), and one fault per case:
   redis-stop     redis-server SIGSTOP for 20 s mid-flood
   chotd-restart  chotd kill -9 mid-flood and started again
   reboot         scanners reboot mid-run; old-epoch datagrams replayed
-  overload       twice the sustainable rate for 10 s
+  overload       four times the sustainable rate for 10 s
 
 usage: test_reliability.py CASE CHOTD CHOT_FLOOD CHOT_IMPAIR SRCDIR [--json OUT]
 
@@ -370,8 +370,12 @@ class Case:
         # Let chotd work off its backlog before the measured flood.
         cp.wait_for(lambda: (lambda s: s and s["events_pending"] == 0)(self.stats()), 60)
         self.figures["sustainable_events_per_s"] = int(rate)
-        # The flood: twice that for 10 s.
-        offered = int(2 * rate)
+        # The flood: four times that for 10 s.  The rate above is measured
+        # under a 150k/s flood whose retransmissions now each cost an AEAD
+        # open before they are counted (issue 11: no unauthenticated
+        # replay), so it reads low; twice it was, in a clean CI run, no
+        # overload at all (nothing dropped).
+        offered = int(4 * rate)
         before = self.stats()
         sim = self.sim("b", offered, offered * 10, 500)
         rep = self.sim_wait(sim, timeout=300)
@@ -379,14 +383,14 @@ class Case:
         self.check_counters(c)
         self.check_redis([self.sim_events], offered * 10, abandoned=cal_events)
         dropped = c["events_dropped"] - before["events_dropped"]
-        self.figures.update({"fault": "2x the sustainable rate for 10 s",
+        self.figures.update({"fault": "4x the sustainable rate for 10 s",
                              "offered_events_per_s": offered,
                              "events_dropped_counted": dropped,
                              "batches_dropped": c["batches_dropped"],
                              "drain_s": rep.get("drain_s"),
                              "retransmissions": rep.get("retransmissions")})
         if dropped == 0:
-            self.fails.append("2x overload dropped nothing: not an overload?")
+            self.fails.append("4x overload dropped nothing: not an overload?")
 
 
 def main():
