@@ -3,7 +3,7 @@
  *
  * sites import parses and validates the whole file (sites.c) before it
  * connects, then writes every row in one HSET, which Redis applies at once:
- * a bad file and a failed write both leave chot:sites as it was.
+ * a bad file and a failed write both leave chot:{lists}:sites as it was.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,7 +15,7 @@
 #include "ctl.h"
 #include "layout.h"
 
-/* HSET chot:sites id "kind,commune,name" ... for all n sites, one command. */
+/* HSET chot:{lists}:sites id "kind,commune,name" ... for all n sites, one command. */
 static int
 sites_write(struct ctl_app *app, const struct ctl_site *v, size_t n)
 {
@@ -46,7 +46,7 @@ sites_write(struct ctl_app *app, const struct ctl_site *v, size_t n)
 	}
 	if (rep.is_error)
 		rc = ctl_fail(app, CTL_UNAVAILABLE, "sites import: %s (needs a user that may "
-			      "write chot:sites, e.g. chot-admin)", rep.err);
+			      "write chot:{lists}:sites, e.g. chot-admin)", rep.err);
 	ctl_reply_free(&rep);
 out:
 	free(argv);

@@ -1,6 +1,6 @@
 /*
  * The site registry, pure part: lookups, the CSV parser and the name rules.
- * In Redis it is chot:sites, a hash of site id -> "kind,commune,name" (name
+ * In Redis it is chot:{lists}:sites, a hash of site id -> "kind,commune,name" (name
  * last: it may contain commas), written by `sites import` and read once per
  * lookup (source_redis.c) for dwell by kind and names.
  *

@@ -115,7 +115,7 @@ src_kind(uint32_t site_id, void *ctx)
 	return s != NULL ? s->kind : KIND_UNKNOWN;
 }
 
-/* Read chot:sites once (kinds set the lone-scan dwell; names the table). */
+/* Read chot:{lists}:sites once (kinds set the lone-scan dwell; names the table). */
 int
 ctl_sites_load(struct ctl_app *app)
 {

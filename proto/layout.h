@@ -46,7 +46,7 @@
 
 /* Other keys. */
 #define LAYOUT_AUDIT_STREAM  "chot:audit"     /* appended by CHOT.AUDIT (redismod/) */
-#define LAYOUT_SITES_HASH    "chot:sites"     /* site_id -> "kind,commune,name" */
+#define LAYOUT_SITES_HASH    "chot:{lists}:sites" /* site_id -> "kind,commune,name" (lists.h) */
 
 /* Key builders: write a NUL-terminated key into out, return its length. */
 size_t layout_subject_key(char out[LAYOUT_KEY_MAX], const uint8_t pid[PID_LEN], uint32_t week);

@@ -12,7 +12,7 @@ Not a test (it takes minutes); run by hand:
 F0s are drawn (seeded) from the subjects with stored scans.  Two latencies
 are reported per depth: the engine's own `stats.elapsed_ms` (from the first
 Redis round to the ranked result) and the wall time of the whole chotctl
-process (connect, AUTH, HGETALL chot:sites, audit XADD, output).  On a
+process (connect, AUTH, HGETALL chot:{lists}:sites, audit XADD, output).  On a
 shared box wall times swing with the neighbours' load, so the CPU time of
 the chotctl process (cpu_*) and of redis-server per trace are reported too.
 

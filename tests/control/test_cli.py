@@ -7,7 +7,7 @@ configs/redis.conf, ACL users) filled by a real chotd from a small
     option (2), no data (1), no telemetry socket (3);
   - keys init: mode 0600, refuses to overwrite (exit 2, file unchanged);
   - sites import: a bad row names its line and nothing is written; a good
-    file lands in chot:sites; the read-only operator cannot import; list;
+    file lands in chot:{lists}:sites; the read-only operator cannot import; list;
   - visits SUBJECT (pseudonymised with the keys file) and site SITE --from
     --to return exactly the truth's stored scans;
   - trace with an explicit --keys reveals raw ids from the vault (they equal
@@ -245,7 +245,7 @@ def main():
                    "rejected arguments must audit nothing (%d records written)" % (
                        tt.audit_len(redis) - audit0))
             expect(not os.path.exists(kx), "keys init with an extra argument created the file")
-            expect(redis.cli("HLEN", "chot:sites").strip() == "0",
+            expect(redis.cli("HLEN", "chot:{lists}:sites").strip() == "0",
                    "sites import with an extra argument must write nothing")
 
             # ---- the command table: one --help lists it all; placeholders answer
@@ -301,7 +301,7 @@ def main():
             expect(r.returncode == 2 and "line 3" in r.stderr,
                    "bad sites CSV: expected exit 2 naming line 3, got %d %r" % (r.returncode,
                                                                                r.stderr))
-            expect(redis.cli("HLEN", "chot:sites").strip() == "0",
+            expect(redis.cli("HLEN", "chot:{lists}:sites").strip() == "0",
                    "a bad sites CSV must write nothing")
             hdr = "id,name,kind,commune\n"
             for body, line in (("7,A,market,1\n8,B,venue,1\n7,C,market,1\n", "line 4"),
@@ -318,7 +318,7 @@ def main():
                 expect(r.returncode == 2 and one_line_error(r) and line in r.stderr,
                        "bad sites CSV %r: expected exit 2 naming %s, got %d %r" % (
                            body[:40], line, r.returncode, r.stderr))
-                expect(redis.cli("HLEN", "chot:sites").strip() == "0",
+                expect(redis.cli("HLEN", "chot:{lists}:sites").strip() == "0",
                        "bad sites CSV %r must write nothing" % body[:40])
             r = op.run("sites", "import", sites)
             expect(r.returncode == 3 and one_line_error(r),
@@ -327,13 +327,13 @@ def main():
             r = admin.run("sites", "import", sites)
             n_sites = sum(1 for _ in open(sites)) - 1
             expect(r.returncode == 0, "sites import: exit %d %r" % (r.returncode, r.stderr))
-            expect(redis.cli("HLEN", "chot:sites").strip() == str(n_sites),
-                   "chot:sites must hold the %d imported sites" % n_sites)
+            expect(redis.cli("HLEN", "chot:{lists}:sites").strip() == str(n_sites),
+                   "chot:{lists}:sites must hold the %d imported sites" % n_sites)
             bom = os.path.join(tmp, "bom.csv")
             with open(bom, "wb") as f:
                 f.write(b"\xef\xbb\xbf" + open(sites, "rb").read().replace(b"\n", b"\r\n"))
             r = admin.run("sites", "import", bom)
-            expect(r.returncode == 0 and redis.cli("HLEN", "chot:sites").strip() == str(n_sites),
+            expect(r.returncode == 0 and redis.cli("HLEN", "chot:{lists}:sites").strip() == str(n_sites),
                    "sites import of a BOM + CRLF file: exit %d %r" % (r.returncode, r.stderr))
             r = op.run("sites", "list")
             first = open(sites).readlines()[1].split(",")[0]

@@ -43,7 +43,7 @@ static const struct acl_case cases[] = {
 	{ "chot-ingest", RSRV_INGEST_PW, { "XADD", "chot:audit", "*", "a", "b" }, false },
 	{ "chot-ingest", RSRV_INGEST_PW, { "CHOT.AUDIT", "trace", "-", "" }, false },
 	{ "chot-ingest", RSRV_INGEST_PW, { "XRANGE", "chot:audit", "-", "+" }, false },
-	{ "chot-ingest", RSRV_INGEST_PW, { "SET", "chot:sites", "x" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "SET", "chot:{lists}:sites", "x" }, false },
 	{ "chot-ingest", RSRV_INGEST_PW, { "FLUSHALL" }, false },
 	{ "chot-ingest", RSRV_INGEST_PW, { "DEL", "s:{ab}:1" }, false },
 	{ "chot-ingest", RSRV_INGEST_PW, { "CONFIG", "GET", "dir" }, false },
@@ -52,7 +52,7 @@ static const struct acl_case cases[] = {
 	 * CHOT.AUDIT only (tests/integration/test_audit.py tries the rest). */
 	{ "chot-operator", RSRV_OPERATOR_PW, { "ZRANGE", "s:{ab}:1", "0", "-1" }, true },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "GET", "v:{ab}" }, true },
-	{ "chot-operator", RSRV_OPERATOR_PW, { "HGETALL", "chot:sites" }, true },
+	{ "chot-operator", RSRV_OPERATOR_PW, { "HGETALL", "chot:{lists}:sites" }, true },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "CHOT.AUDIT", "trace", "-", "" }, true },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "XADD", "chot:audit", "*", "a", "b" }, false },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "XTRIM", "chot:audit", "MAXLEN", "0" }, false },
