@@ -185,16 +185,40 @@ batch_body(const struct fl_province *p, const uint32_t *idx, unsigned n, uint8_t
 }
 
 static int
-seal(const struct fl_province *p, uint8_t *dg, uint32_t device_id, uint32_t epoch, uint64_t seq,
-     uint16_t key_id, const uint8_t *master, const uint8_t *body, size_t blen)
+seal_flags(const struct fl_province *p, uint8_t *dg, uint8_t flags, uint32_t device_id,
+	   uint32_t epoch, uint64_t seq, uint16_t key_id, const uint8_t *master,
+	   const uint8_t *body, size_t blen)
 {
-	struct wire_hdr h = { .flags = WIRE_FLAG_ACK, .key_id = key_id, .device_id = device_id,
+	struct wire_hdr h = { .flags = flags, .key_id = key_id, .device_id = device_id,
 			      .boot_epoch = epoch, .batch_seq = seq };
 	uint8_t dk[WIRE_KEY_LEN];
 
 	(void)p;
 	wire_device_key(dk, master, device_id);
 	return wire_seal(dg, WIRE_MAX_DGRAM, &h, body, blen, dk);
+}
+
+static int
+seal(const struct fl_province *p, uint8_t *dg, uint32_t device_id, uint32_t epoch, uint64_t seq,
+     uint16_t key_id, const uint8_t *master, const uint8_t *body, size_t blen)
+{
+	return seal_flags(p, dg, WIRE_FLAG_ACK, device_id, epoch, seq, key_id, master, body, blen);
+}
+
+/* Does the next batch request a verdict?  Drawn apart, only when asked for. */
+static bool
+wants_verdict(struct fl_province *p)
+{
+	return p->o.verdict_rate > 0 && fl_rng_chance(&p->vrng, p->o.verdict_rate);
+}
+
+static void
+frame_header(struct fl_frame *fr, bool verdict, uint32_t device_id, uint32_t epoch, uint64_t seq)
+{
+	fr->verdict = verdict;
+	fr->device_id = device_id;
+	fr->epoch = epoch;
+	fr->seq = seq;
 }
 
 static int
@@ -243,6 +267,7 @@ emit_device(struct fl_province *p, struct fl_device *d, const uint32_t *idx, uin
 		int blen = 0, len;
 		uint64_t t;
 		uint32_t first = p->n_batch_scans;
+		bool verdict;
 
 		if (fl_rng_chance(&p->rng, 0.02))
 			want = (unsigned)fl_rng_range(&p->rng, 17, WIRE_MAX_EVENTS);
@@ -263,9 +288,12 @@ emit_device(struct fl_province *p, struct fl_device *d, const uint32_t *idx, uin
 		}
 		for (unsigned j = 0; j < k; j++)
 			batch_push_idx(p, idx[i + j]);
-		len = seal(p, dg, d->device_id, d->epoch, ++d->seq, 1, master, body, (size_t)blen);
+		verdict = wants_verdict(p);
+		len = seal_flags(p, dg, WIRE_FLAG_ACK | (verdict ? WIRE_FLAG_VERDICT : 0),
+				 d->device_id, d->epoch, ++d->seq, 1, master, body, (size_t)blen);
 		t = p->scans[idx[i + k - 1]].ts_ms + fl_rng_range(&p->rng, 50, 3000);
 		push_frame(p, t, &fs, dg, (size_t)len, WIRE_OK, first, k);
+		frame_header(&p->frames[p->n_frames - 1], verdict, d->device_id, d->epoch, d->seq);
 		p->n_batches++;
 		i += k;
 	}
@@ -370,13 +398,15 @@ dev_of(const struct fl_province *p, uint32_t device_id)
 /* One authentic-but-bad batch from a fresh rogue device. */
 static void
 rogue(struct fl_province *p, uint64_t t, const uint8_t *body, size_t blen, enum chot_reason r,
-      uint32_t first, uint32_t n)
+      uint32_t first, uint32_t n, bool verdict)
 {
 	uint8_t dg[WIRE_MAX_DGRAM];
 	struct frame_spec fs = { .device_id = rogue_next++, .dst_port = WIRE_UDP_PORT };
-	int len = seal(p, dg, fs.device_id, 1, 1, 1, keys_master(&p->keys, 1), body, blen);
+	int len = seal_flags(p, dg, WIRE_FLAG_ACK | (verdict ? WIRE_FLAG_VERDICT : 0),
+			     fs.device_id, 1, 1, 1, keys_master(&p->keys, 1), body, blen);
 
 	push_frame(p, t, &fs, dg, (size_t)len, r, first, n);
+	frame_header(&p->frames[p->n_frames - 1], verdict, fs.device_id, 1, 1);
 }
 
 static void
@@ -418,7 +448,8 @@ bad_event_batch(struct fl_province *p, uint64_t t, unsigned which)
 		batch_push_idx(p, p->n_scans - 1);
 	}
 	blen = wire_batch_pack(ptr, 2, body, sizeof(body));
-	rogue(p, t, body, (size_t)blen, WIRE_OK, first, 2);
+	/* Two invalid events: a verdict of code 1 twice, when one is asked for. */
+	rogue(p, t, body, (size_t)blen, WIRE_OK, first, 2, wants_verdict(p));
 	p->n_batches++;
 }
 
@@ -517,17 +548,17 @@ hostile_one(struct fl_province *p, enum hostile h, const struct fl_frame *at_in,
 	case H_GARBAGE:
 		body[0] = 0x0f;   /* field 1, wire type 7: not protobuf */
 		memset(body + 1, 0xff, 8);
-		rogue(p, t, body, 9, BODY_UNPACK, 0, 0);
+		rogue(p, t, body, 9, BODY_UNPACK, 0, 0, false);
 		break;
 	case H_EMPTY:
-		rogue(p, t, body, 0, BODY_EMPTY, 0, 0);
+		rogue(p, t, body, 0, BODY_EMPTY, 0, 0, false);
 		break;
 	case H_TOO_MANY:
 		for (unsigned i = 0; i < WIRE_MAX_EVENTS + 1; i++) {
 			body[2 * i] = 0x0a;
 			body[2 * i + 1] = 0x00;
 		}
-		rogue(p, t, body, 2 * (WIRE_MAX_EVENTS + 1), BODY_TOO_MANY, 0, 0);
+		rogue(p, t, body, 2 * (WIRE_MAX_EVENTS + 1), BODY_TOO_MANY, 0, 0, false);
 		break;
 	case H_BAD_EVENTS:
 		bad_event_batch(p, t, nth);

@@ -7,8 +7,11 @@
  *   scenario.c a hand-written scenario file -> the same arrays (tests)
  *   emit.c     per-device batching, sealing, hostile frames, Ethernet/IP/UDP
  *              framing -> struct fl_frame[] in arrival order, written as pcap
+ *   draw.c     the checkpoint lists (watchlist, zones, green lane) drawn for
+ *              the province, written as the exact Redis values (lists.h)
  *   truth.c    what chotd must count and store (dedupe replayed in arrival
  *              order), sampled F0s with brute-force F1/F2 -> truth JSON
+ *   truth_lists.c  the expected verdicts and alerts (check.c, DESIGN §9)
  * Everything is driven by one seeded PRNG (rng.h): same arguments, same bytes.
  */
 #ifndef CHOT_FLOOD_H
@@ -17,8 +20,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "keys.h"
+#include "lists.h"
 #include "pseudonym.h"
 #include "reason.h"
 #include "rules.h"
@@ -26,6 +31,13 @@
 #include "wire.h"
 
 #define FL_MAX_SURGES 16
+
+/* Flag bit 1 of the header: verdict requested (DESIGN §9). */
+#ifndef WIRE_FLAG_VERDICT
+#define WIRE_FLAG_VERDICT 0x02
+#endif
+/* Share of batches that request a verdict when lists are drawn. */
+#define FL_VERDICT_RATE_DEFAULT 0.25
 
 struct fl_opts {
 	uint32_t citizens, sites, devices, hours;
@@ -36,7 +48,9 @@ struct fl_opts {
 	bool counters_only;     /* truth without stored / subjects / f0 */
 	unsigned n_surges;
 	struct { uint32_t site; double factor; } surge[FL_MAX_SURGES];
-	const char *keys_path, *pcap_path, *truth_path, *sites_csv, *scenario;
+	uint32_t watch_n, zones_n, greenlane_n;   /* lists to draw (draw.c) */
+	double verdict_rate;        /* share of batches with flag bit 1 */
+	const char *keys_path, *pcap_path, *truth_path, *sites_csv, *scenario, *lists_path;
 	bool progress;
 };
 
@@ -87,6 +101,36 @@ struct fl_frame {
 	enum chot_reason reason;   /* WIRE_OK = accepted batch */
 	uint32_t first_scan;       /* accepted batches: scans[first_scan .. +n_scans) in batch order */
 	uint32_t n_scans;          /* index into fl_province.batch_scans */
+	bool verdict;              /* flag bit 1 set (accepted batches) */
+	uint32_t device_id, epoch; /* accepted batches: the header */
+	uint64_t seq;
+};
+
+/* The checkpoint lists drawn for the province (draw.c). */
+struct fl_watch {
+	uint8_t pid[PID_LEN];
+	int32_t subject;            /* -1: an identifier nobody in the province has */
+	struct watch_entry e;
+};
+
+struct fl_zone {
+	uint32_t commune;
+	enum zone_level level;
+};
+
+struct fl_green {
+	uint8_t pid[PID_LEN];
+	int32_t subject;            /* -1: a sticker never scanned */
+	char plate[WIRE_SUBJECT_MAX_NUL];
+	struct greenlane_entry e;
+};
+
+struct fl_lists {
+	bool drawn;
+	struct fl_watch *watch; uint32_t n_watch;
+	struct fl_zone *zones; uint32_t n_zones;      /* sorted by commune */
+	struct fl_green *green; uint32_t n_green;
+	int32_t *watch_of, *green_of;                 /* per subject: index or -1 */
 };
 
 struct fl_province {
@@ -104,6 +148,8 @@ struct fl_province {
 	uint32_t *batch_scans; uint32_t n_batch_scans, cap_batch_scans;
 	uint64_t n_batches;     /* legit batches */
 	struct fl_rng rng;
+	struct fl_rng vrng;     /* flag bit 1 only: the rest stays as without it */
+	struct fl_lists lists;
 };
 
 /* model.c */
@@ -120,8 +166,18 @@ int fl_scenario_load(struct fl_province *p, const char *path, char *err, size_t 
 int fl_emit(struct fl_province *p);
 int fl_write_pcap(const struct fl_province *p, const char *path);
 
+/* draw.c */
+int fl_lists_draw(struct fl_province *p);
+int fl_lists_write(const struct fl_province *p, const char *path);
+enum zone_level fl_zone_of(const struct fl_province *p, uint32_t commune);
+
 /* truth.c */
+void fl_json_str(FILE *f, const char *s);   /* a JSON string literal */
 int fl_truth_write(struct fl_province *p, const char *path, FILE *summary);
+
+/* truth_lists.c: "verdicts" and "alerts" of the truth, given which scans are stored */
+int fl_truth_lists_write(const struct fl_province *p, const uint8_t *stored, FILE *f,
+			 FILE *summary);
 
 /* progress (main.c) */
 void fl_progress(const struct fl_province *p, const char *stage, uint64_t done, uint64_t total);

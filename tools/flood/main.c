@@ -24,6 +24,8 @@ static const char gen_usage[] =
 	"                      [--dup-rate R] [--hostile-rate R] [--surge SITE:FACTOR]...\n"
 	"                      [--start T] [--f0-samples K] [--sites-csv OUT.csv]\n"
 	"                      [--scenario FILE] [--counters-only]\n"
+	"                      [--watch N] [--zones N] [--greenlane N] [--lists OUT.json]\n"
+	"                      [--verdict-rate R]\n"
 	"                      --keys FILE --pcap OUT.pcap --truth OUT.json\n"
 	"\n"
 	"Writes a deterministic synthetic province: scanner datagrams (DESIGN §2) in a\n"
@@ -33,7 +35,14 @@ static const char gen_usage[] =
 	"hours).  --counters-only leaves the stored events, subjects and F0s out of the\n"
 	"truth (params, counters and reasons only: provinces of tens of millions of\n"
 	"events for benchmarks).  Defaults: --dup-rate 0.02 --hostile-rate 0.01\n"
-	"--f0-samples 5.\n";
+	"--f0-samples 5.\n"
+	"\n"
+	"--watch, --zones and --greenlane draw the checkpoint lists of DESIGN §9 for the\n"
+	"province (watchlist entries, commune levels, green-lane vehicles); --lists\n"
+	"writes them as the exact Redis values, with the site registry.  The truth then\n"
+	"holds the verdict codes of every batch that requests one (flag bit 1, a share\n"
+	"--verdict-rate of the batches: default 0.25 with lists, 0 without) and every\n"
+	"alert chotd must raise.\n";
 
 static const char top_usage[] =
 	"usage: chot-flood gen ...      synthetic province -> pcap + truth (gen --help)\n"
@@ -160,7 +169,8 @@ static int
 cmd_gen(int argc, char **argv)
 {
 	enum { O_CIT = 1, O_SITES, O_DEV, O_HOURS, O_SEED, O_DUP, O_HOST, O_SURGE, O_START,
-	       O_F0, O_KEYS, O_PCAP, O_TRUTH, O_CSV, O_SCEN, O_COUNTERS, O_HELP };
+	       O_F0, O_KEYS, O_PCAP, O_TRUTH, O_CSV, O_SCEN, O_COUNTERS, O_WATCH, O_ZONES,
+	       O_GREEN, O_LISTS, O_VRATE, O_HELP };
 	static const struct option opts[] = {
 		{ "citizens", required_argument, NULL, O_CIT },
 		{ "sites", required_argument, NULL, O_SITES },
@@ -178,6 +188,11 @@ cmd_gen(int argc, char **argv)
 		{ "sites-csv", required_argument, NULL, O_CSV },
 		{ "scenario", required_argument, NULL, O_SCEN },
 		{ "counters-only", no_argument, NULL, O_COUNTERS },
+		{ "watch", required_argument, NULL, O_WATCH },
+		{ "zones", required_argument, NULL, O_ZONES },
+		{ "greenlane", required_argument, NULL, O_GREEN },
+		{ "lists", required_argument, NULL, O_LISTS },
+		{ "verdict-rate", required_argument, NULL, O_VRATE },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -193,6 +208,7 @@ cmd_gen(int argc, char **argv)
 	o->f0_samples = 5;
 	o->hours = 24;
 	o->progress = isatty(2);
+	o->verdict_rate = -1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -211,6 +227,11 @@ cmd_gen(int argc, char **argv)
 		case O_CSV: o->sites_csv = optarg; break;
 		case O_SCEN: o->scenario = optarg; break;
 		case O_COUNTERS: o->counters_only = true; break;
+		case O_WATCH: rc = parse_u32("watch", optarg, &o->watch_n); break;
+		case O_ZONES: rc = parse_u32("zones", optarg, &o->zones_n); break;
+		case O_GREEN: rc = parse_u32("greenlane", optarg, &o->greenlane_n); break;
+		case O_LISTS: o->lists_path = optarg; break;
+		case O_VRATE: rc = parse_rate("verdict-rate", optarg, &o->verdict_rate); break;
 		case O_SURGE: {
 			char *colon = strchr(optarg, ':');
 			char *end = NULL;
@@ -273,6 +294,10 @@ cmd_gen(int argc, char **argv)
 	p->start_ms = o->start_ms;
 	p->end_ms = o->start_ms + (uint64_t)o->hours * 3600000ULL;
 	fl_rng_seed(&p->rng, o->seed);
+	fl_rng_seed(&p->vrng, o->seed ^ 0x76657264ULL);   /* "verd" */
+	if (o->verdict_rate < 0)
+		o->verdict_rate = o->watch_n || o->zones_n || o->greenlane_n ?
+					  FL_VERDICT_RATE_DEFAULT : 0;
 	if (o->scenario != NULL) {
 		o->dup_rate = 0;
 		o->hostile_rate = 0;
@@ -284,7 +309,13 @@ cmd_gen(int argc, char **argv)
 	} else {
 		fl_model_build(p);
 	}
+	if (fl_lists_draw(p) != 0) {
+		fprintf(stderr, "chot-flood: out of memory drawing the lists\n");
+		return 1;
+	}
 	if (fl_emit(p) != 0 || fl_write_pcap(p, o->pcap_path) != 0)
+		return 1;
+	if (o->lists_path != NULL && fl_lists_write(p, o->lists_path) != 0)
 		return 1;
 	if (o->sites_csv != NULL && write_sites_csv(p, o->sites_csv) != 0)
 		return 1;

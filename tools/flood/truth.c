@@ -311,8 +311,8 @@ json_pids(FILE *f, struct fl_province *p, uint32_t *v, uint32_t n)
 	fputc(']', f);
 }
 
-static void
-json_str(FILE *f, const char *s)
+void
+fl_json_str(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; *s; s++) {
@@ -421,7 +421,9 @@ fl_truth_write(struct fl_province *p, const char *path, FILE *summary)
 	}
 	fprintf(f, "},\n \"stored\": [");
 	if (p->o.counters_only) {
-		fprintf(f, "],\n \"subjects\": [],\n \"f0\": []\n}\n");
+		fprintf(f, "],\n \"subjects\": [],\n \"f0\": [],\n");
+		fl_truth_lists_write(p, stored_flag, f, summary);
+		fprintf(f, "}\n");
 		free(stored_flag);
 		return fclose(f) != 0 ? -errno : 0;
 	}
@@ -454,7 +456,7 @@ fl_truth_write(struct fl_province *p, const char *path, FILE *summary)
 			chot_pid_hex(hex, s->pid);
 			fprintf(f, "%s\n  [\"%s\", \"%s\", ", i ? "," : "", hex,
 				wire_scheme_name(s->scheme));
-			json_str(f, s->norm);
+			fl_json_str(f, s->norm);
 			fputc(']', f);
 		}
 		free(subs);
@@ -477,7 +479,7 @@ fl_truth_write(struct fl_province *p, const char *path, FILE *summary)
 		chot_pid_hex(hex, s->pid);
 		fprintf(f, "%s\n  {\"pid\": \"%s\", \"scheme\": \"%s\", \"id\": ", i ? "," : "", hex,
 			wire_scheme_name(s->scheme));
-		json_str(f, s->id);
+		fl_json_str(f, s->id);
 		fprintf(f, ", \"until_ms\": %llu, \"days\": %d, \"traces\": [",
 			(unsigned long long)until, TRACE_DAYS);
 		for (unsigned v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
@@ -503,8 +505,13 @@ fl_truth_write(struct fl_province *p, const char *path, FILE *summary)
 		fprintf(f, "\n  ]}");
 		fl_progress(p, "truth", i + 1, n_f0);
 	}
-	fprintf(f, "\n ]\n}\n");
+	fprintf(f, "\n ],\n");
 	tracer_free(&t);
+	if (fl_truth_lists_write(p, stored_flag, f, summary) != 0) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	fprintf(f, "}\n");
 	if (summary != NULL) {
 		uint64_t hostile = 0;
 
