@@ -44,7 +44,7 @@ wire_hdr_parse(const uint8_t *d, size_t len, struct wire_hdr *h)
 		return HDR_MAGIC;
 	if (h->version != WIRE_VERSION)
 		return HDR_VERSION;
-	if (h->flags & ~WIRE_FLAG_ACK)
+	if (h->flags & ~WIRE_FLAGS_KNOWN)
 		return HDR_FLAGS;
 	if (h->device_id == 0)
 		return HDR_DEVICE_ZERO;

@@ -29,6 +29,8 @@
 #define WIRE_SUBJECT_MAX   32
 #define WIRE_SUBJECT_MAX_NUL 33
 #define WIRE_FLAG_ACK      0x01
+#define WIRE_FLAG_VERDICT  0x02                     /* CHV1 verdict requested (§9) */
+#define WIRE_FLAGS_KNOWN   (WIRE_FLAG_ACK | WIRE_FLAG_VERDICT)
 #define WIRE_ACK_LEN       40
 #define WIRE_ACK_TAG_LEN   16
 #define WIRE_NONCE_LEN     12

@@ -146,7 +146,7 @@ class Pipeline:
             return self.count("bad_header", "too_long")
         magic, ver, flags, key_id, dev, epoch, seq, blen = struct.unpack(">4sBBHIIQH", d[:26])
         for bad, why in ((magic != b"CHT1", "magic"), (ver != 1, "version"),
-                         (flags & ~1, "flags"), (dev == 0, "device_zero"),
+                         (flags & ~3, "flags"), (dev == 0, "device_zero"),
                          (seq == 0, "seq_zero"), (len(d) != 26 + blen + 16, "length_mismatch")):
             if bad:
                 return self.count("bad_header", why)

@@ -92,6 +92,15 @@ def main():
     ack = b"CHA1" + struct.pack(">BBHIIQ", 1, 0, key_id, dev, epoch, seq)
     tag = hashlib.blake2b(ack, digest_size=16, key=ackkey).digest()
     check("ack_acked_seq_42", ack + tag)
+    # Verdict (DESIGN §9): the same batch with flag bit 1 set, and its CHV1.
+    hdr3 = b"CHT1" + struct.pack(">BBHIIQH", 1, 3, key_id, dev, epoch, seq, len(body))
+    check("datagram_flags_0x03",
+          hdr3 + nb.crypto_aead_chacha20poly1305_ietf_encrypt(body, hdr3, nonce, devkey))
+    codes = [16, 0]   # event 0 watch_f0, event 1 clear
+    check("verdict codes", " ".join(map(str, codes)))
+    chv = b"CHV1" + struct.pack(">BBHIIQ", 1, len(codes), key_id, dev, epoch, seq)
+    chv += b"".join(struct.pack(">H", c) for c in codes)
+    check("verdict_seq_42", chv + hashlib.blake2b(chv, digest_size=16, key=ackkey).digest())
     for e in errors:
         print(e, file=sys.stderr)
     return 1 if errors else 0

@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 
 #include "proto/pseudonym.h"
+#include "proto/verdict.h"
 #include "vec.h"
 
 #define DEVICE_KEY "fb429125108b7f44cd58a4c112a0e2a18fd4801785b70e4e757333f3615a8e86"
@@ -24,6 +25,9 @@
 #define ACK                                                                                        \
 	"43484131010000010102030400000007000000000000002ae3230a71832b3914"                         \
 	"5ad0d3deccdd0965"
+#define VERDICT                                                                                    \
+	"43485631010200010102030400000007000000000000002a00100000b523b9ec"                         \
+	"16639987425bdf0539b6c0ea"
 
 static void
 assert_hex(const uint8_t *got, size_t n, const char *want_hex, const char *what)
@@ -94,4 +98,20 @@ Test(vectors, plaintext_datagram_and_ack)
 	wire_device_key(devkey, master, h.device_id);
 	cr_assert_eq(wire_open(pt, d, &h, devkey), WIRE_OK);
 	assert_hex(pt, h.body_len, PLAINTEXT, "opened plaintext");
+}
+
+Test(vectors, verdict)
+{
+	uint8_t master[32], ackkey[32], buf[VERDICT_MAX_LEN];
+	struct wire_verdict v = {.key_id = 1, .device_id = VEC_DEVICE, .boot_epoch = 7,
+				 .batch_seq = 42, .n = 2, .code = {16, 0}}, d;
+	int n;
+
+	cr_assert_eq(wire_init(), 0);
+	vec_key(master, 0);
+	wire_ack_key(ackkey, master, VEC_DEVICE);
+	n = wire_verdict_build(buf, sizeof(buf), &v, ackkey);
+	assert_hex(buf, (size_t)n, VERDICT, "verdict");
+	cr_assert_eq(wire_verdict_verify(buf, (size_t)n, ackkey, &d), 0);
+	cr_expect_eq(d.code[0], 16);
 }

@@ -21,6 +21,7 @@
 
 #include "proto/pseudonym.h"
 #include "proto/validate.h"
+#include "proto/verdict.h"
 #include "proto/wire.h"
 
 #define VEC_KEY_ID 1
@@ -39,6 +40,10 @@ struct vec_out {
 	uint8_t dgram[WIRE_MAX_DGRAM];
 	int dgram_len;
 	uint8_t ack[WIRE_ACK_LEN];
+	uint8_t dgram_v[WIRE_MAX_DGRAM];   /* the same batch with flags 0x03 */
+	int dgram_v_len;
+	uint8_t verdict[VERDICT_MAX_LEN];  /* its verdict: event 0 watch_f0, event 1 clear */
+	int verdict_len;
 };
 
 static void
@@ -91,6 +96,13 @@ vec_build(struct vec_out *v)
 	        .boot_epoch = VEC_EPOCH,
 	        .acked_seq = VEC_SEQ,
 	};
+	struct wire_verdict verdict = {
+	        .key_id = VEC_KEY_ID,
+	        .device_id = VEC_DEVICE,
+	        .boot_epoch = VEC_EPOCH,
+	        .batch_seq = VEC_SEQ,
+	        .n = 2,
+	};
 
 	fill_seq(v->master, 0x00);
 	fill_seq(v->pkey, 0x20);
@@ -106,7 +118,15 @@ vec_build(struct vec_out *v)
 	if (v->dgram_len < 0)
 		return v->dgram_len;
 	wire_ack_build(v->ack, &ack, v->ackkey);
-	return 0;
+	h.flags = WIRE_FLAG_ACK | WIRE_FLAG_VERDICT;
+	v->dgram_v_len =
+	        wire_seal(v->dgram_v, sizeof(v->dgram_v), &h, v->body, (size_t)v->body_len, v->devkey);
+	if (v->dgram_v_len < 0)
+		return v->dgram_v_len;
+	verdict.code[0] = 16;   /* watch_f0 */
+	verdict.code[1] = 0;    /* clear */
+	v->verdict_len = wire_verdict_build(v->verdict, sizeof(v->verdict), &verdict, v->ackkey);
+	return v->verdict_len < 0 ? v->verdict_len : 0;
 }
 
 /* "name:" then the bytes as hex, 32 bytes a line, indented. */
@@ -157,6 +177,9 @@ vec_print(const struct vec_out *v)
 	put_hex("plaintext_scanbatch", v->body, (size_t)v->body_len);
 	put_hex("datagram", v->dgram, (size_t)v->dgram_len);
 	put_hex("ack_acked_seq_42", v->ack, WIRE_ACK_LEN);
+	put_hex("datagram_flags_0x03", v->dgram_v, (size_t)v->dgram_v_len);
+	printf("verdict codes: 16 0\n");
+	put_hex("verdict_seq_42", v->verdict, (size_t)v->verdict_len);
 	return 0;
 }
 
