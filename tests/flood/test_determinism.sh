@@ -16,6 +16,34 @@ gen 42 b
 gen 43 c
 cmp "$d/a.pcap" "$d/b.pcap" || { echo "FAIL: same seed gave different pcaps"; exit 1; }
 cmp "$d/a.json" "$d/b.json" || { echo "FAIL: same seed gave different truth files"; exit 1; }
+# With lists (DESIGN §9): the lists, the pcap and the truth (verdicts, alerts)
+# are byte-identical too, and drawing them changes none of the scans.
+genl() {
+	"$flood" gen --citizens 1500 --sites 30 --devices 45 --hours 30 --seed "$1" \
+		--hostile-rate 0.05 --surge 3:10 --start 2026-11-01T00:00:00Z \
+		--watch 150 --zones 8 --greenlane 30 --verdict-rate 0.3 --lists "$d/$2.lists.json" \
+		--keys "$d/keys" --pcap "$d/$2.pcap" --truth "$d/$2.json" >/dev/null
+}
+genl 42 la
+genl 42 lb
+for x in pcap json lists.json; do
+	cmp "$d/la.$x" "$d/lb.$x" || { echo "FAIL: same seed gave different $x with lists"; exit 1; }
+done
+/usr/bin/python3 - "$d/a.json" "$d/la.json" "$d/la.lists.json" <<'PY' || exit 1
+import json, sys
+a, la, l = (json.load(open(p)) for p in sys.argv[1:])
+for k in ("counters", "reasons", "stored", "subjects", "f0"):
+    assert a[k] == la[k], "drawing lists changed the truth's %s" % k
+assert not a["lists"]["drawn"] and a["verdicts"] == []
+# Without lists only the declarations and unregistered stickers raise alerts.
+assert a["alerts"] and all(set(x["reasons"]) <= {"decl_symptoms", "decl_exposed",
+                           "greenlane_unknown"} for x in a["alerts"])
+assert la["lists"]["drawn"] and la["verdicts"] and la["alerts"]
+assert len(l["hashes"]["chot:{lists}:watch"]) == 150
+assert len(l["hashes"]["chot:{lists}:zones"]) == 8
+assert len(l["hashes"]["chot:{lists}:greenlane"]) == 30
+assert sorted(set(l["hashes"]["chot:{lists}:zones"].values())) == ["1", "2", "3", "4"]
+PY
 if cmp -s "$d/a.pcap" "$d/c.pcap"; then
 	echo "FAIL: seeds 42 and 43 gave the same pcap"
 	exit 1
