@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sim.h"
+#include "verdict.h"
 #include "validate.h"
 
 static const uint8_t master[WIRE_KEY_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
@@ -220,4 +221,78 @@ Test(sim_scanner, reboot_keeps_last_datagram_even_when_all_acked)
 	cr_assert_eq(memcmp(D.old_dg, last, len), 0, "the newest datagram of the old epoch");
 	sim_dev_new_epoch(&D, true, &S);
 	cr_assert(D.old_armed && D.old_len == len, "an epoch that sent nothing keeps the old one");
+}
+
+/* A CHV1 verdict for batch (epoch, seq) of device 42, built with the real codec. */
+static size_t
+verdict(uint8_t *buf, uint32_t epoch, uint64_t seq, unsigned n, const uint16_t *codes,
+	bool forge)
+{
+	struct wire_verdict v = { .key_id = 1, .device_id = 42, .boot_epoch = epoch,
+				  .batch_seq = seq, .n = (uint8_t)n };
+	uint8_t k[WIRE_KEY_LEN];
+	int len;
+
+	memcpy(v.code, codes, n * sizeof(*codes));
+	wire_ack_key(k, master, 42);
+	k[0] ^= forge;
+	len = wire_verdict_build(buf, VERDICT_MAX_LEN, &v, k);
+	cr_assert_gt(len, 0);
+	return (size_t)len;
+}
+
+Test(sim_scanner, verdicts_flag_bit_1_tag_latency_codes)
+{
+	struct sim_params pv = P;
+	uint16_t codes[4] = { 0, 16, 65, 1 };
+	uint8_t buf[VERDICT_MAX_LEN];
+	struct wire_hdr h;
+	struct sim_batch *b;
+	uint64_t lat = 0;
+	size_t len;
+
+	pv.verdict_rate = 1.0;
+	scans(8, 0);
+	b = sim_dev_next_batch(&D, &pv, &E, 1000, 0, true, &R, &S);
+	cr_assert_not_null(b);
+	cr_assert_eq(wire_hdr_parse(b->dg, b->len, &h), WIRE_OK);
+	cr_assert_eq(h.flags, WIRE_FLAG_ACK | WIRE_FLAG_VERDICT);
+	cr_assert_eq(S.verdicts_requested, 1);
+	/* A forged verdict is refused and changes nothing. */
+	len = verdict(buf, 1000, 1, 4, codes, true);
+	cr_assert_eq(sim_dev_on_verdict(&D, buf, len, 5000, &S, &lat), -1);
+	cr_assert_eq(S.verdicts_bad, 1);
+	cr_assert_eq(S.verdict_code[0], 0);
+	/* The real one: latency from the first send, codes counted per reason. */
+	len = verdict(buf, 1000, 1, 4, codes, false);
+	cr_assert_eq(sim_dev_on_verdict(&D, buf, len, 5000, &S, &lat), 1);
+	cr_assert_eq(lat, 4000);
+	cr_assert_eq(S.verdict_code[0], 1);
+	cr_assert_eq(S.verdict_code[1], 1);
+	cr_assert_eq(S.verdict_code[2 + CHK_WATCH_F0], 1);
+	cr_assert_eq(S.verdict_code[2 + CHK_OFF_ROUTE], 1);
+	/* A second copy of it has nothing left to answer. */
+	cr_assert_eq(sim_dev_on_verdict(&D, buf, len, 6000, &S, &lat), 0);
+	cr_assert_eq(S.verdicts_unmatched, 1);
+	/* An unknown code is bad, even when authentic. */
+	codes[0] = 77;
+	len = verdict(buf, 1000, 1, 4, codes, false);
+	cr_assert_eq(sim_dev_on_verdict(&D, buf, len, 6000, &S, &lat), -1);
+	/* The second batch is ACKed without its verdict: missing. */
+	b = sim_dev_next_batch(&D, &pv, &E, 7000, 0, true, &R, &S);
+	cr_assert_not_null(b);
+	cr_assert_eq(ack(1000, 2, 8000), 8);
+	cr_assert_eq(S.verdicts_missing, 1);
+}
+
+Test(sim_scanner, no_verdicts_by_default)
+{
+	struct wire_hdr h;
+	struct sim_batch *b;
+
+	scans(4, 0);
+	b = sim_dev_next_batch(&D, &P, &E, 0, 0, true, &R, &S);
+	cr_assert_eq(wire_hdr_parse(b->dg, b->len, &h), WIRE_OK);
+	cr_assert_eq(h.flags, WIRE_FLAG_ACK);
+	cr_assert_eq(S.verdicts_requested, 0);
 }

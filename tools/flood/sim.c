@@ -4,7 +4,8 @@
  * devices; each device batches them, seals, sends (sendmmsg), retransmits
  * and retires them on ACK.  The run ends when every scan created has been
  * acknowledged (exit 0) or at the deadline (exit 1), and writes a JSON
- * report and, optionally, every scan (subject, ts, site, dir, acked) so a
+ * report (with --verdict-rate: verdicts received, their latency p50/p99 and
+ * their codes per reason) and, optionally, every scan (subject, ts, site, dir, acked) so a
  * checker can find each one in Redis.
  */
 #include <errno.h>
@@ -21,8 +22,10 @@
 #include <unistd.h>
 
 #include "keys.h"
+#include "lists.h"
 #include "rng.h"
 #include "sim.h"
+#include "verdict.h"
 #include "clock.h"
 
 #define SEND_MAX 1024
@@ -35,7 +38,7 @@ static const char sim_usage[] =
 	"                      [--stall-ms MS] [--reboot-rate R] [--sites N] [--seed S]\n"
 	"                      [--first-device ID] [--epoch-base E] [--prefix STR]\n"
 	"                      [--deadline-s S] [--report FILE] [--events-out FILE]\n"
-	"                      [--progress-s S]\n"
+	"                      [--progress-s S] [--verdict-rate R]\n"
 	"\n"
 	"Live scanners with outboxes (docs/RELIABILITY.md): scans are created at EPS\n"
 	"per second over D devices, batched (default 8 per batch), sealed, sent and\n"
@@ -46,6 +49,9 @@ static const char sim_usage[] =
 	"and one old-epoch datagram is replayed once the new epoch is ACKed, which\n"
 	"chotd must reject as stale_epoch).  Defaults: --duration 10 --window 64\n"
 	"--linger-ms 200 --sites 50 --first-device 1 --epoch-base <unix seconds>.\n"
+	"--verdict-rate R (default 0): that share of the batches sets flag bit 1; their\n"
+	"CHV1 verdicts (DESIGN §9) are verified with the ACK key and reported: count,\n"
+	"latency p50/p99 from the batch's first send, and the codes per reason.\n"
 	"Exit 0 when every scan was acknowledged, 1 at the deadline (default\n"
 	"duration + 120 s) or on SIGINT/SIGTERM, 2 on bad usage.\n";
 
@@ -163,7 +169,55 @@ struct sim_run {
 	struct sender tx;
 	struct fl_rng rng;
 	uint64_t t0_us, gen_done_us, all_acked_us, acked;
+	uint64_t *lat_us;                /* verdict latencies */
+	size_t n_lat, cap_lat;
 };
+
+static void
+verdict_in(struct sim_run *R, const uint8_t *buf, size_t len, uint64_t now)
+{
+	struct wire_verdict v;
+	uint64_t lat = 0;
+
+	if (wire_verdict_parse(buf, len, &v) != 0 || v.device_id < R->o->first_device ||
+	    v.device_id - R->o->first_device >= R->o->devices) {
+		R->st.verdicts_bad++;
+		return;
+	}
+	if (sim_dev_on_verdict(&R->devs[v.device_id - R->o->first_device], buf, len, now, &R->st,
+			       &lat) != 1)
+		return;
+	if (R->n_lat == R->cap_lat) {
+		size_t cap = R->cap_lat ? R->cap_lat * 2 : 4096;
+		uint64_t *n = realloc(R->lat_us, cap * sizeof(*n));
+
+		if (n == NULL)
+			return;   /* counted above; only its latency is not kept */
+		R->lat_us = n;
+		R->cap_lat = cap;
+	}
+	R->lat_us[R->n_lat++] = lat;
+}
+
+static int
+u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of the sorted latencies, in microseconds; -1 without any. */
+static double
+lat_pct(const struct sim_run *R, double q)
+{
+	size_t k;
+
+	if (R->n_lat == 0)
+		return -1;
+	k = (size_t)(q * (double)R->n_lat + 0.999999);
+	return (double)R->lat_us[(k ? k : 1) - 1];
+}
 
 static uint64_t
 exp_us(struct fl_rng *r, double per_s)
@@ -176,7 +230,7 @@ exp_us(struct fl_rng *r, double per_s)
 static void
 recv_acks(struct sim_run *R, int fd, uint64_t now)
 {
-	uint8_t buf[RECV_BURST][64];
+	uint8_t buf[RECV_BURST][VERDICT_MAX_LEN];
 	struct mmsghdr msg[RECV_BURST];
 	struct iovec iov[RECV_BURST];
 	int i, n;
@@ -196,6 +250,10 @@ recv_acks(struct sim_run *R, int fd, uint64_t now)
 			struct wire_ack a;
 			int got;
 
+			if (msg[i].msg_len >= 4 && memcmp(buf[i], wire_verdict_magic, 4) == 0) {
+				verdict_in(R, buf[i], msg[i].msg_len, now);
+				continue;
+			}
 			if (wire_ack_parse(buf[i], msg[i].msg_len, &a) != 0 ||
 			    a.device_id < R->o->first_device ||
 			    a.device_id - R->o->first_device >= R->o->devices) {
@@ -292,6 +350,26 @@ progress(struct sim_run *R, uint64_t now, bool tty, bool last)
 		(unsigned long)R->st.stalls, tty && !last ? "" : "\n");
 }
 
+/* The verdict summary on stderr, after the last progress line. */
+static void
+verdict_summary(struct sim_run *R)
+{
+	const struct sim_stats *s = &R->st;
+
+	qsort(R->lat_us, R->n_lat, sizeof(*R->lat_us), u64_cmp);
+	fprintf(stderr, "sim verdicts: requested %lu, received %lu, bad %lu, missing %lu; "
+		"latency p50 %.0f us, p99 %.0f us; clear %lu, invalid %lu",
+		(unsigned long)s->verdicts_requested, (unsigned long)s->verdicts_received,
+		(unsigned long)s->verdicts_bad, (unsigned long)s->verdicts_missing,
+		lat_pct(R, 0.50), lat_pct(R, 0.99), (unsigned long)s->verdict_code[0],
+		(unsigned long)s->verdict_code[1]);
+	for (int i = 0; i < CHK_NREASONS; i++)
+		if (s->verdict_code[2 + i])
+			fprintf(stderr, ", %s %lu", chk_reasons[i].name,
+				(unsigned long)s->verdict_code[2 + i]);
+	fputc('\n', stderr);
+}
+
 static int
 write_report(struct sim_run *R, const char *path, uint64_t end, bool ok)
 {
@@ -320,6 +398,20 @@ write_report(struct sim_run *R, const char *path, uint64_t end, bool ok)
 		(unsigned long)s->reboots, (unsigned long)s->stalls,
 		(unsigned long)s->events_repacked, (unsigned long)s->old_epoch_replays,
 		(unsigned long)s->pack_errors);
+	qsort(R->lat_us, R->n_lat, sizeof(*R->lat_us), u64_cmp);
+	fprintf(f, "\"verdict_rate\": %g, \"verdicts_requested\": %lu, \"verdicts_received\": %lu, "
+		"\"verdicts_bad\": %lu, \"verdicts_unmatched\": %lu, \"verdicts_missing\": %lu, "
+		"\"verdict_latency_us\": {\"n\": %zu, \"p50\": %.0f, \"p99\": %.0f, \"max\": %.0f}, "
+		"\"verdict_codes\": {\"clear\": %lu, \"invalid\": %lu",
+		o->p.verdict_rate, (unsigned long)s->verdicts_requested,
+		(unsigned long)s->verdicts_received, (unsigned long)s->verdicts_bad,
+		(unsigned long)s->verdicts_unmatched, (unsigned long)s->verdicts_missing, R->n_lat,
+		lat_pct(R, 0.50), lat_pct(R, 0.99), lat_pct(R, 1.0),
+		(unsigned long)s->verdict_code[0], (unsigned long)s->verdict_code[1]);
+	for (int i = 0; i < CHK_NREASONS; i++)
+		fprintf(f, ", \"%s\": %lu", chk_reasons[i].name,
+			(unsigned long)s->verdict_code[2 + i]);
+	fprintf(f, "}, ");
 	fprintf(f, "\"elapsed_s\": %.3f, \"create_s\": %.3f, \"drain_s\": %.3f, "
 		"\"rate_achieved\": %.0f, \"prefix\": \"%s\", \"first_device\": %u}\n", el,
 		R->gen_done_us ? (double)(R->gen_done_us - R->t0_us) / 1e6 : el,
@@ -366,6 +458,7 @@ parse_opts(int argc, char **argv, struct sim_opts *o)
 		{ "first-device", 1, 0, 'f' }, { "epoch-base", 1, 0, 'e' },
 		{ "prefix", 1, 0, 'p' }, { "deadline-s", 1, 0, 'T' }, { "report", 1, 0, 'o' },
 		{ "events-out", 1, 0, 'E' }, { "progress-s", 1, 0, 'P' }, { "help", 0, 0, 'h' },
+		{ "verdict-rate", 1, 0, 'V' },
 		{ 0, 0, 0, 0 }
 	};
 	double v;
@@ -421,6 +514,13 @@ parse_opts(int argc, char **argv, struct sim_opts *o)
 		case 'e': o->epoch_base = (uint32_t)v; break;
 		case 'T': o->deadline_s = v; break;
 		case 'P': o->progress_s = v; break;
+		case 'V':
+			if (v > 1) {
+				fprintf(stderr, "chot-flood sim: --verdict-rate must be in [0, 1]\n");
+				return -1;
+			}
+			o->p.verdict_rate = v;
+			break;
 		}
 	}
 	if (o->devices == 0 || o->rate <= 0 || o->to == NULL || o->keys_path == NULL) {
@@ -530,6 +630,8 @@ fl_cmd_sim(int argc, char **argv)
 	now = chot_mono_us();
 	ok = R.gen_done_us != 0 && R.acked == o.events;
 	progress(&R, now, tty, true);
+	if (o.p.verdict_rate > 0)
+		verdict_summary(&R);
 	if (!ok)
 		fprintf(stderr, "chot-flood sim: %s with %lu of %u scans not acknowledged\n",
 			sim_stop ? "stopped" : "deadline reached",
@@ -549,6 +651,7 @@ out:
 	free(R.devs);
 	free(R.next_reboot_us);
 	free(R.ev.ev);
+	free(R.lat_us);
 	close(fd);
 	return rc;
 }

@@ -9,6 +9,9 @@
  *     them outstanding (the appliance's replay window holds 960);
  *   - an outstanding batch is retransmitted, byte for byte, with
  *     exponential backoff and jitter;
+ *   - a share `verdict_rate` of the batches sets flag bit 1 and gets a CHV1
+ *     verdict (DESIGN §9) next to the ACKs: its tag is checked with the ACK
+ *     key, its codes counted, its latency measured from the first send;
  *   - at boot, and when no ACK has made progress for `stall_us`, the device
  *     starts a new epoch and re-packs its outstanding scans, oldest first,
  *     into new batches of that epoch (the old epoch's batches are never sent
@@ -25,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lists.h"
 #include "rng.h"
 #include "wire.h"
 
@@ -58,6 +62,8 @@ struct sim_batch {
 	uint16_t tx_count;
 	uint16_t n;
 	uint16_t len;
+	bool verdict, verdict_got;       /* flag bit 1 set; its verdict arrived */
+	uint64_t first_tx_us;
 	uint32_t ev[WIRE_MAX_EVENTS];
 	uint8_t dg[WIRE_MAX_DGRAM];
 };
@@ -68,6 +74,7 @@ struct sim_params {
 	uint32_t rto_us, rto_max_us;     /* first retransmission timeout, cap */
 	uint64_t stall_us;               /* no ACK progress this long: new epoch */
 	uint16_t key_id;
+	double verdict_rate;             /* share of batches that request a verdict */
 };
 
 struct sim_dev {
@@ -96,6 +103,11 @@ struct sim_stats {
 	uint64_t acks_received, acks_bad, acks_stale_epoch, acks_no_progress;
 	uint64_t reboots, stalls, events_repacked, old_epoch_replays;
 	uint64_t pack_errors;
+	/* verdicts (§9): [0] clear, [1] invalid, [2 + i] chk_reasons[i] */
+	uint64_t verdicts_requested, verdicts_received, verdicts_bad;
+	uint64_t verdicts_unmatched;     /* authentic, but its batch is gone (ACKed, re-packed) */
+	uint64_t verdicts_missing;       /* a batch ACKed without its verdict */
+	uint64_t verdict_code[CHK_NREASONS + 2];
 };
 
 /* Allocate queues and outbox; 0 or -ENOMEM. q_cap: most scans the device can hold. */
@@ -136,6 +148,18 @@ unsigned sim_dev_due(struct sim_dev *d, const struct sim_params *p, uint64_t now
  */
 int sim_dev_on_ack(struct sim_dev *d, const uint8_t *buf, size_t len, struct sim_events *e,
 		   uint64_t now_us, struct sim_stats *st);
+
+/*
+ * A CHV1 verdict for this device.  Verifies the tag with the ACK key; counts
+ * its codes.  Returns 1 and *latency_us (from the batch's first send) when it
+ * answers an outstanding batch of this epoch that asked for one, 0 when it is
+ * authentic but unmatched, -1 when bad.
+ */
+int sim_dev_on_verdict(struct sim_dev *d, const uint8_t *buf, size_t len, uint64_t now_us,
+		       struct sim_stats *st, uint64_t *latency_us);
+
+/* Index into sim_stats.verdict_code of a verdict code, -1 when unknown. */
+int sim_verdict_slot(uint16_t code);
 
 /*
  * New boot epoch: outbox scans go back to the front of the queue, oldest

@@ -12,6 +12,7 @@
 
 #include "scan.pb-c.h"
 #include "sim.h"
+#include "verdict.h"
 #include "validate.h"
 
 int
@@ -93,13 +94,14 @@ jitter(uint32_t t, struct fl_rng *rng)
 /* Pack and seal events q[0..n) as batch seq into b; 0 or -EMSGSIZE. */
 static int
 seal_batch(struct sim_dev *d, const struct sim_params *p, const struct sim_events *e,
-	   struct sim_batch *b, unsigned n)
+	   struct sim_batch *b, unsigned n, bool verdict)
 {
 	Chot__V1__ScanEvent evs[WIRE_MAX_EVENTS];
 	const Chot__V1__ScanEvent *ptr[WIRE_MAX_EVENTS];
 	char subj[WIRE_MAX_EVENTS][WIRE_SUBJECT_MAX_NUL];
 	uint8_t body[WIRE_MAX_BODY];
-	struct wire_hdr h = { .flags = WIRE_FLAG_ACK, .key_id = p->key_id,
+	struct wire_hdr h = { .flags = WIRE_FLAG_ACK | (verdict ? WIRE_FLAG_VERDICT : 0),
+			      .key_id = p->key_id,
 			      .device_id = d->device_id, .boot_epoch = d->epoch,
 			      .batch_seq = d->next_seq };
 	int blen, len;
@@ -129,6 +131,8 @@ seal_batch(struct sim_dev *d, const struct sim_params *p, const struct sim_event
 	b->len = (uint16_t)len;
 	b->n = (uint16_t)n;
 	b->seq = d->next_seq;
+	b->verdict = verdict;
+	b->verdict_got = false;
 	return 0;
 }
 
@@ -139,15 +143,18 @@ sim_dev_next_batch(struct sim_dev *d, const struct sim_params *p, const struct s
 {
 	struct sim_batch *b;
 	unsigned n;
+	bool verdict;
 
 	if (d->q_n == 0 || d->ob_n >= p->window)
 		return NULL;
 	if (d->q_n < p->batch_events && !flush && now_us - d->q_since_us < linger_us)
 		return NULL;
+	/* Drawn only when asked for: without verdicts the jitter stream is as before. */
+	verdict = p->verdict_rate > 0 && fl_rng_chance(rng, p->verdict_rate);
 	n = d->q_n < p->batch_events ? d->q_n : p->batch_events;
 	b = &d->ob[(d->ob_head + d->ob_n) % d->ob_cap];
 	/* A batch too large for one datagram is split: fewer events. */
-	while (seal_batch(d, p, e, b, n) != 0) {
+	while (seal_batch(d, p, e, b, n, verdict) != 0) {
 		st->pack_errors++;
 		if (n == 1)
 			return NULL;
@@ -161,6 +168,8 @@ sim_dev_next_batch(struct sim_dev *d, const struct sim_params *p, const struct s
 		d->progress_us = now_us;     /* the stall clock starts with the first batch out */
 	d->ob_n++;
 	b->tx_count = 1;
+	b->first_tx_us = now_us;
+	st->verdicts_requested += verdict;
 	b->rto_us = p->rto_us;
 	b->next_tx_us = now_us + jitter(b->rto_us, rng);
 	st->batches_sent++;
@@ -214,6 +223,7 @@ sim_dev_on_ack(struct sim_dev *d, const uint8_t *buf, size_t len, struct sim_eve
 
 		if (b->seq > a.acked_seq)
 			break;
+		st->verdicts_missing += b->verdict && !b->verdict_got;
 		for (unsigned i = 0; i < b->n; i++) {
 			if (!e->ev[b->ev[i]].acked) {
 				e->ev[b->ev[i]].acked = 1;
@@ -227,6 +237,55 @@ sim_dev_on_ack(struct sim_dev *d, const uint8_t *buf, size_t len, struct sim_eve
 	d->progress_us = now_us;
 	st->events_acked += (uint64_t)n;
 	return n;
+}
+
+int
+sim_verdict_slot(uint16_t code)
+{
+	int i;
+
+	if (code == CHK_CLEAR || code == CHK_INVALID)
+		return code;
+	i = chk_index_by_code(code);
+	return i < 0 ? -1 : 2 + i;
+}
+
+int
+sim_dev_on_verdict(struct sim_dev *d, const uint8_t *buf, size_t len, uint64_t now_us,
+		   struct sim_stats *st, uint64_t *latency_us)
+{
+	struct wire_verdict v;
+
+	if (wire_verdict_verify(buf, len, d->ackkey, &v) != 0 || v.device_id != d->device_id) {
+		st->verdicts_bad++;
+		return -1;
+	}
+	st->verdicts_received++;
+	for (unsigned i = 0; i < v.n; i++) {
+		int slot = sim_verdict_slot(v.code[i]);
+
+		if (slot < 0) {
+			st->verdicts_bad++;   /* authentic, but a code §9 does not know */
+			return -1;
+		}
+		st->verdict_code[slot]++;
+	}
+	if (v.boot_epoch != d->epoch)
+		goto unmatched;
+	for (uint32_t i = 0; i < d->ob_n; i++) {
+		struct sim_batch *b = &d->ob[(d->ob_head + i) % d->ob_cap];
+
+		if (b->seq != v.batch_seq)
+			continue;
+		if (!b->verdict || b->verdict_got || b->n != v.n)
+			break;
+		b->verdict_got = true;
+		*latency_us = now_us - b->first_tx_us;
+		return 1;
+	}
+unmatched:
+	st->verdicts_unmatched++;
+	return 0;
 }
 
 void
