@@ -148,6 +148,66 @@ def verify_ack(buf, ackkey):
     return key_id, device_id, epoch, acked
 
 
+VERDICT_MAGIC = b"CHV1"
+
+
+def verify_verdict(buf, ackkey):
+    """A CHV1 verdict (DESIGN §9): returns (key_id, device_id, epoch, seq, [codes])
+    or raises ValueError.  Tag: keyed BLAKE2b-128, ACK key, over [0, 24 + 2n)."""
+    if len(buf) < 24 or buf[:4] != VERDICT_MAGIC or buf[4] != 1:
+        raise ValueError("malformed verdict")
+    n = buf[5]
+    if n < 1 or n > 64 or len(buf) != 24 + 2 * n + 16:
+        raise ValueError("verdict length %d for n %d" % (len(buf), n))
+    tag = hashlib.blake2b(buf[:24 + 2 * n], digest_size=16, key=ackkey).digest()
+    if tag != buf[24 + 2 * n:]:
+        raise ValueError("bad verdict tag")
+    key_id, device_id, epoch, seq = struct.unpack(">HIIQ", buf[6:24])
+    codes = list(struct.unpack(">%dH" % n, buf[24:24 + 2 * n]))
+    return key_id, device_id, epoch, seq, codes
+
+
+def udp_payload(frame):
+    """The UDP payload of an Ethernet (802.1Q) IPv4/IPv6 frame, or None."""
+    off, et = 12, struct.unpack(">H", frame[12:14])[0]
+    if et == 0x8100:
+        off, et = 16, struct.unpack(">H", frame[16:18])[0]
+    off += 2
+    if et == 0x0800 and len(frame) >= off + 20 and frame[off + 9] == 17:
+        off += (frame[off] & 0x0F) * 4
+    elif et == 0x86DD and len(frame) >= off + 40 and frame[off + 6] == 17:
+        off += 40
+    else:
+        return None
+    ulen = struct.unpack(">H", frame[off + 4:off + 6])[0]
+    return frame[off + 8:off + ulen]
+
+
+def load_lists(redis, lists_json):
+    """Load `chot-flood gen --lists` output into redis (a Redis object, as its
+    chot-admin): one HSET per list and one INCR of the version key, in one
+    MULTI, as chotctl writes them."""
+    import json
+    with open(lists_json) as f:
+        lists = json.load(f)
+    r = Resp(redis.port, redis.user, redis.password)
+    try:
+        r.call("MULTI")
+        for key, fields in lists["hashes"].items():
+            if fields:
+                args = []
+                for k, v in fields.items():
+                    args += [k.encode(), v.encode()]
+                r.call("HSET", key.encode(), *args)
+        r.call("INCR", lists["version_key"].encode())
+        res = r.call("EXEC")
+    finally:
+        r.close()
+    if res is None or any(isinstance(x, Exception) for x in res):
+        raise RuntimeError("loading the lists failed: %r" % (res,))
+    return lists
+
+
 # ---------------------------------------------------------------- frames / pcap
 def _csum(b):
     if len(b) % 2:

@@ -20,9 +20,15 @@
  *     checkpoint the vehicle passes with probability 1/2 plus up to two
  *     others, never one it passes and left out (so some passes are off
  *     route); validity covering the province
- *     for 70 %, starting during it for 15 %, ending during it for 15 % (half
- *     of those at a scan's exact ts_ms); 1..4 passengers allowed where the
+ *     for 50 %, starting during it for 25 %, ending during it for 25 % (half
+ *     of those at a scan's exact ts_ms); 1..3 passengers allowed where the
  *     vehicles carry 1..3.  Beyond them: stickers 99Z000000.. never scanned.
+ *   - green-lane traffic: with --greenlane, every GREEN_LANE vehicle of the
+ *     province (registered or not) also drives deliveries, one checkpoint
+ *     pass every 2..5 hours, on one of its route's checkpoints 70 % of the
+ *     time and anywhere else otherwise, with 1..4 aboard and a declaration
+ *     of OK.  These are the only scans the lists add: the movement model's
+ *     scans stay as they are without lists.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -259,7 +265,7 @@ draw_green(struct fl_province *p, struct fl_rng *r, const struct by_subject *g)
 				route_add(e, cps[i]);
 		if (e->nroute == 0)   /* every checkpoint passed and left out: a non-checkpoint */
 			route_add(e, p->n_sites > 0 ? p->sites[p->n_sites - 1].id : 1);
-		if (z < 70) {
+		if (z < 50) {
 			e->from_ms = p->start_ms - HOUR_MS - fl_rng_below(r, 2 * DAY_MS);
 			e->to_ms = p->end_ms + DAY_MS + fl_rng_below(r, 7 * DAY_MS);
 		} else {
@@ -267,7 +273,7 @@ draw_green(struct fl_province *p, struct fl_rng *r, const struct by_subject *g)
 					      some_scan_ts(p, g, r, (uint32_t)v->subject) : 0;
 			uint64_t t = ts ? ts : p->start_ms + fl_rng_below(r, span);
 
-			if (z < 85) {
+			if (z < 75) {
 				e->from_ms = t;
 				e->to_ms = p->end_ms + 7 * DAY_MS;
 			} else {
@@ -275,10 +281,61 @@ draw_green(struct fl_province *p, struct fl_rng *r, const struct by_subject *g)
 				e->to_ms = t;
 			}
 		}
-		e->passengers = (uint32_t)fl_rng_range(r, 1, 4);
+		e->passengers = (uint32_t)fl_rng_range(r, 1, 3);
 	}
 	free(perm);
 	free(gl);
+	free(cps);
+}
+
+/* One checkpoint site index with scanners: a route site 70 % of the time. */
+static int64_t
+delivery_site(const struct fl_province *p, struct fl_rng *r, const struct fl_green *v,
+	      const uint32_t *cps, uint32_t n_cp)
+{
+	if (v != NULL && fl_rng_chance(r, 0.7)) {
+		uint32_t site = v->e.route[fl_rng_below(r, v->e.nroute)];
+		const struct fl_site *st = fl_site_by_id(p, site);
+
+		if (st != NULL && st->n_dev > 0)
+			return st - p->sites;
+	}
+	return n_cp > 0 ? (int64_t)cps[fl_rng_below(r, n_cp)] : -1;
+}
+
+static void
+drive_green(struct fl_province *p, struct fl_rng *r)
+{
+	uint32_t *cps = calloc((size_t)p->n_sites + 1, sizeof(uint32_t)), n_cp = 0;
+
+	for (uint32_t i = 0; i < p->n_sites; i++)
+		if (p->sites[i].kind == KIND_CHECKPOINT && p->sites[i].n_dev > 0)
+			cps[n_cp++] = i;
+	for (uint32_t s = 0; s < p->n_subj && n_cp > 0; s++) {
+		const struct fl_green *v = p->lists.green_of[s] >= 0 ?
+						   &p->lists.green[p->lists.green_of[s]] : NULL;
+		uint64_t t;
+
+		if (p->subj[s].scheme != SCHEME_GREEN_LANE)
+			continue;
+		for (t = p->start_ms + fl_rng_below(r, 3 * HOUR_MS); t < p->end_ms;
+		     t += fl_rng_range(r, 2 * HOUR_MS, 5 * HOUR_MS)) {
+			int64_t si = delivery_site(p, r, v, cps, n_cp);
+			const struct fl_site *st;
+			struct fl_scan sc = { .ts_ms = t, .subject = s, .dir = DIR_PASS, .decl = 1,
+					      .vehicle = -1 };
+
+			if (si < 0)
+				break;
+			st = &p->sites[si];
+			sc.site_id = st->id;
+			sc.passengers = (uint16_t)fl_rng_range(r, 1, 4);
+			/* The model's rule for PASS scans: one device per (subject, site). */
+			sc.dev = st->first_dev + s % st->n_dev;
+			if (fl_scan_push(p, &sc) != 0)
+				break;
+		}
+	}
 	free(cps);
 }
 
@@ -305,6 +362,8 @@ fl_lists_draw(struct fl_province *p)
 	draw_green(p, &r, &g);
 	free(g.off);
 	free(g.scan);
+	if (p->o.greenlane_n > 0)
+		drive_green(p, &r);
 	return 0;
 }
 

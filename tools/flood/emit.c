@@ -205,7 +205,7 @@ seal(const struct fl_province *p, uint8_t *dg, uint32_t device_id, uint32_t epoc
 	return seal_flags(p, dg, WIRE_FLAG_ACK, device_id, epoch, seq, key_id, master, body, blen);
 }
 
-/* Does the next batch request a verdict?  Drawn apart, only when asked for. */
+/* Does the next legit batch request a verdict?  Drawn apart, only when asked for. */
 static bool
 wants_verdict(struct fl_province *p)
 {
@@ -448,8 +448,9 @@ bad_event_batch(struct fl_province *p, uint64_t t, unsigned which)
 		batch_push_idx(p, p->n_scans - 1);
 	}
 	blen = wire_batch_pack(ptr, 2, body, sizeof(body));
-	/* Two invalid events: a verdict of code 1 twice, when one is asked for. */
-	rogue(p, t, body, (size_t)blen, WIRE_OK, first, 2, wants_verdict(p));
+	/* Two invalid events: whenever any batch asks for verdicts, this one does
+	 * too, so the truth always holds code 1. */
+	rogue(p, t, body, (size_t)blen, WIRE_OK, first, 2, p->o.verdict_rate > 0);
 	p->n_batches++;
 }
 
