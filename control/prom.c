@@ -60,8 +60,13 @@ static const struct prom_field {
 	/* §9, once chotd counts them */
 	{ "verdicts_sent", PROM_COUNTER, "Verdict datagrams sent to scanners." },
 	{ "alerts_raised", PROM_COUNTER, "Stored events with at least one alert reason." },
-	{ "alerts_dropped", PROM_COUNTER, "Alerts that could not be written." },
+	{ "alerts_dropped", PROM_COUNTER, "Alerts of events that were dropped (never stored, never "
+	  "ACKed: the scanner retransmits them)." },
 	{ "lists_reloaded", PROM_COUNTER, "Watchlist, zone, green-lane and site list reloads." },
+	{ "verdicts_dropped", PROM_COUNTER, "Verdicts not sent: no mbuf or TX ring full." },
+	{ "lists_bad_entries", PROM_COUNTER, "List entries skipped as malformed, over all reloads." },
+	{ "lists_errors", PROM_COUNTER, "List reloads that failed (Redis down or refusing); the "
+	  "lists in force stay." },
 	/* /chot/workers only */
 	{ "lcore", PROM_GAUGE, "The lcore the worker runs on." },
 	{ "backlog_batches", PROM_GAUGE, "Batches waiting for Redis to confirm their writes." },

@@ -36,14 +36,14 @@ uint16_t
 chk_event(const struct chk_lookup *l, const void *t, const struct scan_event *ev,
 	  const uint8_t pid[PID_LEN])
 {
-	const struct chk_watch *w = l->watch(t, pid);
+	struct chk_watch w;
+	bool listed = l->watch(t, pid, &w);
 	bool person = chk_is_person(ev->scheme), green = ev->scheme == SCHEME_GREEN_LANE;
 	bool at_checkpoint = (person || green) && l->is_checkpoint(t, ev->site_id);
 	uint16_t mask = 0;
 
-	if (w != NULL && w->status >= WATCH_F2 && w->status <= WATCH_F0 &&
-	    ev->ts_ms <= w->until_ms)
-		mask |= 1u << watch_bit[w->status];
+	if (listed && w.status >= WATCH_F2 && w.status <= WATCH_F0 && ev->ts_ms <= w.until_ms)
+		mask |= 1u << watch_bit[w.status];
 	if (person && at_checkpoint && ev->origin_commune != 0) {
 		enum zone_level z = l->zone(t, ev->origin_commune);
 

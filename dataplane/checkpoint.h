@@ -36,8 +36,8 @@ struct chk_watch {
 
 /* The lookups; every one must be safe to call from a worker (no blocking). */
 struct chk_lookup {
-	/* NULL when the pid is not on the watchlist. */
-	const struct chk_watch *(*watch)(const void *t, const uint8_t pid[PID_LEN]);
+	/* false when the pid is not on the watchlist, else true and *out. */
+	bool (*watch)(const void *t, const uint8_t pid[PID_LEN], struct chk_watch *out);
 	/* NULL when the pid (of GREEN_LANE, code) is not registered. */
 	const struct greenlane_entry *(*greenlane)(const void *t, const uint8_t pid[PID_LEN]);
 	bool (*is_checkpoint)(const void *t, uint32_t site_id);

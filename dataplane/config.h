@@ -53,6 +53,9 @@ struct dp_conf {
 	uint32_t redis_retention_days;
 	uint32_t redis_max_pending_events;
 	uint32_t redis_drain_ms;
+	/* [alerts], [lists] (DESIGN §9) */
+	uint32_t alerts_max;          /* XADD chot:{alerts} MAXLEN ~ alerts.max */
+	uint32_t lists_poll_ms;       /* how often the lists loader reads the version key */
 };
 
 /* Fill every key with its default. Always succeeds. */

@@ -43,5 +43,27 @@ dp_counters_sum(struct dp_counters *out, const struct dp_counters *const *in, un
 			*dp_counter_slot(out, j) += *dp_counter_slot((struct dp_counters *)(uintptr_t)in[i], j);
 		for (j = 0; j < CHOT_REASON__COUNT; j++)
 			out->reasons[j] += in[i]->reasons[j];
+		for (j = 0; j < CHK_NREASONS; j++)
+			out->alert_reasons[j] += in[i]->alert_reasons[j];
+		for (j = 0; j < DP_VLAT_BUCKETS; j++)
+			out->verdict_lat[j] += in[i]->verdict_lat[j];
 	}
+}
+
+uint64_t
+dp_vlat_quantile_us(const uint64_t lat[DP_VLAT_BUCKETS], double q)
+{
+	uint64_t total = 0, seen = 0;
+	unsigned b;
+
+	for (b = 0; b < DP_VLAT_BUCKETS; b++)
+		total += lat[b];
+	if (total == 0)
+		return 0;
+	for (b = 0; b < DP_VLAT_BUCKETS; b++) {
+		seen += lat[b];
+		if ((double)seen >= q * (double)total)
+			return dp_vlat_upper_us(b);
+	}
+	return dp_vlat_upper_us(DP_VLAT_BUCKETS - 1);
 }

@@ -17,7 +17,36 @@
 
 #include <rte_common.h>
 
+#include "lists.h"
 #include "reason.h"
+
+/*
+ * Verdict latency buckets: 1 us wide up to 64 us, then one per power of two
+ * up to 2^20 us (about a second), the last one open.  Bucket b's upper bound
+ * is dp_vlat_upper_us(b).
+ */
+#define DP_VLAT_LINEAR  64
+#define DP_VLAT_BUCKETS (DP_VLAT_LINEAR + 15)
+
+static inline unsigned
+dp_vlat_bucket(uint64_t us)
+{
+	unsigned b;
+
+	if (us < DP_VLAT_LINEAR)
+		return (unsigned)us;
+	b = DP_VLAT_LINEAR + (unsigned)(63 - __builtin_clzll(us)) - 6;
+	return b < DP_VLAT_BUCKETS ? b : DP_VLAT_BUCKETS - 1;
+}
+
+static inline uint64_t
+dp_vlat_upper_us(unsigned b)
+{
+	return b < DP_VLAT_LINEAR ? b + 1 : 1ull << (b - DP_VLAT_LINEAR + 7);
+}
+
+/* The smallest bucket upper bound below which a fraction q of the samples lie (0: none). */
+uint64_t dp_vlat_quantile_us(const uint64_t lat[DP_VLAT_BUCKETS], double q);
 
 /* X(name): every counter in /chot/stats order.  The first 16 are the contract. */
 #define DP_COUNTERS(X) \
@@ -28,13 +57,19 @@
 	X(batches_dropped) X(acks_dropped) X(acks_deferred_dropped) X(tx_dropped) \
 	X(dedupe_full) \
 	X(arp_replies) X(nd_replies) X(ring_full_spins) X(rx_paused) \
-	X(ingest_cycles) X(ingest_events)
+	X(ingest_cycles) X(ingest_events) \
+	X(verdicts_sent) X(verdicts_dropped) X(alerts_raised) X(alerts_dropped) \
+	X(lists_reloaded) X(lists_bad_entries) X(lists_errors)
 
 struct dp_counters {
 #define X(n) uint64_t n;
 	DP_COUNTERS(X)
 #undef X
 	uint64_t reasons[CHOT_REASON__COUNT];
+	/* Alerts of stored events, by reason (chk_reasons[] index): /chot/alerts. */
+	uint64_t alert_reasons[CHK_NREASONS];
+	/* RX -> verdict TX latency, TSC-stamped (dp_vlat_bucket): /chot/verdict. */
+	uint64_t verdict_lat[DP_VLAT_BUCKETS];
 } __rte_cache_aligned;
 
 enum dp_counter_idx {

@@ -43,6 +43,7 @@
 #include <rte_pause.h>
 
 #include "app.h"
+#include "checkpoint_tx.h"
 #include "log.h"
 #include "reply.h"
 #include "wire.h"
@@ -257,6 +258,7 @@ dp_rx_loop(void)
 			for (i = 0; i < n; i++) {
 				if (i + 4 < n)
 					rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
+				dp_rx_tsc_set(pkts[i], t0);   /* verdict latency (§9) */
 				loop_rx_one(pkts[i], now_ms);
 			}
 			for (i = 0; i < dp_app.n_workers && dp_app.rtc; i++)

@@ -31,6 +31,8 @@
 #include <sodium.h>
 
 #include "app.h"
+#include "checkpoint_tx.h"
+#include "cplists.h"
 #include "prefault.h"
 #include "log.h"
 #include "wire.h"
@@ -55,6 +57,7 @@ dp_app_counters(struct dp_counters *out)
 	for (i = 0; i < dp_app.n_workers; i++)
 		in[i + 1] = dp_worker_counters(dp_app.workers[i]);
 	dp_counters_sum(out, in, dp_app.n_workers + 1);
+	dp_lists_add_counters(out);
 }
 
 int
@@ -75,6 +78,7 @@ dp_app_counters_snapshot(struct dp_counters *out)
 		in[i + 1] = &ws[i].ctr;
 	}
 	dp_counters_sum(out, in, dp_app.n_workers + 1);
+	dp_lists_add_counters(out);
 	return 0;
 }
 
@@ -313,6 +317,10 @@ workers_init(void)
 		if (dp_app.workers[i] == NULL)
 			rte_exit(EXIT_FAILURE, "worker %u: cannot create (see above)\n", i);
 	}
+	/* The checkpoint lists (DESIGN §9): loaded once now, then by their thread. */
+	if (dp_lists_start(c, c->redis_user[0] ? c->redis_user : NULL,
+			   password[0] ? password : NULL, dp_app.n_workers) < 0)
+		rte_exit(EXIT_FAILURE, "lists: cannot start the loader (see above)\n");
 	sodium_memzero(password, sizeof(password));
 }
 
@@ -377,6 +385,9 @@ main(int argc, char **argv)
 					      RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
 	if (dp_app.pool == NULL)
 		rte_exit(EXIT_FAILURE, "mbuf pool: %s\n", rte_strerror(rte_errno));
+	if (dp_rx_tsc_register() < 0)
+		DP_LOG(WARNING, "mbuf dynfield chot_rx_tsc: %s: no verdict latency figures\n",
+		       rte_strerror(rte_errno));
 	dp_app.port = (uint16_t)dp_app.conf.port;
 	port_init(dp_app.port);
 	workers_init();
@@ -399,6 +410,7 @@ main(int argc, char **argv)
 	(void)rte_eth_dev_stop(dp_app.port);
 	(void)rte_eth_dev_close(dp_app.port);
 	dp_telemetry_stop();
+	dp_lists_stop();
 	for (i = 0; i < dp_app.n_workers; i++)
 		dp_worker_destroy(dp_app.workers[i]);
 	keys_wipe(&dp_app.keys);

@@ -15,6 +15,10 @@
  * because the bounded backlog is full is refused at submit (-ENOBUFS): the
  * caller drops it, counts it, and never ACKs it.
  *
+ * An event with a reason mask (DESIGN §9) also appends its alert to the
+ * stream chot:{alerts} in the same generation as its other writes, so the
+ * batch completes (and is ACKed) only once its alerts are written too.
+ *
  * The store never sees raw identifiers except to seal them into the vault
  * (vault.h); it writes the layout of proto/layout.h.
  */
@@ -49,6 +53,7 @@ struct dp_store_conf {
 	unsigned retention_days;
 	unsigned max_pending_events;/* backlog bound (events held, in flight or waiting) */
 	const uint8_t *vault_key;   /* 32 bytes, or NULL: no vault writes */
+	unsigned alerts_max;        /* XADD chot:{alerts} MAXLEN ~ this; 0: LISTS_ALERTS_MAX_DEFAULT */
 	dp_store_log_fn log;        /* or NULL: stderr */
 	void *log_ctx;
 };
@@ -58,6 +63,8 @@ struct dp_store_event {
 	uint8_t pid[PID_LEN];
 	const struct scan_event *ev;  /* subject is used only to seal the vault */
 	bool write_vault;             /* caller's "first time today" hint */
+	uint16_t reasons;             /* checkpoint reason mask (proto/lists.h); != 0: an alert */
+	uint32_t device_id;           /* the scanner, for the alert */
 };
 
 /* Called once per submitted batch: status 0 = every write confirmed. */
@@ -107,7 +114,8 @@ void dp_store_get_stats(const struct dp_store *s, struct dp_store_stats *st);
  * Start-up check, blocking (at most about timeout_ms per step): connect
  * once, authenticate as conf's user, and try, without changing any data,
  * every command chotd writes with on keys of its layout (ZADD XX, EXPIREAT
- * and SET XX on keys chot never creates).  0: fine (or null://).
+ * and SET XX on keys chot never creates, and an XADD on chot:{alerts} that
+ * Redis refuses after its ACL check: ID 0-0).  0: fine (or null://).
  * -EACCES: authentication refused (WRONGPASS, NOAUTH).  -EPERM: the ACL
  * refuses a command or a key (NOPERM).  -EINVAL: bad URL.  Anything else
  * (-ECONNREFUSED, -ETIMEDOUT, -EIO: Redis down, frozen or busy): a

@@ -45,8 +45,10 @@
 #include <rte_prefetch.h>
 
 #include "admit.h"
+#include "checkpoint_tx.h"
 #include "dedupe.h"
 #include "device.h"
+#include "cplists.h"
 #include "log.h"
 #include "pseudonym.h"
 #include "reply.h"
@@ -77,6 +79,7 @@ struct dp_pending {
 	uint8_t hdr[DP_HDR_TMPL_MAX];
 	uint32_t next_free;       /* free list, or the barrier queue */
 	uint64_t ticket;          /* barrier: complete once `completed` reaches it */
+	struct dp_alert_tally alerts;  /* its stored events' alerts (checkpoint_tx.h) */
 };
 
 struct vault_seen {
@@ -123,6 +126,9 @@ struct dp_worker {
 	bool is_dup[WIRE_MAX_EVENTS];
 	struct vault_seen vault_new[WIRE_MAX_EVENTS];   /* this batch's vault writes */
 	unsigned n_vault_new;
+	uint16_t masks[WIRE_MAX_EVENTS];      /* this batch's reason masks (valid events) */
+	struct wire_verdict verdict;          /* this batch's CHV1, when asked for */
+	uint64_t rx_tsc;                      /* when the RX lcore received it */
 	struct dp_admit admit;                /* the datagram being admitted */
 	struct dp_devkeys ack_scratch;        /* an ACK key not in the device's cache */
 } __rte_cache_aligned;
@@ -346,6 +352,7 @@ worker_store_done(void *ctx, uint64_t cookie, int status)
 
 	w->completed++;
 	w->ctr.events_pending -= p->n_events;
+	dp_alert_tally_count(&w->ctr, &p->alerts, status == 0);
 	if (status == 0) {
 		w->ctr.events_stored += p->n_events;
 		worker_pend_stored(w, p);
@@ -433,11 +440,29 @@ worker_vault_hint(struct dp_worker *w, const uint8_t pid[PID_LEN], uint64_t ts_m
 	return true;
 }
 
-/* Decode, validate, pseudonymise, dedupe and submit an authentic batch. */
+/* The batch's CHV1 verdict (DESIGN §9), right after its check. */
+static void
+worker_send_verdict(struct dp_worker *w, struct dp_device *dev, const struct wire_hdr *h,
+		    const uint8_t *frame, const struct dp_frame *f, unsigned n)
+{
+	struct wire_verdict *v = &w->verdict;
+
+	v->key_id = h->key_id;
+	v->device_id = h->device_id;
+	v->boot_epoch = h->boot_epoch;
+	v->batch_seq = h->batch_seq;
+	v->n = (uint8_t)n;
+	dp_verdict_send(&w->ctr, w->pool, w->tx_ring, frame, f, v,
+			dp_admit_ackkey(dev, h->key_id, w->keys, &w->ack_scratch), w->rx_tsc);
+}
+
+/* Decode, validate, pseudonymise, check, dedupe and submit an authentic batch. */
 static void
 worker_accept(struct dp_worker *w, struct dp_device *dev, const struct wire_hdr *h,
 	      const uint8_t *frame, const struct dp_frame *f, uint64_t now_ms)
 {
+	const struct dp_lists_table *lt = dp_lists_get();
+	struct dp_alert_tally tally = { 0 };
 	Chot__V1__ScanBatch *b;
 	enum chot_reason r;
 	struct dp_pending *p;
@@ -467,10 +492,13 @@ worker_accept(struct dp_worker *w, struct dp_device *dev, const struct wire_hdr 
 		r = wire_event_validate(b->events[i], now_ms, w->retention_ms, ev);
 		if (r != WIRE_OK) {
 			dp_count_reason(&w->ctr, r);
+			w->verdict.code[i] = CHK_INVALID;
 			continue;
 		}
 		chot_pseudonym(pid, w->keys->pseudonym, ev->scheme, ev->subject,
 			       ev->subject_len);
+		w->masks[m] = lt != NULL ? dp_lists_check(lt, ev, pid) : 0;
+		w->verdict.code[i] = chk_verdict_code(w->masks[m]);
 		dp_dedupe_make_key(&w->keys_dd[m], pid, ev->site_id, ev->dir);
 		w->ts[m] = ev->ts_ms;
 		/* worker_vault_hint() reads this slot of a 1 MiB table: fetch it
@@ -478,6 +506,8 @@ worker_accept(struct dp_worker *w, struct dp_device *dev, const struct wire_hdr 
 		rte_prefetch0(&w->vault_seen[worker_vault_slot(worker_pid8(pid))]);
 		m++;
 	}
+	if (h->flags & WIRE_FLAG_VERDICT)
+		worker_send_verdict(w, dev, h, frame, f, b->n_events);
 	dp_dedupe_begin(w->dedupe);
 	dp_dedupe_check_insert_bulk(w->dedupe, w->keys_dd, w->ts, m, w->is_dup);
 	for (i = 0; i < m; i++) {
@@ -490,6 +520,9 @@ worker_accept(struct dp_worker *w, struct dp_device *dev, const struct wire_hdr 
 		}
 		memcpy(se->pid, w->keys_dd[i].pid, PID_LEN);
 		se->ev = &w->evs[i];
+		se->reasons = w->masks[i];
+		se->device_id = dev->device_id;
+		dp_alert_tally_add(&tally, se->reasons);
 		se->write_vault = p != NULL && worker_vault_hint(w, se->pid, w->ts[i]);
 		n++;
 	}
@@ -505,6 +538,7 @@ worker_accept(struct dp_worker *w, struct dp_device *dev, const struct wire_hdr 
 	w->free_head = p->next_free;
 	w->n_busy++;
 	worker_pend_fill(p, dev, h, frame, f, (uint16_t)n);
+	p->alerts = tally;
 	w->ctr.events_pending += n;
 	/* null:// completes inside submit: p must be complete before, and
 	 * `submitted` counted before `completed` can catch up with it. */
@@ -522,6 +556,7 @@ drop:
 	dp_window_forget(&dev->win, h->boot_epoch, h->batch_seq);
 	w->ctr.events_dropped += n;
 	w->ctr.batches_dropped++;
+	dp_alert_tally_count(&w->ctr, &tally, false);
 }
 
 void
@@ -533,6 +568,7 @@ dp_worker_batch(struct dp_worker *w, struct rte_mbuf *m, const struct dp_frame *
 	struct dp_admit *a = &w->admit;
 	enum chot_reason r;
 
+	w->rx_tsc = dp_rx_tsc_get(m);
 	r = dp_admit(w->devs, w->keys, dgram, h, w->pt, a);
 	if (r == WIRE_OK) {
 		worker_accept(w, a->dev, h, frame, f, now_ms);
@@ -565,6 +601,7 @@ void
 dp_worker_poll(struct dp_worker *w, uint64_t now_us)
 {
 	dp_store_poll(w->store, now_us);
+	dp_lists_quiescent(w->id);     /* holds no lists table between batches */
 	worker_refresh(w);
 	worker_publish(w);
 	if (now_us >= w->next_snap_us) {
@@ -576,7 +613,10 @@ dp_worker_poll(struct dp_worker *w, uint64_t now_us)
 void
 dp_worker_drain(struct dp_worker *w, unsigned timeout_ms)
 {
-	uint64_t left = dp_store_drain(w->store, timeout_ms);
+	uint64_t left;
+
+	dp_lists_offline(w->id);       /* checks nothing more: a reload need not wait */
+	left = dp_store_drain(w->store, timeout_ms);
 
 	if (left > 0) {
 		uint64_t ev0 = w->ctr.events_dropped, b0 = w->ctr.batches_dropped;
@@ -670,6 +710,7 @@ dp_worker_create(const struct dp_worker_params *p)
 		.retention_days = c->redis_retention_days,
 		.max_pending_events = c->redis_max_pending_events,
 		.vault_key = p->keys->has_vault ? p->keys->vault : NULL,
+		.alerts_max = c->alerts_max,
 		.log = worker_store_log,
 	};
 	struct dp_worker *w;

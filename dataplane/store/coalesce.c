@@ -8,6 +8,7 @@
 
 #include "coalesce.h"
 #include "layout.h"
+#include "lists.h"
 #include "vault.h"
 
 /* One distinct key of the open generation. */
@@ -29,8 +30,11 @@ struct kmember {
 /* "*5\r\n$3\r\nSET\r\n$NN\r\n<key>\r\n$NN\r\n<sealed>\r\n$2\r\nEX\r\n$N\r\n<s>\r\n" */
 #define VAULT_CMD_MAX (64 + LAYOUT_KEY_MAX + VAULT_MAX_SEALED)
 
+/* XADD key MAXLEN ~ N * and 7 field/value pairs: 20 arguments. */
+#define ALERT_CMD_MAX 512
+
 struct coalesce {
-	unsigned max_events, retention_days;
+	unsigned max_events, retention_days, alerts_max;
 	uint8_t vault_key[32];
 	bool has_vault;
 
@@ -45,6 +49,10 @@ struct coalesce {
 	size_t vlen;
 	uint32_t *vcmd_len;
 	uint32_t nvault;
+	char *abuf;             /* alert XADDs, already in RESP */
+	size_t alen;
+	uint32_t *acmd_len;
+	uint32_t nalert;
 	uint64_t *memo;         /* key hashes whose EXPIREAT went out; 0 = empty */
 	uint32_t memo_mask;
 };
@@ -74,6 +82,11 @@ coalesce_create(unsigned max_events, unsigned memo_slots, unsigned retention_day
 		slots <<= 1;
 	co->max_events = max_events;
 	co->retention_days = retention_days;
+	co->alerts_max = LISTS_ALERTS_MAX_DEFAULT;
+	co->abuf = malloc((size_t)max_events * ALERT_CMD_MAX);
+	co->acmd_len = malloc((size_t)max_events * sizeof(*co->acmd_len));
+	if (co->abuf == NULL || co->acmd_len == NULL)
+		goto fail;
 	co->tmask = slots - 1;
 	co->table = calloc(slots, sizeof(*co->table));
 	co->groups = malloc(2 * (size_t)max_events * sizeof(*co->groups));
@@ -112,9 +125,17 @@ coalesce_destroy(struct coalesce *co)
 	free(co->members);
 	free(co->vbuf);
 	free(co->vcmd_len);
+	free(co->abuf);
+	free(co->acmd_len);
 	free(co->memo);
 	explicit_bzero(co->vault_key, sizeof(co->vault_key));
 	free(co);
+}
+
+void
+coalesce_set_alerts_max(struct coalesce *co, unsigned max)
+{
+	co->alerts_max = max != 0 ? max : LISTS_ALERTS_MAX_DEFAULT;
 }
 
 unsigned
@@ -220,6 +241,45 @@ vault_cmd(char *out, const uint8_t *sealed, size_t sl, const char *key, size_t k
 	return (size_t)(p - out);
 }
 
+static char *
+put_field_u64(char *p, const char *name, uint64_t v)
+{
+	char num[20];
+
+	p = put_bulk(p, name, strlen(name));
+	return put_bulk(p, num, (size_t)(put_u64(num, v) - num));
+}
+
+/* XADD chot:{alerts} MAXLEN ~ max * ts_ms site pid scheme reasons device origin_commune */
+static size_t
+alert_cmd(char *out, const struct dp_store_event *se, unsigned max)
+{
+	const struct scan_event *ev = se->ev;
+	const char *scheme = wire_scheme_name(ev->scheme);
+	char pid[PID_HEX_LEN + 1], reasons[256], num[20], *p = out;
+	int rl = chk_mask_names(reasons, sizeof(reasons), se->reasons);
+
+	chot_pid_hex(pid, se->pid);
+	p = put_head(p, '*', 20);
+	p = put_bulk(p, "XADD", 4);
+	p = put_bulk(p, LISTS_ALERTS_STREAM, sizeof(LISTS_ALERTS_STREAM) - 1);
+	p = put_bulk(p, "MAXLEN", 6);
+	p = put_bulk(p, "~", 1);
+	p = put_bulk(p, num, (size_t)(put_u64(num, max) - num));
+	p = put_bulk(p, "*", 1);
+	p = put_field_u64(p, "ts_ms", ev->ts_ms);
+	p = put_field_u64(p, "site", ev->site_id);
+	p = put_bulk(p, "pid", 3);
+	p = put_bulk(p, pid, PID_HEX_LEN);
+	p = put_bulk(p, "scheme", 6);
+	p = put_bulk(p, scheme, strlen(scheme));
+	p = put_bulk(p, "reasons", 7);
+	p = put_bulk(p, reasons, rl > 0 ? (size_t)rl : 0);
+	p = put_field_u64(p, "device", se->device_id);
+	p = put_field_u64(p, "origin_commune", ev->origin_commune);
+	return (size_t)(p - out);
+}
+
 int
 coalesce_add(struct coalesce *co, const struct dp_store_event *evs, unsigned n)
 {
@@ -251,6 +311,12 @@ coalesce_add(struct coalesce *co, const struct dp_store_event *evs, unsigned n)
 					co->retention_days);
 			co->vlen += len;
 			co->vcmd_len[co->nvault++] = (uint32_t)len;
+		}
+		if (evs[i].reasons != 0) {
+			size_t len = alert_cmd(co->abuf + co->alen, &evs[i], co->alerts_max);
+
+			co->alen += len;
+			co->acmd_len[co->nalert++] = (uint32_t)len;
 		}
 	}
 	co->events += n;
@@ -303,7 +369,7 @@ put_expireat(char *p, const struct kgroup *g)
 int
 coalesce_flush(struct coalesce *co, struct resp_out *out, struct resp_out *repair)
 {
-	size_t bytes = co->vlen;
+	size_t bytes = co->vlen + co->alen;
 	uint32_t nrep = 0;
 	char *p, *q;
 
@@ -315,7 +381,7 @@ coalesce_flush(struct coalesce *co, struct resp_out *out, struct resp_out *repai
 		if (co->memo != NULL && co->memo[g->hash & co->memo_mask] == g->hash)
 			nrep++;
 	}
-	if (resp_reserve(out, bytes, 2 * co->ngroups + co->nvault) != 0 ||
+	if (resp_reserve(out, bytes, 2 * co->ngroups + co->nvault + co->nalert) != 0 ||
 	    resp_reserve(repair, (size_t)nrep * EXPIREAT_MAX, nrep) != 0)
 		return -ENOMEM;
 	p = out->buf + out->len;
@@ -352,6 +418,13 @@ coalesce_flush(struct coalesce *co, struct resp_out *out, struct resp_out *repai
 		       co->nvault * sizeof(*co->vcmd_len));
 		out->ncmds += co->nvault;
 	}
+	if (co->nalert != 0) {
+		memcpy(p, co->abuf, co->alen);
+		p += co->alen;
+		memcpy(out->cmd_len + out->ncmds, co->acmd_len,
+		       co->nalert * sizeof(*co->acmd_len));
+		out->ncmds += co->nalert;
+	}
 	out->len = (size_t)(p - out->buf);
 	if (nrep != 0)
 		repair->len = (size_t)(q - repair->buf);
@@ -359,6 +432,8 @@ coalesce_flush(struct coalesce *co, struct resp_out *out, struct resp_out *repai
 	co->nmembers = 0;
 	co->vlen = 0;
 	co->nvault = 0;
+	co->alen = 0;
+	co->nalert = 0;
 	co->events = 0;
 	return 0;
 }

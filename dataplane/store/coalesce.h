@@ -16,7 +16,10 @@
  *
  * Order inside a flushed generation: for each key in first-seen order, its
  * ZADD then its EXPIREAT (the key must exist when EXPIREAT runs); then the
- * vault SETs in submit order.
+ * vault SETs in submit order; then the alerts (XADD chot:{alerts}, one per
+ * event with a reason mask, DESIGN §9) in submit order.  A generation
+ * replayed after a reconnect may repeat an alert (XADD * is not
+ * idempotent); readers show each (pid, site, ts_ms) once.
  *
  * Expiry memo: a key's expiry is fixed by its bucket, so one EXPIREAT per
  * key is enough.  A direct-mapped table of key hashes remembers the keys
@@ -56,6 +59,9 @@ struct resp_out {
 struct coalesce *coalesce_create(unsigned max_events, unsigned memo_slots,
 				 unsigned retention_days, const uint8_t *vault_key);
 void coalesce_destroy(struct coalesce *co);
+
+/* The alerts' stream cap (XADD MAXLEN ~ max); default LISTS_ALERTS_MAX_DEFAULT. */
+void coalesce_set_alerts_max(struct coalesce *co, unsigned max);
 
 /* Events held (added since the last flush). */
 unsigned coalesce_events(const struct coalesce *co);

@@ -598,6 +598,8 @@ store_redis_create(const struct dp_store_conf *conf, const struct store_url *u)
 	r->gens = calloc(r->gcap, sizeof(*r->gens));
 	r->co = coalesce_create(GEN_MAX_EVENTS, MEMO_SLOTS, r->conf.retention_days,
 				conf->vault_key);
+	if (r->co != NULL)
+		coalesce_set_alerts_max(r->co, conf->alerts_max);
 	nb = r->conf.max_pending_events < (1u << 20) ? r->conf.max_pending_events : (1u << 20);
 	r->batches = calloc(nb, sizeof(*r->batches));
 	if (r->gens == NULL || r->co == NULL || r->batches == NULL) {
@@ -633,6 +635,8 @@ static const char *const check_cmds[][6] = {
 	{ "ZADD", "p:{chot-start-probe}:b0", "XX", "0", "probe" },
 	{ "EXPIREAT", "s:{chot-start-probe}:w0", "4000000000" },
 	{ "EXPIREAT", "p:{chot-start-probe}:b0", "4000000000" },
+	/* The alerts stream (DESIGN §9): ID 0-0 is refused after the ACL check. */
+	{ "XADD", "chot:{alerts}", "NOMKSTREAM", "0-0", "probe", "1" },
 	{ "SET", "v:{chot-start-probe}", "probe", "XX" },   /* with a vault key only */
 };
 
@@ -706,6 +710,11 @@ store_redis_check(const struct dp_store_conf *conf, const struct store_url *u,
 				 argv[0], timeout_ms, c->errstr);
 			rc = -ETIMEDOUT;
 			break;
+		}
+		if (rep->type == REDIS_REPLY_ERROR && strcmp(argv[0], "XADD") == 0 &&
+		    strstr(rep->str, "0-0") != NULL) {
+			freeReplyObject(rep);     /* allowed, and refused as it should be */
+			continue;
 		}
 		if (rep->type == REDIS_REPLY_ERROR) {
 			if (strncmp(rep->str, "NOAUTH", 6) == 0 || strncmp(rep->str, "WRONGPASS", 9) == 0) {

@@ -21,15 +21,17 @@ struct tiny {
 	enum zone_level zone[100];
 };
 
-static const struct chk_watch *
-t_watch(const void *t, const uint8_t pid[PID_LEN])
+static bool
+t_watch(const void *t, const uint8_t pid[PID_LEN], struct chk_watch *out)
 {
 	const struct tiny *x = t;
 
 	for (unsigned i = 0; i < x->nwatch; i++)
-		if (memcmp(x->watch_pid[i], pid, PID_LEN) == 0)
-			return &x->watch[i];
-	return NULL;
+		if (memcmp(x->watch_pid[i], pid, PID_LEN) == 0) {
+			*out = x->watch[i];
+			return true;
+		}
+	return false;
 }
 
 static const struct greenlane_entry *

@@ -10,6 +10,8 @@
 
 #include "coalesce.h"
 #include "layout.h"
+#include "lists.h"
+#include "pseudonym.h"
 
 #define TS0 1795132800000ULL    /* midnight UTC, a day into a Unix week */
 
@@ -213,6 +215,61 @@ Test(coalesce, expiry_memo_and_repair)
 		cr_assert_eq(parse_all(&all, c, 64), 8, "append concatenates commands");
 		resp_out_free(&all);
 	}
+	coalesce_destroy(co);
+	resp_out_free(&out);
+	resp_out_free(&rep);
+}
+
+/* DESIGN §9: an event with a reason mask appends its alert, after the
+ * batch's other writes of the generation, with the fields chotctl reads. */
+Test(coalesce, alerts_xadd)
+{
+	struct coalesce *co = coalesce_create(64, 0, 21, vkey);
+	struct resp_out out = { 0 }, rep = { 0 };
+	struct cmd c[64];
+	struct ev e[3];
+	char pid[PID_HEX_LEN + 1];
+	static const char *const want[] = {
+		"XADD", "chot:{alerts}", "MAXLEN", "~", "5000", "*", "ts_ms", NULL, "site", "7",
+		"pid", NULL, "scheme", "cccd", "reasons", "watch_f0,zone_red,decl_exposed",
+		"device", "5001", "origin_commune", "16005",
+	};
+	unsigned n;
+
+	cr_assert_not_null(co);
+	coalesce_set_alerts_max(co, 5000);
+	mk(&e[0], 1, 7, TS0 + 1000, true);
+	mk(&e[1], 2, 7, TS0 + 2000, false);   /* clear: no alert */
+	mk(&e[2], 3, 7, TS0 + 3000, false);
+	e[0].se.reasons = 1u << CHK_WATCH_F0 | 1u << CHK_ZONE_RED | 1u << CHK_DECL_EXPOSED;
+	e[0].se.device_id = 5001;
+	e[0].ev.origin_commune = 16005;
+	e[2].se.reasons = 1u << CHK_GREENLANE_UNKNOWN;
+	e[2].se.device_id = 5002;
+	add(co, e, 3);
+	cr_assert_eq(coalesce_flush(co, &out, &rep), 0);
+	n = parse_all(&out, c, 64);
+	/* s:1 s:2 s:3 p:7 -> 8, one vault SET, two XADDs last */
+	cr_assert_eq(n, 11, "got %u commands", n);
+	cr_assert(is(&c[8], 0, "SET"));
+	cr_assert_eq(c[9].argc, 20);
+	chot_pid_hex(pid, e[0].se.pid);
+	for (unsigned i = 0; i < 20; i++) {
+		char ts[24];
+
+		snprintf(ts, sizeof(ts), "%llu", TS0 + 1000);
+		cr_expect(is(&c[9], i, want[i] ? want[i] : i == 7 ? ts : pid), "argument %u: %.*s", i,
+			  (int)c[9].argl[i], c[9].argv[i]);
+	}
+	cr_assert(is(&c[10], 0, "XADD") && is(&c[10], 15, "greenlane_unknown") &&
+		  is(&c[10], 17, "5002"));
+	/* and the next generation starts without them */
+	out.len = out.ncmds = 0;
+	e[0].se.reasons = 0;
+	e[2].se.reasons = 0;
+	add(co, e, 3);
+	cr_assert_eq(coalesce_flush(co, &out, &rep), 0);
+	cr_assert_eq(parse_all(&out, c, 64), 9);
 	coalesce_destroy(co);
 	resp_out_free(&out);
 	resp_out_free(&rep);

@@ -48,6 +48,17 @@ static const struct acl_case cases[] = {
 	{ "chot-ingest", RSRV_INGEST_PW, { "DEL", "s:{ab}:1" }, false },
 	{ "chot-ingest", RSRV_INGEST_PW, { "CONFIG", "GET", "dir" }, false },
 	{ "chot-ingest", RSRV_INGEST_PW, { "KEYS", "*" }, false },
+	/* ... reads the checkpoint lists, appends alerts (DESIGN §9), no more. */
+	{ "chot-ingest", RSRV_INGEST_PW, { "GET", "chot:{lists}:version" }, true },
+	{ "chot-ingest", RSRV_INGEST_PW, { "HSCAN", "chot:{lists}:watch", "0", "COUNT", "10" }, true },
+	{ "chot-ingest", RSRV_INGEST_PW, { "HGETALL", "chot:{lists}:zones" }, true },
+	{ "chot-ingest", RSRV_INGEST_PW, { "XADD", "chot:{alerts}", "*", "ts_ms", "1" }, true },
+	{ "chot-ingest", RSRV_INGEST_PW, { "XRANGE", "chot:{alerts}", "-", "+" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "XTRIM", "chot:{alerts}", "MAXLEN", "0" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "HSET", "chot:{lists}:watch", "a", "b" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "INCR", "chot:{lists}:version" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "GET", "chot:audit" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "XADD", "chot:{lists}:watch", "*", "a", "b" }, false },
 	/* chot-operator (chotctl): reads, appends to the audit stream through
 	 * CHOT.AUDIT only (tests/integration/test_audit.py tries the rest). */
 	{ "chot-operator", RSRV_OPERATOR_PW, { "ZRANGE", "s:{ab}:1", "0", "-1" }, true },

@@ -1,0 +1,234 @@
+/*
+ * The lists reader (lists_read.h): blocking hiredis, bounded by timeouts.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "lists.h"
+#include "lists_read.h"
+#include "store_impl.h"
+
+#define MOVED_MAX 3
+
+struct lists_reader {
+	struct store_url u;          /* where to connect (a MOVED changes host/port) */
+	char user[128], password[256];
+	struct timeval tv;
+	redisContext *c;
+};
+
+/* cluster://h1:p1,h2:p2: the first seed as a redis:// URL. */
+static int
+parse_url(const char *url, struct store_url *u, char *err, size_t errlen)
+{
+	char first[300];
+
+	if (strncmp(url, "cluster://", 10) == 0) {
+		size_t n = strcspn(url + 10, ",");
+
+		if (n == 0 || n >= sizeof(first) - 8) {
+			snprintf(err, errlen, "%s: no seed node", url);
+			return -EINVAL;
+		}
+		snprintf(first, sizeof(first), "redis://%.*s", (int)n, url + 10);
+		url = first;
+	}
+	if (store_url_parse(url, u, err, errlen) != 0)
+		return -EINVAL;
+	if (u->kind == STORE_NULL) {
+		snprintf(err, errlen, "null:// has no lists");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct lists_reader *
+lists_reader_create(const char *url, const char *user, const char *password,
+		    unsigned timeout_ms, char *err, size_t errlen)
+{
+	struct lists_reader *r = calloc(1, sizeof(*r));
+
+	if (r == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (parse_url(url, &r->u, err, errlen) != 0) {
+		free(r);
+		errno = EINVAL;
+		return NULL;
+	}
+	snprintf(r->user, sizeof(r->user), "%s", user != NULL ? user : r->u.user);
+	snprintf(r->password, sizeof(r->password), "%s",
+		 password != NULL ? password : r->u.password);
+	r->tv.tv_sec = timeout_ms / 1000;
+	r->tv.tv_usec = (long)(timeout_ms % 1000) * 1000;
+	return r;
+}
+
+static void
+reader_close(struct lists_reader *r)
+{
+	redisFree(r->c);
+	r->c = NULL;
+}
+
+void
+lists_reader_destroy(struct lists_reader *r)
+{
+	if (r == NULL)
+		return;
+	reader_close(r);
+	explicit_bzero(r->password, sizeof(r->password));
+	free(r);
+}
+
+static int
+reader_connect(struct lists_reader *r, char *err, size_t errlen)
+{
+	redisReply *rep;
+
+	if (r->c != NULL)
+		return 0;
+	r->c = r->u.kind == STORE_UNIX ? redisConnectUnixWithTimeout(r->u.host, r->tv)
+				       : redisConnectWithTimeout(r->u.host, r->u.port, r->tv);
+	if (r->c == NULL || r->c->err) {
+		snprintf(err, errlen, "lists: cannot connect to %s:%d: %s", r->u.host, r->u.port,
+			 r->c != NULL ? r->c->errstr : "out of memory");
+		reader_close(r);
+		return -ECONNREFUSED;
+	}
+	(void)redisSetTimeout(r->c, r->tv);
+	if (r->password[0] == '\0')
+		return 0;
+	rep = r->user[0] != '\0' ? redisCommand(r->c, "AUTH %s %s", r->user, r->password)
+				 : redisCommand(r->c, "AUTH %s", r->password);
+	if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
+		snprintf(err, errlen, "lists: AUTH as '%s' on %s:%d: %s", r->user, r->u.host,
+			 r->u.port, rep != NULL ? rep->str : r->c->errstr);
+		freeReplyObject(rep);
+		reader_close(r);
+		return -EACCES;
+	}
+	freeReplyObject(rep);
+	return 0;
+}
+
+/* "MOVED <slot> <host>:<port>": reconnect there.  0, or -EINVAL when it is not one. */
+static int
+reader_moved(struct lists_reader *r, const char *msg)
+{
+	const char *sp, *colon;
+	long port;
+
+	if (strncmp(msg, "MOVED ", 6) != 0 || (sp = strchr(msg + 6, ' ')) == NULL ||
+	    (colon = strrchr(sp, ':')) == NULL || (size_t)(colon - sp - 1) >= sizeof(r->u.host))
+		return -EINVAL;
+	port = strtol(colon + 1, NULL, 10);
+	if (port < 1 || port > 65535)
+		return -EINVAL;
+	memcpy(r->u.host, sp + 1, (size_t)(colon - sp - 1));
+	r->u.host[colon - sp - 1] = 0;
+	r->u.port = (int)port;
+	r->u.kind = STORE_TCP;
+	reader_close(r);
+	return 0;
+}
+
+/* One command; the reply (never an error reply), or NULL with err and *rc. */
+static redisReply *
+reader_cmd(struct lists_reader *r, int *rc, char *err, size_t errlen, int argc,
+	   const char **argv)
+{
+	for (int hop = 0; hop <= MOVED_MAX; hop++) {
+		redisReply *rep;
+
+		*rc = reader_connect(r, err, errlen);
+		if (*rc != 0)
+			return NULL;
+		rep = redisCommandArgv(r->c, argc, argv, NULL);
+		if (rep == NULL) {
+			snprintf(err, errlen, "lists: %s %s on %s:%d: %s", argv[0], argv[1],
+				 r->u.host, r->u.port, r->c->errstr);
+			reader_close(r);
+			*rc = -EIO;
+			return NULL;
+		}
+		if (rep->type != REDIS_REPLY_ERROR)
+			return rep;
+		if (reader_moved(r, rep->str) == 0) {
+			freeReplyObject(rep);
+			continue;
+		}
+		snprintf(err, errlen, "lists: %s %s on %s:%d: %s", argv[0], argv[1], r->u.host,
+			 r->u.port, rep->str);
+		*rc = strncmp(rep->str, "NOPERM", 6) == 0 ? -EPERM : -EIO;
+		freeReplyObject(rep);
+		return NULL;
+	}
+	snprintf(err, errlen, "lists: %s %s: more than %d MOVED redirections", argv[0], argv[1],
+		 MOVED_MAX);
+	*rc = -ELOOP;
+	return NULL;
+}
+
+int
+lists_reader_version(struct lists_reader *r, uint64_t *ver, char *err, size_t errlen)
+{
+	const char *argv[] = { "GET", LISTS_VERSION_KEY };
+	redisReply *rep;
+	int rc;
+
+	rep = reader_cmd(r, &rc, err, errlen, 2, argv);
+	if (rep == NULL)
+		return rc;
+	*ver = 0;
+	if (rep->type == REDIS_REPLY_STRING)
+		*ver = strtoull(rep->str, NULL, 10);
+	else if (rep->type == REDIS_REPLY_INTEGER && rep->integer > 0)
+		*ver = (uint64_t)rep->integer;
+	freeReplyObject(rep);
+	return 0;
+}
+
+int
+lists_reader_hash(struct lists_reader *r, const char *key, lists_entry_fn fn, void *arg,
+		  char *err, size_t errlen)
+{
+	char cursor[32] = "0";
+
+	do {
+		const char *argv[] = { "HSCAN", key, cursor, "COUNT", "1000" };
+		redisReply *rep, *items;
+		int rc = 0;
+
+		rep = reader_cmd(r, &rc, err, errlen, 5, argv);
+		if (rep == NULL)
+			return rc;
+		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+		    rep->element[0]->type != REDIS_REPLY_STRING ||
+		    rep->element[1]->type != REDIS_REPLY_ARRAY ||
+		    rep->element[0]->len >= sizeof(cursor)) {
+			snprintf(err, errlen, "lists: HSCAN %s: unexpected reply", key);
+			freeReplyObject(rep);
+			return -EPROTO;
+		}
+		memcpy(cursor, rep->element[0]->str, rep->element[0]->len);
+		cursor[rep->element[0]->len] = 0;
+		items = rep->element[1];
+		for (size_t i = 0; i + 1 < items->elements && rc == 0; i += 2) {
+			const redisReply *f = items->element[i], *v = items->element[i + 1];
+
+			if (f->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING)
+				rc = fn(arg, f->str, f->len, v->str, v->len);
+		}
+		freeReplyObject(rep);
+		if (rc != 0)
+			return rc;
+	} while (strcmp(cursor, "0") != 0);
+	return 0;
+}
