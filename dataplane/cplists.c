@@ -468,6 +468,13 @@ loader_main(void *arg)
 	return NULL;
 }
 
+static void
+readers_online(unsigned n_readers)
+{
+	for (unsigned i = 0; i < n_readers; i++)
+		rte_rcu_qsbr_thread_online(L.rcu, i);
+}
+
 int
 dp_lists_start(const struct dp_conf *c, const char *user, const char *password,
 	       unsigned n_readers)
@@ -485,22 +492,29 @@ dp_lists_start(const struct dp_conf *c, const char *user, const char *password,
 		DP_LOG(ERR, "lists: out of memory\n");
 		return -ENOMEM;
 	}
-	for (unsigned i = 0; i < n_readers; i++) {
+	for (unsigned i = 0; i < n_readers; i++)
 		rte_rcu_qsbr_thread_register(L.rcu, i);
-		rte_rcu_qsbr_thread_online(L.rcu, i);
-	}
 	__atomic_store_n(&L.cur, empty, __ATOMIC_RELEASE);
 	if (strncmp(c->redis_url, "null://", 7) == 0) {
 		DP_LOG(INFO, "lists: null:// has none: only the declaration checks apply\n");
+		readers_online(n_readers);
 		return 0;
 	}
 	L.reader = lists_reader_create(c->redis_url, user, password, READ_TIMEOUT, err,
 				       sizeof(err));
 	if (L.reader == NULL) {
 		DP_LOG(WARNING, "%s: no lists\n", err);
+		readers_online(n_readers);
 		return 0;
 	}
-	poll_once();     /* before RX: the lists are in force from the first packet */
+	/*
+	 * Before RX: the lists are in force from the first packet.  The readers
+	 * go online only after this first publish: no worker has seen the empty
+	 * table yet, and one still offline needs no grace period (with the
+	 * workers online and not yet running, publish() would wait forever).
+	 */
+	poll_once();
+	readers_online(n_readers);
 	rc = rte_ctrl_thread_create(&L.thread, "chot-lists", NULL, loader_main, NULL);
 	if (rc != 0) {
 		DP_LOG(ERR, "lists: cannot start the loader thread: %s\n", strerror(rc));
