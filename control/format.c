@@ -8,7 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "ctl.h"
+#include "format.h"
+#include "sites.h"
 
 static const struct {
 	const char *en, *vi;
