@@ -297,7 +297,9 @@ Test(alerts, seen_once_and_bounded)
 	cr_assert_eq(decode(&a, "1-0", good_kv, 14), 0);
 	b = a;
 	strcpy(b.id, "2-0");             /* a repeat after a fault: another id */
+	cr_assert(!ctl_seen_has(s, &a));
 	cr_assert(ctl_seen_add(s, &a));
+	cr_assert(ctl_seen_has(s, &b));
 	cr_assert(!ctl_seen_add(s, &b), "the same (pid, site, ts_ms) twice");
 	b.ts_ms++;
 	cr_assert(ctl_seen_add(s, &b));
