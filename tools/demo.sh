@@ -9,8 +9,13 @@
 #      (it prints its final counters)
 #   5. trace one confirmed case (F0) to depth 2 with chotctl, as a table and
 #      as JSON, and compare it with the generator's truth
+#   6. the checkpoint loop (DESIGN §9): `trace --flag` puts the F0's F1s on the
+#      watchlist; chotd replays the next hours of the same province (same
+#      citizens, verdicts requested) with the lists loaded at start; and
+#      `chotctl --lang vi alerts` shows the F1s caught at checkpoints
 #
 # Environment: CHOT_DEMO_CITIZENS (default 20000), CHOT_DEMO_HOURS (72),
+# CHOT_DEMO_NEXT_HOURS (12, the hours replayed in step 6),
 # CHOT_DEMO_KEEP=1 keeps the work directory.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +29,11 @@ chotd=$B/dataplane/chotd
 chotctl=$B/control/chotctl
 citizens=${CHOT_DEMO_CITIZENS:-20000}
 hours=${CHOT_DEMO_HOURS:-72}
+next_hours=${CHOT_DEMO_NEXT_HOURS:-12}
+# The province ends next_hours before today's 00:00 UTC; step 6 replays those hours.
+midnight_ms=$(( $(date -u +%s) / 86400 * 86400000 ))
+start1_ms=$(( midnight_ms - (hours + next_hours) * 3600000 ))
+start2_ms=$(( midnight_ms - next_hours * 3600000 ))
 work=$(mktemp -d /tmp/chot-demo.XXXXXX)
 prefix=chotdemo$$
 chotd_pid=
@@ -46,7 +56,7 @@ step "1. A synthetic province: $citizens citizens, $hours h, 1% hostile frames"
 "$flood" keys "$work/keys"
 "$flood" gen --citizens "$citizens" --sites $((citizens / 100 + 20)) \
 	--devices $((citizens / 60 + 30)) --hours "$hours" --seed 2021 \
-	--hostile-rate 0.01 --dup-rate 0.02 --surge 4:15 --f0-samples 3 \
+	--hostile-rate 0.01 --dup-rate 0.02 --surge 4:15 --f0-samples 3 --start "$start1_ms" \
 	--keys "$work/keys" --pcap "$work/province.pcap" --truth "$work/truth.json" \
 	--sites-csv "$work/sites.csv"
 
@@ -129,3 +139,62 @@ print("trace: %d visits, F1 %d, F2 %d in %.1f ms with %d Redis calls; truth F1 %
     len(want["f1"]), len(want["f2"]),
     "EXACT" if (f1, f2) == (want["f1"], want["f2"]) else "DIFFERENT"))
 PY
+
+step "6. The checkpoint loop: trace --flag puts the F0's F1s on the watchlist (audited)"
+"$chotctl" "${op[@]}" trace "$f0" --scheme "$scheme" --until "$until" --depth 1 --flag --limit 5
+"$chotctl" "${op[@]}" --json watchlist >"$work/watchlist.json"
+/usr/bin/python3 - "$work/watchlist.json" <<'PY'
+import json, sys, collections
+w = json.load(open(sys.argv[1]))["watchlist"]
+print("watchlist: %d entries (%s)" % (len(w), ", ".join(
+    "%s %d" % kv for kv in sorted(collections.Counter(e["status"] for e in w).items()))))
+PY
+
+step "7. The next $next_hours h of the province (same citizens), 25% of batches asking a verdict"
+# Same seed, citizens, sites and devices: the same people with the same cards.
+"$flood" gen --citizens "$citizens" --sites $((citizens / 100 + 20)) \
+	--devices $((citizens / 60 + 30)) --hours "$next_hours" --seed 2021 \
+	--hostile-rate 0.01 --dup-rate 0.02 --f0-samples 0 --start "$start2_ms" \
+	--verdict-rate 0.25 --keys "$work/keys" --pcap "$work/next.pcap" \
+	--truth "$work/next.json" >"$work/next.txt"
+head -n 1 "$work/next.txt"
+# A fresh chotd: it loads the lists (with the F1s just flagged) before its first packet.
+"$chotd" --no-huge -m 512 --no-pci --file-prefix "$prefix" -l 0 --log-level=lib.*:4 \
+	--vdev "net_pcap0,rx_pcap=$work/next.pcap,tx_pcap=/dev/null" -- \
+	-c "$here/configs/chotd.conf" --set keys.file="$work/keys" --set redis.url="$url" \
+	--set redis.user=chot-ingest --set redis.password_file="$CHOT_INGEST_PASSFILE" \
+	--set ingest.mbufs=16383 --set ingest.exit_on_idle_ms=2000 \
+	>"$work/chotd2.out" 2>"$work/chotd2.err" &
+chotd_pid=$!
+if ! wait "$chotd_pid"; then
+	chotd_pid=
+	cat "$work/chotd2.err" >&2
+	echo "demo: chotd failed on the next hours" >&2
+	exit 1
+fi
+chotd_pid=
+grep -E '^(events_stored|verdicts_sent|alerts_raised|lists_reloaded) ' "$work/chotd2.out" || true
+
+step "8. chotctl --lang vi alerts: the F1s caught at checkpoints"
+"$chotctl" "${op[@]}" --json alerts --reason watch_f1 >"$work/alerts.jsonl"
+read -r busiest < <(/usr/bin/python3 - "$work/alerts.jsonl" "$work/sites.csv" "$work/trace.json" <<'PY'
+import collections, csv, json, sys
+alerts = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+kind = {int(r["id"]): r["kind"] for r in csv.DictReader(open(sys.argv[2]))}
+f1 = set(c["pid"] for c in json.load(open(sys.argv[3]))["contacts"] if c["degree"] == 1)
+at_cp = [a for a in alerts if kind.get(a["site"]) == "checkpoint"]
+by_site = collections.Counter(a["site"] for a in at_cp)
+print(by_site.most_common(1)[0][0] if by_site else 0)
+print("watch_f1 alerts: %d for %d people, %d of them at %d checkpoints (%d people); "
+      "all are F1s of the trace: %s" % (
+          len(alerts), len(set(a["pid"] for a in alerts)), len(at_cp), len(by_site),
+          len(set(a["pid"] for a in at_cp)),
+          "yes" if all(a["pid"] in f1 for a in alerts) else "NO"), file=sys.stderr)
+PY
+)
+if [ "${busiest:-0}" != 0 ]; then
+	"$chotctl" "${op[@]}" --lang vi alerts --reason watch_f1 --site "$busiest" --limit 10
+else
+	echo "(no flagged F1 passed a checkpoint in these $next_hours h)"
+	"$chotctl" "${op[@]}" --lang vi alerts --reason watch_f1 --limit 10 || true
+fi
