@@ -10,6 +10,9 @@ with the shipped configuration (AOF), and one fault per case:
   chotd-restart  chotd kill -9 mid-flood and started again
   reboot         scanners reboot mid-run; old-epoch datagrams replayed
   overload       four times the sustainable rate for 10 s
+  verdicts       no fault: every batch asks a CHV1 verdict (DESIGN §9) with
+                 one scan in 7 on the watchlist as f0; every verdict arrives,
+                 verifies, and has exactly the f0 codes; one alert per f0 scan
 
 usage: test_reliability.py CASE CHOTD CHOT_FLOOD CHOT_IMPAIR SRCDIR [--json OUT]
 
@@ -391,6 +394,51 @@ class Case:
                              "retransmissions": rep.get("retransmissions")})
         if dropped == 0:
             self.fails.append("4x overload dropped nothing: not an overload?")
+
+
+    def case_verdicts(self):
+        events, every = 50000, 7
+        keys = cp.load_keys(self.keys_path)
+        flagged = [cp.pid_hex(keys["pseudonym"], SCHEME_PCCOVID, "V-%x" % i)
+                   for i in range(0, events, every)]
+        r = cp.Resp(self.redis.port, self.redis.user, self.redis.password)
+        until = int(time.time() * 1000) + 86400000
+        for k in range(0, len(flagged), 500):
+            args = []
+            for pid in flagged[k:k + 500]:
+                args += [pid, "f0 0 %d" % until]
+            r.call("HSET", "chot:{lists}:watch", *args)
+        r.call("INCR", "chot:{lists}:version")
+        self.start_chotd()      # loads the lists before its first packet
+        sim = self.sim("V", 5000, events, 200, ["--verdict-rate", "1"])
+        rep = self.sim_wait(sim)
+        c = self.stop_chotd()
+        self.check_counters(c, events)
+        self.check_redis([self.sim_events], events)
+        alerts = r.call("XLEN", "chot:{alerts}")
+        r.close()
+        codes = rep.get("verdict_codes", {})
+        lat = rep.get("verdict_latency_us", {})
+        self.figures.update({"fault": "none; verdicts requested by every batch",
+                             "verdicts_requested": rep.get("verdicts_requested"),
+                             "verdicts_received": rep.get("verdicts_received"),
+                             "verdict_latency_p50_us": lat.get("p50"),
+                             "verdict_latency_p99_us": lat.get("p99"),
+                             "verdict_codes": codes, "alerts": alerts,
+                             "chotd_verdicts_sent": c.get("verdicts_sent")})
+        if rep.get("verdicts_bad") or rep.get("verdicts_missing") or \
+                rep.get("verdicts_received") != rep.get("verdicts_requested"):
+            self.fails.append("verdicts: requested %s, received %s, bad %s, missing %s" % (
+                rep.get("verdicts_requested"), rep.get("verdicts_received"),
+                rep.get("verdicts_bad"), rep.get("verdicts_missing")))
+        if codes.get("watch_f0") != len(flagged) or codes.get("clear") != events - len(flagged):
+            self.fails.append("verdict codes: watch_f0 %s (want %d), clear %s (want %d)" % (
+                codes.get("watch_f0"), len(flagged), codes.get("clear"), events - len(flagged)))
+        if alerts != len(flagged) or c.get("alerts_raised") != len(flagged):
+            self.fails.append("alerts: stream %s, alerts_raised %s, want %d" % (
+                alerts, c.get("alerts_raised"), len(flagged)))
+        if not lat.get("n") or lat.get("p99", -1) <= 0:
+            self.fails.append("no verdict latency measured")
 
 
 def main():
