@@ -401,9 +401,9 @@ load(uint64_t ver)
 	return g.t;
 }
 
-/* Swap t in, wait for a grace period, free the old table. */
+/* Swap t in, wait for a grace period (unless no worker runs yet), free the old table. */
 static void
-publish(struct dp_lists_table *t)
+publish(struct dp_lists_table *t, bool readers_running)
 {
 	struct dp_lists_table *old = __atomic_exchange_n(&L.cur, t, __ATOMIC_ACQ_REL);
 	uint64_t token = rte_rcu_qsbr_start(L.rcu);
@@ -412,6 +412,10 @@ publish(struct dp_lists_table *t)
 	L.st = t->st;
 	pthread_mutex_unlock(&L.st_lock);
 	__atomic_fetch_add(&L.reloaded, 1, __ATOMIC_RELAXED);
+	if (!readers_running) {
+		table_free(old);
+		return;
+	}
 	/* Workers report every loop turn; at shutdown they go offline. */
 	while (rte_rcu_qsbr_check(L.rcu, token, false) == 0) {
 		if (__atomic_load_n(&L.stop, __ATOMIC_RELAXED)) {
@@ -425,7 +429,7 @@ publish(struct dp_lists_table *t)
 
 /* One poll: reload when the version moved.  Returns after publishing or failing. */
 static void
-poll_once(void)
+poll_once(bool readers_running)
 {
 	struct dp_lists_table *t;
 	uint64_t ver = 0;
@@ -451,7 +455,7 @@ poll_once(void)
 	       (unsigned long)t->st.checkpoints, (unsigned long)t->st.load_ms);
 	L.loaded = true;
 	L.loaded_version = ver;
-	publish(t);
+	publish(t, readers_running);
 }
 
 static void *
@@ -461,7 +465,7 @@ loader_main(void *arg)
 	while (!__atomic_load_n(&L.stop, __ATOMIC_RELAXED)) {
 		uint64_t next = mono_ms() + L.poll_ms;
 
-		poll_once();
+		poll_once(true);
 		while (!__atomic_load_n(&L.stop, __ATOMIC_RELAXED) && mono_ms() < next)
 			rte_delay_us_sleep(10000);
 	}
@@ -500,7 +504,7 @@ dp_lists_start(const struct dp_conf *c, const char *user, const char *password,
 		DP_LOG(WARNING, "%s: no lists\n", err);
 		return 0;
 	}
-	poll_once();     /* before RX: the lists are in force from the first packet */
+	poll_once(false);   /* before RX: the lists are in force from the first packet */
 	rc = rte_ctrl_thread_create(&L.thread, "chot-lists", NULL, loader_main, NULL);
 	if (rc != 0) {
 		DP_LOG(ERR, "lists: cannot start the loader thread: %s\n", strerror(rc));
