@@ -321,6 +321,7 @@ print_counters(void)
 {
 	struct dp_counters sum;
 	struct rte_eth_stats st;
+	uint64_t shared = 0;
 	unsigned i;
 
 	dp_app_counters(&sum);
@@ -335,6 +336,13 @@ print_counters(void)
 		printf("port_imissed %lu\nport_rx_nombuf %lu\nport_ierrors %lu\n",
 		       (unsigned long)st.imissed, (unsigned long)st.rx_nombuf,
 		       (unsigned long)st.ierrors);
+	/* Of ingest_cycles, the part inside dp_admit + dp_ingest (the steps
+	 * chot-sockbase shares): the rest is the I/O path (chot-bench's
+	 * io_cycles_per_datagram).  Not a telemetry counter: a benchmark figure. */
+	for (i = 0; i < dp_app.n_workers; i++)
+		shared += dp_worker_shared_cycles(dp_app.workers[i]);
+	printf("ingest_shared_cycles %lu\n", (unsigned long)shared);
+	printf("ingest_tx_cycles %lu\n", (unsigned long)dp_app.tx_cycles);
 	/* ingest_cycles are TSC ticks: with this, cycles/event become events/s. */
 	printf("tsc_hz %lu\n", (unsigned long)rte_get_tsc_hz());
 	fflush(stdout);
