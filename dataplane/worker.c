@@ -235,6 +235,8 @@ worker_snapshot(struct dp_worker *w)
 	dp_dedupe_get_stats(w->dedupe, &ds);
 	sn.dedupe_entries = ds.entries;
 	sn.dedupe_reclaimed = ds.reclaimed;
+	sn.dedupe_late = ds.late;
+	sn.dedupe_lateness_max_ms = ds.lateness_max_ms;
 	sn.backlog_batches = w->ackq.n_busy;
 	sn.barrier_batches = w->ackq.n_barriers;
 	dp_store_get_stats(w->store, &st);

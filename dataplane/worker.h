@@ -101,6 +101,8 @@ struct dp_worker_snap {
 	uint64_t devices;
 	uint64_t dedupe_entries;
 	uint64_t dedupe_reclaimed;
+	uint64_t dedupe_late;         /* stored, maybe a duplicate of an evicted entry */
+	uint64_t dedupe_lateness_max_ms;
 	uint64_t backlog_batches;
 	uint64_t barrier_batches;     /* duplicate-only batches waiting to be ACKed */
 	uint64_t backlog_events;      /* the store's events_pending */

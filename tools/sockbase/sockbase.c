@@ -377,6 +377,7 @@ print_counters(const struct sb_rx *rx, const struct rusage *r0, const struct rus
 	uint64_t user = tv_us(&r1->ru_utime) - tv_us(&r0->ru_utime);
 	uint64_t sys = tv_us(&r1->ru_stime) - tv_us(&r0->ru_stime);
 	struct dp_counters c = rx->ctr;
+	struct dp_dedupe_stats ds;
 	unsigned i;
 
 	c.dedupe_full = dp_dedupe_full(rx->dedupe);
@@ -387,6 +388,9 @@ print_counters(const struct sb_rx *rx, const struct rusage *r0, const struct rus
 			printf("reason.%s.%s %lu\n", chot_counter_name(chot_reason_counter(i)),
 			       chot_reason_name(i), (unsigned long)c.reasons[i]);
 	printf("ingest_shared_cycles %lu\n", (unsigned long)rx->shared_cycles);
+	dp_dedupe_get_stats(rx->dedupe, &ds);
+	printf("dedupe_late %lu\ndedupe_lateness_max_ms %lu\n", (unsigned long)ds.late,
+	       (unsigned long)ds.lateness_max_ms);
 	printf("tsc_hz %lu\n", (unsigned long)rte_get_tsc_hz());
 	printf("devices %u\n", dp_devices_count(rx->devs));
 	printf("cpu_user_us %lu\n", (unsigned long)user);
