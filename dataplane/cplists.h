@@ -26,6 +26,7 @@
 
 #include <stdint.h>
 
+#include "checkpoint.h"
 #include "config.h"
 #include "counters.h"
 #include "pseudonym.h"
@@ -47,6 +48,9 @@ void dp_lists_stop(void);
 
 /* Worker: the current table (never NULL once started). */
 const struct dp_lists_table *dp_lists_get(void);
+
+/* Worker: the lookups over a table, for chk_event() (checkpoint.h). */
+extern const struct chk_lookup dp_lists_lookup;
 
 /* Worker: the reason mask of one valid event (checkpoint.h). */
 uint16_t dp_lists_check(const struct dp_lists_table *t, const struct scan_event *ev,
