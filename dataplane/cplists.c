@@ -478,6 +478,7 @@ dp_lists_start(const struct dp_conf *c, const char *user, const char *password,
 {
 	struct dp_lists_table *empty;
 	size_t sz = rte_rcu_qsbr_get_memsize(n_readers);
+	const char *url;
 	char err[512];
 	int rc;
 
@@ -494,15 +495,15 @@ dp_lists_start(const struct dp_conf *c, const char *user, const char *password,
 		rte_rcu_qsbr_thread_online(L.rcu, i);
 	}
 	__atomic_store_n(&L.cur, empty, __ATOMIC_RELEASE);
-	if (strncmp(c->redis_url, "null://", 7) == 0) {
+	url = c->lists_url[0] != '\0' ? c->lists_url : c->redis_url;
+	if (strncmp(url, "null://", 7) == 0) {
 		DP_LOG(INFO, "lists: null:// has none: only the declaration checks apply\n");
 		return 0;
 	}
-	L.reader = lists_reader_create(c->redis_url, user, password, READ_TIMEOUT, err,
-				       sizeof(err));
+	L.reader = lists_reader_create(url, user, password, READ_TIMEOUT, err, sizeof(err));
 	if (L.reader == NULL) {
-		DP_LOG(WARNING, "%s: no lists\n", err);
-		return 0;
+		DP_LOG(ERR, "lists.url %s\n", err);
+		return -EINVAL;
 	}
 	poll_once(false);   /* before RX: the lists are in force from the first packet */
 	rc = rte_ctrl_thread_create(&L.thread, "chot-lists", NULL, loader_main, NULL);
