@@ -33,6 +33,10 @@ struct dp_app {
 	/* The RX lcore's counters as published for telemetry (snapshot.h). */
 	struct dp_snap_seq rx_snap_seq;
 	struct dp_counters rx_snap;
+	/* TSC spent transmitting after bursts that carried datagrams (the
+	 * ACKs): with ingest_cycles, the I/O path's cost (a benchmark figure,
+	 * printed at exit as ingest_tx_cycles; RX lcore only). */
+	uint64_t tx_cycles;
 	/* Stop flags: only through the dp_app_*stop* functions below (atomics). */
 	bool quit;                          /* stop RX (signal / idle exit) */
 	bool stop_workers;                  /* RX has stopped: drain and exit */

@@ -58,6 +58,7 @@ static const struct conf_row conf_rows[] = {
 	ROW_U32("redis", "drain_ms", "5000", redis_drain_ms, 0, 600000),
 	ROW_U32("alerts", "max", "1000000", alerts_max, 1, 1u << 30),
 	ROW_U32("lists", "poll_ms", "500", lists_poll_ms, 10, 60000),
+	ROW_STR("lists", "url", "", lists_url),
 };
 
 #define N_ROWS (sizeof(conf_rows) / sizeof(conf_rows[0]))

@@ -56,6 +56,7 @@ struct dp_conf {
 	/* [alerts], [lists] (DESIGN §9) */
 	uint32_t alerts_max;          /* XADD chot:{alerts} MAXLEN ~ alerts.max */
 	uint32_t lists_poll_ms;       /* how often the lists loader reads the version key */
+	char lists_url[DP_STR_MAX];   /* where the lists are read; "" = redis.url */
 };
 
 /* Fill every key with its default. Always succeeds. */

@@ -107,13 +107,13 @@ lk_zone(const void *tp, uint32_t commune)
 	return commune < COMMUNES ? (enum zone_level)t->zone[commune] : ZONE_NONE;
 }
 
-static const struct chk_lookup lookup = { lk_watch, lk_greenlane, lk_checkpoint, lk_zone };
+const struct chk_lookup dp_lists_lookup = { lk_watch, lk_greenlane, lk_checkpoint, lk_zone };
 
 uint16_t
 dp_lists_check(const struct dp_lists_table *t, const struct scan_event *ev,
 	       const uint8_t pid[PID_LEN])
 {
-	return chk_event(&lookup, t, ev, pid);
+	return chk_event(&dp_lists_lookup, t, ev, pid);
 }
 
 const struct dp_lists_table *
@@ -401,9 +401,9 @@ load(uint64_t ver)
 	return g.t;
 }
 
-/* Swap t in, wait for a grace period, free the old table. */
+/* Swap t in, wait for a grace period (unless no worker runs yet), free the old table. */
 static void
-publish(struct dp_lists_table *t)
+publish(struct dp_lists_table *t, bool readers_running)
 {
 	struct dp_lists_table *old = __atomic_exchange_n(&L.cur, t, __ATOMIC_ACQ_REL);
 	uint64_t token = rte_rcu_qsbr_start(L.rcu);
@@ -412,6 +412,10 @@ publish(struct dp_lists_table *t)
 	L.st = t->st;
 	pthread_mutex_unlock(&L.st_lock);
 	__atomic_fetch_add(&L.reloaded, 1, __ATOMIC_RELAXED);
+	if (!readers_running) {
+		table_free(old);
+		return;
+	}
 	/* Workers report every loop turn; at shutdown they go offline. */
 	while (rte_rcu_qsbr_check(L.rcu, token, false) == 0) {
 		if (__atomic_load_n(&L.stop, __ATOMIC_RELAXED)) {
@@ -425,7 +429,7 @@ publish(struct dp_lists_table *t)
 
 /* One poll: reload when the version moved.  Returns after publishing or failing. */
 static void
-poll_once(void)
+poll_once(bool readers_running)
 {
 	struct dp_lists_table *t;
 	uint64_t ver = 0;
@@ -451,7 +455,7 @@ poll_once(void)
 	       (unsigned long)t->st.checkpoints, (unsigned long)t->st.load_ms);
 	L.loaded = true;
 	L.loaded_version = ver;
-	publish(t);
+	publish(t, readers_running);
 }
 
 static void *
@@ -461,18 +465,11 @@ loader_main(void *arg)
 	while (!__atomic_load_n(&L.stop, __ATOMIC_RELAXED)) {
 		uint64_t next = mono_ms() + L.poll_ms;
 
-		poll_once();
+		poll_once(true);
 		while (!__atomic_load_n(&L.stop, __ATOMIC_RELAXED) && mono_ms() < next)
 			rte_delay_us_sleep(10000);
 	}
 	return NULL;
-}
-
-static void
-readers_online(unsigned n_readers)
-{
-	for (unsigned i = 0; i < n_readers; i++)
-		rte_rcu_qsbr_thread_online(L.rcu, i);
 }
 
 int
@@ -481,6 +478,7 @@ dp_lists_start(const struct dp_conf *c, const char *user, const char *password,
 {
 	struct dp_lists_table *empty;
 	size_t sz = rte_rcu_qsbr_get_memsize(n_readers);
+	const char *url;
 	char err[512];
 	int rc;
 
@@ -492,29 +490,22 @@ dp_lists_start(const struct dp_conf *c, const char *user, const char *password,
 		DP_LOG(ERR, "lists: out of memory\n");
 		return -ENOMEM;
 	}
-	for (unsigned i = 0; i < n_readers; i++)
+	for (unsigned i = 0; i < n_readers; i++) {
 		rte_rcu_qsbr_thread_register(L.rcu, i);
+		rte_rcu_qsbr_thread_online(L.rcu, i);
+	}
 	__atomic_store_n(&L.cur, empty, __ATOMIC_RELEASE);
-	if (strncmp(c->redis_url, "null://", 7) == 0) {
+	url = c->lists_url[0] != '\0' ? c->lists_url : c->redis_url;
+	if (strncmp(url, "null://", 7) == 0) {
 		DP_LOG(INFO, "lists: null:// has none: only the declaration checks apply\n");
-		readers_online(n_readers);
 		return 0;
 	}
-	L.reader = lists_reader_create(c->redis_url, user, password, READ_TIMEOUT, err,
-				       sizeof(err));
+	L.reader = lists_reader_create(url, user, password, READ_TIMEOUT, err, sizeof(err));
 	if (L.reader == NULL) {
-		DP_LOG(WARNING, "%s: no lists\n", err);
-		readers_online(n_readers);
-		return 0;
+		DP_LOG(ERR, "lists.url %s\n", err);
+		return -EINVAL;
 	}
-	/*
-	 * Before RX: the lists are in force from the first packet.  The readers
-	 * go online only after this first publish: no worker has seen the empty
-	 * table yet, and one still offline needs no grace period (with the
-	 * workers online and not yet running, publish() would wait forever).
-	 */
-	poll_once();
-	readers_online(n_readers);
+	poll_once(false);   /* before RX: the lists are in force from the first packet */
 	rc = rte_ctrl_thread_create(&L.thread, "chot-lists", NULL, loader_main, NULL);
 	if (rc != 0) {
 		DP_LOG(ERR, "lists: cannot start the loader thread: %s\n", strerror(rc));

@@ -4,7 +4,8 @@
  *
  * Loader: a control thread ("chot-lists", rte_ctrl_thread_create) with a
  * blocking hiredis connection bounded by timeouts (store/lists_read.h), as
- * redis.user.  Every lists.poll_ms (500) it reads chot:{lists}:version; when
+ * redis.user, from lists.url (default: redis.url; null:// has no lists, so a
+ * benchmark may store to null:// and still read lists).  Every lists.poll_ms (500) it reads chot:{lists}:version; when
  * the version moved (or nothing was loaded yet) it reads every list (HSCAN),
  * builds a fresh table (rte_hash for the watchlist, green lane and
  * checkpoint sites, a flat array for the communes), publishes it by one
@@ -26,6 +27,7 @@
 
 #include <stdint.h>
 
+#include "checkpoint.h"
 #include "config.h"
 #include "counters.h"
 #include "pseudonym.h"
@@ -36,8 +38,9 @@ struct dp_lists_table;
 /*
  * Create the RCU state for n_readers workers (ids 0..n-1, all online), load
  * the lists once and start the loader thread.  null:// has no lists (the
- * table stays empty: only the declaration checks apply).  0 or -errno (the
- * thread could not start); Redis being down is not an error.
+ * table stays empty: only the declaration checks apply).  0 or -errno (a
+ * bad lists.url, the thread could not start); Redis being down is not an
+ * error.
  */
 int dp_lists_start(const struct dp_conf *c, const char *user, const char *password,
 		   unsigned n_readers);
@@ -47,6 +50,9 @@ void dp_lists_stop(void);
 
 /* Worker: the current table (never NULL once started). */
 const struct dp_lists_table *dp_lists_get(void);
+
+/* Worker: the lookups over a table, for chk_event() (checkpoint.h). */
+extern const struct chk_lookup dp_lists_lookup;
 
 /* Worker: the reason mask of one valid event (checkpoint.h). */
 uint16_t dp_lists_check(const struct dp_lists_table *t, const struct scan_event *ev,

@@ -21,6 +21,7 @@
 
 #define DEDUPE_SWEEP_CHUNK 256
 #define DEDUPE_SWEEP_GROUP RTE_HASH_LOOKUP_BULK_MAX   /* 64 */
+#define DEDUPE_EVICT_DIV   4      /* a sweep evicts the oldest 1/4 of the table */
 
 struct dedupe_undo {
 	struct dp_dedupe_key key;
@@ -32,8 +33,8 @@ struct dp_dedupe {
 	struct rte_hash *h;
 	uint64_t window_ms;
 	uint64_t newest_ts;
-	uint64_t last_sweep_ts;
-	bool swept;
+	uint64_t evicted_max_ts;      /* the newest ts a sweep has evicted; 0: none */
+	uint64_t next_sweep_ts;       /* after a poor sweep: not before newest_ts gets here */
 	unsigned n_undo;
 	struct dedupe_undo undo[WIRE_MAX_EVENTS];
 	struct dp_dedupe_stats st;
@@ -134,9 +135,17 @@ dedupe_del_group(struct dp_dedupe *d, const struct dp_dedupe_key *keys, unsigned
 	return removed;
 }
 
-/* One pass over the table removing the entries stale relative to newest_ts. */
+/* Does the sweep with cut bucket `cut` evict an entry stored at ts? */
+static inline bool
+dedupe_evicts(const struct dp_dedupe *d, uint64_t ts, unsigned cut)
+{
+	return dp_dedupe_is_stale(ts, d->newest_ts, d->window_ms) &&
+	       dp_dedupe_age_bucket(d->newest_ts - ts) >= cut;
+}
+
+/* One pass over the table removing the entries dedupe_evicts() picks. */
 static uint64_t
-dedupe_sweep_pass(struct dp_dedupe *d)
+dedupe_sweep_pass(struct dp_dedupe *d, unsigned cut)
 {
 	struct dp_dedupe_key victims[DEDUPE_SWEEP_CHUNK];
 	uint64_t removed = 0;
@@ -147,9 +156,15 @@ dedupe_sweep_pass(struct dp_dedupe *d)
 
 	for (;;) {
 		n = 0;
-		while (n < DEDUPE_SWEEP_CHUNK && rte_hash_iterate(d->h, &key, &data, &it) >= 0)
-			if (dp_dedupe_is_stale((uint64_t)(uintptr_t)data, d->newest_ts, d->window_ms))
+		while (n < DEDUPE_SWEEP_CHUNK && rte_hash_iterate(d->h, &key, &data, &it) >= 0) {
+			uint64_t ts = (uint64_t)(uintptr_t)data;
+
+			if (dedupe_evicts(d, ts, cut)) {
 				memcpy(&victims[n++], key, sizeof(victims[0]));
+				if (ts > d->evicted_max_ts)
+					d->evicted_max_ts = ts;
+			}
+		}
 		if (n == 0)
 			break;
 		for (unsigned i = 0; i < n; i += DEDUPE_SWEEP_GROUP)
@@ -160,27 +175,57 @@ dedupe_sweep_pass(struct dp_dedupe *d)
 }
 
 /*
- * Remove every entry stale relative to newest_ts; returns how many.  With
- * the extendable table a delete may move an entry of an overflow bucket
- * (not visited yet) into its main bucket (visited): a pass can miss it, and
- * a table left full of stale entries refuses inserts until the next sweep
- * (dedupe_full: events stored without dedupe).  So pass again until a pass
- * finds nothing, at most DEDUPE_SWEEP_PASSES (each move needs a delete).
+ * The bucket of ages from which the oldest 1/DEDUPE_EVICT_DIV of the
+ * entries starts: one pass building the age histogram.  Entries in the cut
+ * bucket and above go (whole buckets: up to 12.5 % more than asked for),
+ * but only the stale ones (dedupe_evicts).
+ */
+static unsigned
+dedupe_sweep_cut(struct dp_dedupe *d, uint64_t *target)
+{
+	uint32_t hist[DP_DEDUPE_AGE_BUCKETS] = { 0 };
+	uint64_t n = 0, acc = 0;
+	uint32_t it = 0;
+	const void *key;
+	void *data;
+	unsigned b, cut = DP_DEDUPE_AGE_BUCKETS;
+
+	while (rte_hash_iterate(d->h, &key, &data, &it) >= 0) {
+		hist[dp_dedupe_age_bucket(d->newest_ts - (uint64_t)(uintptr_t)data)]++;
+		n++;
+	}
+	*target = n / DEDUPE_EVICT_DIV ? n / DEDUPE_EVICT_DIV : 1;
+	for (b = DP_DEDUPE_AGE_BUCKETS; b-- > 0 && acc < *target;) {
+		acc += hist[b];
+		if (hist[b] != 0)
+			cut = b;
+	}
+	return cut;
+}
+
+/*
+ * Evict the oldest quarter by event time, never a live entry; returns how
+ * many went.  With the extendable table a delete may move an entry of an
+ * overflow bucket (not visited yet) into its main bucket (visited): a pass
+ * can miss it, so pass again until a pass finds nothing, at most
+ * DEDUPE_SWEEP_PASSES (each move needs a delete).  A sweep that freed less
+ * than it aimed at (live entries in the way) holds the next one back for a
+ * quarter window of progress: meanwhile a full table refuses (`full`).
  */
 #define DEDUPE_SWEEP_PASSES 4
 static uint64_t
 dedupe_sweep(struct dp_dedupe *d)
 {
-	uint64_t removed = 0, r;
-	unsigned pass = 0;
+	uint64_t removed = 0, r, target;
+	unsigned pass = 0, cut;
 
 	d->st.sweeps++;
-	d->swept = true;
-	d->last_sweep_ts = d->newest_ts;
+	cut = dedupe_sweep_cut(d, &target);
 	do
-		removed += (r = dedupe_sweep_pass(d));
+		removed += (r = dedupe_sweep_pass(d, cut));
 	while (r > 0 && ++pass < DEDUPE_SWEEP_PASSES);
 	d->st.reclaimed += removed;
+	d->next_sweep_ts = removed < target ? d->newest_ts + d->window_ms / 4 : 0;
 	return removed;
 }
 
@@ -191,11 +236,21 @@ dedupe_add(struct dp_dedupe *d, const struct dp_dedupe_key *k, hash_sig_t sig, u
 
 	if (rc != -ENOSPC)
 		return rc;
-	if (d->swept && d->newest_ts < d->last_sweep_ts + d->window_ms / 4)
+	if (d->newest_ts < d->next_sweep_ts)
 		return rc;
 	if (dedupe_sweep(d) == 0)
 		return rc;
 	return rte_hash_add_key_with_hash_data(d->h, k, sig, (void *)(uintptr_t)ts);
+}
+
+/* Every event's ts: the newest seen, and how late this one is. */
+static inline void
+dedupe_see(struct dp_dedupe *d, uint64_t ts)
+{
+	if (ts > d->newest_ts)
+		d->newest_ts = ts;
+	else if (d->newest_ts - ts > d->st.lateness_max_ms)
+		d->st.lateness_max_ms = d->newest_ts - ts;
 }
 
 /*
@@ -212,6 +267,8 @@ dedupe_decide(struct dp_dedupe *d, const struct dp_dedupe_key *k, hash_sig_t sig
 	*inserted = false;
 	if (existed && dp_dedupe_is_dup(old_ts, ts, d->window_ms))
 		return true;
+	if (!existed && d->evicted_max_ts != 0 && ts < d->evicted_max_ts + d->window_ms)
+		d->st.late++;     /* its duplicate may have been evicted */
 	if (dedupe_add(d, k, sig, ts) < 0) {
 		d->st.full++;
 		return false;
@@ -235,8 +292,7 @@ dp_dedupe_check_insert(struct dp_dedupe *d, const struct dp_dedupe_key *k, uint6
 
 	if (d->window_ms == 0)
 		return false;
-	if (ts > d->newest_ts)
-		d->newest_ts = ts;
+	dedupe_see(d, ts);
 	sig = rte_hash_hash(d->h, k);     /* once for the lookup and the insert */
 	existed = rte_hash_lookup_with_hash_data(d->h, k, sig, &data) >= 0;
 	return dedupe_decide(d, k, sig, ts, existed, (uint64_t)(uintptr_t)data, &inserted);
@@ -282,8 +338,7 @@ dp_dedupe_check_insert_bulk(struct dp_dedupe *d, const struct dp_dedupe_key *key
 		uint64_t old_ts;
 		void *v = NULL;
 
-		if (ts[i] > d->newest_ts)
-			d->newest_ts = ts[i];
+		dedupe_see(d, ts[i]);
 		if (d->st.sweeps != sweeps) {
 			existed = rte_hash_lookup_with_hash_data(d->h, &keys[i], sig[i], &v) >= 0;
 			old_ts = (uint64_t)(uintptr_t)v;

@@ -5,11 +5,29 @@
  * duplicate does not refresh the entry, a stored event does.
  *
  * Memory is bounded: one rte_hash of dedupe.capacity entries per worker
- * (key 24 bytes, the stored ts kept in the data pointer).  When the table
- * is full, entries older than the window relative to the newest ts seen
- * are reclaimed (a sweep, at most once per quarter window of progress); if
- * nothing can be reclaimed the event is stored without dedupe and counted
- * in `full` (the `dedupe_full` counter).
+ * (key 24 bytes, the stored ts kept in the data pointer).  Scans arrive
+ * late: a scanner sends a batch once it holds up to 16 (sometimes 64)
+ * scans, so its first scan may be hours older than the newest one the
+ * worker has seen from other devices, and it must still find the entry it
+ * duplicates.  So the table keeps as much history as it can hold and, when
+ * it is full, a sweep evicts by event time: the oldest quarter of its
+ * entries (DEDUPE_EVICT_DIV), never one that is still live (less than a
+ * window older than the newest ts seen: an on-time scan may duplicate it).
+ * The sweep histograms the entries' ages (dp_dedupe_age_bucket) and cuts
+ * at the bucket where the oldest quarter ends.
+ *
+ * What can still go wrong is counted:
+ *   - `full` (the `dedupe_full` counter): nothing could be evicted, every
+ *     entry is live; the event is stored without dedupe.  After such a
+ *     sweep (or one that freed less than a quarter) the next waits for a
+ *     quarter window of progress;
+ *   - `late`: an event whose key was not in the table while its ts is
+ *     within a window of the newest entry ever evicted (evicted_max_ts): it
+ *     may duplicate a scan the table forgot, and is stored.  Exact dedupe
+ *     (as tools/flood's truth, which never evicts) holds while late is 0;
+ *     it bounds the events stored beyond the truth.
+ *   - `lateness_max_ms`: the largest newest-ts-seen minus event ts, to size
+ *     dedupe.capacity against (the table must span it).
  *
  * Inserts of the batch being processed are journalled so a batch the store
  * refuses can be rolled back (its retransmission must not look like a
@@ -49,6 +67,23 @@ dp_dedupe_is_stale(uint64_t ts_stored, uint64_t newest_ts, uint64_t window_ms)
 	return ts_stored + window_ms <= newest_ts;
 }
 
+/*
+ * The sweep's histogram of entry ages (ms): 8 buckets per power of two
+ * (12.5 % resolution), monotonic in age; ages below 8 ms are exact.
+ */
+#define DP_DEDUPE_AGE_BUCKETS 512
+
+static inline unsigned
+dp_dedupe_age_bucket(uint64_t age_ms)
+{
+	unsigned e;
+
+	if (age_ms < 8)
+		return (unsigned)age_ms;
+	e = 63u - (unsigned)__builtin_clzll(age_ms);      /* >= 3 */
+	return (e - 2) * 8 + (unsigned)((age_ms >> (e - 3)) & 7);
+}
+
 static inline void
 dp_dedupe_make_key(struct dp_dedupe_key *k, const uint8_t pid[PID_LEN], uint32_t site_id,
 		   uint8_t dir)
@@ -67,8 +102,10 @@ struct dp_dedupe;
 struct dp_dedupe_stats {
 	uint64_t entries;
 	uint64_t full;          /* events stored without dedupe: table full */
-	uint64_t reclaimed;     /* stale entries removed by sweeps */
+	uint64_t reclaimed;     /* entries evicted by sweeps */
 	uint64_t sweeps;
+	uint64_t late;          /* stored, maybe a duplicate of an evicted entry */
+	uint64_t lateness_max_ms;
 };
 
 /* Create a table of capacity entries on socket; NULL with errno. window_s 0

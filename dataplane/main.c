@@ -329,6 +329,8 @@ print_counters(void)
 {
 	struct dp_counters sum;
 	struct rte_eth_stats st;
+	uint64_t shared = 0, late = 0, lateness = 0;
+	struct dp_worker_snap sn;
 	unsigned i;
 
 	dp_app_counters(&sum);
@@ -343,6 +345,21 @@ print_counters(void)
 		printf("port_imissed %lu\nport_rx_nombuf %lu\nport_ierrors %lu\n",
 		       (unsigned long)st.imissed, (unsigned long)st.rx_nombuf,
 		       (unsigned long)st.ierrors);
+	/* Of ingest_cycles, the part inside dp_admit + dp_ingest (the steps
+	 * chot-sockbase shares): the rest is the I/O path (chot-bench's
+	 * io_cycles_per_datagram).  Not a telemetry counter: a benchmark figure. */
+	for (i = 0; i < dp_app.n_workers; i++)
+		shared += dp_worker_shared_cycles(dp_app.workers[i]);
+	printf("ingest_shared_cycles %lu\n", (unsigned long)shared);
+	/* The dedupe table's own figures (dedupe.h), from the last snapshots. */
+	for (i = 0; i < dp_app.n_workers; i++)
+		if (dp_worker_read_snap(dp_app.workers[i], &sn) == 0) {
+			late += sn.dedupe_late;
+			lateness = RTE_MAX(lateness, sn.dedupe_lateness_max_ms);
+		}
+	printf("dedupe_late %lu\ndedupe_lateness_max_ms %lu\n", (unsigned long)late,
+	       (unsigned long)lateness);
+	printf("ingest_tx_cycles %lu\n", (unsigned long)dp_app.tx_cycles);
 	/* ingest_cycles are TSC ticks: with this, cycles/event become events/s. */
 	printf("tsc_hz %lu\n", (unsigned long)rte_get_tsc_hz());
 	fflush(stdout);

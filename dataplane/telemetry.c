@@ -108,6 +108,8 @@ tel_worker(struct rte_tel_data *w, const char *cmd, unsigned i)
 	    tel_u64(w, cmd, "devices", sn.devices) < 0 ||
 	    tel_u64(w, cmd, "dedupe_entries", sn.dedupe_entries) < 0 ||
 	    tel_u64(w, cmd, "dedupe_reclaimed", sn.dedupe_reclaimed) < 0 ||
+	    tel_u64(w, cmd, "dedupe_late", sn.dedupe_late) < 0 ||
+	    tel_u64(w, cmd, "dedupe_lateness_max_ms", sn.dedupe_lateness_max_ms) < 0 ||
 	    tel_u64(w, cmd, "redis_connected", sn.redis_connected) < 0 ||
 	    tel_u64(w, cmd, "redis_reconnects", sn.redis_reconnects) < 0 ||
 	    tel_u64(w, cmd, "redis_commands", sn.redis_commands) < 0 ||

@@ -1,10 +1,21 @@
 /*
- * The per-batch pipeline (DESIGN §3), stages in order:
+ * A worker: the per-batch pipeline of DESIGN §3, in order
  *
- *   admit (admit.c: window classification, keys of the batch's key_id,
- *   AEAD open, then window accept) -> arena decode -> per-event validation
- *   -> pseudonym -> dedupe -> store submit -> (completion) window stored
- *   -> cumulative ACK, tagged with the ACK key of that batch's key_id
+ *   dp_admit (admit.c: window classification, keys of the batch's key_id,
+ *   AEAD open, window accept) -> dp_ingest (ingest.c: decode, validation,
+ *   pseudonym, bulk dedupe, survivors) -> store submit -> (completion)
+ *   window stored -> cumulative ACK, tagged with the ACK key of that
+ *   batch's key_id; the ACK queue (ackq.c) orders the ACKs.
+ *
+ * The checkpoint loop (DESIGN §9): dp_ingest checks every valid event
+ * against the lists in force (cplists.h); a batch with flag bit 1 gets its
+ * CHV1 verdict right after, from this worker's TX ring, before the store
+ * (checkpoint_tx.h); the store writes the survivors' alerts with the batch,
+ * and the completion counts them raised (stored) or dropped.
+ *
+ * This file is the glue: the state of one shard, the ACK frames, the store
+ * completions, the published figures.  admit, ingest and the ACK queue are
+ * the shared steps chot-sockbase calls too.
  *
  * Frame parsing and the chot header check happen on the RX lcore (main.c),
  * which needs the device_id to pick the worker; this file sees only
@@ -30,44 +41,35 @@
  * A batch whose events were all duplicates has nothing to write, but the
  * scans it duplicates may still be on their way to Redis (a scanner that
  * re-packed its outbox into a new epoch sends exactly that).  Its ACK would
- * claim them stored, so it waits behind a barrier: it is ACKed only once
- * every batch submitted before it has completed.  The store completes
- * batches in submission order (one FIFO of commands, replies in order), so
- * a ticket count is enough.
+ * claim them stored, so it waits behind a barrier (ackq.h): it is ACKed only
+ * once every batch submitted before it has completed.
+ *
+ * The cycles spent in dp_admit + dp_ingest and in the ACK tag
+ * (wire_ack_build) are summed apart (dp_worker_shared_cycles): chot-sockbase
+ * runs the same three; what the loop spends besides them is the I/O path's
+ * own cost per datagram (io_cycles_per_datagram, DESIGN §7).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_malloc.h>
-#include <rte_prefetch.h>
 
+#include "ackq.h"
 #include "admit.h"
 #include "checkpoint_tx.h"
+#include "clock.h"
+#include "cplists.h"
 #include "dedupe.h"
 #include "device.h"
-#include "cplists.h"
+#include "ingest.h"
 #include "log.h"
-#include "pseudonym.h"
 #include "reply.h"
 #include "snapshot.h"
-#include "validate.h"
 #include "worker.h"
 
-/*
- * Subjects whose vault entry was written today (a power of two, 16 B each).
- * Direct-mapped: a subject evicted by another costs one extra SET, and every
- * stored event reads one random slot.  On the 100k-citizen week (7 x 100k
- * subject-days): 2^16 entries sent 994,049 vault SETs, 2^18 724,201, 2^20
- * 633,095; but on 4 KiB pages (--no-huge) the table's misses cost the
- * null:// ingest path ~70 cycles an event at 2^18 and ~380 at 2^20 over
- * 2^16 (docs/BENCHMARKS.md).  2^18 (4 MiB a worker) is the compromise.
- */
-#define VAULT_CACHE_SIZE (1u << 18)
-
-/* One batch handed to the store and not yet confirmed. */
+/* What the ACK of one batch needs, per ACK-queue slot (ackq.h). */
 struct dp_pending {
 	struct dp_device *dev;
 	uint32_t epoch;
@@ -77,14 +79,7 @@ struct dp_pending {
 	bool want_ack;
 	struct dp_frame f;
 	uint8_t hdr[DP_HDR_TMPL_MAX];
-	uint32_t next_free;       /* free list, or the barrier queue */
-	uint64_t ticket;          /* barrier: complete once `completed` reaches it */
 	struct dp_alert_tally alerts;  /* its stored events' alerts (checkpoint_tx.h) */
-};
-
-struct vault_seen {
-	uint64_t pid8;
-	uint32_t day;
 };
 
 /* What the RX lcore reads for flow control (worker.h), on its own line:
@@ -102,64 +97,41 @@ struct dp_worker {
 	struct dp_snap_seq snap_seq;
 	struct dp_worker_snap snap;           /* published copy (snapshot.h) */
 	uint64_t next_snap_us;
+	uint64_t shared_cycles;               /* in dp_admit + dp_ingest */
 	bool abandoning;                      /* shutdown gave up on the store */
 	unsigned id;
 	const struct dp_conf *conf;
 	const struct chot_keys *keys;
-	uint64_t retention_ms;
 	struct dp_devices *devs;
 	struct dp_dedupe *dedupe;
 	struct dp_store *store;
 	struct rte_mempool *pool;
 	struct rte_ring *rx_ring, *tx_ring;
-	struct dp_pending *pend;
-	uint32_t n_pend, free_head, n_busy;
-	uint64_t submitted, completed;        /* store batches, in order */
-	uint32_t barrier_head, barrier_tail, n_barriers;
-	struct vault_seen *vault_seen;
-	struct wire_arena arena;
-	uint8_t pt[WIRE_MAX_BODY];
-	struct scan_event evs[WIRE_MAX_EVENTS];
-	struct dp_store_event sevs[WIRE_MAX_EVENTS];
-	struct dp_dedupe_key keys_dd[WIRE_MAX_EVENTS];  /* this batch's valid events */
-	uint64_t ts[WIRE_MAX_EVENTS];
-	bool is_dup[WIRE_MAX_EVENTS];
-	struct vault_seen vault_new[WIRE_MAX_EVENTS];   /* this batch's vault writes */
-	unsigned n_vault_new;
-	uint16_t masks[WIRE_MAX_EVENTS];      /* this batch's reason masks (valid events) */
-	struct wire_verdict verdict;          /* this batch's CHV1, when asked for */
+	struct dp_ackq ackq;
+	struct dp_pending *pend;              /* ackq.n_slots */
+	struct dp_ackq_link *ackq_mem;
+	struct dp_vault_seen *vault_seen;     /* the ingest's vault cache */
+	struct dp_ingest ing;
+	struct wire_verdict verdict;          /* the batch's CHV1, when asked for (§9) */
 	uint64_t rx_tsc;                      /* when the RX lcore received it */
+	uint8_t pt[WIRE_MAX_BODY];
 	struct dp_admit admit;                /* the datagram being admitted */
 	struct dp_devkeys ack_scratch;        /* an ACK key not in the device's cache */
 } __rte_cache_aligned;
 
-#define PEND_NONE UINT32_MAX
-
-/*
- * Clocks from the TSC: clock_gettime is not free everywhere (in some VMs it is
- * a real syscall), and the loop reads a clock every burst.  dp_time_init()
- * anchors the TSC to CLOCK_MONOTONIC (the store's clock, also used by
- * dp_store_drain) and to CLOCK_REALTIME (the validation clock).
- */
-static uint64_t tsc_hz_per_us = 1, mono_base_us, real_base_ms, tsc_base;
+/* The one clock (proto/clock.h), anchored to the TSC. */
+static struct chot_clock dp_clock;
 
 void
 dp_time_init(void)
 {
-	struct timespec m, r;
-
-	clock_gettime(CLOCK_MONOTONIC, &m);
-	clock_gettime(CLOCK_REALTIME, &r);
-	tsc_base = rte_rdtsc();
-	tsc_hz_per_us = rte_get_tsc_hz() / 1000000 ? rte_get_tsc_hz() / 1000000 : 1;
-	mono_base_us = (uint64_t)m.tv_sec * 1000000 + (uint64_t)m.tv_nsec / 1000;
-	real_base_ms = (uint64_t)r.tv_sec * 1000 + (uint64_t)r.tv_nsec / 1000000;
+	chot_clock_anchor(&dp_clock, rte_rdtsc(), rte_get_tsc_hz());
 }
 
 uint64_t
 dp_now_us(void)
 {
-	return mono_base_us + (rte_rdtsc() - tsc_base) / tsc_hz_per_us;
+	return chot_clock_mono_us(&dp_clock, rte_rdtsc());
 }
 
 uint64_t
@@ -167,7 +139,7 @@ dp_clock_ms(const struct dp_conf *c)
 {
 	if (c->now_ms != 0)
 		return c->now_ms;
-	return real_base_ms + (rte_rdtsc() - tsc_base) / tsc_hz_per_us / 1000;
+	return chot_clock_real_ms(&dp_clock, rte_rdtsc());
 }
 
 /*
@@ -186,14 +158,18 @@ worker_send_ack(struct dp_worker *w, const struct dp_device *dev, uint16_t key_i
 	struct rte_mbuf *m;
 	int len;
 
+	uint64_t t0;
+
 	if (acked == 0)
 		return;     /* nothing of this epoch is stored yet: nothing to say */
+	t0 = rte_rdtsc();
 	ackkey = dp_admit_ackkey(dev, key_id, w->keys, &w->ack_scratch);
 	if (ackkey == NULL) {       /* cannot happen: the batch verified under key_id */
 		w->ctr.acks_dropped++;
 		return;
 	}
 	wire_ack_build(ack, &a, ackkey);
+	w->shared_cycles += rte_rdtsc() - t0;    /* the ACK tag: chot-sockbase's too */
 	m = rte_pktmbuf_alloc(w->pool);
 	if (m == NULL) {
 		w->ctr.acks_dropped++;
@@ -210,39 +186,11 @@ worker_send_ack(struct dp_worker *w, const struct dp_device *dev, uint16_t key_i
 	w->ctr.acks_sent++;
 }
 
-/* A subject's first 8 pid bytes, and its slot in the vault-written cache. */
-static inline uint64_t
-worker_pid8(const uint8_t pid[PID_LEN])
-{
-	uint64_t pid8;
-
-	memcpy(&pid8, pid, sizeof(pid8));
-	return pid8;
-}
-
-static inline uint32_t
-worker_vault_slot(uint64_t pid8)
-{
-	return (uint32_t)(pid8 & (VAULT_CACHE_SIZE - 1));
-}
-
-/* The batch was accepted by the store: its vault writes are on their way, so
- * later events of the same subject and day need not write the vault again. */
-static void
-worker_vault_remember(struct dp_worker *w)
-{
-	unsigned i;
-
-	for (i = 0; i < w->n_vault_new; i++)
-		w->vault_seen[worker_vault_slot(w->vault_new[i].pid8)] = w->vault_new[i];
-}
-
 static void
 worker_pend_free(struct dp_worker *w, uint32_t slot)
 {
 	w->pend[slot].dev = NULL;
-	w->pend[slot].next_free = w->free_head;
-	w->free_head = slot;
+	dp_ackq_free(&w->ackq, slot);
 }
 
 /* Fill slot p with what the ACK of (h, frame, f) needs. */
@@ -278,8 +226,8 @@ static inline void
 worker_publish(struct dp_worker *w)
 {
 	__atomic_store_n(&w->pub.events_pending, w->ctr.events_pending, __ATOMIC_RELAXED);
-	__atomic_store_n(&w->pub.busy, w->n_busy, __ATOMIC_RELAXED);
-	__atomic_store_n(&w->pub.barriers, w->n_barriers, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->pub.busy, w->ackq.n_busy, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->pub.barriers, w->ackq.n_barriers, __ATOMIC_RELAXED);
 }
 
 /* Copy counters and table sizes into the published snapshot (snapshot.h).
@@ -298,8 +246,10 @@ worker_snapshot(struct dp_worker *w)
 	dp_dedupe_get_stats(w->dedupe, &ds);
 	sn.dedupe_entries = ds.entries;
 	sn.dedupe_reclaimed = ds.reclaimed;
-	sn.backlog_batches = w->n_busy;
-	sn.barrier_batches = w->n_barriers;
+	sn.dedupe_late = ds.late;
+	sn.dedupe_lateness_max_ms = ds.lateness_max_ms;
+	sn.backlog_batches = w->ackq.n_busy;
+	sn.barrier_batches = w->ackq.n_barriers;
 	dp_store_get_stats(w->store, &st);
 	sn.backlog_events = st.events_pending;
 	sn.redis_connected = st.connected;
@@ -318,12 +268,11 @@ worker_snapshot(struct dp_worker *w)
 static void
 worker_barriers_drop(struct dp_worker *w)
 {
-	while (w->n_barriers > 0) {
-		uint32_t slot = w->barrier_head;
+	uint32_t slot;
+
+	while ((slot = dp_ackq_pop_barrier(&w->ackq)) != DP_ACKQ_NONE) {
 		struct dp_pending *p = &w->pend[slot];
 
-		w->barrier_head = p->next_free;
-		w->n_barriers--;
 		dp_window_forget(&p->dev->win, p->epoch, p->seq);
 		w->ctr.acks_deferred_dropped++;
 		worker_pend_free(w, slot);
@@ -334,11 +283,9 @@ worker_barriers_drop(struct dp_worker *w)
 static void
 worker_barriers_release(struct dp_worker *w)
 {
-	while (w->n_barriers > 0 && w->pend[w->barrier_head].ticket <= w->completed) {
-		uint32_t slot = w->barrier_head;
+	uint32_t slot;
 
-		w->barrier_head = w->pend[slot].next_free;
-		w->n_barriers--;
+	while ((slot = dp_ackq_pop_released(&w->ackq)) != DP_ACKQ_NONE) {
 		worker_pend_stored(w, &w->pend[slot]);
 		worker_pend_free(w, slot);
 	}
@@ -350,7 +297,7 @@ worker_store_done(void *ctx, uint64_t cookie, int status)
 	struct dp_worker *w = ctx;
 	struct dp_pending *p = &w->pend[cookie];
 
-	w->completed++;
+	dp_ackq_complete(&w->ackq, (uint32_t)cookie);
 	w->ctr.events_pending -= p->n_events;
 	dp_alert_tally_count(&w->ctr, &p->alerts, status == 0);
 	if (status == 0) {
@@ -366,7 +313,6 @@ worker_store_done(void *ctx, uint64_t cookie, int status)
 			       (unsigned long)p->seq, status, p->n_events);
 	}
 	worker_pend_free(w, (uint32_t)cookie);
-	w->n_busy--;
 	if (status == 0)
 		worker_barriers_release(w);
 	else
@@ -394,56 +340,26 @@ worker_complete_after_barrier(struct dp_worker *w, struct dp_device *dev,
 			      const struct wire_hdr *h, const uint8_t *frame,
 			      const struct dp_frame *f)
 {
-	uint32_t slot = w->free_head;
-	struct dp_pending *p;
+	uint32_t slot;
 
-	if (w->completed >= w->submitted) {
+	if (dp_ackq_settled(&w->ackq)) {
 		worker_complete_empty(w, dev, h, frame, f);
 		return;
 	}
-	if (slot == PEND_NONE) {
+	slot = dp_ackq_take(&w->ackq);
+	if (slot == DP_ACKQ_NONE) {
 		dp_window_forget(&dev->win, h->boot_epoch, h->batch_seq);
 		w->ctr.acks_deferred_dropped++;
 		return;
 	}
-	p = &w->pend[slot];
-	w->free_head = p->next_free;
-	worker_pend_fill(p, dev, h, frame, f, 0);
-	p->ticket = w->submitted;
-	p->next_free = PEND_NONE;
-	if (w->n_barriers == 0)
-		w->barrier_head = slot;
-	else
-		w->pend[w->barrier_tail].next_free = slot;
-	w->barrier_tail = slot;
-	w->n_barriers++;
+	worker_pend_fill(&w->pend[slot], dev, h, frame, f, 0);
+	dp_ackq_barrier(&w->ackq, slot);
 }
 
-/* Should this event write the subject's vault entry ("first time today")?
- * A direct-mapped cache of (pid, day): a collision costs one extra SET. */
-static bool
-worker_vault_hint(struct dp_worker *w, const uint8_t pid[PID_LEN], uint64_t ts_ms)
-{
-	uint32_t day = (uint32_t)(ts_ms / 86400000ULL);
-	uint64_t pid8 = worker_pid8(pid);
-	const struct vault_seen *v = &w->vault_seen[worker_vault_slot(pid8)];
-	unsigned i;
-
-	if (v->pid8 == pid8 && v->day == day)
-		return false;
-	for (i = 0; i < w->n_vault_new; i++)        /* twice in this batch */
-		if (w->vault_new[i].pid8 == pid8 && w->vault_new[i].day == day)
-			return false;
-	w->vault_new[w->n_vault_new].pid8 = pid8;
-	w->vault_new[w->n_vault_new].day = day;
-	w->n_vault_new++;
-	return true;
-}
-
-/* The batch's CHV1 verdict (DESIGN §9), right after its check. */
+/* The batch's CHV1 verdict (DESIGN §9), right after its check, before the store. */
 static void
 worker_send_verdict(struct dp_worker *w, struct dp_device *dev, const struct wire_hdr *h,
-		    const uint8_t *frame, const struct dp_frame *f, unsigned n)
+		    const uint8_t *frame, const struct dp_frame *f)
 {
 	struct wire_verdict *v = &w->verdict;
 
@@ -451,108 +367,51 @@ worker_send_verdict(struct dp_worker *w, struct dp_device *dev, const struct wir
 	v->device_id = h->device_id;
 	v->boot_epoch = h->boot_epoch;
 	v->batch_seq = h->batch_seq;
-	v->n = (uint8_t)n;
+	v->n = (uint8_t)w->ing.n_events;
+	memcpy(v->code, w->ing.codes, w->ing.n_events * sizeof(v->code[0]));
 	dp_verdict_send(&w->ctr, w->pool, w->tx_ring, frame, f, v,
 			dp_admit_ackkey(dev, h->key_id, w->keys, &w->ack_scratch), w->rx_tsc);
 }
 
-/* Decode, validate, pseudonymise, check, dedupe and submit an authentic batch. */
+/* An authentic batch went through dp_ingest (result r): submit its
+ * survivors, or complete it at once when it has none. */
 static void
 worker_accept(struct dp_worker *w, struct dp_device *dev, const struct wire_hdr *h,
-	      const uint8_t *frame, const struct dp_frame *f, uint64_t now_ms)
+	      const uint8_t *frame, const struct dp_frame *f, enum chot_reason r)
 {
-	const struct dp_lists_table *lt = dp_lists_get();
+	unsigned n = w->ing.n;
 	struct dp_alert_tally tally = { 0 };
-	Chot__V1__ScanBatch *b;
-	enum chot_reason r;
-	struct dp_pending *p;
-	uint8_t pid[PID_LEN];
 	uint32_t slot;
-	unsigned i, m = 0, n = 0, dups = 0;
 
-	wire_arena_reset(&w->arena);
-	r = wire_batch_decode(w->pt, h->body_len, &w->arena, &b);
-	if (r != WIRE_OK) {
-		dp_count_reason(&w->ctr, r);
-		worker_complete_empty(w, dev, h, frame, f);
-		return;
-	}
-	w->ctr.batches_accepted++;
-	w->ctr.events_decoded += b->n_events;
-	w->ctr.ingest_events += b->n_events;
-
-	slot = w->free_head;
-	p = slot == PEND_NONE ? NULL : &w->pend[slot];
-	w->n_vault_new = 0;
-	/* Validate and pseudonymise every event, then dedupe them together (one
-	 * bulk table lookup), then keep the survivors in order. */
-	for (i = 0; i < b->n_events; i++) {
-		struct scan_event *ev = &w->evs[m];
-
-		r = wire_event_validate(b->events[i], now_ms, w->retention_ms, ev);
-		if (r != WIRE_OK) {
-			dp_count_reason(&w->ctr, r);
-			w->verdict.code[i] = CHK_INVALID;
-			continue;
-		}
-		chot_pseudonym(pid, w->keys->pseudonym, ev->scheme, ev->subject,
-			       ev->subject_len);
-		w->masks[m] = lt != NULL ? dp_lists_check(lt, ev, pid) : 0;
-		w->verdict.code[i] = chk_verdict_code(w->masks[m]);
-		dp_dedupe_make_key(&w->keys_dd[m], pid, ev->site_id, ev->dir);
-		w->ts[m] = ev->ts_ms;
-		/* worker_vault_hint() reads this slot of a 1 MiB table: fetch it
-		 * while the dedupe lookups run. */
-		rte_prefetch0(&w->vault_seen[worker_vault_slot(worker_pid8(pid))]);
-		m++;
-	}
-	if (h->flags & WIRE_FLAG_VERDICT)
-		worker_send_verdict(w, dev, h, frame, f, b->n_events);
-	dp_dedupe_begin(w->dedupe);
-	dp_dedupe_check_insert_bulk(w->dedupe, w->keys_dd, w->ts, m, w->is_dup);
-	for (i = 0; i < m; i++) {
-		struct dp_store_event *se = &w->sevs[n];
-
-		if (w->is_dup[i]) {
-			dp_count_reason(&w->ctr, EV_DUPLICATE);
-			dups++;
-			continue;
-		}
-		memcpy(se->pid, w->keys_dd[i].pid, PID_LEN);
-		se->ev = &w->evs[i];
-		se->reasons = w->masks[i];
-		se->device_id = dev->device_id;
-		dp_alert_tally_add(&tally, se->reasons);
-		se->write_vault = p != NULL && worker_vault_hint(w, se->pid, w->ts[i]);
-		n++;
-	}
-	if (n == 0) {
-		if (dups > 0)
+	if (r == WIRE_OK && (h->flags & WIRE_FLAG_VERDICT))
+		worker_send_verdict(w, dev, h, frame, f);
+	for (unsigned i = 0; i < n; i++)
+		dp_alert_tally_add(&tally, w->ing.sevs[i].reasons);
+	if (r != WIRE_OK || n == 0) {
+		if (r == WIRE_OK && w->ing.dups > 0)
 			worker_complete_after_barrier(w, dev, h, frame, f);
 		else
 			worker_complete_empty(w, dev, h, frame, f);
 		return;
 	}
-	if (p == NULL)
+	slot = dp_ackq_take(&w->ackq);
+	if (slot == DP_ACKQ_NONE)
 		goto drop;
-	w->free_head = p->next_free;
-	w->n_busy++;
-	worker_pend_fill(p, dev, h, frame, f, (uint16_t)n);
-	p->alerts = tally;
+	worker_pend_fill(&w->pend[slot], dev, h, frame, f, (uint16_t)n);
+	w->pend[slot].alerts = tally;
 	w->ctr.events_pending += n;
-	/* null:// completes inside submit: p must be complete before, and
-	 * `submitted` counted before `completed` can catch up with it. */
-	w->submitted++;
-	if (dp_store_submit(w->store, slot, w->sevs, n) == 0) {
-		worker_vault_remember(w);
+	/* null:// completes inside submit: the slot must be complete before,
+	 * and counted as submitted before it can be completed. */
+	dp_ackq_submit(&w->ackq, slot);
+	if (dp_store_submit(w->store, slot, w->ing.sevs, n) == 0) {
+		dp_ingest_commit(&w->ing);
 		return;
 	}
-	w->submitted--;
+	dp_ackq_unsubmit(&w->ackq, slot);
 	w->ctr.events_pending -= n;
 	worker_pend_free(w, slot);
-	w->n_busy--;
 drop:
-	dp_dedupe_rollback(w->dedupe);
+	dp_ingest_rollback(&w->ing);
 	dp_window_forget(&dev->win, h->boot_epoch, h->batch_seq);
 	w->ctr.events_dropped += n;
 	w->ctr.batches_dropped++;
@@ -566,13 +425,23 @@ dp_worker_batch(struct dp_worker *w, struct rte_mbuf *m, const struct dp_frame *
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
 	const uint8_t *dgram = frame + f->payload_off;
 	struct dp_admit *a = &w->admit;
+	uint64_t t0 = rte_rdtsc();
 	enum chot_reason r;
 
 	w->rx_tsc = dp_rx_tsc_get(m);
 	r = dp_admit(w->devs, w->keys, dgram, h, w->pt, a);
 	if (r == WIRE_OK) {
-		worker_accept(w, a->dev, h, frame, f, now_ms);
+		/* The lists in force for this batch (never NULL once started). */
+		w->ing.lt = dp_lists_get();
+		w->ing.lk = w->ing.lt != NULL ? &dp_lists_lookup : NULL;
+		w->ing.device_id = h->device_id;
+		/* Vault hints only for a batch that can get a slot. */
+		r = dp_ingest(&w->ing, w->pt, h->body_len, now_ms,
+			      dp_ackq_has_free(&w->ackq), &w->ctr);
+		w->shared_cycles += rte_rdtsc() - t0;
+		worker_accept(w, a->dev, h, frame, f, r);
 	} else {
+		w->shared_cycles += rte_rdtsc() - t0;
 		dp_count_reason(&w->ctr, r);
 		/* An authentic retransmission of a stored batch: ACK it again. */
 		if ((r == WIN_REPLAY || r == WIN_TOO_OLD) && (h->flags & WIRE_FLAG_ACK) &&
@@ -631,9 +500,10 @@ dp_worker_drain(struct dp_worker *w, unsigned timeout_ms)
 		       (unsigned long)left, timeout_ms, (unsigned long)(w->ctr.events_dropped - ev0),
 		       (unsigned long)(w->ctr.batches_dropped - b0));
 	}
-	if (w->ctr.events_pending != 0 || w->n_busy != 0)
+	if (w->ctr.events_pending != 0 || w->ackq.n_busy != 0)
 		DP_LOG(ERR, "worker %u: after the drain %lu events / %u batches still pending: "
-		       "accounting bug\n", w->id, (unsigned long)w->ctr.events_pending, w->n_busy);
+		       "accounting bug\n", w->id, (unsigned long)w->ctr.events_pending,
+		       w->ackq.n_busy);
 	worker_barriers_drop(w);    /* none left after a full drain */
 	worker_refresh(w);
 	worker_publish(w);
@@ -644,6 +514,12 @@ struct dp_counters *
 dp_worker_counters(struct dp_worker *w)
 {
 	return &w->ctr;
+}
+
+uint64_t
+dp_worker_shared_cycles(const struct dp_worker *w)
+{
+	return w->shared_cycles;
 }
 
 struct rte_ring *
@@ -666,7 +542,7 @@ dp_worker_room(const struct dp_worker *w)
 	uint32_t busy = __atomic_load_n(&w->pub.busy, __ATOMIC_RELAXED);
 	uint32_t barriers = __atomic_load_n(&w->pub.barriers, __ATOMIC_RELAXED);
 	uint64_t events = used < cap ? (cap - used) / WIRE_MAX_EVENTS : 0;
-	uint64_t slots = busy + barriers < w->n_pend ? w->n_pend - busy - barriers : 0;
+	uint64_t slots = busy + barriers < w->ackq.n_slots ? w->ackq.n_slots - busy - barriers : 0;
 
 	if (used == 0 && busy == 0 && barriers == 0)
 		return slots > 0 ? (unsigned)RTE_MAX(events, 1ull) : 0;
@@ -715,7 +591,7 @@ dp_worker_create(const struct dp_worker_params *p)
 	};
 	struct dp_worker *w;
 	char name[RTE_RING_NAMESIZE];
-	uint32_t i;
+	uint32_t n_pend;
 
 	w = rte_zmalloc_socket("worker", sizeof(*w), RTE_CACHE_LINE_SIZE, p->socket);
 	if (w == NULL) {
@@ -727,8 +603,6 @@ dp_worker_create(const struct dp_worker_params *p)
 	w->conf = c;
 	w->keys = p->keys;
 	w->pool = p->pool;
-	w->retention_ms = (uint64_t)c->redis_retention_days * 86400000ULL;
-	wire_arena_init(&w->arena);
 	snprintf(name, sizeof(name), "chot_dev%u", p->id);
 	w->devs = dp_devices_create(name, c->max_devices, p->socket);
 	snprintf(name, sizeof(name), "chot_dd%u", p->id);
@@ -737,20 +611,21 @@ dp_worker_create(const struct dp_worker_params *p)
 	w->rx_ring = rte_ring_create(name, p->ring_size, p->socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	snprintf(name, sizeof(name), "chot_tx%u", p->id);
 	w->tx_ring = rte_ring_create(name, p->ring_size, p->socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	w->n_pend = c->redis_max_pending_events / 4 + 64;
-	w->pend = rte_zmalloc_socket("pending", (size_t)w->n_pend * sizeof(*w->pend), 0, p->socket);
-	w->vault_seen = rte_zmalloc_socket("vault_seen", VAULT_CACHE_SIZE * sizeof(*w->vault_seen),
+	n_pend = c->redis_max_pending_events / 4 + 64;
+	w->pend = rte_zmalloc_socket("pending", (size_t)n_pend * sizeof(*w->pend), 0, p->socket);
+	w->ackq_mem = rte_zmalloc_socket("ackq", dp_ackq_mem_size(n_pend), 0, p->socket);
+	w->vault_seen = rte_zmalloc_socket("vault_seen", DP_VAULT_CACHE_SIZE * sizeof(*w->vault_seen),
 					   0, p->socket);
 	if (w->devs == NULL || w->dedupe == NULL || w->rx_ring == NULL || w->tx_ring == NULL ||
-	    w->pend == NULL || w->vault_seen == NULL) {
+	    w->pend == NULL || w->ackq_mem == NULL || w->vault_seen == NULL) {
 		DP_LOG(ERR, "worker %u: cannot allocate tables (devices %u, dedupe %u, "
 		       "pending %u): out of memory? raise -m\n", p->id, c->max_devices,
-		       c->dedupe_capacity, w->n_pend);
+		       c->dedupe_capacity, n_pend);
 		goto fail;
 	}
-	for (i = 0; i < w->n_pend; i++)
-		w->pend[i].next_free = i + 1 < w->n_pend ? i + 1 : PEND_NONE;
-	w->free_head = 0;
+	dp_ackq_init(&w->ackq, w->ackq_mem, n_pend);
+	dp_ingest_init(&w->ing, w->keys, (uint64_t)c->redis_retention_days * 86400000ULL,
+		       w->dedupe, w->vault_seen);
 	sc.log_ctx = w;
 	w->store = dp_store_create(&sc, worker_store_done, w);
 	if (w->store == NULL) {
@@ -778,6 +653,7 @@ dp_worker_destroy(struct dp_worker *w)
 	rte_ring_free(w->rx_ring);
 	rte_ring_free(w->tx_ring);
 	rte_free(w->pend);
+	rte_free(w->ackq_mem);
 	rte_free(w->vault_seen);
 	rte_free(w);
 }

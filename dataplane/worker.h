@@ -86,6 +86,11 @@ uint64_t dp_worker_events_pending(const struct dp_worker *w);
  * stopped (the exit print, after the lcores are joined). */
 struct dp_counters *dp_worker_counters(struct dp_worker *w);
 struct rte_ring *dp_worker_rx_ring(struct dp_worker *w);   /* main -> worker */
+/* TSC cycles this worker spent inside the steps chot-sockbase shares
+ * (dp_admit, dp_ingest, the ACK tag): the rest of ingest_cycles is the I/O
+ * path's.
+ * Same reading rules as dp_worker_counters. */
+uint64_t dp_worker_shared_cycles(const struct dp_worker *w);
 struct rte_ring *dp_worker_tx_ring(struct dp_worker *w);   /* worker -> main */
 
 #define DP_WORKER_SNAP_US 1000
@@ -96,6 +101,8 @@ struct dp_worker_snap {
 	uint64_t devices;
 	uint64_t dedupe_entries;
 	uint64_t dedupe_reclaimed;
+	uint64_t dedupe_late;         /* stored, maybe a duplicate of an evicted entry */
+	uint64_t dedupe_lateness_max_ms;
 	uint64_t backlog_batches;
 	uint64_t barrier_batches;     /* duplicate-only batches waiting to be ACKed */
 	uint64_t backlog_events;      /* the store's events_pending */
@@ -108,7 +115,8 @@ struct dp_worker_snap {
 /* Any thread: the last snapshot, consistent.  0 or -EAGAIN. */
 int dp_worker_read_snap(const struct dp_worker *w, struct dp_worker_snap *out);
 
-/* Anchor the TSC clocks below to the system clocks; once, after EAL init. */
+/* Anchor the TSC clocks below to the system clocks (proto/clock.h); once,
+ * after EAL init. */
 void dp_time_init(void);
 
 /* The validation clock: conf->now_ms when set, else the wall clock (TSC-derived). */

@@ -14,7 +14,8 @@ import sys
 
 KEYS = ["ingest_events_per_s", "ingest_cycles_per_event", "e2e_events_per_s",
         "redis_zadd_p64_per_s", "socket_baseline_events_per_s", "redis_bytes_per_event",
-        "trace_f1_p50_ms", "trace_f1_p99_ms", "trace_f2_p99_ms"]
+        "trace_f1_p50_ms", "trace_f1_p99_ms", "trace_f2_p99_ms",
+        "io_cycles_per_datagram", "socket_io_cycles_per_datagram"]
 
 
 def main():

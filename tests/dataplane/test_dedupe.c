@@ -32,6 +32,26 @@ Test(dedupe_rules, stale)
 	cr_assert_not(dp_dedupe_is_stale(1000, 1000 + W - 1, W), "still live");
 }
 
+Test(dedupe_rules, age_buckets_are_monotonic_and_fine)
+{
+	uint64_t a, prev = 0;
+	unsigned b, last = 0;
+
+	for (a = 0; a < 8; a++)
+		cr_assert_eq(dp_dedupe_age_bucket(a), a, "small ages are exact");
+	for (a = 1; a < (1ull << 62); a = a + a / 7 + 1) {
+		b = dp_dedupe_age_bucket(a);
+		cr_assert_geq(b, last, "bucket(%lu) = %u < bucket(%lu) = %u", (unsigned long)a, b,
+			      (unsigned long)prev, last);
+		cr_assert_lt(b, DP_DEDUPE_AGE_BUCKETS);
+		last = b;
+		prev = a;
+	}
+	cr_assert_lt(dp_dedupe_age_bucket(UINT64_MAX), DP_DEDUPE_AGE_BUCKETS);
+	/* 12.5 % resolution: an hour and 1h10m are in different buckets. */
+	cr_assert_neq(dp_dedupe_age_bucket(3600000), dp_dedupe_age_bucket(4200000));
+}
+
 static void
 eal_up(void)
 {
@@ -247,4 +267,82 @@ Test(dedupe_table, bulk_equals_one_by_one)
 	cr_assert_gt(s1.sweeps, 0, "sweeps ran");
 	dp_dedupe_destroy(one);
 	dp_dedupe_destroy(bulk);
+}
+
+/*
+ * Issue 14: a late scan (a scanner's batch carries scans hours older than
+ * the newest the worker has seen) must still find the entry it duplicates
+ * after the table filled up and swept.  The old sweep evicted everything a
+ * window older than the newest ts, so the late duplicate was stored; the
+ * sweep now evicts the oldest quarter by event time only.
+ */
+Test(dedupe_table, late_scan_survives_a_sweep)
+{
+	const uint32_t cap = 256;
+	const uint64_t t0 = 100000000, hour = 3600000;
+	struct dp_dedupe *d = dp_dedupe_create("t6", cap, 120, 0);
+	struct dp_dedupe_stats st;
+	struct dp_dedupe_key k, late;
+	uint32_t i;
+
+	cr_assert_not_null(d);
+	/* The late device's first scan, at t0 + 3 h. */
+	key(&late, 250, 9, 1);
+	dp_dedupe_begin(d);
+	cr_assert_not(dp_dedupe_check_insert(d, &late, t0 + 3 * hour));
+	/* Other devices: one scan a minute for 6 hours, 360 keys: the table
+	 * (256) fills and sweeps. */
+	for (i = 0; i < 360; i++) {
+		key(&k, (uint8_t)i, 1000 + i, 2);
+		k.pid[1] = (uint8_t)(i >> 8);
+		dp_dedupe_begin(d);
+		cr_assert_not(dp_dedupe_check_insert(d, &k, t0 + i * 60000));
+	}
+	dp_dedupe_get_stats(d, &st);
+	cr_assert_gt(st.sweeps, 0, "the table swept");
+	cr_assert_eq(st.full, 0, "nothing refused");
+	cr_assert_gt(st.entries, cap / 2, "a sweep evicts a quarter, not all: %lu left",
+		     (unsigned long)st.entries);
+	/* The late device's batch arrives: its second scan, 30 s after its
+	 * first, 3 hours behind the newest. */
+	dp_dedupe_begin(d);
+	cr_assert(dp_dedupe_check_insert(d, &late, t0 + 3 * hour + 30000),
+		  "the late scan is a duplicate of its entry, 3 hours old");
+	/* The oldest scans of the stream were evicted: a late scan of those
+	 * keys is stored, and counted as maybe-late. */
+	key(&k, 0, 1000, 2);
+	k.pid[1] = 0;
+	cr_assert_not(dp_dedupe_check_insert(d, &k, t0 + 30000), "evicted: stored again");
+	dp_dedupe_get_stats(d, &st);
+	cr_assert_geq(st.late, 1, "counted in late");
+	cr_assert_geq(st.lateness_max_ms, 5 * hour, "lateness seen: %lu",
+		      (unsigned long)st.lateness_max_ms);
+	dp_dedupe_destroy(d);
+}
+
+/* A table full of live entries (all within the window) evicts nothing:
+ * refused inserts are counted in full, and the table never exceeds cap. */
+Test(dedupe_table, live_entries_are_never_evicted)
+{
+	const uint32_t cap = 64;
+	struct dp_dedupe *d = dp_dedupe_create("t7", cap, 120, 0);
+	struct dp_dedupe_stats st;
+	struct dp_dedupe_key k;
+	uint32_t i;
+
+	cr_assert_not_null(d);
+	for (i = 0; i < cap * 2; i++) {
+		key(&k, (uint8_t)i, 7, 1);
+		dp_dedupe_begin(d);
+		(void)dp_dedupe_check_insert(d, &k, 5000000 + i * 100);  /* 12.8 s in all */
+	}
+	dp_dedupe_get_stats(d, &st);
+	cr_assert_eq(st.reclaimed, 0, "no live entry evicted, %lu were",
+		     (unsigned long)st.reclaimed);
+	cr_assert_geq(st.full, cap, "refusals counted: %lu", (unsigned long)st.full);
+	cr_assert_leq(st.entries, cap);
+	/* Every one of the first keys still deduplicates. */
+	key(&k, 0, 7, 1);
+	cr_assert(dp_dedupe_check_insert(d, &k, 5000000 + 1000));
+	dp_dedupe_destroy(d);
 }

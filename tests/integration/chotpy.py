@@ -148,25 +148,6 @@ def verify_ack(buf, ackkey):
     return key_id, device_id, epoch, acked
 
 
-VERDICT_MAGIC = b"CHV1"
-
-
-def verify_verdict(buf, ackkey):
-    """A CHV1 verdict (DESIGN §9): returns (key_id, device_id, epoch, seq, [codes])
-    or raises ValueError.  Tag: keyed BLAKE2b-128, ACK key, over [0, 24 + 2n)."""
-    if len(buf) < 24 or buf[:4] != VERDICT_MAGIC or buf[4] != 1:
-        raise ValueError("malformed verdict")
-    n = buf[5]
-    if n < 1 or n > 64 or len(buf) != 24 + 2 * n + 16:
-        raise ValueError("verdict length %d for n %d" % (len(buf), n))
-    tag = hashlib.blake2b(buf[:24 + 2 * n], digest_size=16, key=ackkey).digest()
-    if tag != buf[24 + 2 * n:]:
-        raise ValueError("bad verdict tag")
-    key_id, device_id, epoch, seq = struct.unpack(">HIIQ", buf[6:24])
-    codes = list(struct.unpack(">%dH" % n, buf[24:24 + 2 * n]))
-    return key_id, device_id, epoch, seq, codes
-
-
 def udp_payload(frame):
     """The UDP payload of an Ethernet (802.1Q) IPv4/IPv6 frame, or None."""
     off, et = 12, struct.unpack(">H", frame[12:14])[0]
@@ -863,3 +844,59 @@ def user_resp(redis, user):
     """A Resp connection to a shipped-conf Redis as chot-USER."""
     with open(redis.passfiles[user]) as f:
         return Resp(redis.port, "chot-" + user, f.read().strip())
+
+
+# ---------------------------------------------------------------- checkpoint loop (§9)
+VERDICT_MAGIC = b"CHV1"
+LISTS_SITES = "chot:{lists}:sites"
+# proto/lists.h chk_reasons[], most severe first: (code, name).  (The merge of
+# lists-ctl and lists-dp: REASONS above was the names alone; no test reads it.)
+REASONS = [(16, "watch_f0"), (19, "watch_quarantine"), (17, "watch_f1"), (33, "zone_red"),
+           (48, "decl_symptoms"), (18, "watch_f2"), (32, "zone_orange"), (49, "decl_exposed"),
+           (64, "greenlane_unknown"), (65, "off_route"), (66, "greenlane_expired"),
+           (67, "passengers_over")]
+REASON_CODE = {n: c for c, n in REASONS}
+
+
+def verify_verdict(buf, ackkey):
+    """A CHV1 verdict: (key_id, device_id, epoch, seq, [codes]) or raises ValueError."""
+    if len(buf) < 42 or buf[:4] != VERDICT_MAGIC or buf[4] != 1:
+        raise ValueError("malformed verdict")
+    n = buf[5]
+    if n == 0 or len(buf) != 24 + 2 * n + 16:
+        raise ValueError("verdict length %d for n = %d" % (len(buf), n))
+    tag = hashlib.blake2b(buf[:24 + 2 * n], digest_size=16, key=ackkey).digest()
+    if tag != buf[24 + 2 * n:]:
+        raise ValueError("bad verdict tag")
+    key_id, device_id, epoch, seq = struct.unpack(">HIIQ", buf[6:24])
+    codes = list(struct.unpack(">%dH" % n, buf[24:24 + 2 * n]))
+    return key_id, device_id, epoch, seq, codes
+
+
+def lists_write(r, watch=(), zones=(), greenlane=(), sites=()):
+    """Write list entries in proto/lists.h's encoding (as chotctl does), then
+    bump the version in the same MULTI.  watch: (pid, status, set_ms, until_ms);
+    zones: (commune, level); greenlane: (pid, from_ms, to_ms, passengers, [sites]);
+    sites: (site, kind, commune, name)."""
+    r.call("MULTI")
+    for pid, status, set_ms, until_ms in watch:
+        r.call("HSET", LISTS_WATCH, pid, "%s %d %d" % (status, set_ms, until_ms))
+    for commune, level in zones:
+        r.call("HSET", LISTS_ZONES, commune, level)
+    for pid, t0, t1, pas, route in greenlane:
+        r.call("HSET", LISTS_GREENLANE, pid,
+               "%d %d %d %s" % (t0, t1, pas, ",".join(map(str, route))))
+    for site, kind, commune, name in sites:
+        r.call("HSET", LISTS_SITES, site, "%s,%d,%s" % (kind, commune, name))
+    r.call("INCR", LISTS_VERSION)
+    return r.call("EXEC")
+
+
+def alerts_read(r):
+    """Every entry of chot:{alerts}: [{field: str, ..., "id": stream id}]."""
+    out = []
+    for sid, fields in r.call("XRANGE", ALERTS_STREAM, "-", "+") or []:
+        d = {fields[i].decode(): fields[i + 1].decode() for i in range(0, len(fields), 2)}
+        d["id"] = sid.decode()
+        out.append(d)
+    return out

@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 #include <sodium.h>
 
+#include "proto/clock.h"
 #include "proto/layout.h"
 #include "proto/reason.h"
 #include "proto/vault.h"
@@ -187,4 +188,23 @@ Test(layout, members_round_trip)
 	             "ms of day out of range");
 	cr_assert_eq(layout_site_member_decode(m, 20, 0, back, &ts, &dir), -EINVAL,
 	             "ms of block out of range");
+}
+
+/* proto/clock.h: the cycle-counter clock follows the counter from its anchor. */
+Test(clock, anchored_counter_follows_both_clocks)
+{
+	struct chot_clock c;
+	uint64_t hz = 2400000000ull, base = 1ull << 40;
+
+	chot_clock_anchor_at(&c, base, hz, 5000000, 1700000000000ull);
+	cr_expect_eq(chot_clock_mono_us(&c, base), 5000000);
+	cr_expect_eq(chot_clock_real_ms(&c, base), 1700000000000ull);
+	cr_expect_eq(chot_clock_mono_us(&c, base + hz), 6000000, "one second of cycles");
+	cr_expect_eq(chot_clock_real_ms(&c, base + hz / 2), 1700000000500ull);
+	cr_expect_eq(chot_clock_mono_us(&c, base + 2399), 5000000, "below a microsecond");
+	cr_expect_eq(chot_clock_mono_us(&c, base + 2400), 5000001);
+	chot_clock_anchor_at(&c, 0, 999999, 0, 0);     /* slower than 1 MHz: no division by 0 */
+	cr_expect_eq(chot_clock_mono_us(&c, 7), 7);
+	cr_expect_geq(chot_mono_us(), 1, "the system clock reads");
+	cr_expect_gt(chot_real_ms(), 1600000000000ull, "unix milliseconds");
 }

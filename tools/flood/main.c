@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "flood.h"
 #include "sim.h"
 
@@ -50,20 +51,19 @@ static const char top_usage[] =
 	"       chot-flood sim ...      live scanners with outboxes (sim --help)\n";
 
 static struct fl_province *progress_p;
-static struct timespec progress_last;
+static uint64_t progress_last_us;
 
 void
 fl_progress(const struct fl_province *p, const char *stage, uint64_t done, uint64_t total)
 {
-	struct timespec now;
+	uint64_t now;
 
 	if (!p->o.progress)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (done < total && now.tv_sec == progress_last.tv_sec &&
-	    now.tv_nsec - progress_last.tv_nsec < 200000000L)
+	now = chot_mono_us();
+	if (done < total && now - progress_last_us < 200000)
 		return;
-	progress_last = now;
+	progress_last_us = now;
 	fprintf(stderr, "\r\033[K%-9s %3llu%% (%llu/%llu)", stage,
 		total ? (unsigned long long)(done * 100 / total) : 100ULL,
 		(unsigned long long)done, (unsigned long long)total);

@@ -6,12 +6,16 @@
  *                 [--port N] [--idle-ms MS] [--dedupe-capacity N]
  *                 [--window-s S] [--retention-days D] [--max-devices N]
  *
- * Per datagram, in chotd's order: header parse -> dp_admit() (the same
- * admission as chotd: window, keys, AEAD open, window accept) -> arena decode -> per-event
- * validation (against CLOCK_REALTIME) -> pseudonym -> dedupe; then, as with
- * null://, the batch is stored at once: window stored and, when asked for,
- * the cumulative ACK back to the sender (sendmmsg, one call per burst).
- * Counted with chotd's counters (dataplane/counters.h) and reasons.
+ * Per datagram, in chotd's order and with chotd's functions: header parse
+ * -> dp_admit() (admit.c: window, keys, AEAD open, window accept) ->
+ * dp_ingest() (ingest.c: arena decode, per-event validation against
+ * CLOCK_REALTIME, pseudonym, bulk dedupe, vault hints with their prefetch)
+ * -> the ACK queue (ackq.c); then, as with null://, the batch is stored at
+ * once: window stored and, when asked for, the cumulative ACK back to the
+ * sender (sendmmsg, one call per burst).  Counted with chotd's counters
+ * (dataplane/counters.h) and reasons; ingest_shared_cycles is the TSC spent
+ * inside dp_admit, dp_ingest and the ACK tag, as chotd counts it (the rest of the receive loop's CPU time is
+ * this path's I/O cost: chot-bench's socket_io_cycles_per_datagram).
  *
  * EAL is initialised with fixed arguments (no hugepages, no PCI, one lcore)
  * only because the device and dedupe tables are rte_hash.  --port 0 lets the
@@ -43,20 +47,23 @@
 #include <rte_lcore.h>
 #include <rte_memory.h>
 
+#include <rte_malloc.h>
+
+#include "ackq.h"
 #include "admit.h"
+#include "clock.h"
 #include "counters.h"
 #include "dedupe.h"
-#include "prefault.h"
 #include "device.h"
+#include "ingest.h"
 #include "keys.h"
-#include "pseudonym.h"
+#include "prefault.h"
 #include "sockbase.h"
-#include "validate.h"
 #include "wire.h"
-#include "clock.h"
 
 #define RX_BUF_LEN   2048             /* > WIRE_MAX_DGRAM: longer ones are truncated */
 #define RCVBUF_BYTES (8 << 20)
+#define SB_SLOTS     64               /* ACK-queue slots: null:// frees each at once */
 
 struct sb_opts {
 	const char *prefix;
@@ -72,12 +79,15 @@ struct sb_opts {
 
 struct sb_rx {
 	struct dp_counters ctr;
+	uint64_t shared_cycles;           /* in dp_admit, dp_ingest, ACK tags */
 	int fd;
 	const struct chot_keys *keys;
-	uint64_t retention_ms;
 	struct dp_devices *devs;
 	struct dp_dedupe *dedupe;
-	struct wire_arena arena;
+	struct dp_vault_seen *vault_seen;
+	struct dp_ingest ing;
+	struct dp_ackq ackq;
+	struct dp_ackq_link ackq_mem[SB_SLOTS];
 	struct dp_admit admit;
 	struct dp_devkeys ack_scratch;
 	uint8_t pt[WIRE_MAX_BODY];
@@ -116,11 +126,17 @@ sb_queue_ack(struct sb_rx *rx, const struct dp_device *dev, uint16_t key_id, uin
 	struct wire_ack a = { .key_id = key_id, .device_id = dev->device_id,
 			      .boot_epoch = epoch, .acked_seq = acked };
 	struct mmsghdr *m = &rx->ack_msg[rx->n_ack];
-	const uint8_t *ackkey = dp_admit_ackkey(dev, key_id, rx->keys, &rx->ack_scratch);
+	const uint8_t *ackkey;
+	uint64_t t0;
 
-	if (acked == 0 || ackkey == NULL)
+	if (acked == 0)
 		return;     /* nothing of this epoch is stored yet: nothing to say */
+	t0 = rte_rdtsc();
+	ackkey = dp_admit_ackkey(dev, key_id, rx->keys, &rx->ack_scratch);
+	if (ackkey == NULL)
+		return;
 	wire_ack_build(rx->ack[rx->n_ack], &a, ackkey);
+	rx->shared_cycles += rte_rdtsc() - t0;     /* the ACK tag, as chotd's */
 	memset(&m->msg_hdr, 0, sizeof(m->msg_hdr));
 	m->msg_hdr.msg_name = &rx->src[i];
 	m->msg_hdr.msg_namelen = rx->msg[i].msg_hdr.msg_namelen;
@@ -160,51 +176,42 @@ sb_complete(struct sb_rx *rx, struct dp_device *dev, const struct wire_hdr *h, u
 		sb_queue_ack(rx, dev, h->key_id, h->boot_epoch, acked, i);
 }
 
-/* Decode, validate, pseudonymise and dedupe an authentic batch (worker_accept). */
+/*
+ * An authentic batch went through dp_ingest (result r): as worker_accept
+ * with null://, whose submit completes at once (so the ACK queue is
+ * always settled: a duplicate-only batch is ACKed at once too).
+ */
 static void
 sb_accept(struct sb_rx *rx, struct dp_device *dev, const struct wire_hdr *h, unsigned i,
-	  uint64_t now_ms)
+	  enum chot_reason r)
 {
-	Chot__V1__ScanBatch *b;
-	struct scan_event ev;
-	struct dp_dedupe_key keys[WIRE_MAX_EVENTS];
-	uint64_t ts[WIRE_MAX_EVENTS];
-	bool dup[WIRE_MAX_EVENTS];
-	uint8_t pid[PID_LEN];
-	enum chot_reason r;
-	unsigned j, m = 0, n = 0;
+	uint32_t slot;
 
-	wire_arena_reset(&rx->arena);
-	r = wire_batch_decode(rx->pt, h->body_len, &rx->arena, &b);
-	if (r != WIRE_OK) {
-		dp_count_reason(&rx->ctr, r);
+	if (r != WIRE_OK || rx->ing.n == 0) {
+		/* A duplicate-only batch waits for what was submitted before it
+		 * (ackq.h); with null:// that is always complete already. */
+		if (r == WIRE_OK && rx->ing.dups > 0 && !dp_ackq_settled(&rx->ackq)) {
+			dp_window_forget(&dev->win, h->boot_epoch, h->batch_seq);
+			rx->ctr.acks_deferred_dropped++;    /* cannot happen */
+			return;
+		}
 		sb_complete(rx, dev, h, i);
 		return;
 	}
-	rx->ctr.batches_accepted++;
-	rx->ctr.events_decoded += b->n_events;
-	rx->ctr.ingest_events += b->n_events;
-	/* As worker_accept: validate and pseudonymise all, one bulk dedupe. */
-	for (j = 0; j < b->n_events; j++) {
-		r = wire_event_validate(b->events[j], now_ms, rx->retention_ms, &ev);
-		if (r != WIRE_OK) {
-			dp_count_reason(&rx->ctr, r);
-			continue;
-		}
-		chot_pseudonym(pid, rx->keys->pseudonym, ev.scheme, ev.subject, ev.subject_len);
-		dp_dedupe_make_key(&keys[m], pid, ev.site_id, ev.dir);
-		ts[m++] = ev.ts_ms;
+	slot = dp_ackq_take(&rx->ackq);
+	if (slot == DP_ACKQ_NONE) {      /* cannot happen: every slot is freed at once */
+		dp_ingest_rollback(&rx->ing);
+		dp_window_forget(&dev->win, h->boot_epoch, h->batch_seq);
+		rx->ctr.events_dropped += rx->ing.n;
+		rx->ctr.batches_dropped++;
+		return;
 	}
-	dp_dedupe_begin(rx->dedupe);
-	dp_dedupe_check_insert_bulk(rx->dedupe, keys, ts, m, dup);
-	for (j = 0; j < m; j++) {
-		if (dup[j]) {
-			dp_count_reason(&rx->ctr, EV_DUPLICATE);
-			continue;
-		}
-		n++;
-	}
-	rx->ctr.events_stored += n;
+	/* null://: submitted, stored and completed in one go. */
+	dp_ackq_submit(&rx->ackq, slot);
+	dp_ingest_commit(&rx->ing);
+	dp_ackq_complete(&rx->ackq, slot);
+	dp_ackq_free(&rx->ackq, slot);
+	rx->ctr.events_stored += rx->ing.n;
 	sb_complete(rx, dev, h, i);
 }
 
@@ -217,6 +224,7 @@ sb_datagram(struct sb_rx *rx, unsigned i, uint64_t now_ms)
 	struct dp_device *dev;
 	struct wire_hdr h;
 	enum chot_reason r;
+	uint64_t t0;
 
 	rx->ctr.rx_packets++;
 	if (rx->msg[i].msg_hdr.msg_flags & MSG_TRUNC) {
@@ -228,11 +236,16 @@ sb_datagram(struct sb_rx *rx, unsigned i, uint64_t now_ms)
 		dp_count_reason(&rx->ctr, r);
 		return;
 	}
+	t0 = rte_rdtsc();
 	r = dp_admit(rx->devs, rx->keys, dgram, &h, rx->pt, &rx->admit);
 	if (r == WIRE_OK) {
-		sb_accept(rx, rx->admit.dev, &h, i, now_ms);
+		r = dp_ingest(&rx->ing, rx->pt, h.body_len, now_ms,
+			      dp_ackq_has_free(&rx->ackq), &rx->ctr);
+		rx->shared_cycles += rte_rdtsc() - t0;
+		sb_accept(rx, rx->admit.dev, &h, i, r);
 		return;
 	}
+	rx->shared_cycles += rte_rdtsc() - t0;
 	dp_count_reason(&rx->ctr, r);
 	dev = rx->admit.dev;
 	if ((r == WIN_REPLAY || r == WIN_TOO_OLD) && (h.flags & WIRE_FLAG_ACK) &&
@@ -364,6 +377,7 @@ print_counters(const struct sb_rx *rx, const struct rusage *r0, const struct rus
 	uint64_t user = tv_us(&r1->ru_utime) - tv_us(&r0->ru_utime);
 	uint64_t sys = tv_us(&r1->ru_stime) - tv_us(&r0->ru_stime);
 	struct dp_counters c = rx->ctr;
+	struct dp_dedupe_stats ds;
 	unsigned i;
 
 	c.dedupe_full = dp_dedupe_full(rx->dedupe);
@@ -373,6 +387,10 @@ print_counters(const struct sb_rx *rx, const struct rusage *r0, const struct rus
 		if (c.reasons[i] != 0)
 			printf("reason.%s.%s %lu\n", chot_counter_name(chot_reason_counter(i)),
 			       chot_reason_name(i), (unsigned long)c.reasons[i]);
+	printf("ingest_shared_cycles %lu\n", (unsigned long)rx->shared_cycles);
+	dp_dedupe_get_stats(rx->dedupe, &ds);
+	printf("dedupe_late %lu\ndedupe_lateness_max_ms %lu\n", (unsigned long)ds.late,
+	       (unsigned long)ds.lateness_max_ms);
 	printf("tsc_hz %lu\n", (unsigned long)rte_get_tsc_hz());
 	printf("devices %u\n", dp_devices_count(rx->devs));
 	printf("cpu_user_us %lu\n", (unsigned long)user);
@@ -493,12 +511,15 @@ main(int argc, char **argv)
 	if (rx == NULL)
 		goto fail_keys;
 	rx->keys = &keys;
-	rx->retention_ms = (uint64_t)o.retention_days * 86400000ULL;
-	wire_arena_init(&rx->arena);
 	rx->devs = dp_devices_create("sb_dev", o.max_devices, (int)rte_socket_id());
 	rx->dedupe = dp_dedupe_create("sb_dd", o.dedupe_capacity, o.window_s,
 				      (int)rte_socket_id());
-	if (rx->devs == NULL || rx->dedupe == NULL) {
+	/* As chotd's workers: the vault cache in EAL memory. */
+	rx->vault_seen = rte_zmalloc("sb_vault", DP_VAULT_CACHE_SIZE * sizeof(*rx->vault_seen), 0);
+	dp_ackq_init(&rx->ackq, rx->ackq_mem, SB_SLOTS);
+	dp_ingest_init(&rx->ing, &keys, (uint64_t)o.retention_days * 86400000ULL, rx->dedupe,
+		       rx->vault_seen);
+	if (rx->devs == NULL || rx->dedupe == NULL || rx->vault_seen == NULL) {
 		fprintf(stderr, "chot-sockbase: cannot allocate tables (devices %u, dedupe %u): "
 			"raise --mem\n", o.max_devices, o.dedupe_capacity);
 		goto fail_rx;
@@ -525,6 +546,7 @@ main(int argc, char **argv)
 	close(rx->fd);
 	dp_dedupe_destroy(rx->dedupe);
 	dp_devices_destroy(rx->devs);
+	rte_free(rx->vault_seen);
 	free(rx);
 	keys_wipe(&keys);
 	rte_eal_cleanup();
@@ -532,6 +554,7 @@ main(int argc, char **argv)
 fail_rx:
 	dp_dedupe_destroy(rx->dedupe);
 	dp_devices_destroy(rx->devs);
+	rte_free(rx->vault_seen);
 	free(rx);
 fail_keys:
 	keys_wipe(&keys);

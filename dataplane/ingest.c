@@ -1,0 +1,139 @@
+/*
+ * dp_ingest() (ingest.h): decode, validate and pseudonymise every event,
+ * then dedupe them together (one bulk table lookup), then keep the
+ * survivors in order with their vault hints.
+ */
+#include <string.h>
+
+#include <rte_prefetch.h>
+
+#include "ingest.h"
+#include "pseudonym.h"
+#include "wire.h"
+
+/* A subject's first 8 pid bytes, and its slot in the vault cache. */
+static inline uint64_t
+ingest_pid8(const uint8_t pid[PID_LEN])
+{
+	uint64_t pid8;
+
+	memcpy(&pid8, pid, sizeof(pid8));
+	return pid8;
+}
+
+static inline uint32_t
+ingest_vault_slot(uint64_t pid8)
+{
+	return (uint32_t)(pid8 & (DP_VAULT_CACHE_SIZE - 1));
+}
+
+void
+dp_ingest_init(struct dp_ingest *in, const struct chot_keys *keys, uint64_t retention_ms,
+	       struct dp_dedupe *dedupe, struct dp_vault_seen *vault_seen)
+{
+	in->keys = keys;
+	in->retention_ms = retention_ms;
+	in->dedupe = dedupe;
+	in->vault_seen = vault_seen;
+	wire_arena_init(&in->arena);
+}
+
+/* Should this event write the subject's vault entry ("first time today")? */
+static bool
+ingest_vault_hint(struct dp_ingest *in, const uint8_t pid[PID_LEN], uint64_t ts_ms)
+{
+	uint32_t day = (uint32_t)(ts_ms / 86400000ULL);
+	uint64_t pid8 = ingest_pid8(pid);
+	const struct dp_vault_seen *v = &in->vault_seen[ingest_vault_slot(pid8)];
+	unsigned i;
+
+	if (v->pid8 == pid8 && v->day == day)
+		return false;
+	for (i = 0; i < in->n_vault_new; i++)        /* twice in this batch */
+		if (in->vault_new[i].pid8 == pid8 && in->vault_new[i].day == day)
+			return false;
+	in->vault_new[in->n_vault_new].pid8 = pid8;
+	in->vault_new[in->n_vault_new].day = day;
+	in->n_vault_new++;
+	return true;
+}
+
+enum chot_reason
+dp_ingest(struct dp_ingest *in, const uint8_t *pt, uint32_t len, uint64_t now_ms,
+	  bool vault_hints, struct dp_counters *ctr)
+{
+	Chot__V1__ScanBatch *b;
+	enum chot_reason r;
+	uint8_t pid[PID_LEN];
+	unsigned i, m = 0, n = 0, dups = 0;
+
+	in->n = in->dups = in->n_events = 0;
+	in->n_vault_new = 0;
+	wire_arena_reset(&in->arena);
+	r = wire_batch_decode(pt, len, &in->arena, &b);
+	if (r != WIRE_OK) {
+		dp_count_reason(ctr, r);
+		return r;
+	}
+	ctr->batches_accepted++;
+	ctr->events_decoded += b->n_events;
+	ctr->ingest_events += b->n_events;
+	in->n_events = (unsigned)b->n_events;
+	for (i = 0; i < b->n_events; i++) {
+		struct scan_event *ev = &in->evs[m];
+
+		r = wire_event_validate(b->events[i], now_ms, in->retention_ms, ev);
+		if (r != WIRE_OK) {
+			dp_count_reason(ctr, r);
+			in->codes[i] = CHK_INVALID;
+			continue;
+		}
+		chot_pseudonym(pid, in->keys->pseudonym, ev->scheme, ev->subject,
+			       ev->subject_len);
+		in->masks[m] = in->lk != NULL ? chk_event(in->lk, in->lt, ev, pid) : 0;
+		in->codes[i] = chk_verdict_code(in->masks[m]);
+		dp_dedupe_make_key(&in->keys_dd[m], pid, ev->site_id, ev->dir);
+		in->ts[m] = ev->ts_ms;
+		/* ingest_vault_hint() reads this slot of a 4 MiB table: fetch it
+		 * while the dedupe lookups run. */
+		rte_prefetch0(&in->vault_seen[ingest_vault_slot(ingest_pid8(pid))]);
+		m++;
+	}
+	dp_dedupe_begin(in->dedupe);
+	dp_dedupe_check_insert_bulk(in->dedupe, in->keys_dd, in->ts, m, in->is_dup);
+	for (i = 0; i < m; i++) {
+		struct dp_store_event *se = &in->sevs[n];
+
+		if (in->is_dup[i]) {
+			dp_count_reason(ctr, EV_DUPLICATE);
+			dups++;
+			continue;
+		}
+		memcpy(se->pid, in->keys_dd[i].pid, PID_LEN);
+		se->ev = &in->evs[i];
+		se->reasons = in->masks[i];
+		se->device_id = in->device_id;
+		se->write_vault = vault_hints && ingest_vault_hint(in, se->pid, in->ts[i]);
+		n++;
+	}
+	in->n = n;
+	in->dups = dups;
+	return WIRE_OK;
+}
+
+void
+dp_ingest_commit(struct dp_ingest *in)
+{
+	unsigned i;
+
+	for (i = 0; i < in->n_vault_new; i++)
+		in->vault_seen[ingest_vault_slot(in->vault_new[i].pid8)] = in->vault_new[i];
+	in->n_vault_new = 0;
+}
+
+void
+dp_ingest_rollback(struct dp_ingest *in)
+{
+	dp_dedupe_rollback(in->dedupe);
+	in->n_vault_new = 0;
+}
