@@ -22,7 +22,7 @@ const T = {
 		reasons: 'Reasons', scheme: 'Scheme', device: 'Device', origin: 'Origin commune',
 		zones_title: 'Commune levels', green: 'green', yellow: 'yellow', orange: 'orange', red: 'red',
 		trace_title: 'Trace', subject: 'Subject', or_pid: 'or pid', days: 'Days', until: 'Until',
-		depth: 'Depth', window: 'Window', run_trace: 'Trace', godata: 'Go.Data CSV',
+		depth: 'Depth', window: 'Window', min_overlap: 'Min. overlap', run_trace: 'Trace', godata: 'Go.Data CSV',
 		overlap: 'Overlap (min)', first_contact: 'First contact', via: 'Via',
 		sites_title: 'Site registry', name: 'Name', kind: 'Kind', commune: 'Commune',
 		expired: 'Your session ended (idle timeout or signed out). Sign in again.',
@@ -41,7 +41,7 @@ const T = {
 		reasons: 'Lý do', scheme: 'Loại giấy tờ', device: 'Thiết bị', origin: 'Xã/phường đi từ',
 		zones_title: 'Cấp độ dịch theo xã/phường', green: 'xanh', yellow: 'vàng', orange: 'cam',
 		red: 'đỏ', trace_title: 'Truy vết', subject: 'Đối tượng', or_pid: 'hoặc pid', days: 'Số ngày',
-		until: 'Đến', depth: 'Mức', window: 'Khoảng đệm', run_trace: 'Truy vết',
+		until: 'Đến', depth: 'Mức', window: 'Khoảng đệm', min_overlap: 'Trùng lặp tối thiểu', run_trace: 'Truy vết',
 		godata: 'Tải CSV Go.Data', overlap: 'Trùng lặp (phút)', first_contact: 'Tiếp xúc đầu',
 		via: 'Qua', sites_title: 'Danh mục địa điểm', name: 'Tên', kind: 'Loại', commune: 'Xã/phường',
 		expired: 'Phiên làm việc đã kết thúc (hết thời gian chờ hoặc đã đăng xuất). Hãy đăng nhập lại.',
@@ -367,7 +367,7 @@ async function setZone(commune, lvl) {
 
 function traceForm() {
 	const f = {};
-	for (const n of ['subject', 'scheme', 'pid', 'days', 'until', 'depth', 'window'])
+	for (const n of ['subject', 'scheme', 'pid', 'days', 'until', 'depth', 'window', 'min_overlap'])
 		f[n] = $('trace-' + n).value.trim();
 	if (!f.subject)
 		delete f.scheme;
@@ -412,7 +412,8 @@ function renderTrace(j) {
 	}));
 }
 
-/* F0's visits as a picture: one lane per site, time left to right over the window. */
+/* F0's visits as a picture: one lane per site, time left to right over the
+ * span of the visits (with a margin, inside the trace's window). */
 function renderTimeline(j) {
 	const box = $('timeline');
 	if (!j.visits.length) {
@@ -420,19 +421,29 @@ function renderTimeline(j) {
 		return;
 	}
 	const lanes = [...new Set(j.visits.map((v) => v.site))];
-	const W = 960, L = 220, R = 20, H = 26, top = 24;
-	const from = j.window.from_ms, to = j.window.to_ms, span = Math.max(1, to - from);
+	const W = 960, L = 240, R = 20, H = 26, top = 24, hour = 3600000;
+	const lo = Math.min(...j.visits.map((v) => v.from_ms));
+	const hi = Math.max(...j.visits.map((v) => v.to_ms));
+	const from = Math.max(j.window.from_ms, lo - 2 * hour);
+	const to = Math.min(j.window.to_ms, hi + 2 * hour);
+	const span = Math.max(1, to - from);
 	const x = (ms) => L + (Math.min(Math.max(ms, from), to) - from) / span * (W - L - R);
-	const s = svg('svg', { width: W, height: top + lanes.length * H + 10, role: 'img',
-				 viewBox: '0 0 ' + W + ' ' + (top + lanes.length * H + 10) });
+	const height = top + lanes.length * H + 10;
+	const s = svg('svg', { width: W, height: height, role: 'img', viewBox: '0 0 ' + W + ' ' + height });
 	s.append(svg('title', {}, t('visits') + ' ' + j.subject.pid));
-	const day = 86400000;
-	for (let d = Math.ceil(from / day) * day; d <= to; d += day) {
+	const step = [hour, 3 * hour, 6 * hour, 12 * hour, 24 * hour, 48 * hour, 168 * hour]
+		.find((d) => span / d <= 8) || 168 * hour;
+	const loc = st.lang === 'vi' ? 'vi-VN' : 'en-GB';
+	const tz = new Date().getTimezoneOffset() * 60000;  /* ticks on local hours */
+	for (let d = Math.ceil((from - tz) / step) * step + tz; d <= to; d += step) {
+		const when = new Date(d);
+		const label = step >= 24 * hour ? when.toLocaleDateString(loc, { day: '2-digit', month: '2-digit' })
+			: when.toLocaleString(loc, { day: '2-digit', month: '2-digit', hour: '2-digit', minute: '2-digit' });
 		s.append(svg('line', { x1: x(d), x2: x(d), y1: top - 4, y2: top + lanes.length * H }));
-		s.append(svg('text', { x: x(d) + 2, y: 14 }, new Date(d).toLocaleDateString(st.lang === 'vi' ? 'vi-VN' : 'en-GB')));
+		s.append(svg('text', { x: x(d) + 2, y: 14 }, label));
 	}
 	lanes.forEach((site, i) => {
-		s.append(svg('text', { x: 4, y: top + i * H + 16 }, siteLabel(site).slice(0, 32)));
+		s.append(svg('text', { x: 4, y: top + i * H + 16 }, siteLabel(site).slice(0, 36)));
 	});
 	for (const v of j.visits) {
 		const i = lanes.indexOf(v.site);
