@@ -21,6 +21,7 @@
 
 #include "commands.h"
 #include "lists.h"
+#include "lists_write.h"
 #include "serve.h"
 #include "stats_prom.h"
 #include "tel.h"
@@ -260,11 +261,39 @@ api_zones(struct serve_req *rq, struct serve_out *o)
 	free(z);
 }
 
+/*
+ * POST /api/zone (commune, level): ctl_zone_set of lists_write.h, the same
+ * function as `chotctl zone set`: audited as the session's user, then one
+ * MULTI with the lists' version bump.  Whether this user may is Redis's
+ * answer (ACL), shown as 403; the page offers the change to everyone.
+ */
 void
 api_zone_set(struct serve_req *rq, struct serve_out *o)
 {
-	(void)rq;
-	serve_error(o, 501, "changing a zone needs lists_write (branch lists-ctl), not merged yet");
+	const char *cs = serve_arg(rq, "commune"), *ls = serve_arg(rq, "level");
+	uint64_t commune;
+	enum zone_level level;
+	struct ctl_app *a;
+	int rc;
+
+	if (cs == NULL || ctl_parse_u64(cs, CTL_COMMUNE_MIN, CTL_COMMUNE_MAX, &commune) != 0) {
+		serve_error(o, 400, "commune: a code 1..99999");
+		return;
+	}
+	if (ls == NULL || lists_zone_by_name(ls, &level) != 0) {
+		serve_error(o, 400, "level: 1..4, green, yellow, orange, red, xanh, vàng, cam, đỏ");
+		return;
+	}
+	a = app_borrow(rq, o, OUT_JSON);
+	a->cmd = ctl_command_find("zone set");
+	rc = ctl_zone_set(a, (uint32_t)commune, level);
+	if (rc == CTL_USAGE)
+		serve_error(o, 400, a->err);
+	else if (rc != 0)
+		serve_error(o, strstr(a->err, "NOPERM") != NULL ? 403 : 503, a->err);
+	else
+		fprintf(o->f, "{\"commune\": %u, \"level\": %d}\n", (unsigned)commune, (int)level);
+	app_return(rq, a);
 }
 
 /*

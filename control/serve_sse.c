@@ -3,7 +3,7 @@
  *
  * Each stream has its own Redis connection, authenticated as the session's
  * user (a blocking XREAD would hold the session's connection for seconds),
- * and its opening is audited ("alerts", "serve follow") as that user.  It
+ * and its opening is audited ("alerts", as `chotctl alerts --follow` is) as that user.  It
  * sends the last BACKLOG alerts, oldest first, then blocks in
  *   XREAD COUNT 100 BLOCK 5000 STREAMS chot:{alerts} <last id>
  * and sends each new entry as
@@ -279,7 +279,7 @@ api_alerts(struct serve_req *rq, struct serve_out *o)
 		return;
 	}
 	a.redis = x->r;
-	if (ctl_audit(&a, "alerts", NULL, "serve follow") != 0) {
+	if (ctl_audit(&a, "alerts", NULL, "since=0 limit=50 follow=1 reveal=0 via=serve") != 0) {
 		ctl_redis_close(x->r);
 		free(x);
 		pthread_mutex_lock(&rq->s->lock);

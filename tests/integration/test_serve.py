@@ -23,14 +23,17 @@ a real headless Chromium against a real chotd and a real Redis:
     a trace of a truth F0 shows the truth's F1 and F2 counts, in the
     summary and in the table, and its timeline has one bar per visit; the
     hostile site names render as text (no <img>, no extra <script>, the
-    would-be payload never ran); commune levels are coloured cells; the
-    page switches to Vietnamese.
+    would-be payload never ran); commune levels are coloured cells, and a
+    level changed on the page is stored, audited as duty1 and bumps the
+    lists' version (lists_write.h's zone set); the page switches to
+    Vietnamese.
   Screenshots of each page go to SCREENS (the meson build dir's
   meson-logs/screens; never committed).
 
 Test glue, named where it is used: the shipped chot-operator template may
-not yet read chot:{lists}:zones or chot:{alerts} (branch lists-ctl owns that
-ACL); when it cannot, this test grants duty1 those reads.  The alert is
+not yet read chot:{lists}:zones or chot:{alerts}, nor write the lists
+(branch lists-ctl owns that ACL); when it cannot, this test grants duty1
+exactly those (ACL DRYRUN decides).  The alert is
 XADDed by chot-admin in the §9 shape (chotd raises its own once the
 checkpoint loop lands).
 
@@ -57,7 +60,7 @@ import webdriver  # noqa: E402
 
 HOSTILE = [(999001, "<script>window.__chotPwned=1</script>"),
            (999002, "<img src=x onerror=window.__chotPwned=2>")]
-ZONES = {16005: 4, 16006: 3, 16007: 2}
+ZONES = {16005: 4, 16006: 3, 16007: 2}   # 16006 is then set to red from the page
 COLOURS = {4: "rgb(198, 40, 40)", 3: "rgb(239, 108, 0)", 2: "rgb(249, 168, 37)"}
 
 
@@ -175,6 +178,13 @@ def main():
                 redis.cli("ACL", "SETUSER", "duty1", "%R~chot:{alerts}", "%R~chot:{lists}:*")
             finally:
                 probe.close()
+            dry = redis.cli("ACL", "DRYRUN", "duty1", "HSET", "chot:{lists}:zones", "1", "1",
+                            check=False)
+            if not dry.startswith("OK"):
+                print("note: the shipped chot-operator template may not change zones yet (%s): "
+                      "granting duty1 that (test glue, see docstring)" % dry.strip())
+                redis.cli("ACL", "SETUSER", "duty1", "%RW~chot:{lists}:*", "+hset", "+hdel",
+                          "+multi", "+exec", "+incr", "+watch", "+unwatch")
 
             # ---- chotd ingests the flood and stays up, idle
             sets = {"keys.file": keys, "redis.url": url, "redis.user": "chot-ingest",
@@ -361,6 +371,19 @@ def main():
                     if got != [str(lvl), COLOURS[lvl]]:
                         fails.append("commune %d: %s, want level %d in %s" % (z, got, lvl,
                                                                              COLOURS[lvl]))
+                # a change from the page: lists_write's zone set, as duty1
+                version0 = redis.cli("GET", "chot:{lists}:version").strip()
+                wd.js("const s = document.querySelector('#zones-grid .cell[data-commune=\"16006\"]"
+                      " select'); s.value = '4'; s.dispatchEvent(new Event('change'));")
+                got = wd.wait_js("const c = document.querySelector('#zones-grid .cell[data-commune"
+                                 "=\"16006\"]'); return c ? c.dataset.level : null",
+                                 lambda x: x == "4", timeout=10)
+                a = audit_last(redis, "zone-set")
+                stored = redis.cli("HGET", "chot:{lists}:zones", "16006").strip()
+                version1 = redis.cli("GET", "chot:{lists}:version").strip()
+                if stored != "4" or a.get("operator") != "duty1" or version1 == version0:
+                    fails.append("zone change from the page: stored %r, audit %s, version %r -> %r"
+                                 % (stored, a, version0, version1))
                 shots.append(wd.screenshot(os.path.join(screens, "zones.png")))
 
                 # Vietnamese
