@@ -9,6 +9,8 @@
 #      (it prints its final counters)
 #   5. trace one confirmed case (F0) to depth 2 with chotctl, as a table and
 #      as JSON, and compare it with the generator's truth
+#   6. print the duty officers' page's URL and the command that starts it
+#      (printed only: the demo does not start a server or wait)
 #
 # Environment: CHOT_DEMO_CITIZENS (default 20000), CHOT_DEMO_HOURS (72),
 # CHOT_DEMO_KEEP=1 keeps the work directory.
@@ -129,3 +131,12 @@ print("trace: %d visits, F1 %d, F2 %d in %.1f ms with %d Redis calls; truth F1 %
     len(want["f1"]), len(want["f2"]),
     "EXACT" if (f1, f2) == (want["f1"], want["f2"]) else "DIFFERENT"))
 PY
+
+step "6. The duty officers' page (chotctl serve; printed, not started: the demo never blocks)"
+cat <<PAGE
+URL:       http://127.0.0.1:8311/  (sign in with an operator's Redis ACL user)
+start it:  chotctl -r redis://127.0.0.1:6379 --keys /etc/chot/keys serve --listen 127.0.0.1:8311 --prefix chotd
+           (on the appliance; behind the command centre's TLS proxy: docs/OPERATIONS.md)
+this run:  $chotctl -r $url --keys $work/keys serve --listen 127.0.0.1:8311 --prefix $prefix
+           (as chot-operator, password in $CHOT_OPERATOR_PASSFILE; this demo's Redis stops when it exits)
+PAGE
