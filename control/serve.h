@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "serve_text.h"
 
 #define SERVE_SID_BYTES 32          /* session id and CSRF token: 256 random bits */
 #define SERVE_TOKEN_HEX (2 * SERVE_SID_BYTES + 1)
@@ -132,8 +133,6 @@ int serve_out_open(struct serve_out *o);
 void serve_set_cookie(struct serve_req *rq, struct serve_out *o, const char *sid);
 /* A one-line JSON error body {"error": msg} with status. */
 void serve_error(struct serve_out *o, unsigned status, const char *msg);
-/* A JSON string of s; bytes that are not printable UTF-8 become U+FFFD. */
-void serve_json_str(FILE *f, const char *s, size_t len);
 
 /* ---- serve_api.c: handlers; each fills o (status, type, body) ---- */
 void api_session(struct serve_req *rq, struct serve_out *o);
