@@ -7,7 +7,9 @@
  * sign-in (a planted id is worth nothing) and both id and token are 256
  * random bits from libsodium, compared in constant time.
  *
- * The table is a fixed array of SERVE_SESSIONS_MAX slots under one lock.  A
+ * The table is a fixed array of SERVE_SESSIONS_MAX slots under one lock;
+ * when it is full, a new visitor takes the oldest signed-out slot, never a
+ * signed-in one.  A
  * request holds its session (refs) while it runs; an expired or signed-out
  * session is marked dead at once and its connection closed when the last
  * request lets go, so a running trace never loses its connection under it.
@@ -107,6 +109,22 @@ serve_session_new(void)
 	for (size_t i = 0; i < SERVE_SESSIONS_MAX && s == NULL; i++)
 		if (!table[i].used)
 			s = &table[i];
+	/* Full: the oldest signed-out session nobody holds makes room, so
+	 * anonymous visits can never lock the operators out. */
+	for (size_t i = 0; i < SERVE_SESSIONS_MAX && s == NULL; i++) {
+		struct serve_session *c = &table[i];
+
+		if (!c->signed_in && c->refs == 0) {
+			struct serve_session *old = c;
+
+			for (size_t k = i + 1; k < SERVE_SESSIONS_MAX; k++)
+				if (!table[k].signed_in && table[k].refs == 0 &&
+				    table[k].last_ms < old->last_ms)
+					old = &table[k];
+			reclaim(old);
+			s = old;
+		}
+	}
 	if (s != NULL) {
 		s->used = true;
 		s->dead = false;
