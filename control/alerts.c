@@ -246,6 +246,14 @@ ctl_seen_add(struct ctl_seen *s, const struct ctl_alert *a)
 	return true;
 }
 
+bool
+ctl_seen_has(const struct ctl_seen *s, const struct ctl_alert *a)
+{
+	uint64_t h = key_hash(a);
+
+	return slot(s, s->gen[1], a, h)->used || slot(s, s->gen[0], a, h)->used;
+}
+
 void
 ctl_seen_free(struct ctl_seen *s)
 {

@@ -59,6 +59,8 @@ struct ctl_seen;
 struct ctl_seen *ctl_seen_new(size_t keep);
 /* true when a's key is new (and now remembered); false for a repeat. */
 bool ctl_seen_add(struct ctl_seen *s, const struct ctl_alert *a);
+/* true when a's key is remembered; changes nothing. */
+bool ctl_seen_has(const struct ctl_seen *s, const struct ctl_alert *a);
 void ctl_seen_free(struct ctl_seen *s);
 
 /* The table header (table only; nothing for JSON Lines; CSV's header row). */

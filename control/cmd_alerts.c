@@ -63,7 +63,9 @@ alist_push(struct alist *l, const struct ctl_alert *a)
 struct actx {
 	struct ctl_app *app;
 	struct ctl_alert_filter flt;
-	struct ctl_seen *seen;
+	struct ctl_seen *seen;      /* keys shown */
+	struct ctl_seen *window;    /* keys in the backlog read so far */
+	size_t uniq;                /* distinct keys in the backlog */
 	bool reveal;
 	size_t bad;
 	char last_id[CTL_ALERT_ID_MAX];   /* newest id read */
@@ -115,8 +117,20 @@ take_entries(struct actx *c, const struct ctl_tree *t, size_t k, struct alist *o
 			c->bad++;
 			continue;
 		}
-		if (out->n >= limit || !ctl_alert_match(&a, &c->flt) || !ctl_seen_add(c->seen, &a))
+		if (!ctl_alert_match(&a, &c->flt))
 			continue;
+		if (c->window != NULL) {
+			/* The backlog, newest first: keep every copy of a key (the
+			 * oldest is the one shown), up to limit distinct keys. */
+			if (!ctl_seen_has(c->window, &a)) {
+				if (c->uniq >= limit)
+					continue;
+				ctl_seen_add(c->window, &a);
+				c->uniq++;
+			}
+		} else if (!ctl_seen_add(c->seen, &a)) {
+			continue;
+		}
 		if (alist_push(out, &a) != 0)
 			return -1;
 	}
@@ -125,7 +139,7 @@ take_entries(struct actx *c, const struct ctl_tree *t, size_t k, struct alist *o
 
 /* Reveal (audited) and print l->v[from..to) in order. */
 static int
-print_range(struct actx *c, const struct alist *l, size_t from, size_t to, bool reverse)
+print_range(struct actx *c, const struct alist *l, size_t from, size_t to)
 {
 	struct ctl_app *app = c->app;
 	size_t n = to - from;
@@ -152,11 +166,8 @@ print_range(struct actx *c, const struct alist *l, size_t from, size_t to, bool 
 			return rc;
 		}
 	}
-	for (size_t k = 0; k < n; k++) {
-		size_t i = reverse ? n - 1 - k : k;
-
+	for (size_t i = 0; i < n; i++)
 		ctl_alert_print(app, &l->v[from + i], ids ? ids[i] : NULL);
-	}
 	fflush(app->o);
 	free(ids);
 	return 0;
@@ -184,7 +195,8 @@ redis_tree(struct ctl_app *app, int argc, const char *const *argv, struct ctl_tr
 	return 0;
 }
 
-/* The backlog: newest first down to lower, at most limit kept. */
+/* The backlog: newest first down to lower, until limit distinct keys; then
+ * out holds them oldest first, each key once (its oldest copy). */
 static int
 backlog(struct actx *c, const char *lower, size_t limit, struct alist *out)
 {
@@ -192,7 +204,7 @@ backlog(struct actx *c, const char *lower, size_t limit, struct alist *out)
 	int rc;
 
 	snprintf(count, sizeof(count), "%d", ALERTS_PAGE);
-	while (out->n < limit) {
+	while (c->uniq < limit) {
 		const char *argv[] = { "XREVRANGE", LISTS_ALERTS_STREAM, end, lower, "COUNT", count };
 		struct ctl_tree t;
 		long got;
@@ -206,6 +218,17 @@ backlog(struct actx *c, const char *lower, size_t limit, struct alist *out)
 		if (got < ALERTS_PAGE)
 			break;
 		snprintf(end, sizeof(end), "(%s", last);
+	}
+	{
+		struct alist old = *out;
+
+		*out = (struct alist){ 0 };
+		for (size_t i = old.n; i-- > 0;)
+			if (ctl_seen_add(c->seen, &old.v[i]) && alist_push(out, &old.v[i]) != 0) {
+				free(old.v);
+				return ctl_fail(c->app, CTL_UNAVAILABLE, "out of memory");
+			}
+		free(old.v);
 	}
 	return 0;
 }
@@ -257,7 +280,7 @@ follow(struct actx *c)
 			}
 			if (got > 0)
 				memcpy(c->last_id, last, sizeof(last));
-			rc = print_range(c, &l, 0, l.n, false);
+			rc = print_range(c, &l, 0, l.n);
 		} else if (t.v[0].type != CTL_NODE_NIL) {
 			rc = ctl_fail(c->app, CTL_UNAVAILABLE, "alerts: unexpected XREAD reply");
 		}
@@ -338,8 +361,15 @@ cmd_alerts(struct ctl_app *app, int argc, char **argv)
 		snprintf(lower, sizeof(lower), "%llu", (unsigned long long)(
 			 c.flt.since_ms > FUTURE_SLACK_MS ? c.flt.since_ms - FUTURE_SLACK_MS : 0));
 	ctl_alert_header(app, c.reveal);
+	c.window = ctl_seen_new(ALERTS_SEEN_KEEP);
+	if (c.window == NULL) {
+		ctl_seen_free(c.seen);
+		return ctl_fail(app, CTL_UNAVAILABLE, "out of memory");
+	}
 	if (limit > 0 && (rc = backlog(&c, lower, (size_t)limit, &l)) == 0)
-		rc = print_range(&c, &l, 0, l.n, true);
+		rc = print_range(&c, &l, 0, l.n);
+	ctl_seen_free(c.window);
+	c.window = NULL;
 	if (rc == 0 && do_follow)
 		rc = follow(&c);
 	if (app->out == OUT_TABLE && !do_follow && rc == 0)
