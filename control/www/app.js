@@ -101,8 +101,11 @@ function applyLang(lang) {
 	$('lang-en').classList.toggle('active', st.lang === 'en');
 	$('lang-vi').classList.toggle('active', st.lang === 'vi');
 	$('user').textContent = st.signedIn ? t('signed_in_as') + ' ' + st.user : '';
+	for (const c of document.querySelectorAll('#zones-grid .cell')) {
+		c.querySelector('.level-name').textContent = t(LEVELS[Number(c.dataset.level)]);
+		c.querySelectorAll('option').forEach((o) => { o.textContent = t(LEVELS[Number(o.value)]); });
+	}
 	if (st.signedIn) {
-		loadZones();
 		if (st.trace)
 			renderTrace(st.trace);
 	}

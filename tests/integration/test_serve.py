@@ -13,6 +13,7 @@ a real headless Chromium against a real chotd and a real Redis:
     is refused (401) and leaves the session signed out; a POST without the
     CSRF token, or with a wrong one, is refused (403) even when signed in;
     the cookie is HttpOnly and SameSite=Strict; the CSP header is there;
+    the alerts stream resumes after a Last-Event-ID;
     a trace from the page is audited with "who" = duty1; the Go.Data
     download is the godata CSV with one row per contact; a second server
     with --idle 2s ends an untouched session (401);
@@ -274,6 +275,31 @@ def main():
                     "attachment" not in hdr.get("Content-Disposition", ""):
                 fails.append("Go.Data download: HTTP %d, %d rows for %d contacts, %r" % (
                     st, len(rows) - 1, len(tj.get("contacts", [])), rows[0][:60]))
+
+            # the alerts stream resumes after Last-Event-ID (a browser's reconnect)
+            ingest = cp.Resp(redis.port, "chot-ingest", ingest_pw)
+            try:
+                ids = [ingest.call("XADD", "chot:{alerts}", "*", "ts_ms", str(1000 + i),
+                                   "site", "2", "pid", "%032x" % i, "scheme", "cccd",
+                                   "reasons", "decl_symptoms", "device", "7",
+                                   "origin_commune", "0").decode() for i in range(2)]
+            finally:
+                ingest.close()
+            rq = urllib.request.Request(base + "/api/alerts", headers={"Last-Event-ID": ids[0]})
+            got = []
+            with c.op.open(rq, timeout=10) as f:
+                ctype = f.headers.get("Content-Type", "")
+                for _ in range(50):
+                    line = f.readline().decode().rstrip("\n")
+                    if line.startswith("id: "):
+                        got.append(line[4:])
+                    if line.startswith("data: ") and got:
+                        got.append(json.loads(line[6:]))
+                        break
+            if not ctype.startswith("text/event-stream") or got[:1] != [ids[1]] or \
+                    got[1].get("reasons") != ["decl_symptoms"] or got[1].get("ts_ms") != 1001:
+                fails.append("SSE resume after %s: %s %s, want %s first" % (ids[0], ctype,
+                                                                            got, ids[1]))
             print("HTTP checks done after %.1f s" % (time.time() - t0))
 
             # ---- in Chromium
@@ -404,7 +430,8 @@ def main():
                 got = wd.wait_js("return [document.documentElement.lang, document.querySelector("
                                  "'nav button[data-tab=alerts]').textContent, document.querySelector"
                                  "('#zones-grid .cell[data-commune=\"16005\"] .level-name')"
-                                 ".textContent]", lambda x: x[0] == "vi", timeout=5)
+                                 ".textContent]", lambda x: x == ["vi", "Cảnh báo", "đỏ"],
+                                 timeout=5)
                 if got != ["vi", "Cảnh báo", "đỏ"]:
                     fails.append("Vietnamese: %s" % got)
                 shots.append(wd.screenshot(os.path.join(screens, "zones-vi.png")))
