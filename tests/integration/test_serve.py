@@ -14,7 +14,8 @@ a real headless Chromium against a real chotd and a real Redis:
     CSRF token, or with a wrong one, is refused (403) even when signed in;
     the cookie is HttpOnly and SameSite=Strict; the CSP header is there;
     the alerts stream resumes after a Last-Event-ID;
-    a trace from the page is audited with "who" = duty1; the Go.Data
+    a trace from the page (by pid, and by SUBJECT through the keys file)
+    finds the truth's F1 and is audited with "who" = duty1; the Go.Data
     download is the godata CSV with one row per contact; a second server
     with --idle 2s ends an untouched session (401);
   - in Chromium (Debian's chromium + chromedriver, W3C WebDriver over
@@ -265,6 +266,14 @@ def main():
             if st != 200 or got1 != set(tr["f1"]):
                 fails.append("POST /api/trace: HTTP %d, F1 %d, truth %d" % (st, len(got1),
                                                                           len(tr["f1"])))
+            if f0.get("id"):     # the same trace by SUBJECT (pseudonymised with --keys)
+                by_id = dict(form, subject=f0["id"], scheme=f0["scheme"])
+                del by_id["pid"]
+                st2, _, body2 = c.req("/api/trace", by_id)
+                j2 = json.loads(body2) if st2 == 200 else {}
+                if st2 != 200 or j2.get("subject", {}).get("pid") != f0["pid"] or \
+                        {x["pid"] for x in j2.get("contacts", []) if x["degree"] == 1} != got1:
+                    fails.append("trace by SUBJECT: HTTP %d %r" % (st2, body2[:200]))
             a = audit_last(redis, "trace")
             if a.get("operator") != "duty1" or a.get("pid") != f0["pid"]:
                 fails.append("the page's trace is not audited as duty1: %s" % a)
@@ -277,9 +286,10 @@ def main():
                     st, len(rows) - 1, len(tj.get("contacts", [])), rows[0][:60]))
 
             # the alerts stream resumes after Last-Event-ID (a browser's reconnect)
+            now_ms = int(time.time() * 1000)
             ingest = cp.Resp(redis.port, "chot-ingest", ingest_pw)
             try:
-                ids = [ingest.call("XADD", "chot:{alerts}", "*", "ts_ms", str(1000 + i),
+                ids = [ingest.call("XADD", "chot:{alerts}", "*", "ts_ms", str(now_ms - 60000 + i),
                                    "site", "2", "pid", "%032x" % i, "scheme", "cccd",
                                    "reasons", "decl_symptoms", "device", "7",
                                    "origin_commune", "0").decode() for i in range(2)]
@@ -297,7 +307,7 @@ def main():
                         got.append(json.loads(line[6:]))
                         break
             if not ctype.startswith("text/event-stream") or got[:1] != [ids[1]] or \
-                    got[1].get("reasons") != ["decl_symptoms"] or got[1].get("ts_ms") != 1001:
+                    got[1].get("reasons") != ["decl_symptoms"] or got[1].get("ts_ms") != now_ms - 59999:
                 fails.append("SSE resume after %s: %s %s, want %s first" % (ids[0], ctype,
                                                                             got, ids[1]))
             print("HTTP checks done after %.1f s" % (time.time() - t0))
