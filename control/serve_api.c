@@ -182,13 +182,43 @@ app_return(struct serve_req *rq, struct ctl_app *a)
 	pthread_mutex_unlock(&serve_cli_lock);
 }
 
+/*
+ * After a 503: is the session's own connection still there?  When Redis
+ * went away (a restart, a failover) the connection is gone for good; the
+ * session ends so the page asks the operator to sign in again, rather than
+ * failing every request until the idle timeout.
+ */
+static void
+check_connection(struct serve_req *rq)
+{
+	const char *argv[] = { "PING" };
+	size_t argl[] = { 4 };
+	struct ctl_reply rep;
+	char err[128];
+	int rc;
+
+	pthread_mutex_lock(&rq->s->lock);
+	rc = ctl_redis_cmd(rq->s->redis, 1, argv, argl, &rep, err, sizeof(err));
+	pthread_mutex_unlock(&rq->s->lock);
+	if (rc == 0) {
+		ctl_reply_free(&rep);
+		return;
+	}
+	fprintf(stderr, "chotctl serve: '%s' lost their Redis connection (%s): session ended\n",
+		rq->s->user, err);
+	serve_session_end(rq->s);
+}
+
 void
 api_sites(struct serve_req *rq, struct serve_out *o)
 {
 	struct ctl_app *a = app_borrow(rq, o, OUT_JSON);
 
+	bool lost = false;
+
 	if (ctl_sites_load(a) != 0) {
 		serve_error(o, 503, a->err);
+		lost = true;
 	} else {
 		fputs("{\"sites\": [", o->f);
 		for (size_t i = 0; i < a->n_sites; i++) {
@@ -202,6 +232,8 @@ api_sites(struct serve_req *rq, struct serve_out *o)
 		fputs("]}\n", o->f);
 	}
 	app_return(rq, a);
+	if (lost)
+		check_connection(rq);
 }
 
 static int
@@ -228,6 +260,7 @@ api_zones(struct serve_req *rq, struct serve_out *o)
 	pthread_mutex_unlock(&rq->s->lock);
 	if (rc != 0) {
 		serve_error(o, 503, err);
+		check_connection(rq);
 		return;
 	}
 	if (rep.is_error) {
@@ -294,6 +327,8 @@ api_zone_set(struct serve_req *rq, struct serve_out *o)
 	else
 		fprintf(o->f, "{\"commune\": %u, \"level\": %d}\n", (unsigned)commune, (int)level);
 	app_return(rq, a);
+	if (o->status == 503)
+		check_connection(rq);
 }
 
 /*
@@ -359,6 +394,8 @@ run_trace(struct serve_req *rq, struct serve_out *o, bool godata)
 			 pid != NULL && strspn(pid, "0123456789abcdef") >= 8 ? pid : "trace");
 	}
 	app_return(rq, a);
+	if (rc == CTL_UNAVAILABLE)
+		check_connection(rq);
 }
 
 void

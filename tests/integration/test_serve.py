@@ -17,7 +17,8 @@ a real headless Chromium against a real chotd and a real Redis:
     a trace from the page (by pid, and by SUBJECT through the keys file)
     finds the truth's F1 and is audited with "who" = duty1; the Go.Data
     download is the godata CSV with one row per contact; a second server
-    with --idle 2s ends an untouched session (401);
+    with --idle 2s ends an untouched session (401); after a Redis restart
+    the session ends (503, then 401) and signing in again works;
   - in Chromium (Debian's chromium + chromedriver, W3C WebDriver over
     urllib): the sign-in page refuses a wrong password; after signing in
     the counters on the page equal chotd's telemetry and refresh every
@@ -467,6 +468,17 @@ def main():
             if (first, late) != (200, 401):
                 fails.append("--idle 2s: HTTP %d at once, %d after 2.5 s untouched; want 200, 401"
                              % (first, late))
+
+            # Redis restarts: the session's connection is gone; the session ends
+            # (sign in again) rather than failing every request until --idle
+            redis.kill()
+            redis.start()
+            lost = c.req("/api/sites")[0]
+            after = c.req("/api/stats")[0]
+            again = c.login("duty1", duty_pw)[0] if c.session()[0] == 200 else None
+            if (lost, after, again) != (503, 401, 200):
+                fails.append("after a Redis restart: HTTP %s for sites, %s then, sign-in %s; "
+                             "want 503, 401, 200" % (lost, after, again))
         except webdriver.WebDriverError as e:
             fails.append("WebDriver: %s" % e)
         finally:
