@@ -14,7 +14,7 @@
  * block (a trace, a blocking XREAD) without stalling the others.  Shared
  * state is the session table (its own lock), each session's Redis
  * connection (the session's lock), and the CLI code serve reuses, which
- * keeps static state (getopt, telemetry buffers): serve_cli_lock.
+ * keeps static state (getopt, the invocation's ctl_app): serve_cli_lock.
  */
 #ifndef CHOT_CTL_SERVE_H
 #define CHOT_CTL_SERVE_H

@@ -8,10 +8,10 @@
  * counters come from the same telemetry reader (tel.c); the site registry
  * from ctl_sites_load.
  *
- * The CLI code keeps process-wide state (getopt's, the telemetry scrape
- * buffer, the chotctl invocation's ctl_app with the keys), so those calls
- * run one at a time under serve_cli_lock; a session's connection is used
- * under its own lock.  Lock order: serve_cli_lock, then a session's lock.
+ * The CLI code keeps process-wide state (getopt's, the chotctl
+ * invocation's ctl_app with the keys), so those calls run one at a time
+ * under serve_cli_lock; /metrics has its own lock for stats_prom.c's scrape
+ * buffer; a session's connection is used under its own lock.  Lock order: serve_cli_lock, then a session's lock.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -136,10 +136,14 @@ api_metrics(struct serve_req *rq, struct serve_out *o)
 	struct ctl_app a = { .o = o->f };
 	int rc;
 
+	/* Its own lock (stats_prom.c keeps a static scrape buffer), not the
+	 * CLI's: a long trace must not stall Prometheus. */
+	static pthread_mutex_t scrape_lock = PTHREAD_MUTEX_INITIALIZER;
+
 	(void)rq;
-	pthread_mutex_lock(&serve_cli_lock);
+	pthread_mutex_lock(&scrape_lock);
 	rc = ctl_stats_prometheus(&a, serve_cf->prefix, NULL);
-	pthread_mutex_unlock(&serve_cli_lock);
+	pthread_mutex_unlock(&scrape_lock);
 	o->type = "text/plain; version=0.0.4; charset=utf-8";
 	if (rc != 0) {
 		o->status = 503;
