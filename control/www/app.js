@@ -296,6 +296,7 @@ function addAlert(a) {
 	st.alertKeys.add(key);
 	const row = el('tr', null, 'new');
 	row.dataset.alertId = a.alert_id;
+	row.dataset.shownMs = String(Date.now());   /* when it reached the screen */
 	row.append(el('td', fmtTime(a.ts_ms)), el('td', siteLabel(a.site)),
 		   el('td', (a.reasons || []).join(', '), 'reasons'), el('td', a.pid, 'pid'),
 		   el('td', a.scheme), el('td', a.device, 'num'), el('td', a.origin_commune, 'num'));

@@ -311,6 +311,25 @@ def main():
                     got[1].get("reasons") != ["decl_symptoms"] or got[1].get("ts_ms") != now_ms - 59999:
                 fails.append("SSE resume after %s: %s %s, want %s first" % (ids[0], ctype,
                                                                             got, ids[1]))
+            # figures: /metrics and a trace through the page vs the CLI
+            t = time.time()
+            for _ in range(20):
+                c.req("/metrics")
+            t_metrics = (time.time() - t) / 20 * 1000
+            t = time.time()
+            for _ in range(5):
+                c.req("/api/trace", form)
+            t_page = (time.time() - t) / 5 * 1000
+            cli = [chotctl, "-r", url, "--user", "duty1", "--password-file", duty_pass, "--json",
+                   "trace", "--pid", form["pid"], "--until", form["until"], "--days",
+                   form["days"], "--window", form["window"], "--min-overlap",
+                   form["min_overlap"]]
+            t = time.time()
+            for _ in range(5):
+                subprocess.run(cli, capture_output=True, timeout=30)
+            t_cli = (time.time() - t) / 5 * 1000
+            print("figure: /metrics %.1f ms; trace via the page %.1f ms, via the CLI %.1f ms "
+                  "(mean of 20 / 5 / 5)" % (t_metrics, t_page, t_cli))
             print("HTTP checks done after %.1f s" % (time.time() - t0))
 
             # ---- in Chromium
@@ -357,9 +376,10 @@ def main():
                 wd.js("window.__chotNoReload = 1")
                 site = 1  # one of the flood's sites
                 ingest = cp.Resp(redis.port, "chot-ingest", ingest_pw)
+                raised_ms = int(time.time() * 1000)
                 try:
                     aid = ingest.call("XADD", "chot:{alerts}", "MAXLEN", "~", "1000000", "*",
-                                      "ts_ms", str(int(time.time() * 1000)), "site", str(site),
+                                      "ts_ms", str(raised_ms), "site", str(site),
                                       "pid", "ab" * 16, "scheme", "cccd",
                                       "reasons", "watch_f0,zone_red", "device", "5001",
                                       "origin_commune", "16005").decode()
@@ -371,6 +391,9 @@ def main():
                 if got != "watch_f0, zone_red" or wd.js("return window.__chotNoReload") != 1:
                     fails.append("live alert: reasons %r, page reloaded %s" % (
                         got, wd.js("return window.__chotNoReload") != 1))
+                shown = wd.js("return Number(document.querySelector('#alerts-table tr[data-alert-"
+                              "id=\"%s\"]').dataset.shownMs)" % aid)
+                print("figure: alert XADD -> on the screen in %d ms" % (shown - raised_ms))
                 shots.append(wd.screenshot(os.path.join(screens, "alerts.png")))
 
                 # a trace of a truth F0: its F1 count, its visits as a picture
