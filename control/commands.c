@@ -208,8 +208,8 @@ static const char global_usage[] =
 static const char global_notes[] =
 	"[needs]: redis = Redis as chot-operator, redis-admin = as chot-admin, keys = the\n"
 	"keys file (for a SUBJECT or PLATE, or --keys to reveal), chotd = a running\n"
-	"chotd's telemetry socket.  chotctl checks these: a command that reaches for\n"
-	"something its row does not list fails (exit 3) rather than run unaccounted.\n"
+	"chotd's telemetry socket.  The redis and keys needs are checked: a command\n"
+	"reaching for either without its row saying so fails (exit 3).\n"
 	"-r defaults to redis://127.0.0.1:6379 ($CHOT_REDIS_URL); --user to chot-operator;\n"
 	"--password-file to $CHOT_PASSWORD_FILE.  SUBJECT is pseudonymised with the keys\n"
 	"file (--keys, else $CHOT_KEYS, else /etc/chot/keys); raw identifiers are revealed\n"

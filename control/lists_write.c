@@ -289,9 +289,7 @@ ctl_flag_raise(struct ctl_app *app, const struct ctl_raise *v, size_t n, uint64_
 				 lists_watch_name(e.status), (unsigned long long)e.until_ms,
 				 why != NULL ? why : "");
 			det[nch] = detail[nch];
-			/* argv[2 + i] is read by HMGET above only; the HSET below reuses argv */
 			nch++;
-			(void)i;
 		}
 		ctl_tree_free(&t[0]);
 		ctl_tree_free(&t[1]);
@@ -308,12 +306,10 @@ ctl_flag_raise(struct ctl_app *app, const struct ctl_raise *v, size_t n, uint64_
 		if ((rc = ctl_audit_many(app, "flag", (const uint8_t (*)[PID_LEN])pids, nch,
 					 det)) != 0)
 			goto out;
+		/* argv and hex now carry the HSET (the HMGET is answered). */
 		argv[0] = "HSET", argl[0] = 4;
 		for (size_t i = 0; i < nch; i++) {
-			char h[PID_HEX_LEN + 1];
-
-			chot_pid_hex(h, pids[i]);
-			memcpy(hex[i], h, sizeof(h));
+			chot_pid_hex(hex[i], pids[i]);
 			argv[2 + 2 * i] = hex[i], argl[2 + 2 * i] = PID_HEX_LEN;
 			argv[3 + 2 * i] = val[i], argl[3 + 2 * i] = strlen(val[i]);
 		}
