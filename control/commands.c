@@ -83,6 +83,21 @@ static const struct ctl_command commands[] = {
 			"to chot-flood.",
 	},
 	{
+		.name = "serve", .run = cmd_serve,
+		.needs = CTL_NEED_REDIS | CTL_NEED_KEYS | CTL_NEED_TELEMETRY,
+		.min_args = 0, .max_args = 0,
+		.synopsis = "[--listen ADDR:PORT] [--prefix P] [--idle 15m]",
+		.summary = "the duty officers' page: counters, alerts, zones, trace, sites",
+		.help = "Serves HTTP on ADDR:PORT (default 127.0.0.1:8311; loopback unless told).\n"
+			"Operators sign in with their Redis ACL user and password: each session\n"
+			"has its own Redis connection as that user, so every lookup is audited\n"
+			"as from the CLI.  A session ends after --idle without a user action\n"
+			"(default 15m, 1s..12h).  /metrics serves `stats --prometheus` of the\n"
+			"chotd of --prefix P (default rte), without sign-in.  The keys file\n"
+			"(--keys, $CHOT_KEYS, /etc/chot/keys) turns a SUBJECT into its pid; the\n"
+			"page never reveals raw identities.  Runs until SIGINT or SIGTERM.",
+	},
+	{
 		.name = "flag", .run = cmd_flag, .needs = CTL_NEED_REDIS | CTL_NEED_KEYS,
 		.min_args = 0, .max_args = 1, .args = "SUBJECT",
 		.synopsis = "SUBJECT|--pid HEX [--scheme S] --status f0|f1|f2|quarantine|clear\n"
@@ -176,6 +191,15 @@ static const struct ctl_command commands[] = {
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+const struct ctl_command *
+ctl_command_find(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
 
 static const char global_usage[] =
 	"usage: chotctl [-r URL] [--keys FILE] [--user U --password-file F]\n"

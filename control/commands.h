@@ -49,6 +49,8 @@ struct ctl_command {
 int ctl_dispatch(struct ctl_app *app, int argc, char **argv);
 /* The global usage with every command of the table. */
 void ctl_usage(FILE *f);
+/* The row named name ("trace"), or NULL: serve runs the CLI's own handlers. */
+const struct ctl_command *ctl_command_find(const char *name);
 
 /* ---- args.c: one-line usage errors that name the argument (exit 2) ---- */
 

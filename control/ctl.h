@@ -68,5 +68,6 @@ int cmd_vehicle_register(struct ctl_app *app, int argc, char **argv);
 int cmd_vehicle_revoke(struct ctl_app *app, int argc, char **argv);
 int cmd_vehicle_list(struct ctl_app *app, int argc, char **argv);
 int cmd_alerts(struct ctl_app *app, int argc, char **argv);
+int cmd_serve(struct ctl_app *app, int argc, char **argv);
 
 #endif /* CHOT_CTL_H */

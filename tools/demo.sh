@@ -13,6 +13,8 @@
 #      watchlist; chotd replays the next hours of the same province (same
 #      citizens, verdicts requested) with the lists loaded at start; and
 #      `chotctl --lang vi alerts` shows the F1s caught at checkpoints
+#   9. print the duty officers' page's URL and the command that starts it
+#      (printed only: the demo does not start a server or wait)
 #
 # Environment: CHOT_DEMO_CITIZENS (default 20000), CHOT_DEMO_HOURS (72),
 # CHOT_DEMO_NEXT_HOURS (12, the hours replayed in step 6),
@@ -198,3 +200,12 @@ else
 	echo "(no flagged F1 passed a checkpoint in these $next_hours h)"
 	"$chotctl" "${op[@]}" --lang vi alerts --reason watch_f1 --limit 10 || true
 fi
+
+step "9. The duty officers' page (chotctl serve; printed, not started: the demo never blocks)"
+cat <<PAGE
+URL:       http://127.0.0.1:8311/  (sign in with an operator's Redis ACL user)
+start it:  chotctl -r redis://127.0.0.1:6379 --keys /etc/chot/keys serve --listen 127.0.0.1:8311 --prefix chotd
+           (on the appliance; behind the command centre's TLS proxy: docs/OPERATIONS.md)
+this run:  $chotctl -r $url --keys $work/keys serve --listen 127.0.0.1:8311 --prefix $prefix
+           (as chot-operator, password in $CHOT_OPERATOR_PASSFILE; this demo's Redis stops when it exits)
+PAGE

@@ -20,6 +20,8 @@ packages=(
 	python3-protobuf python3-nacl protobuf-compiler # independent decoder test
 	iproute2 jq procps tzdata             # namespaces/veth tests, JSON checks, local time
 	prometheus                            # promtool + a real Prometheus scraping chotctl stats --prometheus
+	libmicrohttpd-dev                     # chotctl serve's HTTP server
+	chromium chromium-driver              # the page's tests, in a real headless Chromium
 )
 
 missing=()
