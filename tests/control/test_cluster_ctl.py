@@ -11,6 +11,8 @@
   3. For every sampled F0: `chotctl -r cluster://... --json trace` equals
      the same trace against the single Redis (all but stats) and the
      truth's F1/F2 sets; visits, site and sites list print the same on both.
+     A slot half-migrated (MIGRATING/IMPORTING, keys MIGRATEd): every read
+     of it gets ASK; chotctl follows it to the same traces.
      Each lookup's audit record (CHOT.AUDIT, routed to the master of
      chot:audit's slot) is on that master; `sites import` on the cluster
      writes chot:{lists}:sites on its owner.
@@ -82,15 +84,17 @@ def strip_stats(text):
 
 
 def traces(ctl_a, ctl_b, truth, fails, tag):
-    """Every F0's first setting: a (single) == b (cluster); returns #lookups."""
-    n = 0
+    """Every F0's first setting: a (single) == b (cluster); returns the
+    cluster's redis_calls per lookup."""
+    calls = []
     for f0 in truth["f0"]:
         tr = f0["traces"][0]
         args = ["--json", "trace", "--pid", f0["pid"], "--until", str(f0["until_ms"]),
                 "--days", str(f0["days"]), "--window", tt.duration(tr["window_ms"]),
                 "--min-overlap", tt.duration(tr["min_overlap_ms"]), "--depth", "2"]
         a, b = ctl_a.run(*args), ctl_b.run(*args)
-        n += 1
+        calls.append(json.loads(b.stdout)["stats"]["redis_calls"] if b.returncode in (0, 1)
+                     else 0)
         if a.returncode != b.returncode:
             fails.append("%s: %s: exit %d on one Redis, %d on the cluster: %s" % (
                 tag, f0["pid"], a.returncode, b.returncode, b.stderr.strip()))
@@ -110,8 +114,50 @@ def traces(ctl_a, ctl_b, truth, fails, tag):
                 tag, f0["pid"], len(got1), len(tr["f1"]), len(got2), len(tr["f2"])))
         print("%s: %s: F1 %d F2 %d, %s redis calls on the cluster" % (
             tag, f0["pid"][:8], len(got1), len(got2),
-            json.loads(b.stdout)["stats"]["redis_calls"]))
-    return n
+            calls[-1]))
+    return calls
+
+
+def node_ids(c):
+    return {n["port"]: n["id"] for n in c.cluster_nodes()}
+
+
+def migrate_half(c):
+    """The slot holding the most presence keys: MIGRATING on its master,
+    IMPORTING on another master, and every key MIGRATEd.  Returns (slot, n)."""
+    masters = sorted(c.masters())
+    ids = node_ids(c)
+    best = None
+    for p in masters:
+        r = c.resp(p)
+        for k in r.scan("p:*"):
+            s = cp.key_slot(k)
+            n = r.call("CLUSTER", "COUNTKEYSINSLOT", s)
+            if best is None or n > best[2]:
+                best = (p, s, n)
+        r.close()
+    src, slot, _ = best
+    dst = [p for p in masters if p != src][0]
+    c.cli(dst, "CLUSTER", "SETSLOT", slot, "IMPORTING", ids[src])
+    c.cli(src, "CLUSTER", "SETSLOT", slot, "MIGRATING", ids[dst])
+    r = c.resp(src)
+    keys = r.call("CLUSTER", "GETKEYSINSLOT", slot, 100000)
+    r.call("MIGRATE", "127.0.0.1", dst, "", 0, 10000, "AUTH2", c.user, c.password,
+           "KEYS", *keys)
+    left = r.call("CLUSTER", "COUNTKEYSINSLOT", slot)
+    r.close()
+    if left != 0:
+        raise AssertionError("slot %d: %d keys left after MIGRATE" % (slot, left))
+    c._migrating = (slot, src, dst)
+    return slot, len(keys)
+
+
+def finish_migration(c, slot):
+    s, src, dst = c._migrating
+    ids = node_ids(c)
+    for p in sorted(c.masters()):
+        c.cli(p, "CLUSTER", "SETSLOT", slot, "NODE", ids[dst])
+    c.wait_ok(30)
 
 
 def zrange_calls(c, port):
@@ -169,7 +215,8 @@ def main():
 
             # 3. the same answers from one Redis and from the cluster
             audit_port = c.slot_owner(cp.key_slot("chot:audit"))
-            n_traces = traces(s_op, k_op, truth, fails, "cluster")
+            plain = traces(s_op, k_op, truth, fails, "cluster")
+            n_traces = len(plain)
             xlen = int(c.cli(audit_port, "XLEN", "chot:audit").strip() or 0)
             if xlen < n_traces:
                 fails.append("audit: %d lookups, %d records on chot:audit's master %d" % (
@@ -197,6 +244,17 @@ def main():
             if r.returncode != 0 or hlen == 0:
                 fails.append("sites import on the cluster: exit %d, HLEN %d on %d: %s" % (
                     r.returncode, hlen, owner, r.stderr))
+
+            # 3b. a slot half-migrated (MIGRATING on its master, IMPORTING on
+            # another, its keys already moved): every read of it is answered
+            # ASK, which chotctl follows (ASKING + the read) to the same trace.
+            ask_slot, moved = migrate_half(c)
+            print("slot %d half-migrated, %d keys moved: reads get ASK" % (ask_slot, moved))
+            asked = traces(s_op, k_op, truth, fails, "ASK")
+            if sum(asked) <= sum(plain):
+                fails.append("ASK: no redirection was followed (redis calls %s vs %s)" % (
+                    asked, plain))
+            finish_migration(c, ask_slot)
 
             # 4. --replicas: the same traces, from the replicas.  CLUSTER SLOTS
             # lists a replica only once gossip has its replication offset
