@@ -560,6 +560,14 @@ ctl_redis_pipe(struct ctl_redis *r, size_t n, const int *argc, const char *const
 	for (size_t i = 0; i < n && rc == 0 && r->cluster; i++)
 		if (out[i].is_error)
 			rc = follow(r, argc[i], argv[i], argl[i], &out[i], err, errlen);
+	for (size_t i = 0; i < n && rc == 0 && !r->cluster; i++)
+		if (out[i].is_error && strncmp(out[i].err, "MOVED ", 6) == 0) {
+			char m[sizeof(out[i].err)];
+
+			snprintf(m, sizeof(m), "%s", out[i].err);
+			snprintf(out[i].err, sizeof(out[i].err), "%.60s (a Redis Cluster node: "
+				 "use -r cluster://HOST:PORT)", m);
+		}
 done:
 	if (rc != 0)
 		for (size_t i = 0; i < n; i++)

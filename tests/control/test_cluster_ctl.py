@@ -245,6 +245,15 @@ def main():
                 fails.append("sites import on the cluster: exit %d, HLEN %d on %d: %s" % (
                     r.returncode, hlen, owner, r.stderr))
 
+            # redis:// to one node of the cluster: the MOVED says what to do
+            one = Run(chotctl, "redis://127.0.0.1:%d" % audit_port, "operator",
+                      c.passfiles["operator"])
+            r = one.run("--json", "trace", "--pid", f0["pid"], "--until", str(f0["until_ms"]),
+                        "--days", str(f0["days"]))
+            if r.returncode != 3 or "cluster://" not in r.stderr:
+                fails.append("redis:// to a cluster node: expected exit 3 and a cluster:// "
+                             "hint, got %d %r" % (r.returncode, r.stderr))
+
             # 3b. a slot half-migrated (MIGRATING on its master, IMPORTING on
             # another, its keys already moved): every read of it is answered
             # ASK, which chotctl follows (ASKING + the read) to the same trace.
