@@ -43,6 +43,10 @@ long ctl_conn_send_some(struct ctl_conn *c, const char *buf, size_t len);
 int ctl_conn_reply(struct ctl_conn *c, struct ctl_reply *out, unsigned timeout_ms, char *err,
 		   size_t errlen);
 
+/* Read one reply into a tree (redis.h). 0 or -EIO/-ETIMEDOUT/-ENOMEM (err set). */
+int ctl_conn_reply_tree(struct ctl_conn *c, struct ctl_tree *out, unsigned timeout_ms,
+			char *err, size_t errlen);
+
 /* Read one CLUSTER SLOTS reply into *m (slot.h). 0, -EINVAL (bad reply) or -EIO/-ETIMEDOUT. */
 int ctl_conn_slots(struct ctl_conn *c, const char *default_host, struct slot_map *m,
 		   unsigned timeout_ms, char *err, size_t errlen);
