@@ -283,8 +283,15 @@ ctl_redis_read_conn(struct ctl_redis *r, uint16_t slot, struct ctl_conn **out, c
 /* --- opening --- */
 
 struct ctl_redis *
-ctl_redis_open(const char *url, const char *user, const char *password,
-	       const struct ctl_redis_opts *o, char *err, size_t errlen, int *unavailable)
+ctl_redis_open(const char *url, const char *user, const char *password, char *err,
+	       size_t errlen, int *unavailable)
+{
+	return ctl_redis_open_opts(url, user, password, NULL, err, errlen, unavailable);
+}
+
+struct ctl_redis *
+ctl_redis_open_opts(const char *url, const char *user, const char *password,
+		    const struct ctl_redis_opts *o, char *err, size_t errlen, int *unavailable)
 {
 	struct ctl_redis *r = calloc(1, sizeof(*r));
 	char why[400];

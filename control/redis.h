@@ -45,11 +45,14 @@ struct ctl_redis_opts {
  * empty.  On a cluster, read the slot map from the first seed that answers.
  * NULL on failure, with a one-line reason in err; *unavailable is set when
  * the server could not be reached (exit code 3) rather than refusing the
- * credentials.  o may be NULL.
+ * credentials.  ctl_redis_open() is ctl_redis_open_opts() with the default
+ * options (o == NULL: 10 s timeout, reads from masters).
  */
+struct ctl_redis *ctl_redis_open_opts(const char *url, const char *user, const char *password,
+				      const struct ctl_redis_opts *o, char *err, size_t errlen,
+				      int *unavailable);
 struct ctl_redis *ctl_redis_open(const char *url, const char *user, const char *password,
-				 const struct ctl_redis_opts *o, char *err, size_t errlen,
-				 int *unavailable);
+				 char *err, size_t errlen, int *unavailable);
 void ctl_redis_close(struct ctl_redis *r);
 /* Wrap an already connected socket (no AUTH); the tests' fake servers. NULL on ENOMEM. */
 struct ctl_redis *ctl_redis_from_fd(int fd);
