@@ -358,6 +358,31 @@ ctl_redis_from_fd(int fd)
 	return r;
 }
 
+struct ctl_redis *
+ctl_redis_from_map(const struct slot_map *m, const int *fds)
+{
+	struct ctl_redis *r = calloc(1, sizeof(*r));
+
+	if (r == NULL || (r->map = malloc(sizeof(*r->map))) == NULL) {
+		free(r);
+		return NULL;
+	}
+	*r->map = *m;
+	r->cluster = true;
+	r->timeout_ms = 10000;
+	r->url.kind = REDIS_URL_CLUSTER;
+	for (unsigned i = 0; i < m->nshards; i++) {
+		r->nodes[i].ep = m->shards[i].master.ep;
+		r->nodes[i].c = ctl_conn_from_fd(fds[i]);
+		if (r->nodes[i].c == NULL) {
+			ctl_redis_close(r);
+			return NULL;
+		}
+		r->nnodes++;
+	}
+	return r;
+}
+
 void
 ctl_redis_close(struct ctl_redis *r)
 {

@@ -56,4 +56,10 @@ int ctl_redis_refresh_if_stale(struct ctl_redis *r, char *err, size_t errlen);
 int ctl_redis_read_conn(struct ctl_redis *r, uint16_t slot, struct ctl_conn **out, char *err,
 			size_t errlen);
 
+/*
+ * A cluster client over already connected sockets, fds[i] being shard i's
+ * master (the tests' fake nodes); m is copied.  NULL on ENOMEM.
+ */
+struct ctl_redis *ctl_redis_from_map(const struct slot_map *m, const int *fds);
+
 #endif /* CHOT_CTL_REDIS_INT_H */
