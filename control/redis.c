@@ -378,6 +378,7 @@ ctl_redis_from_map(const struct slot_map *m, const int *fds)
 			ctl_redis_close(r);
 			return NULL;
 		}
+		ctl_conn_name_as(r->nodes[i].c, &r->nodes[i].ep);
 		r->nnodes++;
 	}
 	return r;

@@ -278,6 +278,12 @@ ctl_conn_close(struct ctl_conn *c)
 	free(c);
 }
 
+void
+ctl_conn_name_as(struct ctl_conn *c, const struct redis_endpoint *ep)
+{
+	redis_endpoint_format(ep, c->name, sizeof(c->name));
+}
+
 const char *
 ctl_conn_name(const struct ctl_conn *c)
 {

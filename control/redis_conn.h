@@ -29,6 +29,9 @@ struct ctl_conn *ctl_conn_open(const struct redis_endpoint *ep, const char *path
 struct ctl_conn *ctl_conn_from_fd(int fd);
 void ctl_conn_close(struct ctl_conn *c);
 
+/* Name c after ep (a socket taken over with ctl_conn_from_fd). */
+void ctl_conn_name_as(struct ctl_conn *c, const struct redis_endpoint *ep);
+
 /* "host:port", "[v6]:port" or the socket path. */
 const char *ctl_conn_name(const struct ctl_conn *c);
 int ctl_conn_fd(const struct ctl_conn *c);

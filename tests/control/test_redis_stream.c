@@ -302,3 +302,67 @@ Test(redis_stream, two_shards_in_key_order)
 	cr_assert_eq(rc, 0, "expected 0, got %d (%s)", rc, err);
 	cr_assert_str_eq(g.log, "0:x 0! 1:y 1:z 1! ", "callbacks in key order, got '%s'", g.log);
 }
+
+/* Two fake shards A (key 0) and B (key 1) answering with the given scripts. */
+static int
+run_two(struct slow *a, struct slow *b, unsigned timeout_ms, struct got *g, char *err,
+	size_t errlen)
+{
+	struct slot_map *m = calloc(1, sizeof(*m));
+	int sa[2], sb[2], fds[2], rc;
+	pthread_t ta, tb;
+	struct ctl_redis *r;
+
+	cr_assert_not_null(m);
+	m->nshards = 2;
+	snprintf(m->shards[0].master.ep.host, sizeof(m->shards[0].master.ep.host), "a");
+	snprintf(m->shards[1].master.ep.host, sizeof(m->shards[1].master.ep.host), "b");
+	m->shards[0].master.ep.port = m->shards[1].master.ep.port = 1;
+	m->owner[slot_of_key("b", 1)] = 1;
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sa), 0);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sb), 0);
+	a->fd = sa[1];
+	b->fd = sb[1];
+	fds[0] = sa[0];
+	fds[1] = sb[0];
+	cr_assert_eq(pthread_create(&ta, NULL, slow_server, a), 0);
+	cr_assert_eq(pthread_create(&tb, NULL, slow_server, b), 0);
+	r = ctl_redis_from_map(m, fds);
+	cr_assert_not_null(r);
+	r->timeout_ms = timeout_ms;
+	rc = ctl_redis_zrange_stream(r, 2, two_key_fn, member_fn, done_fn, g, err, errlen);
+	ctl_redis_close(r);     /* the servers see EOF */
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	free(m);
+	return rc;
+}
+
+/* B's error arrives first and is held; it is reported in its turn, after A's members. */
+Test(redis_stream, two_shards_error_in_turn)
+{
+	struct slow a = { .part1 = "*1\r\n$1\r\nx\r\n", .part2 = "", .wait1_ms = 80 };
+	struct slow b = { .part1 = "-NOPERM no access to p:{b}:b1\r\n", .part2 = "" };
+	struct got g = { .fail_at = -1 };
+	char err[256] = "";
+	int rc = run_two(&a, &b, 5000, &g, err, sizeof(err));
+
+	cr_assert_eq(rc, -EACCES, "got %d (%s)", rc, err);
+	cr_assert(strstr(err, "NOPERM no access to p:{b}:b1") != NULL, "%s", err);
+	cr_assert_str_eq(g.log, "0:x 0! ", "A's reply first, then nothing: '%s'", g.log);
+}
+
+/* B never answers: the stream gives up after the timeout, naming B. */
+Test(redis_stream, two_shards_silent_node_named)
+{
+	struct slow a = { .part1 = "*1\r\n$1\r\nx\r\n", .part2 = "" };
+	struct slow b = { .part1 = "", .part2 = "" };
+	struct got g = { .fail_at = -1 };
+	char err[256] = "";
+	int rc = run_two(&a, &b, 300, &g, err, sizeof(err));
+
+	cr_assert_eq(rc, -EIO, "got %d (%s)", rc, err);
+	cr_assert(strstr(err, "Redis node b:1: no answer within 300 ms") != NULL,
+		  "the silent node, and only it, is named: %s", err);
+	cr_assert_str_eq(g.log, "0:x 0! ", "'%s'", g.log);
+}
