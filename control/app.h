@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "keys.h"
+#include "redis.h"
 
 /* Exit codes (DESIGN §5). */
 enum { CTL_FOUND = 0, CTL_NOT_FOUND = 1, CTL_USAGE = 2, CTL_UNAVAILABLE = 3 };
@@ -31,6 +32,7 @@ struct ctl_app {
 	bool keys_given;          /* --keys: reveal identities from the vault */
 	struct chot_keys keys;
 	bool keys_loaded;
+	struct ctl_redis_opts ropts;  /* --replicas, --timeout */
 	struct ctl_redis *redis;
 	struct ctl_site *sites;   /* sorted by id */
 	size_t n_sites;

@@ -203,14 +203,17 @@ ctl_command_find(const char *name)
 
 static const char global_usage[] =
 	"usage: chotctl [-r URL] [--keys FILE] [--user U --password-file F]\n"
-	"               [--json | --csv] [--lang en|vi] [--operator NAME] COMMAND ...\n";
+	"               [--json | --csv] [--lang en|vi] [--replicas] [--timeout D]\n"
+	"               COMMAND ...\n";
 
 static const char global_notes[] =
 	"[needs]: redis = Redis as chot-operator, redis-admin = as chot-admin, keys = the\n"
 	"keys file (for a SUBJECT or PLATE, or --keys to reveal), chotd = a running\n"
 	"chotd's telemetry socket.  The redis and keys needs are checked: a command\n"
 	"reaching for either without its row saying so fails (exit 3).\n"
-	"-r defaults to redis://127.0.0.1:6379 ($CHOT_REDIS_URL); --user to chot-operator;\n"
+	"-r defaults to redis://127.0.0.1:6379 ($CHOT_REDIS_URL); it also takes\n"
+	"unix:///PATH and cluster://H1:P1,H2:P2,... (--replicas: read from replicas);\n"
+	"--timeout (default 10s) bounds every wait on a Redis node; --user to chot-operator;\n"
 	"--password-file to $CHOT_PASSWORD_FILE.  SUBJECT is pseudonymised with the keys\n"
 	"file (--keys, else $CHOT_KEYS, else /etc/chot/keys); raw identifiers are revealed\n"
 	"from the vault only with an explicit --keys, and every reveal is audited.\n"

@@ -43,20 +43,46 @@ store_log(struct dp_store *s, int level, const char *fmt, ...)
 	store_emit(s->log, s->log_ctx, level, line);
 }
 
+/*
+ * Parse redis.url (proto/redis_url.h) and refuse what this store does not
+ * do.  0 or -EINVAL with the reason in err (never the password).
+ */
+static int
+store_parse_url(const char *url, struct redis_url *u, char *err, size_t errlen)
+{
+	char shown[320];
+
+	if (redis_url_parse(url, u, err, errlen) != 0)
+		return -EINVAL;
+	redis_url_redact(url, shown, sizeof(shown));
+	if (u->kind == REDIS_URL_CLUSTER) {
+		snprintf(err, errlen, "%s: this chotd's store writes to one Redis node; Redis "
+			 "Cluster (cluster://) is not supported by it yet: use redis:// to one "
+			 "node", shown);
+		return -EINVAL;
+	}
+	if (u->kind == REDIS_URL_TCP && u->db != 0) {
+		snprintf(err, errlen, "%s: chotd writes database 0 only (the key layout is "
+			 "cluster-safe, and a cluster has no other); drop the /%u", shown, u->db);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 struct dp_store *
 dp_store_create(const struct dp_store_conf *conf, dp_store_done_fn done, void *ctx)
 {
-	struct store_url u;
+	struct redis_url u;
 	struct dp_store *s;
-	char err[256], line[300];
+	char err[512], line[540];
 
-	if (store_url_parse(conf->url, &u, err, sizeof(err)) != 0) {
+	if (store_parse_url(conf->url, &u, err, sizeof(err)) != 0) {
 		snprintf(line, sizeof(line), "store: %s", err);
 		store_emit(conf->log, conf->log_ctx, DP_STORE_LOG_ERR, line);
 		errno = EINVAL;
 		return NULL;
 	}
-	s = u.kind == STORE_NULL ? store_null_create(conf) : store_redis_create(conf, &u);
+	s = u.kind == REDIS_URL_NULL ? store_null_create(conf) : store_redis_create(conf, &u);
 	if (s == NULL)
 		return NULL;
 	s->done = done;
@@ -111,11 +137,11 @@ dp_store_get_stats(const struct dp_store *s, struct dp_store_stats *st)
 int
 dp_store_check(const struct dp_store_conf *conf, unsigned timeout_ms, char *err, size_t errlen)
 {
-	struct store_url u;
+	struct redis_url u;
 
-	if (store_url_parse(conf->url, &u, err, errlen) != 0)
+	if (store_parse_url(conf->url, &u, err, errlen) != 0)
 		return -EINVAL;
-	if (u.kind == STORE_NULL)
+	if (u.kind == REDIS_URL_NULL)
 		return 0;
 	return store_redis_check(conf, &u, timeout_ms, err, errlen);
 }

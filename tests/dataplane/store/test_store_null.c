@@ -1,7 +1,8 @@
 /*
  * null:// (dataplane/store/store_null.c): every batch completes at once,
  * from inside dp_store_submit, with status 0; nothing stays pending; a bad
- * URL makes dp_store_create fail with EINVAL.
+ * URL makes dp_store_create fail with EINVAL, and what this store cannot do
+ * (cluster://, a database other than 0) is refused with the reason.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -51,4 +52,28 @@ Test(store_null, bad_url_is_einval)
 	errno = 0;
 	cr_assert_null(dp_store_create(&conf, on_done, NULL), "a bad URL must not create");
 	cr_assert_eq(errno, EINVAL, "errno EINVAL, got %d", errno);
+}
+
+/* proto/redis_url parses; the single-node store refuses cluster:// and /N. */
+Test(store_null, store_refuses_cluster_and_db)
+{
+	struct dp_store_conf conf = { .url = "cluster://u:topsecret@127.0.0.1:7000,127.0.0.1:7001",
+				      .pipeline = 1, .max_pending_events = 128 };
+	char err[512] = "";
+
+	cr_assert_eq(dp_store_check(&conf, 100, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "cluster://") != NULL && strstr(err, "not supported") != NULL,
+		  "cluster:// refused with a reason: %s", err);
+	cr_assert(strstr(err, "topsecret") == NULL, "the password is printed: %s", err);
+	errno = 0;
+	cr_assert_null(dp_store_create(&conf, on_done, NULL));
+	cr_assert_eq(errno, EINVAL);
+	conf.url = "redis://127.0.0.1:7000/2";
+	cr_assert_eq(dp_store_check(&conf, 100, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "/2") != NULL, "db refused with a reason: %s", err);
+	conf.url = "redis://127.0.0.1:0";
+	cr_assert_eq(dp_store_check(&conf, 100, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "port") != NULL, "%s", err);
+	conf.url = "null://";
+	cr_assert_eq(dp_store_check(&conf, 100, err, sizeof(err)), 0);
 }
