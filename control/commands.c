@@ -179,7 +179,7 @@ static const struct ctl_command commands[] = {
 
 static const char global_usage[] =
 	"usage: chotctl [-r URL] [--keys FILE] [--user U --password-file F]\n"
-	"               [--json | --csv] [--lang en|vi] [--operator NAME] COMMAND ...\n";
+	"               [--json | --csv] [--lang en|vi] COMMAND ...\n";
 
 static const char global_notes[] =
 	"[needs]: redis = Redis as chot-operator, redis-admin = as chot-admin, keys = the\n"
