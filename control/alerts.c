@@ -266,6 +266,17 @@ ctl_seen_free(struct ctl_seen *s)
 
 /* ---- output ---- */
 
+/*
+ * The table's columns are fixed (--follow prints a row as it arrives, so
+ * widths cannot be measured first).  A site's name may be up to 128 bytes:
+ * it is cut to its column, marked, so it never runs into the identity.  The
+ * identity column holds the longest subject (WIRE_SUBJECT_MAX) or a pid
+ * whole: an identity is never cut.
+ */
+#define ALERT_SITE_COLS 24
+#define ALERT_ID_COLS   (PID_HEX_LEN + 2)
+_Static_assert(ALERT_ID_COLS > WIRE_SUBJECT_MAX, "an identity fits its column");
+
 void
 ctl_alert_header(struct ctl_app *app, bool with_id)
 {
@@ -280,8 +291,8 @@ ctl_alert_header(struct ctl_app *app, bool with_id)
 	}
 	fputs("  ", f);
 	ctl_pad(f, ctl_tr(app, "Time"), 17);
-	ctl_pad(f, ctl_tr(app, "Site"), 24);
-	ctl_pad(f, with_id ? ctl_tr(app, "Identity") : "pid", with_id ? 14 : 34);
+	ctl_pad(f, ctl_tr(app, "Site"), ALERT_SITE_COLS);
+	ctl_pad(f, with_id ? ctl_tr(app, "Identity") : "pid", ALERT_ID_COLS);
 	ctl_pad(f, ctl_tr(app, "Scheme"), 10);
 	ctl_pad(f, ctl_tr(app, "Device"), 11);
 	ctl_pad(f, ctl_tr(app, "Origin"), 8);
@@ -329,8 +340,8 @@ ctl_alert_print(struct ctl_app *app, const struct ctl_alert *a, const char *id)
 	s = ctl_site_find(app, a->site);
 	snprintf(site, sizeof(site), "%u %s", a->site, s != NULL ? s->name : "");
 	fprintf(f, "  %-16s ", t);
-	ctl_pad(f, site, 24);
-	ctl_pad(f, id != NULL ? id : hex, id != NULL ? 14 : 34);
+	ctl_pad_clip(f, site, ALERT_SITE_COLS);
+	ctl_pad(f, id != NULL ? id : hex, ALERT_ID_COLS);
 	ctl_pad(f, wire_scheme_name(a->scheme), 10);
 	fprintf(f, "%-10u %-7u %s\n", a->device, a->origin_commune, names);
 }

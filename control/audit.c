@@ -6,8 +6,9 @@
  * chotctl, sets the record's ID, time and "who" (the ACL user this
  * connection authenticated as, --user), and operators hold no other write
  * on the trail (docs/OPERATIONS.md, "The audit trail").  Raw identifiers
- * come only from the vault (v:{pid}), opened with the keys file's vault key,
- * and each reveal is itself audited first.
+ * come only from sealed values opened with the keys file's vault key: the
+ * vault (v:{pid}), or for a registered green-lane plate chot:{lists}:plates;
+ * each reveal is itself audited first.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -106,26 +107,41 @@ ctl_audit(struct ctl_app *app, const char *cmd, const uint8_t *pid, const char *
 			      &detail);
 }
 
+/* ids[i] from a sealed value: "" when absent, "?" when it does not open. */
+static void
+open_sealed(const struct ctl_app *app, const uint8_t pid[PID_LEN], const char *p, size_t len,
+	    char id[WIRE_SUBJECT_MAX_NUL])
+{
+	uint8_t scheme;
+
+	id[0] = '\0';
+	if (len > 0 && vault_open((const uint8_t *)p, len, app->keys.vault, pid, &scheme, id) < 0)
+		snprintf(id, WIRE_SUBJECT_MAX_NUL, "?");
+}
+
 /*
  * Every pid's reveal record first (one pipelined round trip per chunk), then
- * every vault GET (another): two round trips per chunk instead of two per
- * row, and no vault value is read before its record is written.
+ * the sealed values (another: a pipeline of vault GETs, or one HMGET of
+ * hash): two round trips per chunk instead of two per row, and no sealed
+ * value is read before its record is written.
  */
-int
-ctl_reveal(struct ctl_app *app, const uint8_t (*pids)[PID_LEN], size_t n,
-	   char (*ids)[WIRE_SUBJECT_MAX_NUL])
+static int
+reveal(struct ctl_app *app, const char *hash, const uint8_t (*pids)[PID_LEN], size_t n,
+       char (*ids)[WIRE_SUBJECT_MAX_NUL])
 {
 	char (*key)[LAYOUT_KEY_MAX] = calloc(AUDIT_CHUNK, sizeof(*key));
 	const char *(*argv)[2] = calloc(AUDIT_CHUNK, sizeof(*argv));
 	size_t (*argl)[2] = calloc(AUDIT_CHUNK, sizeof(*argl));
+	const char **hargv = calloc(AUDIT_CHUNK + 2, sizeof(*hargv));
+	size_t *hargl = calloc(AUDIT_CHUNK + 2, sizeof(*hargl));
 	const char *const **av = calloc(AUDIT_CHUNK, sizeof(*av));
 	const size_t **al = calloc(AUDIT_CHUNK, sizeof(*al));
 	int *ac = calloc(AUDIT_CHUNK, sizeof(*ac));
 	struct ctl_reply *rep = calloc(AUDIT_CHUNK, sizeof(*rep));
 	int rc = 0;
 
-	if (key == NULL || argv == NULL || argl == NULL || av == NULL || al == NULL || ac == NULL ||
-	    rep == NULL) {
+	if (key == NULL || argv == NULL || argl == NULL || hargv == NULL || hargl == NULL ||
+	    av == NULL || al == NULL || ac == NULL || rep == NULL) {
 		rc = ctl_fail(app, CTL_UNAVAILABLE, "reveal: out of memory");
 		goto out;
 	}
@@ -135,8 +151,29 @@ ctl_reveal(struct ctl_app *app, const uint8_t (*pids)[PID_LEN], size_t n,
 		rc = ctl_audit_many(app, "reveal", pids + base, m, NULL);
 		if (rc != 0)
 			break;
+		if (hash != NULL) {
+			/* HMGET hash hex...: key[] holds the hex fields. */
+			hargv[0] = "HMGET", hargl[0] = 5;
+			hargv[1] = hash, hargl[1] = strlen(hash);
+			for (size_t i = 0; i < m; i++) {
+				chot_pid_hex(key[i], pids[base + i]);
+				hargv[2 + i] = key[i], hargl[2 + i] = PID_HEX_LEN;
+			}
+			if (ctl_redis_cmd(app->redis, (int)m + 2, hargv, hargl, &rep[0], app->err,
+					  sizeof(app->err)) != 0) {
+				rc = ctl_fail(app, CTL_UNAVAILABLE, "%s", app->err);
+				break;
+			}
+			if (rep[0].is_error || rep[0].n != m)
+				rc = ctl_fail(app, CTL_UNAVAILABLE, "reveal from %s: %s", hash,
+					      rep[0].is_error ? rep[0].err : "unexpected HMGET reply");
+			for (size_t i = 0; i < m; i++)
+				open_sealed(app, pids[base + i], rc == 0 ? rep[0].v[i].p : NULL,
+					    rc == 0 ? rep[0].v[i].len : 0, ids[base + i]);
+			ctl_reply_free(&rep[0]);
+			continue;
+		}
 		for (size_t i = 0; i < m; i++) {
-			ids[base + i][0] = '\0';
 			argv[i][0] = "GET";
 			argl[i][0] = 3;
 			argl[i][1] = layout_vault_key(key[i], pids[base + i]);
@@ -150,12 +187,10 @@ ctl_reveal(struct ctl_app *app, const uint8_t (*pids)[PID_LEN], size_t n,
 			break;
 		}
 		for (size_t i = 0; i < m; i++) {
-			uint8_t scheme;
+			bool have = !rep[i].is_error && rep[i].n == 1;
 
-			if (!rep[i].is_error && rep[i].n == 1 &&
-			    vault_open((const uint8_t *)rep[i].v[0].p, rep[i].v[0].len,
-				       app->keys.vault, pids[base + i], &scheme, ids[base + i]) < 0)
-				snprintf(ids[base + i], WIRE_SUBJECT_MAX_NUL, "?");
+			open_sealed(app, pids[base + i], have ? rep[i].v[0].p : NULL,
+				    have ? rep[i].v[0].len : 0, ids[base + i]);
 			ctl_reply_free(&rep[i]);
 		}
 	}
@@ -163,9 +198,25 @@ out:
 	free(key);
 	free(argv);
 	free(argl);
+	free(hargv);
+	free(hargl);
 	free(av);
 	free(al);
 	free(ac);
 	free(rep);
 	return rc;
+}
+
+int
+ctl_reveal(struct ctl_app *app, const uint8_t (*pids)[PID_LEN], size_t n,
+	   char (*ids)[WIRE_SUBJECT_MAX_NUL])
+{
+	return reveal(app, NULL, pids, n, ids);
+}
+
+int
+ctl_reveal_hash(struct ctl_app *app, const char *hash, const uint8_t (*pids)[PID_LEN], size_t n,
+		char (*ids)[WIRE_SUBJECT_MAX_NUL])
+{
+	return reveal(app, hash, pids, n, ids);
 }

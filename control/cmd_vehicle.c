@@ -1,8 +1,9 @@
 /*
  * chotctl vehicle register|revoke|list (DESIGN §9): the green-lane registry
  * in chot:{lists}:greenlane, keyed by the pid of (GREEN_LANE, the normalised
- * plate or sticker code); the plate itself only in the vault.  Writes go
- * through lists_write.c (audited, one MULTI with the version bump).
+ * plate or sticker code); the plate itself only sealed (vault key) in
+ * chot:{lists}:plates.  Writes go through lists_write.c (audited, one MULTI
+ * with the version bump); list --keys opens the plates, each reveal audited.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -216,7 +217,8 @@ cmd_vehicle_list(struct ctl_app *app, int argc, char **argv)
 		}
 		for (size_t i = 0; i < n; i++)
 			memcpy(pids[i], v[i].pid, PID_LEN);
-		rc = ctl_reveal(app, (const uint8_t (*)[PID_LEN])pids, n, ids);
+		rc = ctl_reveal_hash(app, LISTS_PLATES_HASH, (const uint8_t (*)[PID_LEN])pids, n,
+				     ids);
 		free(pids);
 		if (rc != 0)
 			goto out;

@@ -170,21 +170,24 @@ static const struct ctl_command commands[] = {
 		.help = "PLATE: the plate or sticker code, normalised as a GREEN_LANE subject\n"
 			"(upper case; ' ', '-', '.' dropped).  --route: 1..32 site ids, each once;\n"
 			"--passengers 0..1000 (default 0).  The list holds the pid; the plate is\n"
-			"sealed into the vault.  Registering again replaces the entry.  Audited.",
+			"sealed (vault key) beside it in chot:{lists}:plates, in the same\n"
+			"transaction.  Registering again replaces the entry.  Audited.",
 	},
 	{
 		.name = "vehicle revoke", .run = cmd_vehicle_revoke,
 		.needs = CTL_NEED_REDIS | CTL_NEED_KEYS,
 		.min_args = 1, .max_args = 1, .args = "PLATE",
 		.synopsis = "PLATE",
-		.summary = "remove a green-lane vehicle (exit 1 if it was not registered)",
+		.summary = "remove a green-lane vehicle and its sealed plate (exit 1 if it was "
+			   "not registered)",
 	},
 	{
 		.name = "vehicle list", .run = cmd_vehicle_list, .needs = CTL_NEED_REDIS | CTL_NEED_KEYS,
 		.min_args = 0, .max_args = 0,
 		.synopsis = "",
 		.summary = "print the green-lane registry",
-		.help = "pids only, or with --keys the plates from the vault (each reveal audited).\n"
+		.help = "pids only, or with --keys the plates, opened from chot:{lists}:plates\n"
+			"(each reveal audited).\n"
 			"--json: {\"vehicles\": [{\"pid\", \"plate\", \"from_ms\", \"to_ms\",\n"
 			"\"passengers\", \"route\": [...]}]}.",
 	},

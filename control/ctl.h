@@ -43,6 +43,10 @@ int ctl_audit_many(struct ctl_app *app, const char *cmd, const uint8_t (*pids)[P
  * not open.  Every reveal is audited first; two round trips in all. */
 int ctl_reveal(struct ctl_app *app, const uint8_t (*pids)[PID_LEN], size_t n,
 	       char (*ids)[WIRE_SUBJECT_MAX_NUL]);
+/* The same, the sealed values read from the fields (pid hex) of one hash:
+ * the registered plates (chot:{lists}:plates).  Two round trips per 512 pids too. */
+int ctl_reveal_hash(struct ctl_app *app, const char *hash, const uint8_t (*pids)[PID_LEN],
+		    size_t n, char (*ids)[WIRE_SUBJECT_MAX_NUL]);
 
 /* Source over Redis (source_redis.c). */
 void ctl_source_redis(struct ctl_app *app, struct tr_source *src);

@@ -76,6 +76,28 @@ ctl_pad(FILE *f, const char *s, int width)
 }
 
 void
+ctl_pad_clip(FILE *f, const char *s, int width)
+{
+	const unsigned char *p = (const unsigned char *)s, *cut = p;
+	int cols = 0;
+
+	for (; *p; p++) {
+		if ((*p & 0xc0) == 0x80)
+			continue;
+		if (cols == width - 2)
+			cut = p;
+		cols++;
+	}
+	if (cols < width || width < 2) {
+		ctl_pad(f, s, width);
+		return;
+	}
+	/* width - 2 letters, the mark, and the column's last space */
+	fwrite(s, 1, (size_t)(cut - (const unsigned char *)s), f);
+	fputs("\u2026 ", f);
+}
+
+void
 ctl_format_time(char *out, size_t len, uint64_t ms)
 {
 	time_t t = (time_t)(ms / 1000);

@@ -27,6 +27,9 @@ struct ctl_trace_view {
 void ctl_format_trace(struct ctl_app *app, const struct ctl_trace_view *v);
 void ctl_format_time(char *out, size_t len, uint64_t ms);  /* local time */
 void ctl_pad(FILE *f, const char *s, int width);  /* pad by columns, not bytes */
+/* ctl_pad for a cell that must not run into the next one: s of width or more
+ * columns is cut to width - 2 and marked with "…", and a space ends the cell. */
+void ctl_pad_clip(FILE *f, const char *s, int width);
 const char *ctl_tr(const struct ctl_app *app, const char *en);  /* --lang vi */
 void ctl_json_str(FILE *f, const char *s);
 void ctl_csv_str(FILE *f, const char *s);

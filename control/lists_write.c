@@ -4,9 +4,11 @@
  * One change is one pipelined round trip after its audit record:
  *   MULTI, HSET|HDEL chot:{lists}:<list> ..., INCR chot:{lists}:version, EXEC
  * All of these keys carry the {lists} hash tag, so on a cluster too the
- * transaction lives in one slot.  The vault write of `vehicle register`
- * (v:{pid}, another slot) goes first, on its own: the list never names a
- * vehicle whose plate cannot be revealed.
+ * transaction lives in one slot.  `vehicle register` seals the plate as the
+ * vault does but keeps it in chot:{lists}:plates, HSET in the same MULTI as
+ * the greenlane entry (and HDEL'd with it): the list never names a vehicle
+ * whose plate cannot be revealed, and the operator needs no write on the
+ * vault v:* (chotd's alone).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,7 +17,6 @@
 #include <time.h>
 
 #include "ctl.h"
-#include "layout.h"
 #include "lists_write.h"
 #include "vault.h"
 
@@ -420,12 +421,11 @@ int
 ctl_vehicle_register(struct ctl_app *app, const char *plate, const struct greenlane_entry *e,
 		     uint8_t pid_out[PID_LEN])
 {
-	char norm[33], hex[PID_HEX_LEN + 1], val[LISTS_VALUE_MAX], detail[512], key[LAYOUT_KEY_MAX];
-	char ex[24];
+	char norm[33], hex[PID_HEX_LEN + 1], val[LISTS_VALUE_MAX], detail[512];
 	uint8_t pid[PID_LEN], sealed[VAULT_MAX_SEALED];
-	uint64_t now = wall_ms(), secs;
-	size_t sl, kl;
-	struct ctl_reply rep;
+	size_t sl;
+	struct ctl_tree exec;
+	bool aborted;
 	int rc, off;
 
 	if ((rc = ctl_vehicle_pid(app, plate, pid, norm)) != 0)
@@ -444,42 +444,44 @@ ctl_vehicle_register(struct ctl_app *app, const char *plate, const struct greenl
 	snprintf(detail + off, sizeof(detail) - (size_t)off, "%s", strrchr(val, ' ') + 1);
 	if ((rc = ctl_audit(app, "vehicle-register", pid, detail)) != 0)
 		return rc;
-	/* The vault entry first, kept the retention past the registration's end. */
-	secs = (e->to_ms > now ? (e->to_ms - now) / 1000 : 0) + 21ULL * 86400;
-	snprintf(ex, sizeof(ex), "%llu", (unsigned long long)secs);
+	/* The entry and its sealed plate in one MULTI: never one without the other. */
 	sl = vault_seal(sealed, app->keys.vault, pid, SCHEME_GREEN_LANE, norm, strlen(norm));
-	kl = layout_vault_key(key, pid);
 	{
-		const char *argv[] = { "SET", key, (const char *)sealed, "EX", ex };
-		size_t argl[] = { 3, kl, sl, 2, strlen(ex) };
+		const char *entry[] = { "HSET", LISTS_GREENLANE_HASH, hex, val };
+		const char *seal[] = { "HSET", LISTS_PLATES_HASH, hex, (const char *)sealed };
+		const size_t entry_l[] = { 4, sizeof(LISTS_GREENLANE_HASH) - 1, PID_HEX_LEN,
+					   strlen(val) };
+		const size_t seal_l[] = { 4, sizeof(LISTS_PLATES_HASH) - 1, PID_HEX_LEN, sl };
+		const int ac[] = { 4, 4 };
+		const char *const *av[] = { entry, seal };
+		const size_t *al[] = { entry_l, seal_l };
 
-		if (ctl_redis_cmd(app->redis, 5, argv, argl, &rep, app->err, sizeof(app->err)) != 0)
-			return ctl_fail(app, CTL_UNAVAILABLE, "vehicle register: %s; nothing "
-					"changed", app->err);
-		if (rep.is_error) {
-			rc = refused(app, "vehicle register (vault)", rep.err);
-			ctl_reply_free(&rep);
-			return rc;
-		}
-		ctl_reply_free(&rep);
+		rc = lists_multi(app, "vehicle register", 2, ac, av, al, &exec, &aborted);
 	}
-	{
-		const char *argv[] = { "HSET", LISTS_GREENLANE_HASH, hex, val };
-
-		rc = one_change(app, "vehicle register", argv, 4, NULL);
-	}
-	if (rc == 0 && pid_out != NULL)
+	if (rc != 0)
+		return rc;
+	ctl_tree_free(&exec);
+	if (aborted)  /* no WATCH here: cannot happen */
+		return ctl_fail(app, CTL_UNAVAILABLE, "vehicle register: transaction aborted");
+	if (pid_out != NULL)
 		memcpy(pid_out, pid, PID_LEN);
-	return rc;
+	return 0;
 }
 
 int
 ctl_vehicle_revoke(struct ctl_app *app, const char *plate, bool *existed)
 {
 	char norm[33], hex[PID_HEX_LEN + 1];
-	const char *argv[] = { "HDEL", LISTS_GREENLANE_HASH, hex };
+	const char *entry[] = { "HDEL", LISTS_GREENLANE_HASH, hex };
+	const char *seal[] = { "HDEL", LISTS_PLATES_HASH, hex };
+	const size_t entry_l[] = { 4, sizeof(LISTS_GREENLANE_HASH) - 1, PID_HEX_LEN };
+	const size_t seal_l[] = { 4, sizeof(LISTS_PLATES_HASH) - 1, PID_HEX_LEN };
+	const int ac[] = { 3, 3 };
+	const char *const *av[] = { entry, seal };
+	const size_t *al[] = { entry_l, seal_l };
 	uint8_t pid[PID_LEN];
-	long long r = 0;
+	struct ctl_tree exec;
+	bool aborted;
 	int rc;
 
 	if ((rc = ctl_vehicle_pid(app, plate, pid, norm)) != 0 || (rc = ctl_connect(app)) != 0)
@@ -487,8 +489,13 @@ ctl_vehicle_revoke(struct ctl_app *app, const char *plate, bool *existed)
 	chot_pid_hex(hex, pid);
 	if ((rc = ctl_audit(app, "vehicle-revoke", pid, NULL)) != 0)
 		return rc;
-	rc = one_change(app, "vehicle revoke", argv, 3, &r);
+	rc = lists_multi(app, "vehicle revoke", 2, ac, av, al, &exec, &aborted);
+	if (rc != 0)
+		return rc;
 	if (existed != NULL)
-		*existed = r == 1;
-	return rc;
+		*existed = exec_int(&exec, 0) == 1;
+	ctl_tree_free(&exec);
+	if (aborted)
+		return ctl_fail(app, CTL_UNAVAILABLE, "vehicle revoke: transaction aborted");
+	return 0;
 }

@@ -1,6 +1,6 @@
 /*
  * chotctl's changes to the checkpoint lists (DESIGN §9): the one place that
- * writes chot:{lists}:watch, :zones and :greenlane (encodings: proto/lists.h),
+ * writes chot:{lists}:watch, :zones, :greenlane and :plates (proto/lists.h),
  * for every surface of chotctl: the commands, `trace --flag` and the web page.
  *
  * Every change is
@@ -55,12 +55,14 @@ int ctl_zone_set(struct ctl_app *app, uint32_t commune, enum zone_level level);
 int ctl_zone_import(struct ctl_app *app, const struct ctl_zone *v, size_t n, const char *source);
 
 /* Register a green-lane vehicle: pid = pseudonym of (GREEN_LANE, the
- * normalised plate); the plate itself is sealed into the vault (v:{pid}),
- * never into the list.  Needs app->keys loaded (pseudonym and vault keys).
+ * normalised plate); the plate itself is sealed with the vault key (as the
+ * vault seals) into chot:{lists}:plates, in the same MULTI as the greenlane
+ * entry; never in clear.  Needs app->keys loaded (pseudonym and vault keys).
  * CTL_USAGE when the plate does not normalise.  pid (may be NULL) gets it. */
 int ctl_vehicle_register(struct ctl_app *app, const char *plate, const struct greenlane_entry *e,
 			 uint8_t pid[PID_LEN]);
-/* Remove it (HDEL); *existed (may be NULL): it was registered. */
+/* Remove it and its sealed plate (HDEL both, one MULTI); *existed (may be
+ * NULL): it was registered. */
 int ctl_vehicle_revoke(struct ctl_app *app, const char *plate, bool *existed);
 
 /* The pid of a plate as the green lane keys it: 0 or CTL_USAGE. */

@@ -11,7 +11,9 @@
  *                                 (green, yellow, orange, red; green may be absent)
  *   chot:{lists}:greenlane  HASH  <pid hex of (GREEN_LANE, plate)> ->
  *                                 "<from_ms> <to_ms> <passengers> <site>[,<site>...]"
- *                                 (the plate itself only in the vault, v:{pid})
+ *                                 (the sealed plate in chot:{lists}:plates)
+ *   chot:{lists}:plates     HASH  <pid hex> -> the plate sealed as the vault seals (vault.h),
+ *                                 written and removed with its greenlane entry
  *   chot:{lists}:sites      HASH  the site registry of §5 (layout.h LAYOUT_SITES_HASH)
  *   chot:{lists}:version    STRING an integer, INCR'd in the same MULTI as every
  *                                 change to any list: chotd polls it and reloads
@@ -34,6 +36,7 @@
 #define LISTS_WATCH_HASH     "chot:{lists}:watch"
 #define LISTS_ZONES_HASH     "chot:{lists}:zones"
 #define LISTS_GREENLANE_HASH "chot:{lists}:greenlane"
+#define LISTS_PLATES_HASH    "chot:{lists}:plates"
 #define LISTS_VERSION_KEY    "chot:{lists}:version"
 #define LISTS_ALERTS_STREAM  "chot:{alerts}"
 #define LISTS_ALERTS_MAX_DEFAULT 1000000u

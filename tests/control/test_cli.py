@@ -254,6 +254,18 @@ def main():
                         "keys init", "flag", "watchlist", "alerts", "zone", "vehicle"):
                 expect(r.returncode == 0 and re.search(r"(?m)^  %s\b" % cmd, r.stdout),
                        "chotctl --help must list %r (exit %d)" % (cmd, r.returncode))
+            # The usage shows only the global options there are: --operator was removed
+            # (the audit's "who" is the --user chotctl signs in as) and is refused.
+            hl = subprocess.run([chotctl, "--help"], capture_output=True, text=True, timeout=30)
+            bare = subprocess.run([chotctl], capture_output=True, text=True, timeout=30)
+            expect("--operator" not in hl.stdout and "--operator" not in bare.stderr
+                   and "usage: chotctl" in bare.stderr and bare.returncode == 2,
+                   "the usage must not offer the removed --operator: %r" % (
+                       hl.stdout.splitlines()[:3]))
+            r = op.run("--operator", "lan", "watchlist")
+            expect(r.returncode == 2 and one_line_error(r) and "--operator was removed"
+                   in r.stderr, "--operator: expected exit 2 saying it was removed, got %d %r" % (
+                       r.returncode, r.stderr))
             # The §9 commands are built: a bad argument is a one-line usage error.
             for cmd in ("flag", "watchlist", "alerts", "zone", "vehicle"):
                 r = op.run(cmd, "x")

@@ -16,6 +16,7 @@
 
 #include "alerts.h"
 #include "lists_args.h"
+#include "sites.h"
 #include "zones.h"
 
 static int
@@ -359,4 +360,81 @@ Test(alerts, json_lines_exact_shape)
 			 "alert_id,ts_ms,site,pid,scheme,reasons,device,origin_commune\r\n"
 			 "1627808400123-4,1627808400000,17," PIDHEX ",cccd,"
 			 "\"watch_f0,zone_red\",5001,16005\r\n");
+}
+
+/* The display column (code points) where needle starts in line ("\n": its
+ * end, when it has none), or -1. */
+static int
+col_of(const char *line, const char *needle)
+{
+	const char *at = strstr(line, needle);
+
+	if (at == NULL && strcmp(needle, "\n") == 0)
+		at = line + strlen(line);
+	int cols = 0;
+
+	if (at == NULL)
+		return -1;
+	for (const unsigned char *p = (const unsigned char *)line; p < (const unsigned char *)at;
+	     p++)
+		cols += (*p & 0xc0) != 0x80;
+	return cols;
+}
+
+/* The table's columns: every field of a row starts where its header does,
+ * after at least one space, whatever the site's name (up to 128 bytes). */
+Test(alerts, table_columns_line_up)
+{
+	static const char *const names[] = {
+		"A", "Chốt Cầu Rạch Miễu", "Chốt kiểm dịch Quốc lộ 1A",
+		"Chốt kiểm dịch liên ngành cửa ngõ phía Bắc thành phố, Quốc lộ 1A, km 1790",
+	};
+	static const struct { const char *id, *head; } ids[] = {
+		{ NULL, "pid" }, { "079201001234", "Identity" },
+		{ "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", "Identity" },
+	};
+	struct ctl_site site = { .id = 17, .commune = 16005 };
+	struct ctl_alert a;
+
+	cr_assert_eq(decode(&a, "1627808400123-4", good_kv, 14), 0);
+	for (size_t j = 0; j < sizeof(ids) / sizeof(ids[0]); j++) {
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			static char buf[1024];
+			struct ctl_app app = { .out = OUT_TABLE, .sites = &site, .n_sites = 1 };
+			const char *id = ids[j].id != NULL ? ids[j].id : PIDHEX;
+			char *row;
+
+			snprintf(site.name, sizeof(site.name), "%s", names[i]);
+			memset(buf, 0, sizeof(buf));
+			app.o = fmemopen(buf, sizeof(buf) - 1, "w");
+			ctl_alert_header(&app, ids[j].id != NULL);
+			ctl_alert_print(&app, &a, ids[j].id);
+			fclose(app.o);
+			row = strchr(buf, '\n');
+			cr_assert_not_null(row);
+			*row++ = '\0';
+			/* the time and the header up to "Site" are ASCII: bytes are columns */
+			cr_assert_eq(strncmp(row + col_of(buf, "Site"), "17 ", 3), 0,
+				     "the site should start under 'Site':\n%s\n%s", buf, row);
+			cr_assert_eq(col_of(row, id), col_of(buf, ids[j].head),
+				     "'%s' should start under '%s' (site '%s'):\n%s\n%s", id,
+				     ids[j].head, names[i], buf, row);
+			cr_assert_eq(strstr(row, id)[-1], ' ', "a space before the identity: %s", row);
+			cr_assert_eq(col_of(row, " cccd") + 1, col_of(buf, "Scheme"), "%s\n%s", buf,
+				     row);
+			cr_assert_eq(col_of(row, " 5001") + 1, col_of(buf, "Device"), "%s\n%s", buf,
+				     row);
+			cr_assert_eq(col_of(row, " 16005") + 1, col_of(buf, "Origin"), "%s\n%s", buf,
+				     row);
+			cr_assert_eq(col_of(row, " watch_f0,zone_red") + 1, col_of(buf, "Reasons"),
+				     "%s\n%s", buf, row);
+			/* A name that fits is shown whole; a longer one is cut, and says so. */
+			if (3 + col_of(names[i], "\n") < col_of(buf, ids[j].head) - col_of(buf, "Site"))
+				cr_assert(strstr(row, names[i]) != NULL && strstr(row, "…") == NULL,
+					  "%s", row);
+			else
+				cr_assert(strstr(row, names[i]) == NULL && strstr(row, "…") != NULL,
+					  "a cut name is marked: %s", row);
+		}
+	}
 }

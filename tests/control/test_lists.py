@@ -15,8 +15,10 @@ configs/redis.conf) holding a chot-flood province ingested by a real chotd.
      bad row is named by its line and nothing changes), zone list --lang vi
      and --csv (which zone import reads back).
   4. vehicle register: the entry under the pid of (GREEN_LANE, normalised
-     plate), the plate sealed in the vault (opened here independently);
-     vehicle list --keys shows it; revoke removes it (exit 1 the second time).
+     plate), the plate sealed beside it in chot:{lists}:plates (opened here
+     independently), nothing written to the vault v:*; vehicle list --keys
+     shows it (audited); with the plate's HSET refused nothing is written
+     (one MULTI); revoke removes both (exit 1 the second time).
   5. Every change bumps chot:{lists}:version by exactly 1 and leaves its audit
      record(s), written as chot-operator, before it is applied: with
      CHOT.AUDIT taken away a change is refused (exit 3) and nothing changes.
@@ -25,6 +27,7 @@ usage: test_lists.py CHOTCTL CHOTD CHOT_FLOOD SRCDIR
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -35,6 +38,7 @@ import chotpy as cp  # noqa: E402
 import test_trace_truth as tt  # noqa: E402
 
 DAY = 86400000
+PLATES = "chot:{lists}:plates"
 fails = []
 
 
@@ -228,19 +232,31 @@ def part_zones(st, op, tmp):
     check(st.hash(cp.LISTS_ZONES) == z, "zone list --csv reads back through zone import")
 
 
-def part_vehicle(st, op, keys_path, k):
+def operator_selectors(srcdir):
+    """chot-operator's selectors, "(...)" each, as configs/redis.conf ships them."""
+    with open(os.path.join(srcdir, "configs/redis.conf")) as f:
+        line = next(x for x in f if x.startswith("user chot-operator "))
+    return re.findall(r"\([^)]*\)", line)
+
+
+def part_vehicle(st, op, keys_path, k, redis, srcdir):
     pid = cp.pid_hex(k["pseudonym"], cp.GREEN_LANE, "51C12345")
     r, recs = changed(st, op, ["--keys", keys_path, "vehicle", "register", "51c-123.45",
                                "--route", "3,4", "--from", "1700000000000", "--to",
                                "2700000000000", "--passengers", "2"])
     check(st.hash(cp.LISTS_GREENLANE).get(pid) == "1700000000000 2700000000000 2 3,4",
           "vehicle register: %r" % st.hash(cp.LISTS_GREENLANE))
-    sealed = st.r.call("GET", "v:{%s}" % pid)
+    sealed = st.r.call("HGET", PLATES, pid)
     try:
         check(cp.vault_open(k["vault"], pid, sealed) == (cp.GREEN_LANE, "51C12345"),
-              "the plate in the vault")
+              "the plate sealed in %s" % PLATES)
     except Exception as e:  # noqa: BLE001
-        fails.append("vault entry for the plate does not open: %r" % e)
+        fails.append("the sealed plate in %s does not open: %r" % (PLATES, e))
+    check(st.r.call("EXISTS", "v:{%s}" % pid) == 0,
+          "vehicle register wrote the vault v:{%s}: the operator must not" % pid)
+    plates = sorted(x.decode() for x in st.r.call("HKEYS", PLATES))
+    check(plates == sorted(st.hash(cp.LISTS_GREENLANE)),
+          "one sealed plate per green-lane entry: %r" % plates)
     check(recs and recs[0]["cmd"] == "vehicle-register" and recs[0]["pid"] == pid,
           "vehicle register audited: %r" % recs)
     r = op.run("--keys", keys_path, "--json", "vehicle", "list")
@@ -248,12 +264,28 @@ def part_vehicle(st, op, keys_path, k):
     check(v == [{"pid": pid, "plate": "51C12345", "from_ms": 1700000000000,
                  "to_ms": 2700000000000, "passengers": 2, "route": [3, 4]}],
           "vehicle list --keys: %r" % r.stdout)
+    check(any(x["cmd"] == "reveal" and x["pid"] == pid for x in st.audit()[-2:]),
+          "vehicle list --keys: the reveal is audited")
+    # The entry and its plate go in one MULTI: with the plate's HSET refused,
+    # nothing is written (no entry whose plate cannot be revealed).
+    shipped = operator_selectors(srcdir)
+    redis.cli("ACL", "SETUSER", "chot-operator", "clearselectors",
+              *[x.replace(" ~" + PLATES, "") for x in shipped])
+    try:
+        changed(st, op, ["--keys", keys_path, "vehicle", "register", "29A99999", "--route", "3",
+                         "--from", "1", "--to", "2"], want_rc=3, bump=0,
+                what="vehicle register without HSET on %s" % PLATES)
+        check(cp.pid_hex(k["pseudonym"], cp.GREEN_LANE, "29A99999")
+              not in st.hash(cp.LISTS_GREENLANE), "the entry was written without its plate")
+    finally:
+        redis.cli("ACL", "SETUSER", "chot-operator", "clearselectors", *shipped)
     changed(st, op, ["vehicle", "register", "X1", "--route", "3,3", "--from", "1", "--to", "2"],
             want_rc=2, bump=0)
     changed(st, op, ["--keys", keys_path, "vehicle", "register", "#!", "--route", "3",
                      "--from", "1", "--to", "2"], want_rc=2, bump=0)
     changed(st, op, ["--keys", keys_path, "vehicle", "revoke", "51C 12345"])
     check(pid not in st.hash(cp.LISTS_GREENLANE), "vehicle revoke")
+    check(st.r.call("HEXISTS", PLATES, pid) == 0, "vehicle revoke removes the sealed plate too")
     changed(st, op, ["--keys", keys_path, "vehicle", "revoke", "51C12345"], want_rc=1)
 
 
@@ -290,7 +322,7 @@ def main():
             part_flag(st, op, keys_path, k)
             part_trace_flag(st, op, truth)
             part_zones(st, op, tmp)
-            part_vehicle(st, op, keys_path, k)
+            part_vehicle(st, op, keys_path, k, redis, srcdir)
             part_audit_first(st, op, redis)
         finally:
             redis.stop()

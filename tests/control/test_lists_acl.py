@@ -2,12 +2,13 @@
 configs/redis.conf, on a real redis-server:
 
   - chot-ingest (chotd) reads the lists and appends alerts, but cannot write
-    any list (HSET/HDEL/DEL on watch, zones, greenlane, sites; INCR or SET of
-    the version), nor read, trim or delete alerts;
+    any list (HSET/HDEL/DEL on watch, zones, greenlane, plates, sites; INCR or
+    SET of the version), nor read, trim or delete alerts;
   - chot-operator reads the alerts (XRANGE, XREVRANGE, XREAD) but cannot
     forge or erase one (XADD, XDEL, XTRIM, DEL on chot:{alerts}), cannot
     write the site registry (sites import stays chot-admin's), and cannot
-    clobber a list with another type (SET, DEL) or write other keys;
+    clobber a list with another type (SET, DEL) or write other keys, the
+    vault v:* included (SET, DEL);
   - chot-operator can flag, zone set/import and vehicle register/revoke
     through chotctl, and so can a personal operator made from it by
     tools/chot-operator-add.sh (the selectors are copied).
@@ -25,6 +26,7 @@ from test_trace_truth import Ctl  # noqa: E402
 
 fails = []
 PID = "00112233445566778899aabbccddeeff"
+PLATES = "chot:{lists}:plates"
 
 
 def check(cond, msg):
@@ -71,7 +73,8 @@ def main():
             admin.call("HSET", "chot:{lists}:sites", "17", "checkpoint,16005,A")
             admin.call("SET", cp.LISTS_VERSION, "1")
             # ingest: reads the lists, appends alerts; nothing else there.
-            for key in (cp.LISTS_WATCH, cp.LISTS_ZONES, cp.LISTS_GREENLANE, "chot:{lists}:sites"):
+            for key in (cp.LISTS_WATCH, cp.LISTS_ZONES, cp.LISTS_GREENLANE, PLATES,
+                        "chot:{lists}:sites"):
                 allowed(ing, "ingest", "HGETALL", key)
                 refused(ing, "ingest", "HSET", key, "1", "x")
                 refused(ing, "ingest", "HDEL", key, "1")
@@ -109,6 +112,14 @@ def main():
             refused(opr, "operator", "HSET", "chot:{lists}:other", "a", "b")
             refused(opr, "operator", "SET", "s:{%s}:1" % PID, "x")
             refused(opr, "operator", "HSET", "chot:audit", "a", "b")
+            # ... and the vault is chotd's: an operator cannot overwrite an identity
+            # (vehicle register keeps its sealed plate in the lists' plates hash).
+            refused(opr, "operator", "SET", "v:{%s}" % PID, "x")
+            refused(opr, "operator", "SET", "v:{%s}" % PID, "x", "EX", "100")
+            refused(opr, "operator", "DEL", "v:{%s}" % PID)
+            refused(opr, "operator", "SET", PLATES, "x")
+            refused(opr, "operator", "DEL", PLATES)
+            allowed(opr, "operator", "HMGET", PLATES, PID)
             r = Ctl(chotctl, redis, "operator").run("sites", "import", "/dev/null")
             with open(os.path.join(tmp, "s.csv"), "w") as f:
                 f.write("id,name,kind,commune\n18,B,venue,1\n")
