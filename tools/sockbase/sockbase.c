@@ -59,6 +59,7 @@
 #include "keys.h"
 #include "prefault.h"
 #include "sockbase.h"
+#include "thp.h"
 #include "wire.h"
 
 #define RX_BUF_LEN   2048             /* > WIRE_MAX_DGRAM: longer ones are truncated */
@@ -514,8 +515,8 @@ main(int argc, char **argv)
 	rx->devs = dp_devices_create("sb_dev", o.max_devices, (int)rte_socket_id());
 	rx->dedupe = dp_dedupe_create("sb_dd", o.dedupe_capacity, o.window_s,
 				      (int)rte_socket_id());
-	/* As chotd's workers: the vault cache in EAL memory. */
-	rx->vault_seen = rte_zmalloc("sb_vault", DP_VAULT_CACHE_SIZE * sizeof(*rx->vault_seen), 0);
+	/* As chotd's workers: the vault cache on transparent huge pages. */
+	rx->vault_seen = dp_thp_alloc(DP_VAULT_CACHE_SIZE * sizeof(*rx->vault_seen));
 	dp_ackq_init(&rx->ackq, rx->ackq_mem, SB_SLOTS);
 	dp_ingest_init(&rx->ing, &keys, (uint64_t)o.retention_days * 86400000ULL, rx->dedupe,
 		       rx->vault_seen);
@@ -546,7 +547,7 @@ main(int argc, char **argv)
 	close(rx->fd);
 	dp_dedupe_destroy(rx->dedupe);
 	dp_devices_destroy(rx->devs);
-	rte_free(rx->vault_seen);
+	dp_thp_free(rx->vault_seen, DP_VAULT_CACHE_SIZE * sizeof(*rx->vault_seen));
 	free(rx);
 	keys_wipe(&keys);
 	rte_eal_cleanup();
@@ -554,7 +555,7 @@ main(int argc, char **argv)
 fail_rx:
 	dp_dedupe_destroy(rx->dedupe);
 	dp_devices_destroy(rx->devs);
-	rte_free(rx->vault_seen);
+	dp_thp_free(rx->vault_seen, DP_VAULT_CACHE_SIZE * sizeof(*rx->vault_seen));
 	free(rx);
 fail_keys:
 	keys_wipe(&keys);
