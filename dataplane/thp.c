@@ -67,7 +67,9 @@ dp_thp_huge_bytes(const void *p, size_t len)
 	if (f == NULL)
 		return 0;
 	while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "%lx-%lx ", &a, &b) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+		/* A mapping's header line: "lo-hi perms ..." */
+		if (sscanf(line, "%lx-%lx ", &a, &b) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
 			in = a < hi && b > lo;
 			continue;
 		}

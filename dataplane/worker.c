@@ -547,6 +547,7 @@ dp_worker_create(const struct dp_worker_params *p)
 	struct dp_worker *w;
 	char name[RTE_RING_NAMESIZE];
 	uint32_t n_pend;
+	size_t vault_len;
 
 	w = rte_zmalloc_socket("worker", sizeof(*w), RTE_CACHE_LINE_SIZE, p->socket);
 	if (w == NULL) {
@@ -578,9 +579,9 @@ dp_worker_create(const struct dp_worker_params *p)
 		       c->dedupe_capacity, n_pend);
 		goto fail;
 	}
+	vault_len = DP_VAULT_CACHE_SIZE * sizeof(*w->vault_seen);
 	DP_LOG(INFO, "worker %u: vault cache %zu KiB, %zu KiB on huge pages\n", p->id,
-	       DP_VAULT_CACHE_SIZE * sizeof(*w->vault_seen) / 1024,
-	       dp_thp_huge_bytes(w->vault_seen, DP_VAULT_CACHE_SIZE * sizeof(*w->vault_seen)) / 1024);
+	       vault_len / 1024, dp_thp_huge_bytes(w->vault_seen, vault_len) / 1024);
 	dp_ackq_init(&w->ackq, w->ackq_mem, n_pend);
 	dp_ingest_init(&w->ing, w->keys, (uint64_t)c->redis_retention_days * 86400000ULL,
 		       w->dedupe, w->vault_seen);

@@ -37,7 +37,7 @@ Test(thp, aligned_zeroed_and_huge_when_allowed)
 	memset(p, 0xa5, len);
 	huge = dp_thp_huge_bytes(p, len);
 	if (thp_allowed())
-		cr_expect_geq(huge, 2u << 20, "THP allowed, but only %zu bytes on huge pages", huge);
+		cr_expect_geq(huge, 2u << 20, "THP allowed, only %zu bytes on huge pages", huge);
 	dp_thp_free(p, len);
 	cr_expect_null(dp_thp_alloc(0));
 }
