@@ -232,7 +232,19 @@ def main():
             fails += phase_cases(lab, redis, r, now, pid, A, B, C, D, E, F, G, Hs, I, J)
             fails += phase_flag(lab, r, now, pid, K)
             fails += phase_outage(lab, redis, r, now, pid, A)
+            vt = lab.telemetry("/chot/verdict").get("/chot/verdict", {})
+            al = lab.telemetry("/chot/alerts").get("/chot/alerts", {})
+            print("/chot/verdict:", json.dumps(vt))
+            print("/chot/alerts:", json.dumps(al))
             rc, c1, err1 = lab.stop()
+            if vt.get("verdicts_sent") != c1.get("verdicts_sent") or not vt.get("p99_us"):
+                fails.append("/chot/verdict %s vs verdicts_sent %s" % (vt, c1.get("verdicts_sent")))
+            want_by = {}
+            for reasons in lab.expected_alerts.values():
+                for name in reasons.split(","):
+                    want_by[name] = want_by.get(name, 0) + 1
+            if any(al.get(n, 0) != want_by.get(n, 0) for _, n in cp.REASONS):
+                fails.append("/chot/alerts %s, expected %s" % (al, want_by))
             tel_ok = check_run(fails, "run 1", rc, c1, err1)
             fails += phase_restart(lab, redis, r, now, pid, A)
             fails += check_alerts(r, lab.expected_alerts)
