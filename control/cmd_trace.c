@@ -11,10 +11,43 @@
 #include "commands.h"
 #include "ctl.h"
 #include "godata.h"
+#include "lists_write.h"
 
 /* The widest --window / --min-overlap: a day is far past any contact rule,
  * and each hour of window widens every presence read (trace.h). */
 #define WINDOW_MAX_MS (24 * 3600000ULL)
+
+/*
+ * trace --flag (DESIGN §5): every F1 as f1 and, at depth 2, every F2 as f2,
+ * all of them (not only the rows --limit shows), never lowering a higher
+ * active status; one audit record per entry changed, one MULTI.
+ */
+static int
+flag_contacts(struct ctl_app *app, const struct tr_query *q, const struct tr_result *r)
+{
+	struct ctl_raise *v = calloc(r->n_contacts + 1, sizeof(*v));
+	struct ctl_raise_result res;
+	char hex[PID_HEX_LEN + 1], why[64];
+	size_t n = 0;
+	int rc;
+
+	if (v == NULL)
+		return ctl_fail(app, CTL_UNAVAILABLE, "out of memory");
+	for (size_t i = 0; i < r->n_contacts; i++) {
+		if (r->contacts[i].degree != 1 && (r->contacts[i].degree != 2 || q->depth < 2))
+			continue;
+		memcpy(v[n].pid, r->contacts[i].pid, PID_LEN);
+		v[n++].status = r->contacts[i].degree == 1 ? WATCH_F1 : WATCH_F2;
+	}
+	chot_pid_hex(hex, q->pid);
+	snprintf(why, sizeof(why), "trace %s", hex);
+	rc = ctl_flag_raise(app, v, n, (uint64_t)time(NULL) * 1000, why, &res);
+	free(v);
+	if (rc == 0)
+		fprintf(stderr, "chotctl: trace --flag: %zu added, %zu raised, %zu kept (already as "
+			"high or higher)\n", res.added, res.raised, res.kept);
+	return rc;
+}
 
 static double
 now_ms(void)
@@ -60,7 +93,8 @@ ctl_subject_arg(struct ctl_app *app, const char *subject, const char *scheme, co
 int
 cmd_trace(struct ctl_app *app, int argc, char **argv)
 {
-	enum { O_SCHEME = 1, O_DAYS, O_UNTIL, O_DEPTH, O_WINDOW, O_MINOV, O_LIMIT, O_PID, O_FORMAT };
+	enum { O_SCHEME = 1, O_DAYS, O_UNTIL, O_DEPTH, O_WINDOW, O_MINOV, O_LIMIT, O_PID, O_FORMAT,
+	       O_FLAG };
 	static const struct option opts[] = {
 		{ "scheme", required_argument, NULL, O_SCHEME },
 		{ "days", required_argument, NULL, O_DAYS },
@@ -71,9 +105,10 @@ cmd_trace(struct ctl_app *app, int argc, char **argv)
 		{ "limit", required_argument, NULL, O_LIMIT },
 		{ "pid", required_argument, NULL, O_PID },
 		{ "format", required_argument, NULL, O_FORMAT },
+		{ "flag", no_argument, NULL, O_FLAG },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool godata = false;
+	bool godata = false, flag = false;
 	const char *scheme = "cccd", *pidhex = NULL, *subject = NULL;
 	struct tr_query q = { .window_ms = RULES_WINDOW_DEFAULT_MS, .depth = 2 };
 	uint64_t days = 14, until = (uint64_t)time(NULL) * 1000, calls0, depth = 2, limit = 0;
@@ -89,6 +124,7 @@ cmd_trace(struct ctl_app *app, int argc, char **argv)
 		switch (c) {
 		case O_SCHEME: scheme = optarg; break;
 		case O_PID: pidhex = optarg; break;
+		case O_FLAG: flag = true; break;
 		case O_DAYS: rc = ctl_arg_u64(app, "--days", optarg, 1, 365, &days); break;
 		case O_UNTIL: rc = ctl_arg_time(app, "--until", optarg, &until); break;
 		case O_DEPTH: rc = ctl_arg_u64(app, "--depth", optarg, 1, 2, &depth); break;
@@ -136,9 +172,10 @@ cmd_trace(struct ctl_app *app, int argc, char **argv)
 	rc = ctl_connect(app);
 	if (rc != 0)
 		return rc;
-	snprintf(detail, sizeof(detail), "depth=%d days=%llu until=%llu window=%llu min_overlap=%llu",
+	snprintf(detail, sizeof(detail), "depth=%d days=%llu until=%llu window=%llu min_overlap=%llu%s",
 		 q.depth, (unsigned long long)days, (unsigned long long)until,
-		 (unsigned long long)q.window_ms, (unsigned long long)q.min_overlap_ms);
+		 (unsigned long long)q.window_ms, (unsigned long long)q.min_overlap_ms,
+		 flag ? " flag=1" : "");
 	rc = ctl_audit(app, "trace", q.pid, detail);
 	if (rc != 0)
 		return rc;
@@ -151,6 +188,10 @@ cmd_trace(struct ctl_app *app, int argc, char **argv)
 	if (rc != 0)
 		return ctl_fail(app, CTL_UNAVAILABLE, "trace failed: %s",
 				app->err[0] ? app->err : "out of memory");
+	if (flag && (rc = flag_contacts(app, &q, &r)) != 0) {
+		tr_result_free(&r);
+		return rc;
+	}
 	v.pid = q.pid;
 	v.from_ms = q.from_ms;
 	v.to_ms = q.to_ms;

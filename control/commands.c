@@ -4,9 +4,10 @@
  * config.c keeps one row per key.  --help is generated from the rows, so
  * the list operators see is the list chotctl runs.
  *
- * Rows without a handler are the commands of DESIGN §9 not built yet; they
- * answer "not implemented in this release" (exit 2), so adding one is
- * filling in .run.  A two-word name ("sites import") makes "sites" a group:
+ * A row without a handler (none today) answers "not implemented in this
+ * release" (exit 2), so a planned command can be listed before it is built.
+ * .needs is enforced, not decoration: ctl_connect() and ctl_need_keys()
+ * refuse a command whose row does not declare what it reaches for.  A two-word name ("sites import") makes "sites" a group:
  * `chotctl sites --help` lists its verbs.
  */
 #include <getopt.h>
@@ -22,7 +23,7 @@ static const struct ctl_command commands[] = {
 		.name = "trace", .run = cmd_trace, .needs = CTL_NEED_REDIS | CTL_NEED_KEYS,
 		.min_args = 0, .max_args = 1, .args = "SUBJECT",
 		.synopsis = "SUBJECT|--pid HEX [--scheme S] [--days 14] [--until T] [--depth 1|2]\n"
-			    "[--window 15m] [--min-overlap 0] [--limit N]",
+			    "[--window 15m] [--min-overlap 0] [--limit N] [--flag]",
 		.summary = "F0's visits, then F1 and F2, ranked by overlap",
 		.help = "F0's visits in [until - days, until], then everyone present at the same\n"
 			"site with overlapping time +- window (F1), then those who met an F1 after\n"
@@ -30,7 +31,9 @@ static const struct ctl_command commands[] = {
 			"pccovid, vneid, passport, plate, greenlane.  --days 1..365; --depth 1|2\n"
 			"(default 2); --window and --min-overlap at most 24h; --limit defaults to\n"
 			"50 rows in the table and all with --json/--csv.  T: ISO 8601 or unix ms\n"
-			"(default now).  Audited before it prints.",
+			"(default now).  Audited before it prints.  --flag puts every F1 on the\n"
+			"watchlist as f1 (and at depth 2 every F2 as f2), 14 days, in the same\n"
+			"audited operation, never lowering a higher active status.",
 	},
 	{
 		.name = "visits", .run = cmd_visits, .needs = CTL_NEED_REDIS | CTL_NEED_KEYS,
@@ -80,31 +83,95 @@ static const struct ctl_command commands[] = {
 			"to chot-flood.",
 	},
 	{
-		.name = "flag", .needs = CTL_NEED_REDIS | CTL_NEED_KEYS,
-		.synopsis = "SUBJECT [--scheme S] --status f0|f1|f2|quarantine|clear [--until T]\n"
-			    "[--note TEXT]",
-		.summary = "put a subject on the watchlist (DESIGN §9)",
+		.name = "flag", .run = cmd_flag, .needs = CTL_NEED_REDIS | CTL_NEED_KEYS,
+		.min_args = 0, .max_args = 1, .args = "SUBJECT",
+		.synopsis = "SUBJECT|--pid HEX [--scheme S] --status f0|f1|f2|quarantine|clear\n"
+			    "[--until T] [--note TEXT]",
+		.summary = "put a subject on the watchlist, or clear it (DESIGN §9)",
+		.help = "--until defaults to 21 days from now for f0 and quarantine, 14 for f1 and\n"
+			"f2, and must lie in the future; --note: at most 200 bytes of UTF-8 without\n"
+			"control characters.  The operator's word may lower a status (trace --flag\n"
+			"never does).  clear removes the entry (exit 1 if there was none).  Audited\n"
+			"before it is applied, in one MULTI with the lists' version bump, so every\n"
+			"chotd reloads within 2 s.",
 	},
 	{
-		.name = "watchlist", .needs = CTL_NEED_REDIS,
+		.name = "watchlist", .run = cmd_watchlist, .needs = CTL_NEED_REDIS | CTL_NEED_KEYS,
+		.min_args = 0, .max_args = 0,
 		.synopsis = "",
-		.summary = "list the watchlist (DESIGN §9)",
+		.summary = "list the watchlist, highest status first (DESIGN §9)",
+		.help = "Expired entries are shown (and ignored by chotd).  --json:\n"
+			"{\"watchlist\": [{\"pid\", \"id\" (with --keys), \"status\", \"set_ms\",\n"
+			"\"until_ms\", \"active\", \"note\"}]}; --csv the same columns.  With --keys\n"
+			"each identity is revealed from the vault, each reveal audited.",
 	},
 	{
-		.name = "alerts", .needs = CTL_NEED_REDIS,
+		.name = "alerts", .run = cmd_alerts, .needs = CTL_NEED_REDIS | CTL_NEED_KEYS,
+		.min_args = 0, .max_args = 0,
 		.synopsis = "[--since T] [--limit N] [--reason R,...] [--site ID] [--follow]",
-		.summary = "live checkpoint alerts (DESIGN §9)",
+		.summary = "checkpoint alerts, newest last (DESIGN §9)",
+		.help = "Each (pid, site, ts_ms) once.  --since: scan time ts_ms >= T; --limit:\n"
+			"the newest N that match (default 50 in the table, all with --json/--csv;\n"
+			"with --follow and no --since, none: only new alerts); --reason: any of\n"
+			"these names or codes (watch_f0, zone_red, off_route, ...); --site: one\n"
+			"site.  --follow keeps printing new alerts (blocking read) until SIGINT or\n"
+			"SIGTERM, then exits 0.  --json prints JSON Lines, one object per alert:\n"
+			"{\"alert_id\", \"ts_ms\", \"site\", \"pid\", \"id\" (with --keys), \"scheme\",\n"
+			"\"reasons\": [...], \"device\", \"origin_commune\"}.  Audited; with --keys\n"
+			"every identity shown is revealed and audited first.",
 	},
 	{
-		.name = "zone", .needs = CTL_NEED_REDIS_ADMIN,
-		.synopsis = "set COMMUNE green|yellow|orange|red | import FILE.csv | list",
-		.summary = "commune risk levels (DESIGN §9)",
+		.name = "zone set", .run = cmd_zone_set, .needs = CTL_NEED_REDIS,
+		.min_args = 2, .max_args = 2, .args = "COMMUNE LEVEL",
+		.synopsis = "COMMUNE green|yellow|orange|red",
+		.summary = "set a commune's risk level (Resolution 128, DESIGN §9)",
+		.help = "COMMUNE 1..99999; LEVEL 1..4, green, yellow, orange, red, or xanh, vàng\n"
+			"(vang), cam, đỏ (do).  Audited, one MULTI with the version bump.",
 	},
 	{
-		.name = "vehicle", .needs = CTL_NEED_REDIS_ADMIN,
-		.synopsis = "register PLATE --route SITE[,SITE...] --from T --to T [--passengers N]\n"
-			    "| revoke PLATE | list",
-		.summary = "the green-lane registry (DESIGN §9)",
+		.name = "zone import", .run = cmd_zone_import, .needs = CTL_NEED_REDIS,
+		.min_args = 1, .max_args = 1, .args = "FILE.csv",
+		.synopsis = "FILE.csv",
+		.summary = "set many communes' levels (all or nothing)",
+		.help = "CSV header commune,level (a UTF-8 BOM is fine); level as for zone set;\n"
+			"each commune once; lines at most 1023 bytes.  The first bad row is named\n"
+			"by its line and nothing is written.  Communes not in the file keep their\n"
+			"level.  One audit record, one MULTI.",
+	},
+	{
+		.name = "zone list", .run = cmd_zone_list, .needs = CTL_NEED_REDIS,
+		.min_args = 0, .max_args = 0,
+		.synopsis = "",
+		.summary = "print the commune levels (--lang vi: xanh, vàng, cam, đỏ)",
+		.help = "--csv prints what zone import reads; --json: {\"zones\": [{\"commune\",\n"
+			"\"level\", \"name\"}]}.",
+	},
+	{
+		.name = "vehicle register", .run = cmd_vehicle_register,
+		.needs = CTL_NEED_REDIS | CTL_NEED_KEYS,
+		.min_args = 1, .max_args = 1, .args = "PLATE",
+		.synopsis = "PLATE --route SITE[,SITE...] --from T --to T [--passengers N]",
+		.summary = "register a green-lane vehicle (DESIGN §9)",
+		.help = "PLATE: the plate or sticker code, normalised as a GREEN_LANE subject\n"
+			"(upper case; ' ', '-', '.' dropped).  --route: 1..32 site ids, each once;\n"
+			"--passengers 0..1000 (default 0).  The list holds the pid; the plate is\n"
+			"sealed into the vault.  Registering again replaces the entry.  Audited.",
+	},
+	{
+		.name = "vehicle revoke", .run = cmd_vehicle_revoke,
+		.needs = CTL_NEED_REDIS | CTL_NEED_KEYS,
+		.min_args = 1, .max_args = 1, .args = "PLATE",
+		.synopsis = "PLATE",
+		.summary = "remove a green-lane vehicle (exit 1 if it was not registered)",
+	},
+	{
+		.name = "vehicle list", .run = cmd_vehicle_list, .needs = CTL_NEED_REDIS | CTL_NEED_KEYS,
+		.min_args = 0, .max_args = 0,
+		.synopsis = "",
+		.summary = "print the green-lane registry",
+		.help = "pids only, or with --keys the plates from the vault (each reveal audited).\n"
+			"--json: {\"vehicles\": [{\"pid\", \"plate\", \"from_ms\", \"to_ms\",\n"
+			"\"passengers\", \"route\": [...]}]}.",
 	},
 };
 
@@ -116,7 +183,9 @@ static const char global_usage[] =
 
 static const char global_notes[] =
 	"[needs]: redis = Redis as chot-operator, redis-admin = as chot-admin, keys = the\n"
-	"keys file (for a SUBJECT), chotd = a running chotd's telemetry socket.\n"
+	"keys file (for a SUBJECT or PLATE, or --keys to reveal), chotd = a running\n"
+	"chotd's telemetry socket.  The redis and keys needs are checked: a command\n"
+	"reaching for either without its row saying so fails (exit 3).\n"
 	"-r defaults to redis://127.0.0.1:6379 ($CHOT_REDIS_URL); --user to chot-operator;\n"
 	"--password-file to $CHOT_PASSWORD_FILE.  SUBJECT is pseudonymised with the keys\n"
 	"file (--keys, else $CHOT_KEYS, else /etc/chot/keys); raw identifiers are revealed\n"
@@ -133,7 +202,7 @@ needs_text(unsigned needs, bool tags, char *buf, size_t len)
 	} names[] = {
 		{ CTL_NEED_REDIS, "redis", "Redis (chot-operator)" },
 		{ CTL_NEED_REDIS_ADMIN, "redis-admin", "Redis (chot-admin)" },
-		{ CTL_NEED_KEYS, "keys", "the keys file for a SUBJECT" },
+		{ CTL_NEED_KEYS, "keys", "the keys file for a SUBJECT or PLATE, or with --keys to reveal" },
 		{ CTL_NEED_TELEMETRY, "chotd", "a running chotd" },
 	};
 	size_t n = 0;

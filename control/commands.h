@@ -24,11 +24,13 @@
 
 struct ctl_app;
 
-/* What a command needs; shown by --help (the operator's checklist). */
+/* What a command needs; shown by --help (the operator's checklist) and
+ * enforced: ctl_connect() refuses a row without a CTL_NEED_REDIS* bit,
+ * ctl_need_keys() one without CTL_NEED_KEYS (exit 3, "internal: ..."). */
 enum ctl_need {
 	CTL_NEED_REDIS = 1 << 0,       /* Redis, read (chot-operator) */
 	CTL_NEED_REDIS_ADMIN = 1 << 1, /* Redis, write (chot-admin) */
-	CTL_NEED_KEYS = 1 << 2,        /* the keys file, for a SUBJECT */
+	CTL_NEED_KEYS = 1 << 2,        /* the keys file: a SUBJECT, a PLATE, --keys reveals */
 	CTL_NEED_TELEMETRY = 1 << 3,   /* a running chotd's telemetry socket */
 };
 

@@ -8,7 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "ctl.h"
+#include "format.h"
+#include "sites.h"
 
 static const struct {
 	const char *en, *vi;
@@ -32,6 +33,21 @@ static const struct {
 	{ "Redis calls", "lệnh Redis" },
 	{ "Direction", "Hướng" },
 	{ "Present", "Có mặt" },
+	{ "Status", "Trạng thái" },
+	{ "Until", "Đến hết" },
+	{ "Set", "Đặt lúc" },
+	{ "Note", "Ghi chú" },
+	{ "expired", "hết hạn" },
+	{ "Commune", "Xã/phường" },
+	{ "Level", "Cấp độ" },
+	{ "Reasons", "Lý do" },
+	{ "Device", "Thiết bị" },
+	{ "Origin", "Nơi đi" },
+	{ "Route", "Lộ trình" },
+	{ "Passengers", "Số người" },
+	{ "Plate", "Biển số" },
+	{ "Scheme", "Loại" },
+	{ "Alert", "Cảnh báo" },
 };
 
 const char *

@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "godata.h"
+#include "sites.h"
 
 #define REF "LNG_REFERENCE_DATA_CATEGORY_"
 

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "ctl.h"
+#include "format.h"
 
 /* Certainty and exposure-duration thresholds on a contact's overlap. */
 #define GODATA_HIGH_OVERLAP_MS (15ULL * 60 * 1000)   /* WHO close contact: >= 15 min */

@@ -23,14 +23,16 @@
 int
 ctl_fail(struct ctl_app *app, int code, const char *fmt, ...)
 {
+	char msg[sizeof(app->err)];
 	va_list ap;
 
-	(void)app;
-	fputs("chotctl: ", stderr);
+	/* fmt's arguments may be app->err itself: format into a copy first. */
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "chotctl: %s\n", msg);
+	if (app != NULL)
+		memcpy(app->err, msg, sizeof(msg));
 	return code;
 }
 
@@ -58,6 +60,9 @@ ctl_connect(struct ctl_app *app)
 
 	if (app->redis != NULL)
 		return 0;
+	if (app->cmd != NULL && !(app->cmd->needs & (CTL_NEED_REDIS | CTL_NEED_REDIS_ADMIN)))
+		return ctl_fail(app, CTL_UNAVAILABLE, "internal: '%s' uses Redis but its command "
+				"row does not say so", app->cmd->name);
 	if (app->password_file != NULL &&
 	    read_password(app->password_file, pw, sizeof(pw), app->err, sizeof(app->err)) != 0)
 		return ctl_fail(app, CTL_USAGE, "%s", app->err);
@@ -78,6 +83,9 @@ ctl_need_keys(struct ctl_app *app, bool pseudonym_only)
 	(void)pseudonym_only;
 	if (app->keys_loaded)
 		return 0;
+	if (app->cmd != NULL && !(app->cmd->needs & CTL_NEED_KEYS))
+		return ctl_fail(app, CTL_UNAVAILABLE, "internal: '%s' uses the keys file but its "
+				"command row does not say so", app->cmd->name);
 	rc = keys_load(app->keys_path, &app->keys, err, sizeof(err));
 	if (rc != 0)
 		return ctl_fail(app, CTL_USAGE, "keys file: %s", err);

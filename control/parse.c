@@ -24,10 +24,11 @@
  * result is a whole number of milliseconds.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
+#include "parse.h"
 #include "validate.h"
 
 static bool

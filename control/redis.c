@@ -541,3 +541,100 @@ ctl_redis_zrange_stream(struct ctl_redis *r, size_t n, ctl_key_fn key_fn,
 	}
 	return z.rc;
 }
+
+/* --- tree replies (see redis.h) --- */
+
+static void
+tree_count(const redisReply *rep, size_t *nodes, size_t *bytes)
+{
+	(*nodes)++;
+	if (rep->type == REDIS_REPLY_STRING || rep->type == REDIS_REPLY_STATUS ||
+	    rep->type == REDIS_REPLY_ERROR)
+		*bytes += rep->len + 1;
+	if (rep->type == REDIS_REPLY_ARRAY)
+		for (size_t i = 0; i < rep->elements; i++)
+			tree_count(rep->element[i], nodes, bytes);
+}
+
+static void
+tree_fill(const redisReply *rep, struct ctl_tree *t, size_t *bpos)
+{
+	struct ctl_node *nd = &t->v[t->n++];
+
+	memset(nd, 0, sizeof(*nd));
+	switch (rep->type) {
+	case REDIS_REPLY_STRING:
+	case REDIS_REPLY_STATUS:
+	case REDIS_REPLY_ERROR:
+		nd->type = rep->type == REDIS_REPLY_ERROR ? CTL_NODE_ERR : CTL_NODE_STR;
+		memcpy(t->buf + *bpos, rep->str, rep->len);
+		t->buf[*bpos + rep->len] = '\0';
+		nd->p = t->buf + *bpos;
+		nd->n = rep->len;
+		*bpos += rep->len + 1;
+		break;
+	case REDIS_REPLY_INTEGER:
+		nd->type = CTL_NODE_INT;
+		nd->integer = rep->integer;
+		break;
+	case REDIS_REPLY_ARRAY:
+		nd->type = CTL_NODE_ARR;
+		nd->n = rep->elements;
+		for (size_t i = 0; i < rep->elements; i++)
+			tree_fill(rep->element[i], t, bpos);
+		break;
+	default:
+		nd->type = CTL_NODE_NIL;
+		break;
+	}
+	nd->next = t->n;
+}
+
+int
+ctl_redis_pipe_tree(struct ctl_redis *r, size_t n, const int *argc,
+		    const char *const *const *argv, const size_t *const *argl,
+		    struct ctl_tree *out, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++)
+		memset(&out[i], 0, sizeof(out[i]));
+	for (size_t i = 0; i < n; i++) {
+		if (redisAppendCommandArgv(r->c, argc[i], (const char **)argv[i], argl[i]) !=
+		    REDIS_OK) {
+			snprintf(err, errlen, "Redis: %s", r->c->errstr);
+			return -EIO;
+		}
+		r->calls++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		redisReply *rep = NULL;
+		size_t nodes = 0, bytes = 0, bpos = 0;
+
+		if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || rep == NULL) {
+			snprintf(err, errlen, "Redis connection lost: %s", r->c->errstr);
+			for (size_t k = 0; k < i; k++)
+				ctl_tree_free(&out[k]);
+			return -EIO;
+		}
+		tree_count(rep, &nodes, &bytes);
+		out[i].v = calloc(nodes, sizeof(*out[i].v));
+		out[i].buf = malloc(bytes + 1);
+		if (out[i].v == NULL || out[i].buf == NULL) {
+			freeReplyObject(rep);
+			for (size_t k = 0; k <= i; k++)
+				ctl_tree_free(&out[k]);
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		tree_fill(rep, &out[i], &bpos);
+		freeReplyObject(rep);
+	}
+	return 0;
+}
+
+void
+ctl_tree_free(struct ctl_tree *t)
+{
+	free(t->v);
+	free(t->buf);
+	memset(t, 0, sizeof(*t));
+}

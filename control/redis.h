@@ -78,6 +78,35 @@ int ctl_redis_zrange_stream(struct ctl_redis *r, size_t n, ctl_key_fn key_fn,
 			    ctl_member_fn member_fn, ctl_reply_done_fn done_fn, void *ctx, char *err,
 			    size_t errlen);
 
+/*
+ * Nested replies (XRANGE, XREAD, EXEC), which ctl_reply flattens away: the
+ * reply as a tree, its nodes in pre-order.  An array's n elements follow it;
+ * node.next is the index just past a node's subtree, so a reader walks an
+ * array's elements with i = v[i].next.  Strings point into the tree's own
+ * buffer (NUL-terminated), valid until ctl_tree_free().
+ */
+enum ctl_node_type { CTL_NODE_NIL, CTL_NODE_STR, CTL_NODE_INT, CTL_NODE_ARR, CTL_NODE_ERR };
+
+struct ctl_node {
+	enum ctl_node_type type;
+	size_t n;            /* STR/ERR: bytes at p; ARR: elements */
+	const char *p;
+	long long integer;
+	size_t next;
+};
+
+struct ctl_tree {
+	struct ctl_node *v;  /* v[0] is the reply; NULL after free */
+	size_t n;
+	char *buf;
+};
+
+/* ctl_redis_pipe() with tree replies: 0, -EIO (connection failed), -ENOMEM. */
+int ctl_redis_pipe_tree(struct ctl_redis *r, size_t n, const int *argc,
+			const char *const *const *argv, const size_t *const *argl,
+			struct ctl_tree *out, char *err, size_t errlen);
+void ctl_tree_free(struct ctl_tree *t);
+
 /* Commands sent so far (the trace's redis_calls). */
 uint64_t ctl_redis_calls(const struct ctl_redis *r);
 

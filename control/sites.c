@@ -25,7 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
+#include "parse.h"
+#include "sites.h"
 
 #define COMMUNE_MAX 99999
 

@@ -20,7 +20,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "ctl.h"
+#include "format.h"
+#include "sites.h"
 #include "godata.h"
 
 #ifndef GOLDEN_DIR

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "ctl.h"
+#include "parse.h"
 
 #define SEC 1000ULL
 #define MIN (60 * SEC)

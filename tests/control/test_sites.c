@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
+#include "sites.h"
 
 struct csv_case {
 	char text[320];

@@ -762,12 +762,54 @@ class Cluster:
         self.down()
 
 
+# ---------------------------------------------------------------- vault, lists (DESIGN §4, §9)
+def vault_seal(vkey, pid, scheme, subject):
+    """The sealed vault value of proto/vault.h, from its description: nonce =
+    BLAKE2b-192 keyed with the vault key over "chotvlt1" || pid; XChaCha20-
+    Poly1305 of scheme || subject with the pid as additional data."""
+    pid = bytes.fromhex(pid) if isinstance(pid, str) else pid
+    nonce = hashlib.blake2b(b"chotvlt1" + pid, digest_size=24, key=vkey).digest()
+    ct = nb.crypto_aead_xchacha20poly1305_ietf_encrypt(bytes([scheme]) + subject.encode(), pid,
+                                                       nonce, vkey)
+    return nonce + ct
+
+
+def vault_open(vkey, pid, sealed):
+    """(scheme, subject) of a sealed vault value; raises on a bad one."""
+    pid = bytes.fromhex(pid) if isinstance(pid, str) else pid
+    pt = nb.crypto_aead_xchacha20poly1305_ietf_decrypt(sealed[24:], pid, sealed[:24], vkey)
+    return pt[0], pt[1:].decode()
+
+
+SCHEME_NAMES = {CCCD: "cccd", PCCOVID: "pccovid", VNEID: "vneid", PASSPORT: "passport",
+                PLATE: "plate", GREEN_LANE: "greenlane"}
+LISTS_WATCH, LISTS_ZONES = "chot:{lists}:watch", "chot:{lists}:zones"
+LISTS_GREENLANE, LISTS_VERSION = "chot:{lists}:greenlane", "chot:{lists}:version"
+ALERTS_STREAM = "chot:{alerts}"
+# proto/lists.h, most severe first
+REASONS = ["watch_f0", "watch_quarantine", "watch_f1", "zone_red", "decl_symptoms", "watch_f2",
+           "zone_orange", "decl_exposed", "greenlane_unknown", "off_route", "greenlane_expired",
+           "passengers_over"]
+
+
+def watch_decode(v):
+    """A chot:{lists}:watch value: (status, set_ms, until_ms, note)."""
+    v = v.decode() if isinstance(v, bytes) else v
+    parts = v.split(" ", 3)
+    return parts[0], int(parts[1]), int(parts[2]), parts[3] if len(parts) > 3 else ""
+
+
+def user_resp(redis, user):
+    """A Resp connection to a shipped-conf Redis as chot-USER."""
+    with open(redis.passfiles[user]) as f:
+        return Resp(redis.port, "chot-" + user, f.read().strip())
+
+
 # ---------------------------------------------------------------- checkpoint loop (§9)
 VERDICT_MAGIC = b"CHV1"
-LISTS_WATCH, LISTS_ZONES = "chot:{lists}:watch", "chot:{lists}:zones"
-LISTS_GREENLANE, LISTS_SITES = "chot:{lists}:greenlane", "chot:{lists}:sites"
-LISTS_VERSION, ALERTS_STREAM = "chot:{lists}:version", "chot:{alerts}"
-# proto/lists.h chk_reasons[], most severe first: (code, name)
+LISTS_SITES = "chot:{lists}:sites"
+# proto/lists.h chk_reasons[], most severe first: (code, name).  (The merge of
+# lists-ctl and lists-dp: REASONS above was the names alone; no test reads it.)
 REASONS = [(16, "watch_f0"), (19, "watch_quarantine"), (17, "watch_f1"), (33, "zone_red"),
            (48, "decl_symptoms"), (18, "watch_f2"), (32, "zone_orange"), (49, "decl_exposed"),
            (64, "greenlane_unknown"), (65, "off_route"), (66, "greenlane_expired"),

@@ -196,9 +196,25 @@ def shipped(ck, chotctl, srcdir, tmp):
                 ("SWAPDB", ["SWAPDB", "0", "1"]),
                 ("MODULE UNLOAD", ["MODULE", "UNLOAD", "chot_audit"]),
                 ("CONFIG SET", ["CONFIG", "SET", "maxmemory", "1"]),
-                ("ACL SETUSER", ["ACL", "SETUSER", op.user, "+@all", "~*"]),
-                ("MULTI", ["MULTI"])):
+                ("ACL SETUSER", ["ACL", "SETUSER", op.user, "+@all", "~*"])):
             tamper(ck, admin, op, "c: " + what, *cmd)
+        # MULTI is the operator's since the checkpoint lists (DESIGN §9: a list
+        # change and its version bump are one transaction), but a transaction
+        # grants nothing: a refused command inside it aborts the EXEC.
+        before = stream_state(admin)
+        r = cp.Resp(redis.port, op.user, op.pw)
+        errs = []
+        for cmd in (["MULTI"], ["XTRIM", AUDIT, "MAXLEN", "0"], ["DEL", AUDIT], ["EXEC"]):
+            try:
+                r.call(*cmd)
+            except RuntimeError as e:
+                errs.append((cmd[0], str(e)))
+        r.close()
+        ck.expect([c for c, _ in errs] == ["XTRIM", "DEL", "EXEC"] and
+                  "EXECABORT" in errs[-1][1],
+                  "c: MULTI + XTRIM/DEL chot:audit + EXEC must abort: %r" % errs)
+        ck.expect(stream_state(admin) == before, "c: MULTI: the stream changed")
+        lookup_ok(ck, admin, op, "after c: MULTI")
         # (d) "who" cannot be forged.
         err = cp.Resp(redis.port)
         try:
