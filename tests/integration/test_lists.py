@@ -9,7 +9,8 @@ as the scanner.  The lists are written in proto/lists.h's encoding.
      for no verdict and a retransmission after the ACK (no second verdict):
      every verdict verifies (tag under the ACK key) and carries exactly the
      expected codes; the alerts stream holds exactly the expected alerts.
-  2. a flag while chotd runs: the subject scanned before it raises nothing,
+  2. a flag while chotd runs (`chotctl flag` as chot-operator with --chotctl,
+     else written as chotctl writes it): the subject scanned before it raises nothing,
      the scan after the flag (> 2 s later) is stopped and alerted.
   3. Redis SIGSTOPped: verdicts keep coming (no ACK); after SIGCONT every
      batch is ACKed and every alert is in the stream, none lost.
@@ -17,7 +18,8 @@ as the scanner.  The lists are written in proto/lists.h's encoding.
 Then: the accounting identities, verdicts_sent, alerts_raised and the
 per-reason counts of /chot/alerts.
 
-Usage: test_lists.py CHOTD SRCDIR [--workers N --lcores MAP]
+Usage: test_lists.py CHOTD SRCDIR [--workers N --lcores MAP] [--chotctl CHOTCTL]
+       (with --chotctl the live flag is `chotctl flag` as chot-operator)
        (root; skips with 77 otherwise)
 """
 import json
@@ -120,6 +122,7 @@ class Lab:
         self.keys_path = os.path.join(tmp, "keys")
         self.keys = cp.make_keys(self.keys_path, seed=13)
         self.runs = 0
+        self.chotctl = None
 
     def sh(self, *args, check=True):
         return subprocess.run(args, check=check, capture_output=True, text=True)
@@ -213,6 +216,7 @@ def main():
     with cp.TempDir() as tmp:
         lab = Lab(tmp, srcdir, chotd, int(opts.get("--workers", 1)),
                   opts.get("--lcores", "0"))
+        lab.chotctl = opts.get("--chotctl")
         redis = None
         try:
             lab.net_up()
@@ -230,7 +234,7 @@ def main():
             A, B, C, D, E, F, G, Hs, I, J, K = (cccd(i) for i in range(1, 12))
             lists_write(r, now, pid, A, B, C, D, E)
             fails += phase_cases(lab, redis, r, now, pid, A, B, C, D, E, F, G, Hs, I, J)
-            fails += phase_flag(lab, r, now, pid, K)
+            fails += phase_flag(lab, redis, r, now, pid, K)
             fails += phase_outage(lab, redis, r, now, pid, A)
             vt = lab.telemetry("/chot/verdict").get("/chot/verdict", {})
             al = lab.telemetry("/chot/alerts").get("/chot/alerts", {})
@@ -396,12 +400,21 @@ def site_of(hexev):
     return _fields(hexev)[2]
 
 
-def phase_flag(lab, r, now, pid, K):
+def phase_flag(lab, redis, r, now, pid, K):
     """Flag K while chotd runs: the scan before raises nothing, the one after is stopped."""
     t = now - 50000
     before = lab.scan("flag-before", {"epoch": 2, "batches": [
         {"seq": 1, "flags": 3, "events": [ev(t, CP_SITE, cp.CCCD, K)]}]})
-    cp.lists_write(r, watch=[(pid(cp.CCCD, K), "f1", now, now + 14 * cp.DAY_MS)])
+    if lab.chotctl:
+        p = subprocess.run([lab.chotctl, "-r", "redis://127.0.0.1:%d" % redis.port,
+                            "--user", "chot-operator", "--password-file",
+                            redis.passfiles["operator"], "--keys", lab.keys_path, "flag", K,
+                            "--status", "f1"], capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, USER="chot-test"))
+        if p.returncode != 0:
+            return ["flag: chotctl flag exit %d: %s" % (p.returncode, p.stderr)]
+    else:
+        cp.lists_write(r, watch=[(pid(cp.CCCD, K), "f1", now, now + 14 * cp.DAY_MS)])
     time.sleep(2.5)
     after = lab.scan("flag-after", {"epoch": 2, "batches": [
         {"seq": 2, "flags": 3, "events": [ev(t + 1000, CP2, cp.CCCD, K)]}]})
