@@ -2,6 +2,7 @@
  * The lists reader (lists_read.h): blocking hiredis, bounded by timeouts.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,17 +16,29 @@
 
 #define MOVED_MAX 3
 
+/* Where to connect: a MOVED changes host and port. */
+struct lists_target {
+	bool is_unix;                /* host is then the socket path */
+	char host[256];
+	int port;
+	char user[128], password[256];
+};
+
 struct lists_reader {
-	struct store_url u;          /* where to connect (a MOVED changes host/port) */
+	struct lists_target u;
 	char user[128], password[256];
 	struct timeval tv;
 	redisContext *c;
 };
 
-/* cluster://h1:p1,h2:p2: the first seed as a redis:// URL. */
+/*
+ * The only use of the store's URL parser (store_impl.h): redis://, unix://,
+ * and cluster://h1:p1,h2:p2 as its first seed.
+ */
 static int
-parse_url(const char *url, struct store_url *u, char *err, size_t errlen)
+parse_url(const char *url, struct lists_target *t, char *err, size_t errlen)
 {
+	struct store_url su;
 	char first[300];
 
 	if (strncmp(url, "cluster://", 10) == 0) {
@@ -38,12 +51,18 @@ parse_url(const char *url, struct store_url *u, char *err, size_t errlen)
 		snprintf(first, sizeof(first), "redis://%.*s", (int)n, url + 10);
 		url = first;
 	}
-	if (store_url_parse(url, u, err, errlen) != 0)
+	if (store_url_parse(url, &su, err, errlen) != 0)
 		return -EINVAL;
-	if (u->kind == STORE_NULL) {
+	if (su.kind == STORE_NULL) {
 		snprintf(err, errlen, "null:// has no lists");
 		return -EINVAL;
 	}
+	t->is_unix = su.kind == STORE_UNIX;
+	snprintf(t->host, sizeof(t->host), "%s", su.host);
+	t->port = su.port;
+	snprintf(t->user, sizeof(t->user), "%s", su.user);
+	snprintf(t->password, sizeof(t->password), "%s", su.password);
+	explicit_bzero(su.password, sizeof(su.password));
 	return 0;
 }
 
@@ -84,6 +103,7 @@ lists_reader_destroy(struct lists_reader *r)
 		return;
 	reader_close(r);
 	explicit_bzero(r->password, sizeof(r->password));
+	explicit_bzero(r->u.password, sizeof(r->u.password));
 	free(r);
 }
 
@@ -94,8 +114,8 @@ reader_connect(struct lists_reader *r, char *err, size_t errlen)
 
 	if (r->c != NULL)
 		return 0;
-	r->c = r->u.kind == STORE_UNIX ? redisConnectUnixWithTimeout(r->u.host, r->tv)
-				       : redisConnectWithTimeout(r->u.host, r->u.port, r->tv);
+	r->c = r->u.is_unix ? redisConnectUnixWithTimeout(r->u.host, r->tv)
+			    : redisConnectWithTimeout(r->u.host, r->u.port, r->tv);
 	if (r->c == NULL || r->c->err) {
 		snprintf(err, errlen, "lists: cannot connect to %s:%d: %s", r->u.host, r->u.port,
 			 r->c != NULL ? r->c->errstr : "out of memory");
@@ -134,7 +154,7 @@ reader_moved(struct lists_reader *r, const char *msg)
 	memcpy(r->u.host, sp + 1, (size_t)(colon - sp - 1));
 	r->u.host[colon - sp - 1] = 0;
 	r->u.port = (int)port;
-	r->u.kind = STORE_TCP;
+	r->u.is_unix = false;
 	reader_close(r);
 	return 0;
 }
