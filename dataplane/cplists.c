@@ -122,13 +122,6 @@ lk_zone(const void *tp, uint32_t commune)
 
 const struct chk_lookup dp_lists_lookup = { lk_watch, lk_greenlane, lk_checkpoint, lk_zone };
 
-uint16_t
-dp_lists_check(const struct dp_lists_table *t, const struct scan_event *ev,
-	       const uint8_t pid[PID_LEN])
-{
-	return chk_event(&dp_lists_lookup, t, ev, pid);
-}
-
 const struct dp_lists_table *
 dp_lists_get(void)
 {

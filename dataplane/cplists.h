@@ -19,7 +19,8 @@
  * up).
  *
  * Workers: dp_lists_get() (an acquire load) at the start of a batch, the
- * table only for that batch, dp_lists_quiescent() once per loop turn.  They
+ * table only for that batch (chk_event() over dp_lists_lookup, in
+ * dp_ingest), dp_lists_quiescent() once per loop turn.  They
  * never block, never talk to Redis, never see a table being built.
  */
 #ifndef CHOT_DP_CPLISTS_H
@@ -53,10 +54,6 @@ const struct dp_lists_table *dp_lists_get(void);
 
 /* Worker: the lookups over a table, for chk_event() (checkpoint.h). */
 extern const struct chk_lookup dp_lists_lookup;
-
-/* Worker: the reason mask of one valid event (checkpoint.h). */
-uint16_t dp_lists_check(const struct dp_lists_table *t, const struct scan_event *ev,
-			const uint8_t pid[PID_LEN]);
 
 /* Worker `reader`: holds no table now. */
 void dp_lists_quiescent(unsigned reader);
