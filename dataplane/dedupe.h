@@ -4,8 +4,8 @@
  * *stored* event with the same key has |ts - ts_stored| < window; a
  * duplicate does not refresh the entry, a stored event does.
  *
- * Memory is bounded: one rte_hash of dedupe.capacity entries per worker
- * (key 24 bytes, the stored ts kept in the data pointer).  Scans arrive
+ * Memory is bounded: one table of dedupe.capacity entries per worker
+ * (ddtable.h: key 24 bytes + stored ts, on transparent huge pages).  Scans arrive
  * late: a scanner sends a batch once it holds up to 16 (sometimes 64)
  * scans, so its first scan may be hours older than the newest one the
  * worker has seen from other devices, and it must still find the entry it
@@ -33,8 +33,8 @@
  * refuses can be rolled back (its retransmission must not look like a
  * duplicate of itself).
  *
- * The decision rules are pure inline functions, unit-tested without EAL;
- * the table needs EAL (rte_hash lives in hugepage/no-huge memory).
+ * The decision rules are pure inline functions and the table plain C: all
+ * unit-tested without EAL.
  */
 #ifndef CHOT_DP_DEDUPE_H
 #define CHOT_DP_DEDUPE_H
@@ -109,7 +109,7 @@ struct dp_dedupe_stats {
 };
 
 /* Create a table of capacity entries on socket; NULL with errno. window_s 0
- * disables dedupe. name must be unique in the process. */
+ * disables dedupe.  name and socket are unused (kept for the callers). */
 struct dp_dedupe *dp_dedupe_create(const char *name, uint32_t capacity, uint32_t window_s,
 				   int socket);
 void dp_dedupe_destroy(struct dp_dedupe *d);

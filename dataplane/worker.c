@@ -68,6 +68,7 @@
 #include "log.h"
 #include "reply.h"
 #include "snapshot.h"
+#include "thp.h"
 #include "worker.h"
 
 /* What the ACK of one batch needs, per ACK-queue slot (ackq.h). */
@@ -615,8 +616,8 @@ dp_worker_create(const struct dp_worker_params *p)
 	n_pend = c->redis_max_pending_events / 4 + 64;
 	w->pend = rte_zmalloc_socket("pending", (size_t)n_pend * sizeof(*w->pend), 0, p->socket);
 	w->ackq_mem = rte_zmalloc_socket("ackq", dp_ackq_mem_size(n_pend), 0, p->socket);
-	w->vault_seen = rte_zmalloc_socket("vault_seen", DP_VAULT_CACHE_SIZE * sizeof(*w->vault_seen),
-					   0, p->socket);
+	/* Probed at random once an event: on huge pages when THP allows (thp.h). */
+	w->vault_seen = dp_thp_alloc(DP_VAULT_CACHE_SIZE * sizeof(*w->vault_seen));
 	if (w->devs == NULL || w->dedupe == NULL || w->rx_ring == NULL || w->tx_ring == NULL ||
 	    w->pend == NULL || w->ackq_mem == NULL || w->vault_seen == NULL) {
 		DP_LOG(ERR, "worker %u: cannot allocate tables (devices %u, dedupe %u, "
@@ -624,6 +625,9 @@ dp_worker_create(const struct dp_worker_params *p)
 		       c->dedupe_capacity, n_pend);
 		goto fail;
 	}
+	DP_LOG(INFO, "worker %u: vault cache %zu KiB, %zu KiB on huge pages\n", p->id,
+	       DP_VAULT_CACHE_SIZE * sizeof(*w->vault_seen) / 1024,
+	       dp_thp_huge_bytes(w->vault_seen, DP_VAULT_CACHE_SIZE * sizeof(*w->vault_seen)) / 1024);
 	dp_ackq_init(&w->ackq, w->ackq_mem, n_pend);
 	dp_ingest_init(&w->ing, w->keys, (uint64_t)c->redis_retention_days * 86400000ULL,
 		       w->dedupe, w->vault_seen);
@@ -655,6 +659,6 @@ dp_worker_destroy(struct dp_worker *w)
 	rte_ring_free(w->tx_ring);
 	rte_free(w->pend);
 	rte_free(w->ackq_mem);
-	rte_free(w->vault_seen);
+	dp_thp_free(w->vault_seen, DP_VAULT_CACHE_SIZE * sizeof(*w->vault_seen));
 	rte_free(w);
 }
