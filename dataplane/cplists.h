@@ -7,8 +7,8 @@
  * redis.user, from lists.url (default: redis.url; null:// has no lists, so a
  * benchmark may store to null:// and still read lists).  Every lists.poll_ms (500) it reads chot:{lists}:version; when
  * the version moved (or nothing was loaded yet) it reads every list (HSCAN),
- * builds a fresh table (rte_hash for the watchlist, green lane and
- * checkpoint sites, a flat array for the communes), publishes it by one
+ * builds a fresh table (cptable.h: rte_hash for the watchlist, green lane
+ * and checkpoint sites, a flat array for the communes), publishes it by one
  * pointer swap, waits for an rte_rcu_qsbr grace period (every worker has
  * reported a quiescent state since the swap) and frees the old table.  A
  * change is live within poll_ms + the load, well inside 2 s.  Bad entries
@@ -19,7 +19,8 @@
  * up).
  *
  * Workers: dp_lists_get() (an acquire load) at the start of a batch, the
- * table only for that batch, dp_lists_quiescent() once per loop turn.  They
+ * table only for that batch (chk_event() over cpt_lookup, in
+ * dp_ingest), dp_lists_quiescent() once per loop turn.  They
  * never block, never talk to Redis, never see a table being built.
  */
 #ifndef CHOT_DP_CPLISTS_H
@@ -51,12 +52,7 @@ void dp_lists_stop(void);
 /* Worker: the current table (never NULL once started). */
 const struct dp_lists_table *dp_lists_get(void);
 
-/* Worker: the lookups over a table, for chk_event() (checkpoint.h). */
-extern const struct chk_lookup dp_lists_lookup;
-
-/* Worker: the reason mask of one valid event (checkpoint.h). */
-uint16_t dp_lists_check(const struct dp_lists_table *t, const struct scan_event *ev,
-			const uint8_t pid[PID_LEN]);
+/* Worker: the lookups over a table are cptable.h's cpt_lookup. */
 
 /* Worker `reader`: holds no table now. */
 void dp_lists_quiescent(unsigned reader);

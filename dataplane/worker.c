@@ -61,6 +61,7 @@
 #include "checkpoint_tx.h"
 #include "clock.h"
 #include "cplists.h"
+#include "cptable.h"
 #include "dedupe.h"
 #include "device.h"
 #include "ingest.h"
@@ -434,7 +435,7 @@ dp_worker_batch(struct dp_worker *w, struct rte_mbuf *m, const struct dp_frame *
 	if (r == WIRE_OK) {
 		/* The lists in force for this batch (never NULL once started). */
 		w->ing.lt = dp_lists_get();
-		w->ing.lk = w->ing.lt != NULL ? &dp_lists_lookup : NULL;
+		w->ing.lk = w->ing.lt != NULL ? &cpt_lookup : NULL;
 		w->ing.device_id = h->device_id;
 		/* Vault hints only for a batch that can get a slot. */
 		r = dp_ingest(&w->ing, w->pt, h->body_len, now_ms,

@@ -2,6 +2,7 @@
  * The lists reader (lists_read.h): blocking hiredis, bounded by timeouts.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,36 +15,86 @@
 #include "store_impl.h"
 
 #define MOVED_MAX 3
+#define SEEDS_MAX 16
+
+/* Where to connect: a MOVED changes host and port. */
+struct lists_target {
+	bool is_unix;                /* host is then the socket path */
+	char host[256];
+	int port;
+	char user[128], password[256];
+};
 
 struct lists_reader {
-	struct store_url u;          /* where to connect (a MOVED changes host/port) */
+	struct lists_target u;              /* connected to, or to connect to next */
+	struct { char host[256]; int port; } seeds[SEEDS_MAX];   /* cluster:// */
+	unsigned nseeds, next_seed;
 	char user[128], password[256];
 	struct timeval tv;
 	redisContext *c;
 };
 
-/* cluster://h1:p1,h2:p2: the first seed as a redis:// URL. */
+/*
+ * The only use of the store's URL parser (store_impl.h): redis://, unix://,
+ * and cluster://h1:p1,h2:p2 as its first seed.
+ */
 static int
-parse_url(const char *url, struct store_url *u, char *err, size_t errlen)
+parse_url(const char *url, struct lists_reader *r, char *err, size_t errlen)
 {
+	struct lists_target *t = &r->u;
+	struct store_url su;
 	char first[300];
 
 	if (strncmp(url, "cluster://", 10) == 0) {
-		size_t n = strcspn(url + 10, ",");
+		const char *p = url + 10;
 
-		if (n == 0 || n >= sizeof(first) - 8) {
+		/* every seed as a redis:// URL; the first may carry the userinfo */
+		while (*p != '\0' && r->nseeds < SEEDS_MAX) {
+			size_t n = strcspn(p, ",");
+			const char *at = memchr(p, '@', n);
+
+			if (at != NULL && r->nseeds > 0) {
+				snprintf(err, errlen, "%s: userinfo only before the first seed", url);
+				return -EINVAL;
+			}
+			snprintf(first, sizeof(first), "redis://%.*s", (int)n, p);
+			if (n == 0 || n >= sizeof(first) - 8 ||
+			    store_url_parse(first, &su, err, errlen) != 0 || su.kind != STORE_TCP) {
+				if (n == 0)
+					snprintf(err, errlen, "%s: empty seed", url);
+				return -EINVAL;
+			}
+			snprintf(r->seeds[r->nseeds].host, sizeof(r->seeds[0].host), "%s", su.host);
+			r->seeds[r->nseeds++].port = su.port;
+			if (r->nseeds == 1) {
+				snprintf(t->user, sizeof(t->user), "%s", su.user);
+				snprintf(t->password, sizeof(t->password), "%s", su.password);
+			}
+			explicit_bzero(su.password, sizeof(su.password));
+			p += n + (p[n] == ',');
+		}
+		if (r->nseeds == 0) {
 			snprintf(err, errlen, "%s: no seed node", url);
 			return -EINVAL;
 		}
-		snprintf(first, sizeof(first), "redis://%.*s", (int)n, url + 10);
-		url = first;
+		t->is_unix = false;
+		snprintf(t->host, sizeof(t->host), "%s", r->seeds[0].host);
+		t->port = r->seeds[0].port;
+		r->next_seed = 1 % r->nseeds;
+		return 0;
 	}
-	if (store_url_parse(url, u, err, errlen) != 0)
+	if (store_url_parse(url, &su, err, errlen) != 0)
 		return -EINVAL;
-	if (u->kind == STORE_NULL) {
+	if (su.kind == STORE_NULL) {
 		snprintf(err, errlen, "null:// has no lists");
 		return -EINVAL;
 	}
+	t->is_unix = su.kind == STORE_UNIX;
+	snprintf(t->host, sizeof(t->host), "%s", su.host);
+	t->port = su.port;
+	snprintf(t->user, sizeof(t->user), "%s", su.user);
+	snprintf(t->password, sizeof(t->password), "%s", su.password);
+	explicit_bzero(su.password, sizeof(su.password));
 	return 0;
 }
 
@@ -57,7 +108,7 @@ lists_reader_create(const char *url, const char *user, const char *password,
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (parse_url(url, &r->u, err, errlen) != 0) {
+	if (parse_url(url, r, err, errlen) != 0) {
 		free(r);
 		errno = EINVAL;
 		return NULL;
@@ -84,6 +135,7 @@ lists_reader_destroy(struct lists_reader *r)
 		return;
 	reader_close(r);
 	explicit_bzero(r->password, sizeof(r->password));
+	explicit_bzero(r->u.password, sizeof(r->u.password));
 	free(r);
 }
 
@@ -94,12 +146,17 @@ reader_connect(struct lists_reader *r, char *err, size_t errlen)
 
 	if (r->c != NULL)
 		return 0;
-	r->c = r->u.kind == STORE_UNIX ? redisConnectUnixWithTimeout(r->u.host, r->tv)
-				       : redisConnectWithTimeout(r->u.host, r->u.port, r->tv);
+	r->c = r->u.is_unix ? redisConnectUnixWithTimeout(r->u.host, r->tv)
+			    : redisConnectWithTimeout(r->u.host, r->u.port, r->tv);
 	if (r->c == NULL || r->c->err) {
 		snprintf(err, errlen, "lists: cannot connect to %s:%d: %s", r->u.host, r->u.port,
 			 r->c != NULL ? r->c->errstr : "out of memory");
 		reader_close(r);
+		if (r->nseeds > 1) {      /* a cluster: the next call tries the next seed */
+			snprintf(r->u.host, sizeof(r->u.host), "%s", r->seeds[r->next_seed].host);
+			r->u.port = r->seeds[r->next_seed].port;
+			r->next_seed = (r->next_seed + 1) % r->nseeds;
+		}
 		return -ECONNREFUSED;
 	}
 	(void)redisSetTimeout(r->c, r->tv);
@@ -134,7 +191,7 @@ reader_moved(struct lists_reader *r, const char *msg)
 	memcpy(r->u.host, sp + 1, (size_t)(colon - sp - 1));
 	r->u.host[colon - sp - 1] = 0;
 	r->u.port = (int)port;
-	r->u.kind = STORE_TCP;
+	r->u.is_unix = false;
 	reader_close(r);
 	return 0;
 }
@@ -148,6 +205,9 @@ reader_cmd(struct lists_reader *r, int *rc, char *err, size_t errlen, int argc,
 		redisReply *rep;
 
 		*rc = reader_connect(r, err, errlen);
+		/* a cluster seed that is down: each of the others once */
+		for (unsigned i = 1; *rc == -ECONNREFUSED && i < r->nseeds; i++)
+			*rc = reader_connect(r, err, errlen);
 		if (*rc != 0)
 			return NULL;
 		rep = redisCommandArgv(r->c, argc, argv, NULL);

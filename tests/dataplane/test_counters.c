@@ -64,3 +64,29 @@ Test(counters, sum)
 	cr_assert_eq(s.acks_sent, 9);
 	cr_assert_eq(s.reasons[FRAME_FRAGMENT], 7);
 }
+
+/* The verdict latency histogram (/chot/verdict): buckets and quantiles. */
+Test(counters, verdict_latency_buckets)
+{
+	uint64_t lat[DP_VLAT_BUCKETS] = { 0 };
+
+	cr_assert_eq(dp_vlat_bucket(0), 0);
+	cr_assert_eq(dp_vlat_upper_us(dp_vlat_bucket(0)), 1);
+	cr_assert_eq(dp_vlat_upper_us(dp_vlat_bucket(63)), 64);
+	cr_assert_eq(dp_vlat_upper_us(dp_vlat_bucket(64)), 128);
+	cr_assert_eq(dp_vlat_upper_us(dp_vlat_bucket(127)), 128);
+	cr_assert_eq(dp_vlat_upper_us(dp_vlat_bucket(128)), 256);
+	cr_assert_eq(dp_vlat_bucket(UINT64_MAX), DP_VLAT_BUCKETS - 1, "the last bucket is open");
+	for (uint64_t us = 1; us < (1u << 22); us = us * 3 / 2 + 1)
+		cr_assert_geq(dp_vlat_upper_us(dp_vlat_bucket(us)), us < (1u << 21) ? us + 1 : 0,
+			      "%lu us lies below its bucket's upper bound", (unsigned long)us);
+	cr_assert_eq(dp_vlat_quantile_us(lat, 0.99), 0, "no samples");
+	for (unsigned i = 0; i < 98; i++)
+		lat[dp_vlat_bucket(10)]++;
+	lat[dp_vlat_bucket(300)]++;
+	lat[dp_vlat_bucket(5000)]++;
+	cr_expect_eq(dp_vlat_quantile_us(lat, 0.50), 11);
+	cr_expect_eq(dp_vlat_quantile_us(lat, 0.98), 11);
+	cr_expect_eq(dp_vlat_quantile_us(lat, 0.99), 512);
+	cr_expect_eq(dp_vlat_quantile_us(lat, 0.999), 8192);
+}

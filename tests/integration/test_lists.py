@@ -9,15 +9,20 @@ as the scanner.  The lists are written in proto/lists.h's encoding.
      for no verdict and a retransmission after the ACK (no second verdict):
      every verdict verifies (tag under the ACK key) and carries exactly the
      expected codes; the alerts stream holds exactly the expected alerts.
-  2. a flag while chotd runs: the subject scanned before it raises nothing,
+  2. a flag while chotd runs (`chotctl flag` as chot-operator with --chotctl,
+     else written as chotctl writes it): the subject scanned before it raises nothing,
      the scan after the flag (> 2 s later) is stopped and alerted.
-  3. Redis SIGSTOPped: verdicts keep coming (no ACK); after SIGCONT every
+  3. reload churn: the version bumped every 0.3 s while a scanner sends;
+     every table swap is under traffic (RCU grace periods), every verdict
+     still right.
+  4. Redis SIGSTOPped: verdicts keep coming (no ACK); after SIGCONT every
      batch is ACKed and every alert is in the stream, none lost.
-  4. restart: a second chotd has the lists from its first packet.
+  5. restart: a second chotd has the lists from its first packet.
 Then: the accounting identities, verdicts_sent, alerts_raised and the
 per-reason counts of /chot/alerts.
 
-Usage: test_lists.py CHOTD SRCDIR [--workers N --lcores MAP]
+Usage: test_lists.py CHOTD SRCDIR [--workers N --lcores MAP] [--chotctl CHOTCTL]
+       (with --chotctl the live flag is `chotctl flag` as chot-operator)
        (root; skips with 77 otherwise)
 """
 import json
@@ -120,6 +125,7 @@ class Lab:
         self.keys_path = os.path.join(tmp, "keys")
         self.keys = cp.make_keys(self.keys_path, seed=13)
         self.runs = 0
+        self.chotctl = None
 
     def sh(self, *args, check=True):
         return subprocess.run(args, check=check, capture_output=True, text=True)
@@ -213,6 +219,7 @@ def main():
     with cp.TempDir() as tmp:
         lab = Lab(tmp, srcdir, chotd, int(opts.get("--workers", 1)),
                   opts.get("--lcores", "0"))
+        lab.chotctl = opts.get("--chotctl")
         redis = None
         try:
             lab.net_up()
@@ -230,9 +237,22 @@ def main():
             A, B, C, D, E, F, G, Hs, I, J, K = (cccd(i) for i in range(1, 12))
             lists_write(r, now, pid, A, B, C, D, E)
             fails += phase_cases(lab, redis, r, now, pid, A, B, C, D, E, F, G, Hs, I, J)
-            fails += phase_flag(lab, r, now, pid, K)
+            fails += phase_flag(lab, redis, r, now, pid, K)
+            fails += phase_churn(lab, redis, now, pid, A)
             fails += phase_outage(lab, redis, r, now, pid, A)
+            vt = lab.telemetry("/chot/verdict").get("/chot/verdict", {})
+            al = lab.telemetry("/chot/alerts").get("/chot/alerts", {})
+            print("/chot/verdict:", json.dumps(vt))
+            print("/chot/alerts:", json.dumps(al))
             rc, c1, err1 = lab.stop()
+            if vt.get("verdicts_sent") != c1.get("verdicts_sent") or not vt.get("p99_us"):
+                fails.append("/chot/verdict %s vs verdicts_sent %s" % (vt, c1.get("verdicts_sent")))
+            want_by = {}
+            for reasons in lab.expected_alerts.values():
+                for name in reasons.split(","):
+                    want_by[name] = want_by.get(name, 0) + 1
+            if any(al.get(n, 0) != want_by.get(n, 0) for _, n in cp.REASONS):
+                fails.append("/chot/alerts %s, expected %s" % (al, want_by))
             tel_ok = check_run(fails, "run 1", rc, c1, err1)
             fails += phase_restart(lab, redis, r, now, pid, A)
             fails += check_alerts(r, lab.expected_alerts)
@@ -384,12 +404,21 @@ def site_of(hexev):
     return _fields(hexev)[2]
 
 
-def phase_flag(lab, r, now, pid, K):
+def phase_flag(lab, redis, r, now, pid, K):
     """Flag K while chotd runs: the scan before raises nothing, the one after is stopped."""
     t = now - 50000
     before = lab.scan("flag-before", {"epoch": 2, "batches": [
         {"seq": 1, "flags": 3, "events": [ev(t, CP_SITE, cp.CCCD, K)]}]})
-    cp.lists_write(r, watch=[(pid(cp.CCCD, K), "f1", now, now + 14 * cp.DAY_MS)])
+    if lab.chotctl:
+        p = subprocess.run([lab.chotctl, "-r", "redis://127.0.0.1:%d" % redis.port,
+                            "--user", "chot-operator", "--password-file",
+                            redis.passfiles["operator"], "--keys", lab.keys_path, "flag", K,
+                            "--status", "f1"], capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, USER="chot-test"))
+        if p.returncode != 0:
+            return ["flag: chotctl flag exit %d: %s" % (p.returncode, p.stderr)]
+    else:
+        cp.lists_write(r, watch=[(pid(cp.CCCD, K), "f1", now, now + 14 * cp.DAY_MS)])
     time.sleep(2.5)
     after = lab.scan("flag-after", {"epoch": 2, "batches": [
         {"seq": 2, "flags": 3, "events": [ev(t + 1000, CP2, cp.CCCD, K)]}]})
@@ -405,6 +434,46 @@ def phase_flag(lab, r, now, pid, K):
     return fails
 
 
+def phase_churn(lab, redis, now, pid, A):
+    """Reloads under traffic: every swap waits for the workers' grace period."""
+    import threading
+    t = now - 45000
+    n = 30
+    batches = [{"seq": q, "flags": 3, "events": [ev(t + q, 2000 + q, cp.CCCD, A)]}
+               for q in range(1, n + 1)]
+    for q in range(1, n + 1):
+        lab.expected_alerts[(pid(cp.CCCD, A), t + q, 2000 + q)] = "watch_f0"
+    before = lab.telemetry("/chot/lists").get("/chot/lists", {}).get("lists_reloaded", 0)
+    stop = threading.Event()
+
+    def bump():
+        rr = cp.Resp(redis.port, redis.user, redis.password)
+        for _ in range(12):
+            if stop.wait(0.3):
+                break
+            rr.call("INCR", cp.LISTS_VERSION)
+        rr.close()
+    th = threading.Thread(target=bump)
+    th.start()
+    try:
+        res = lab.scan("churn", {"epoch": 3, "batches": batches, "gap_s": 0.12})
+    finally:
+        stop.set()
+        th.join()
+    time.sleep(1.0)
+    after = lab.telemetry("/chot/lists").get("/chot/lists", {}).get("lists_reloaded", 0)
+    fails = []
+    if after - before < 3:     # polled every 0.5 s: several bumps make one reload
+        fails.append("churn: only %d reloads while the version moved 12 times" %
+                     (after - before))
+    bad = [q for q in range(1, n + 1)
+           if [v["codes"] for v in res["verdicts"].get(str(q), [])] != [[16]]]
+    if bad or res["acked"] != n:
+        fails.append("churn: batches %s without exactly one [16] verdict, acked %s" %
+                     (bad[:5], res["acked"]))
+    return fails
+
+
 def phase_outage(lab, redis, r, now, pid, A):
     """Redis frozen: verdicts flow, ACKs wait; after the thaw nothing is lost."""
     t = now - 40000
@@ -417,7 +486,7 @@ def phase_outage(lab, redis, r, now, pid, A):
         lab.expected_alerts[(pid(cp.CCCD, A), t + q, 1000 + q)] = "watch_f0"
     os.kill(redis.proc.pid, signal.SIGSTOP)
     t_stop = time.time()
-    p, out = lab.scan("outage", {"epoch": 3, "batches": batches, "gap_s": 0.05,
+    p, out = lab.scan("outage", {"epoch": 4, "batches": batches, "gap_s": 0.05,
                                  "resend_s": 1.0, "deadline_s": 30}, wait=False)
     time.sleep(4.0)
     t_cont = time.time()
@@ -443,7 +512,7 @@ def phase_restart(lab, redis, r, now, pid, A):
     """A fresh chotd has the lists from its first packet."""
     lab.start(redis)
     t = now - 30000
-    res = lab.scan("restart", {"epoch": 4, "batches": [
+    res = lab.scan("restart", {"epoch": 5, "batches": [
         {"seq": 1, "flags": 3, "events": [ev(t, CP2, cp.CCCD, A)]}]})
     lab.expected_alerts[(pid(cp.CCCD, A), t, CP2)] = "watch_f0"
     tel = lab.telemetry("/chot/lists").get("/chot/lists", {})

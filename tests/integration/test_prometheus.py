@@ -211,6 +211,13 @@ def main():
                     name = name if types.get(name) == "gauge" else name + "_total"
                     check(name, w, v)
                     n += 1
+            # /chot/alerts (DESIGN §9): one chot_alert_reasons_total per reason
+            alerts = cp.telemetry_query(prefix, "/chot/alerts") or {}
+            by_reason = {s["metric"].get("reason"): s["value"][1] for s in res
+                         if s["metric"]["__name__"] == "chot_alert_reasons_total"}
+            if len(alerts) != 12 or any(by_reason.get(k) != str(v) for k, v in alerts.items()):
+                fails.append("chot_alert_reasons_total %s vs /chot/alerts %s" % (by_reason,
+                                                                                 alerts))
             if prom.get(("chot_events_stored_total", None)) != str(want["events_stored"]):
                 fails.append("chot_events_stored_total %s, flood truth %d" % (
                     prom.get(("chot_events_stored_total", None)), want["events_stored"]))

@@ -7,6 +7,8 @@ user off).  chotd is started with:
   - no user / password at all                -> exit != 0, "authentication failed"
   - a user that lacks ZADD                    -> exit != 0, "NOPERM", names zadd
   - a user with ZADD but not on chot's keys   -> exit != 0, "NOPERM"
+  - a user that may not append alerts         -> exit != 0, "NOPERM", names XADD
+    (DESIGN §9: an ACKed scan's alert must be writable)
   - chot-ingest with its password (control)   -> runs, stores the scenario, exit 0
 
 Every refusal must name the user and the server (host:port), never the
@@ -47,6 +49,10 @@ def main():
             redis.cli("ACL", "SETUSER", "chot-wrongkeys", "on", ">wrongkeys-pw", "resetkeys",
                       "%W~x:*", "resetchannels", "-@all", "+zadd", "+expireat", "+set",
                       "+ping", "+auth", "+hello")
+            redis.cli("ACL", "SETUSER", "chot-noxadd", "on", ">noxadd-pw", "resetkeys",
+                      "%W~s:*", "%W~p:*", "%W~v:*", "%R~chot:{lists}:*", "resetchannels",
+                      "-@all", "+zadd", "+expireat", "+set", "+get", "+hscan", "+ping",
+                      "+auth", "+hello")
             server = "127.0.0.1:%d" % redis.port
             cases = [
                 ("wrongpass", "chot-ingest", write_pass(tmp, "bad.pass", "not-the-password"),
@@ -56,6 +62,8 @@ def main():
                  ["NOPERM", "zadd", "chot-nozadd", server]),
                 ("wrongkeys", "chot-wrongkeys", write_pass(tmp, "wk.pass", "wrongkeys-pw"),
                  ["NOPERM", "chot-wrongkeys", server]),
+                ("noxadd", "chot-noxadd", write_pass(tmp, "noxadd.pass", "noxadd-pw"),
+                 ["NOPERM", "XADD", "chot:{alerts}", "chot-noxadd", server]),
             ]
             for tag, user, pwfile, want in cases:
                 sets = {"keys.file": keys_path, "redis.url": "redis://" + server,
@@ -78,7 +86,8 @@ def main():
                     if w not in err:
                         fails.append("%s: the error does not say %r: %s" % (tag, w,
                                                                            err[-800:]))
-                for pw in ["not-the-password", "nozadd-pw", "wrongkeys-pw", redis.password]:
+                for pw in ["not-the-password", "nozadd-pw", "wrongkeys-pw", "noxadd-pw",
+                           redis.password]:
                     if pw in err or pw in out:
                         fails.append("%s: a password appears in the output" % tag)
                 if not fails:
