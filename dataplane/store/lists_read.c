@@ -12,7 +12,7 @@
 
 #include "lists.h"
 #include "lists_read.h"
-#include "store_impl.h"
+#include "redis_url.h"
 
 #define MOVED_MAX 3
 #define SEEDS_MAX 16
@@ -34,67 +34,35 @@ struct lists_reader {
 	redisContext *c;
 };
 
-/*
- * The only use of the store's URL parser (store_impl.h): redis://, unix://,
- * and cluster://h1:p1,h2:p2 as its first seed.
- */
+/* redis://, unix:// and cluster://h1:p1,h2:p2 (every seed), by proto/redis_url. */
 static int
 parse_url(const char *url, struct lists_reader *r, char *err, size_t errlen)
 {
 	struct lists_target *t = &r->u;
-	struct store_url su;
-	char first[300];
+	struct redis_url u;
 
-	if (strncmp(url, "cluster://", 10) == 0) {
-		const char *p = url + 10;
-
-		/* every seed as a redis:// URL; the first may carry the userinfo */
-		while (*p != '\0' && r->nseeds < SEEDS_MAX) {
-			size_t n = strcspn(p, ",");
-			const char *at = memchr(p, '@', n);
-
-			if (at != NULL && r->nseeds > 0) {
-				snprintf(err, errlen, "%s: userinfo only before the first seed", url);
-				return -EINVAL;
-			}
-			snprintf(first, sizeof(first), "redis://%.*s", (int)n, p);
-			if (n == 0 || n >= sizeof(first) - 8 ||
-			    store_url_parse(first, &su, err, errlen) != 0 || su.kind != STORE_TCP) {
-				if (n == 0)
-					snprintf(err, errlen, "%s: empty seed", url);
-				return -EINVAL;
-			}
-			snprintf(r->seeds[r->nseeds].host, sizeof(r->seeds[0].host), "%s", su.host);
-			r->seeds[r->nseeds++].port = su.port;
-			if (r->nseeds == 1) {
-				snprintf(t->user, sizeof(t->user), "%s", su.user);
-				snprintf(t->password, sizeof(t->password), "%s", su.password);
-			}
-			explicit_bzero(su.password, sizeof(su.password));
-			p += n + (p[n] == ',');
-		}
-		if (r->nseeds == 0) {
-			snprintf(err, errlen, "%s: no seed node", url);
-			return -EINVAL;
-		}
-		t->is_unix = false;
-		snprintf(t->host, sizeof(t->host), "%s", r->seeds[0].host);
-		t->port = r->seeds[0].port;
-		r->next_seed = 1 % r->nseeds;
-		return 0;
-	}
-	if (store_url_parse(url, &su, err, errlen) != 0)
+	if (redis_url_parse(url, &u, err, errlen) != 0)
 		return -EINVAL;
-	if (su.kind == STORE_NULL) {
+	if (u.kind == REDIS_URL_NULL) {
 		snprintf(err, errlen, "null:// has no lists");
 		return -EINVAL;
 	}
-	t->is_unix = su.kind == STORE_UNIX;
-	snprintf(t->host, sizeof(t->host), "%s", su.host);
-	t->port = su.port;
-	snprintf(t->user, sizeof(t->user), "%s", su.user);
-	snprintf(t->password, sizeof(t->password), "%s", su.password);
-	explicit_bzero(su.password, sizeof(su.password));
+	t->is_unix = u.kind == REDIS_URL_UNIX;
+	snprintf(t->user, sizeof(t->user), "%s", u.user);
+	snprintf(t->password, sizeof(t->password), "%s", u.password);
+	explicit_bzero(u.password, sizeof(u.password));
+	if (t->is_unix) {
+		snprintf(t->host, sizeof(t->host), "%s", u.path);
+		return 0;
+	}
+	for (unsigned i = 0; i < u.nseeds && i < SEEDS_MAX; i++) {
+		snprintf(r->seeds[i].host, sizeof(r->seeds[0].host), "%s", u.seeds[i].host);
+		r->seeds[i].port = u.seeds[i].port;
+		r->nseeds++;
+	}
+	snprintf(t->host, sizeof(t->host), "%s", r->seeds[0].host);
+	t->port = r->seeds[0].port;
+	r->next_seed = 1 % r->nseeds;
 	return 0;
 }
 
