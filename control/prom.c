@@ -77,6 +77,8 @@ static const struct prom_field {
 	{ "devices", PROM_GAUGE, "Devices in the worker's replay-window table." },
 	{ "dedupe_entries", PROM_GAUGE, "Entries in the worker's dedupe table." },
 	{ "dedupe_reclaimed", PROM_COUNTER, "Expired dedupe entries reclaimed." },
+	{ "dedupe_late", PROM_COUNTER, "Stored events that might duplicate an entry the full "
+	  "dedupe table evicted (an upper bound on the extra events stored)." },
 	{ "redis_connected", PROM_GAUGE, "1 when the worker's Redis connection is up." },
 	{ "redis_reconnects", PROM_COUNTER, "Reconnections to Redis." },
 	{ "redis_commands", PROM_COUNTER, "Commands sent to Redis." },
@@ -84,6 +86,9 @@ static const struct prom_field {
 	 * idle or not): a liveness detail of /chot/workers, not a metric; left
 	 * out so an idle chotd scrapes the same twice. */
 	{ "snapshots", PROM_SKIP, "" },
+	/* A sizing diagnostic in milliseconds (docs/OPERATIONS.md): read it from
+	 * /chot/workers; Prometheus names carry base units only. */
+	{ "dedupe_lateness_max_ms", PROM_SKIP, "" },
 };
 
 static const struct prom_field *

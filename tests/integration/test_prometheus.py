@@ -84,12 +84,14 @@ def api(port, path, **params):
 
 def telemetry(prefix):
     """/chot/stats and /chot/workers, less each worker's `snapshots` (how
-    often it republished its telemetry: it moves while idle, and chotctl
-    leaves it out of the exposition)."""
+    often it republished its telemetry: it moves while idle) and
+    `dedupe_lateness_max_ms` (milliseconds: a sizing diagnostic), both of
+    which chotctl leaves out of the exposition."""
     workers = cp.telemetry_query(prefix, "/chot/workers")
     for d in workers.values():
         if isinstance(d, dict):
             d.pop("snapshots", None)
+            d.pop("dedupe_lateness_max_ms", None)
     return cp.telemetry_query(prefix, "/chot/stats"), workers
 
 

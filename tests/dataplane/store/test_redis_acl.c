@@ -71,8 +71,9 @@ static const struct acl_case cases[] = {
 	{ "chot-operator", RSRV_OPERATOR_PW, { "ZADD", "s:{ab}:1", "0", "x" }, false },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "ZREM", "p:{7}:1", "m" }, false },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "DEL", "s:{ab}:1" }, false },
-	/* `vehicle register` seals the plate into the vault (DESIGN §9): SET v:* only */
-	{ "chot-operator", RSRV_OPERATOR_PW, { "SET", "v:{ab}", "x" }, true },
+	/* never the vault: `vehicle register` seals plates into chot:{lists}:plates */
+	{ "chot-operator", RSRV_OPERATOR_PW, { "SET", "v:{ab}", "x" }, false },
+	{ "chot-operator", RSRV_OPERATOR_PW, { "HSET", "chot:{lists}:plates", "a", "b" }, true },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "SET", "s:{ab}:1", "x" }, false },
 	/* the lists of §9 yes, the alerts only to read */
 	{ "chot-operator", RSRV_OPERATOR_PW, { "HSET", "chot:{lists}:watch", "a", "b" }, true },
