@@ -28,7 +28,9 @@
 	X(batches_dropped) X(acks_dropped) X(acks_deferred_dropped) X(tx_dropped) \
 	X(dedupe_full) \
 	X(arp_replies) X(nd_replies) X(ring_full_spins) X(rx_paused) \
-	X(ingest_cycles) X(ingest_events)
+	X(ingest_cycles) X(ingest_events) \
+	X(redis_moved) X(redis_ask) X(redis_tryagain) X(redis_clusterdown) \
+	X(redis_map_refreshes) X(redis_wait_short)
 
 struct dp_counters {
 #define X(n) uint64_t n;

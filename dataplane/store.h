@@ -41,13 +41,15 @@ enum dp_store_log_level { DP_STORE_LOG_ERR, DP_STORE_LOG_WARNING, DP_STORE_LOG_I
 typedef void (*dp_store_log_fn)(void *ctx, int level, const char *line);
 
 struct dp_store_conf {
-	const char *url;            /* redis://host:port, unix://PATH, null:// */
+	const char *url;            /* redis://host:port, unix://PATH, cluster://H:P,..., null:// */
 	const char *user;           /* ACL user or NULL */
 	const char *password;       /* or NULL */
 	unsigned pipeline;          /* max commands in flight per connection */
 	unsigned flush_us;          /* flush deadline */
 	unsigned retention_days;
 	unsigned max_pending_events;/* backlog bound (events held, in flight or waiting) */
+	unsigned wait_replicas;     /* > 0: writes confirmed only once WAIT reports this many */
+	unsigned wait_timeout_ms;   /* WAIT's timeout */
 	const uint8_t *vault_key;   /* 32 bytes, or NULL: no vault writes */
 	dp_store_log_fn log;        /* or NULL: stderr */
 	void *log_ctx;
@@ -70,6 +72,8 @@ struct dp_store_stats {
 	uint64_t reconnects;
 	uint64_t events_pending;      /* submitted, not yet completed */
 	uint64_t batches_pending;
+	/* Redis Cluster (DESIGN §8); wait_short also on a single node. */
+	uint64_t moved, ask, tryagain, clusterdown, map_refreshes, wait_short;
 	bool connected;
 };
 

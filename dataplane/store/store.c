@@ -9,9 +9,11 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "redis_url.h"
 #include "store_impl.h"
 
 static void
@@ -50,6 +52,21 @@ dp_store_create(const struct dp_store_conf *conf, dp_store_done_fn done, void *c
 	struct dp_store *s;
 	char err[256], line[300];
 
+	if (strncmp(conf->url, "cluster://", 10) == 0) {
+		struct redis_url ru;
+
+		if (redis_url_parse(conf->url, &ru, err, sizeof(err)) != 0) {
+			snprintf(line, sizeof(line), "store: %s", err);
+			store_emit(conf->log, conf->log_ctx, DP_STORE_LOG_ERR, line);
+			errno = EINVAL;
+			return NULL;
+		}
+		s = store_cluster_create(conf, &ru);
+		explicit_bzero(&ru, sizeof(ru));
+		if (s == NULL)
+			return NULL;
+		goto made;
+	}
 	if (store_url_parse(conf->url, &u, err, sizeof(err)) != 0) {
 		snprintf(line, sizeof(line), "store: %s", err);
 		store_emit(conf->log, conf->log_ctx, DP_STORE_LOG_ERR, line);
@@ -59,6 +76,7 @@ dp_store_create(const struct dp_store_conf *conf, dp_store_done_fn done, void *c
 	s = u.kind == STORE_NULL ? store_null_create(conf) : store_redis_create(conf, &u);
 	if (s == NULL)
 		return NULL;
+made:
 	s->done = done;
 	s->ctx = ctx;
 	s->log = conf->log;
@@ -105,6 +123,7 @@ dp_store_abandon(struct dp_store *s)
 void
 dp_store_get_stats(const struct dp_store *s, struct dp_store_stats *st)
 {
+	memset(st, 0, sizeof(*st));
 	s->ops->stats(s, st);
 }
 
@@ -113,6 +132,16 @@ dp_store_check(const struct dp_store_conf *conf, unsigned timeout_ms, char *err,
 {
 	struct store_url u;
 
+	if (strncmp(conf->url, "cluster://", 10) == 0) {
+		struct redis_url ru;
+		int rc;
+
+		if (redis_url_parse(conf->url, &ru, err, errlen) != 0)
+			return -EINVAL;
+		rc = store_cluster_check(conf, &ru, timeout_ms, err, errlen);
+		explicit_bzero(&ru, sizeof(ru));
+		return rc;
+	}
 	if (store_url_parse(conf->url, &u, err, errlen) != 0)
 		return -EINVAL;
 	if (u.kind == STORE_NULL)

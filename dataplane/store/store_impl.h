@@ -50,6 +50,10 @@ void store_log(struct dp_store *s, int level, const char *fmt, ...)
 
 struct dp_store *store_null_create(const struct dp_store_conf *conf);
 struct dp_store *store_redis_create(const struct dp_store_conf *conf, const struct store_url *u);
+struct redis_url;
+struct dp_store *store_cluster_create(const struct dp_store_conf *conf, const struct redis_url *u);
+int store_cluster_check(const struct dp_store_conf *conf, const struct redis_url *u,
+			unsigned timeout_ms, char *err, size_t errlen);
 int store_redis_check(const struct dp_store_conf *conf, const struct store_url *u,
 		      unsigned timeout_ms, char *err, size_t errlen);
 
