@@ -37,6 +37,7 @@ struct ctl_app {
 	bool keys_given;          /* --keys: reveal identities from the vault */
 	struct chot_keys keys;
 	bool keys_loaded;
+	struct ctl_redis_opts ropts;  /* --replicas, --timeout */
 	struct ctl_redis *redis;
 	struct ctl_site *sites;   /* sorted by id */
 	size_t n_sites;

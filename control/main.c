@@ -61,8 +61,8 @@ ctl_connect(struct ctl_app *app)
 	if (app->password_file != NULL &&
 	    read_password(app->password_file, pw, sizeof(pw), app->err, sizeof(app->err)) != 0)
 		return ctl_fail(app, CTL_USAGE, "%s", app->err);
-	app->redis = ctl_redis_open(app->url, app->user, pw, app->err, sizeof(app->err),
-				    &unavailable);
+	app->redis = ctl_redis_open(app->url, app->user, pw, &app->ropts, app->err,
+				    sizeof(app->err), &unavailable);
 	explicit_bzero(pw, sizeof(pw));
 	if (app->redis == NULL)
 		return ctl_fail(app, CTL_UNAVAILABLE, "%s", app->err);  /* down or refusing us */
@@ -88,7 +88,8 @@ ctl_need_keys(struct ctl_app *app, bool pseudonym_only)
 int
 main(int argc, char **argv)
 {
-	enum { O_KEYS = 1, O_USER, O_PWF, O_JSON, O_CSV, O_LANG, O_OPER, O_HELP };
+	enum { O_KEYS = 1, O_USER, O_PWF, O_JSON, O_CSV, O_LANG, O_OPER, O_HELP, O_REPLICAS,
+	       O_TIMEOUT };
 	static const struct option opts[] = {
 		{ "keys", required_argument, NULL, O_KEYS },
 		{ "user", required_argument, NULL, O_USER },
@@ -98,6 +99,8 @@ main(int argc, char **argv)
 		{ "lang", required_argument, NULL, O_LANG },
 		{ "operator", required_argument, NULL, O_OPER },
 		{ "help", no_argument, NULL, O_HELP },
+		{ "replicas", no_argument, NULL, O_REPLICAS },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctl_app app = { .out = OUT_TABLE, .lang = LANG_EN, .o = stdout };
@@ -118,6 +121,16 @@ main(int argc, char **argv)
 		case O_USER: app.user = optarg; break;
 		case O_PWF: app.password_file = optarg; break;
 		case O_JSON: app.out = OUT_JSON; break;
+		case O_REPLICAS: app.ropts.replicas = true; break;
+		case O_TIMEOUT: {
+			uint64_t ms;
+
+			if (ctl_parse_duration(optarg, &ms) != 0 || ms < 100 || ms > 600000)
+				return ctl_fail(&app, CTL_USAGE, "--timeout takes a duration from "
+						"100ms to 10m (e.g. 5s), not '%s'", optarg);
+			app.ropts.timeout_ms = (unsigned)ms;
+			break;
+		}
 		case O_CSV: app.out = OUT_CSV; break;
 		case O_OPER:  /* removed: "who" is the ACL user (DESIGN §4), not a flag */
 			return ctl_fail(&app, CTL_USAGE, "--operator was removed: the audit "

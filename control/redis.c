@@ -1,262 +1,29 @@
 /*
- * chotctl's Redis client (see redis.h).
+ * chotctl's Redis client (redis.h): one node (redis://, unix://) or a Redis
+ * Cluster (cluster://), the same calls either way.
+ *
+ * The URL is read by the one parser (proto/redis_url.h); commands are
+ * encoded by the one RESP encoder (proto/resp.h); connections are
+ * redis_conn.c's (every wait bounded).  On a cluster the slot map comes
+ * from CLUSTER SLOTS of the first seed that answers (proto/slot.h), each
+ * command goes to the master owning its key's slot (reads to a replica with
+ * --replicas, after READONLY), a pipeline is split per node and sent to
+ * every node before any reply is read, and a MOVED or ASK answer is
+ * followed once (MOVED also fixes the map, and the next call refreshes
+ * it).  A node that cannot be reached or does not answer fails the call
+ * with its host:port in the error, which chotctl reports with exit 3.
  */
 #include <errno.h>
-#include <poll.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <strings.h>
 
-#include <hiredis/hiredis.h>
+#include "layout.h"
+#include "redis_int.h"
+#include "resp.h"
 
-#include "redis.h"
-
-struct ctl_redis {
-	redisContext *c;
-	uint64_t calls;
-};
-
-/*
- * HOST:PORT of a redis:// URL after the scheme (optional user:pass@, a
- * bracketed IPv6 literal, optional :PORT, default 6379, optional /DB
- * ignored): 0, or -EINVAL for anything else.  The port is read strictly.
- */
-static int
-redis_url_host_port(const char *h, char *host, size_t hostlen, int *port)
-{
-	const char *at = strrchr(h, '@'), *end, *p;
-	size_t hl;
-	unsigned long v = 0;
-
-	if (at != NULL)
-		h = at + 1;
-	if (*h == '[') {
-		end = strchr(h, ']');
-		if (end == NULL)
-			return -EINVAL;
-		hl = (size_t)(end - h - 1);
-		h++;
-		p = end + 1;
-	} else {
-		hl = strcspn(h, ":/");
-		p = h + hl;
-	}
-	if (hl == 0 || hl >= hostlen)
-		return -EINVAL;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	*port = 6379;
-	if (*p == ':') {
-		const char *d = ++p;
-
-		while (*p >= '0' && *p <= '9' && v <= 65535)
-			v = v * 10 + (unsigned long)(*p++ - '0');
-		if (p == d || v == 0 || v > 65535)
-			return -EINVAL;
-		*port = (int)v;
-	}
-	return *p == '\0' || *p == '/' ? 0 : -EINVAL;
-}
-
-struct ctl_redis *
-ctl_redis_open(const char *url, const char *user, const char *password, char *err,
-	       size_t errlen, int *unavailable)
-{
-	struct timeval tv = { .tv_sec = 3 };
-	struct ctl_redis *r = calloc(1, sizeof(*r));
-	char host[256];
-	int port = 6379;
-
-	*unavailable = 0;
-	if (r == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	if (strncmp(url, "unix://", 7) == 0) {
-		r->c = redisConnectUnixWithTimeout(url + 7, tv);
-	} else if (strncmp(url, "redis://", 8) == 0) {
-		if (redis_url_host_port(url + 8, host, sizeof(host), &port) != 0) {
-			snprintf(err, errlen, "%s: bad Redis URL (redis://HOST:PORT, "
-				 "redis://[IPv6]:PORT)", url);
-			free(r);
-			return NULL;
-		}
-		r->c = redisConnectWithTimeout(host, port, tv);
-	} else {
-		snprintf(err, errlen, "%s: expected redis://HOST:PORT or unix://PATH", url);
-		free(r);
-		return NULL;
-	}
-	if (r->c == NULL || r->c->err) {
-		snprintf(err, errlen, "cannot reach Redis at %s: %s", url,
-			 r->c != NULL ? r->c->errstr : "out of memory");
-		*unavailable = 1;
-		ctl_redis_close(r);
-		return NULL;
-	}
-	redisSetTimeout(r->c, (struct timeval){ .tv_sec = 10 });
-	if (password == NULL || *password == '\0') {
-		/* No credentials: ask once, so a server that wants them gets a
-		 * clear "authentication required" instead of the first command's
-		 * error; a server without ACLs keeps working without a password. */
-		redisReply *rep = redisCommand(r->c, "PING");
-
-		if (rep == NULL) {
-			snprintf(err, errlen, "Redis at %s: %s", url, r->c->errstr);
-			*unavailable = 1;
-			ctl_redis_close(r);
-			return NULL;
-		}
-		if (rep->type == REDIS_REPLY_ERROR) {
-			if (strncmp(rep->str, "NOAUTH", 6) == 0)
-				snprintf(err, errlen, "Redis at %s requires authentication: give "
-					 "--user U and --password-file F (or $CHOT_PASSWORD_FILE); "
-					 "no password was given, or its file is empty", url);
-			else
-				snprintf(err, errlen, "Redis at %s: %s", url, rep->str);
-			freeReplyObject(rep);
-			ctl_redis_close(r);
-			return NULL;
-		}
-		freeReplyObject(rep);
-	} else {
-		redisReply *rep = user != NULL && *user != '\0'
-					  ? redisCommand(r->c, "AUTH %s %s", user, password)
-					  : redisCommand(r->c, "AUTH %s", password);
-
-		if (rep == NULL) {
-			snprintf(err, errlen, "Redis at %s: %s", url, r->c->errstr);
-			*unavailable = 1;
-			ctl_redis_close(r);
-			return NULL;
-		}
-		if (rep->type == REDIS_REPLY_ERROR) {
-			snprintf(err, errlen, "Redis refused the credentials of '%s': %s",
-				 user != NULL && *user ? user : "default", rep->str);
-			freeReplyObject(rep);
-			ctl_redis_close(r);
-			return NULL;
-		}
-		freeReplyObject(rep);
-	}
-	return r;
-}
-
-struct ctl_redis *
-ctl_redis_from_fd(int fd)
-{
-	struct ctl_redis *r = calloc(1, sizeof(*r));
-
-	if (r == NULL)
-		return NULL;
-	r->c = redisConnectFd(fd);
-	if (r->c == NULL || r->c->err) {
-		ctl_redis_close(r);
-		return NULL;
-	}
-	return r;
-}
-
-void
-ctl_redis_close(struct ctl_redis *r)
-{
-	if (r == NULL)
-		return;
-	if (r->c != NULL)
-		redisFree(r->c);
-	free(r);
-}
-
-static int
-flatten(redisReply *rep, struct ctl_reply *out)
-{
-	memset(out, 0, sizeof(*out));
-	switch (rep->type) {
-	case REDIS_REPLY_ERROR:
-		out->is_error = 1;
-		snprintf(out->err, sizeof(out->err), "%s", rep->str);
-		return 0;
-	case REDIS_REPLY_INTEGER:
-		out->integer = rep->integer;
-		return 0;
-	case REDIS_REPLY_NIL:
-		return 0;
-	case REDIS_REPLY_STRING:
-	case REDIS_REPLY_STATUS:
-		out->v = calloc(1, sizeof(*out->v));
-		if (out->v == NULL)
-			return -ENOMEM;
-		out->v[0].p = malloc(rep->len + 1);
-		if (out->v[0].p == NULL)
-			return -ENOMEM;
-		memcpy(out->v[0].p, rep->str, rep->len);
-		out->v[0].p[rep->len] = '\0';
-		out->v[0].len = rep->len;
-		out->n = 1;
-		return 0;
-	case REDIS_REPLY_ARRAY:
-		out->v = calloc(rep->elements + 1, sizeof(*out->v));
-		if (out->v == NULL)
-			return -ENOMEM;
-		for (size_t i = 0; i < rep->elements; i++) {
-			redisReply *e = rep->element[i];
-			size_t len = e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS
-					     ? e->len : 0;
-
-			out->v[i].p = malloc(len + 1);
-			if (out->v[i].p == NULL)
-				return -ENOMEM;
-			if (len > 0)
-				memcpy(out->v[i].p, e->str, len);
-			out->v[i].p[len] = '\0';
-			out->v[i].len = len;
-			out->n++;
-		}
-		return 0;
-	default:
-		return 0;
-	}
-}
-
-int
-ctl_redis_pipe(struct ctl_redis *r, size_t n, const int *argc, const char *const *const *argv,
-	       const size_t *const *argl, struct ctl_reply *out, char *err, size_t errlen)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (redisAppendCommandArgv(r->c, argc[i], (const char **)argv[i], argl[i]) !=
-		    REDIS_OK) {
-			snprintf(err, errlen, "Redis: %s", r->c->errstr);
-			return -EIO;
-		}
-		r->calls++;
-	}
-	for (size_t i = 0; i < n; i++) {
-		void *rep = NULL;
-
-		if (redisGetReply(r->c, &rep) != REDIS_OK || rep == NULL) {
-			snprintf(err, errlen, "Redis connection lost: %s", r->c->errstr);
-			for (size_t k = 0; k < i; k++)
-				ctl_reply_free(&out[k]);
-			return -EIO;
-		}
-		if (flatten(rep, &out[i]) != 0) {
-			freeReplyObject(rep);
-			snprintf(err, errlen, "out of memory");
-			return -ENOMEM;
-		}
-		freeReplyObject(rep);
-	}
-	return 0;
-}
-
-int
-ctl_redis_cmd(struct ctl_redis *r, int argc, const char *const *argv, const size_t *argl,
-	      struct ctl_reply *out, char *err, size_t errlen)
-{
-	return ctl_redis_pipe(r, 1, &argc, &argv, &argl, out, err, errlen);
-}
+#define CONNECT_TIMEOUT_MS 3000
 
 void
 ctl_reply_free(struct ctl_reply *rep)
@@ -273,271 +40,538 @@ ctl_redis_calls(const struct ctl_redis *r)
 	return r->calls;
 }
 
-/* --- streamed ZRANGE (see redis.h) --- */
+/* --- signing in --- */
 
-#define ZS_INFLIGHT   4096            /* commands sent but not yet answered */
-#define ZS_OUT_CAP    (64 * 1024)     /* command bytes built ahead of the socket */
-#define ZS_IN_CAP     (512 * 1024)    /* receive buffer; grows for huge members */
-#define ZS_TIMEOUT_MS 10000
-
-struct zstream {
-	char *in;
-	size_t in_cap, in_pos, in_len;  /* unparsed bytes: in[in_pos, in_len) */
-	size_t replied;                 /* replies fully parsed */
-	long long left;                 /* members still to read in the current reply; -1 none */
-	int rc;                         /* first error (callbacks stop, parsing goes on) */
-	ctl_member_fn member_fn;
-	ctl_reply_done_fn done_fn;
-	void *ctx;
-	char *err;
-	size_t errlen;
-};
-
-/* A decimal line "<digits>\r\n" starting at p (< end): the value, *next after CRLF. 0, or -1 if
- * incomplete, -2 if malformed. */
+/*
+ * AUTH (or, without a password, a PING so that a server wanting one says so
+ * now, clearly), then READONLY when asked.  0, or -EACCES (refused: not
+ * "unavailable") / -EIO with err set.
+ */
 static int
-zs_int_line(const char *p, const char *end, long long *v, const char **next)
+login(struct ctl_redis *r, struct ctl_conn *c, bool readonly, char *err, size_t errlen)
 {
-	const char *cr = memchr(p, '\r', (size_t)(end - p));
-	long long x = 0;
-	bool neg = false;
+	struct resp_buf b = { 0 };
+	struct ctl_reply rep;
+	int rc, n = 0;
 
-	if (cr == NULL || cr + 1 >= end)
-		return -1;
-	if (cr[1] != '\n')
-		return -2;
-	if (p < cr && *p == '-') {
-		neg = true;
-		p++;
+	if (r->password[0] != '\0' && r->user[0] != '\0') {
+		const char *argv[] = { "AUTH", r->user, r->password };
+
+		rc = resp_append_argv(&b, 3, argv, NULL);
+	} else if (r->password[0] != '\0') {
+		const char *argv[] = { "AUTH", r->password };
+
+		rc = resp_append_argv(&b, 2, argv, NULL);
+	} else {
+		const char *argv[] = { "PING" };
+
+		rc = resp_append_argv(&b, 1, argv, NULL);
 	}
-	if (p == cr || cr - p > 18)
-		return -2;
-	for (; p < cr; p++) {
-		if (*p < '0' || *p > '9')
-			return -2;
-		x = x * 10 + (*p - '0');
+	n++;
+	if (rc == 0 && readonly) {
+		const char *argv[] = { "READONLY" };
+
+		rc = resp_append_argv(&b, 1, argv, NULL);
+		n++;
 	}
-	*v = neg ? -x : x;
-	*next = cr + 2;
-	return 0;
-}
-
-/* A reply is complete (not an error reply: those stop the callbacks anyway). */
-static void
-zs_done(struct zstream *z)
-{
-	if (z->rc == 0 && z->done_fn != NULL)
-		z->rc = z->done_fn(z->ctx, z->replied);
-	z->replied++;
-}
-
-/* Parse every complete element in the buffer. 0, or -EIO on a protocol error. */
-static int
-zs_parse(struct zstream *z)
-{
-	const char *p = z->in + z->in_pos, *end = z->in + z->in_len, *next;
-	long long v;
-	int rc;
-
-	while (p < end) {
-		if (z->left < 0) {
-			/* A reply's first line: an array header or an error. */
-			if (*p == '-') {
-				const char *cr = memchr(p, '\r', (size_t)(end - p));
-
-				if (cr == NULL || cr + 1 >= end)
-					break;
-				if (z->rc == 0) {
-					snprintf(z->err, z->errlen, "Redis: %.*s", (int)(cr - p - 1),
-						 p + 1);
-					z->rc = -EACCES;
-				}
-				p = cr + 2;
-				z->replied++;
-				continue;
-			}
-			if (*p != '*')
-				return -EIO;
-			rc = zs_int_line(p + 1, end, &v, &next);
-			if (rc == -1)
-				break;
-			if (rc != 0)
-				return -EIO;
-			p = next;
-			if (v <= 0)
-				zs_done(z);
-			else
-				z->left = v;
-			continue;
-		}
-		/* One member: "$<len>\r\n<bytes>\r\n", taken only when complete. */
-		if (*p != '$')
-			return -EIO;
-		rc = zs_int_line(p + 1, end, &v, &next);
-		if (rc == -1)
-			break;
-		if (rc != 0 || v < 0)
-			return -EIO;
-		if ((size_t)(end - next) < (size_t)v + 2)
-			break;
-		if (z->rc == 0)
-			z->rc = z->member_fn(z->ctx, z->replied, (const uint8_t *)next, (size_t)v);
-		p = next + v + 2;
-		if (--z->left == 0) {
-			z->left = -1;
-			zs_done(z);
-		}
-	}
-	z->in_pos = (size_t)(p - z->in);
-	return 0;
-}
-
-/* Read what the socket has (non-blocking) and parse it. 1 read, 0 would block, -EIO. */
-static int
-zs_recv(struct zstream *z, int fd)
-{
-	ssize_t got;
-
-	if (z->in_pos == z->in_len) {
-		z->in_pos = z->in_len = 0;
-	} else if (z->in_pos > 0 && z->in_len - z->in_pos < z->in_cap / 4) {
-		memmove(z->in, z->in + z->in_pos, z->in_len - z->in_pos);
-		z->in_len -= z->in_pos;
-		z->in_pos = 0;
-	}
-	if (z->in_len == z->in_cap) {
-		/* One element larger than the buffer: make room for it. */
-		char *bigger;
-
-		if (z->in_pos > 0) {
-			memmove(z->in, z->in + z->in_pos, z->in_len - z->in_pos);
-			z->in_len -= z->in_pos;
-			z->in_pos = 0;
-		} else {
-			bigger = realloc(z->in, z->in_cap * 2);
-			if (bigger == NULL)
-				return -ENOMEM;
-			z->in = bigger;
-			z->in_cap *= 2;
-		}
-	}
-	got = recv(fd, z->in + z->in_len, z->in_cap - z->in_len, MSG_DONTWAIT);
-	if (got == 0)
-		return -EIO;
-	if (got < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -EIO;
-	z->in_len += (size_t)got;
-	return zs_parse(z) == 0 ? 1 : -EIO;
-}
-
-/* Append "ZRANGE <key> 0 -1" in RESP to out (klen < 1000). */
-static size_t
-zs_command(char *out, const char *key, size_t klen)
-{
-	static const char head[] = "*4\r\n$6\r\nZRANGE\r\n$";
-	static const char tail[] = "\r\n$1\r\n0\r\n$2\r\n-1\r\n";
-	size_t h = sizeof(head) - 1;
-
-	memcpy(out, head, h);
-	if (klen >= 100)
-		out[h++] = (char)('0' + klen / 100);
-	if (klen >= 10)
-		out[h++] = (char)('0' + klen / 10 % 10);
-	out[h++] = (char)('0' + klen % 10);
-	out[h++] = '\r';
-	out[h++] = '\n';
-	memcpy(out + h, key, klen);
-	memcpy(out + h + klen, tail, sizeof(tail) - 1);
-	return h + klen + sizeof(tail) - 1;
-}
-
-int
-ctl_redis_zrange_stream(struct ctl_redis *r, size_t n, ctl_key_fn key_fn,
-			ctl_member_fn member_fn, ctl_reply_done_fn done_fn, void *ctx, char *err,
-			size_t errlen)
-{
-	struct zstream z = { .in_cap = ZS_IN_CAP, .left = -1, .member_fn = member_fn,
-			     .done_fn = done_fn, .ctx = ctx, .err = err, .errlen = errlen };
-	char *out = malloc(ZS_OUT_CAP);
-	size_t out_pos = 0, out_len = 0, sent = 0;
-	int fd = r->c->fd, rc = 0;
-
-	z.in = malloc(z.in_cap);
-	if (out == NULL || z.in == NULL) {
-		free(out);
-		free(z.in);
+	if (rc != 0) {
+		resp_buf_free(&b);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	/* hiredis holds nothing between synchronous calls; the raw socket is ours. */
-	if (r->c->reader->pos != r->c->reader->len || sdslen(r->c->obuf) != 0) {
-		free(out);
-		free(z.in);
-		snprintf(err, errlen, "Redis: connection busy");
-		return -EIO;
-	}
-	while (z.replied < n) {
-		bool progress = false;
-		ssize_t w;
-
-		/* Build more commands while the window allows. */
-		if (out_pos == out_len) {
-			out_pos = out_len = 0;
-			while (sent < n && sent - z.replied < ZS_INFLIGHT &&
-			       out_len + 512 < ZS_OUT_CAP) {   /* room for any key < 256 */
-				char key[256];
-				size_t kl = key_fn(ctx, sent, key, sizeof(key));
-
-				if (kl == 0 || kl >= sizeof(key)) {
-					rc = -EINVAL;
-					break;
-				}
-
-				out_len += zs_command(out + out_len, key, kl);
-				sent++;
-			}
-		}
+	rc = ctl_conn_send(c, b.data, b.len, r->timeout_ms, err, errlen);
+	explicit_bzero(b.data, b.len);
+	resp_buf_free(&b);
+	for (int i = 0; i < n && rc == 0; i++) {
+		rc = ctl_conn_reply(c, &rep, r->timeout_ms, err, errlen);
 		if (rc != 0)
 			break;
-		if (out_pos < out_len) {
-			w = send(fd, out + out_pos, out_len - out_pos, MSG_DONTWAIT | MSG_NOSIGNAL);
-			if (w > 0) {
-				out_pos += (size_t)w;
-				progress = true;
-			} else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-				   errno != EINTR) {
-				rc = -EIO;
-				break;
-			}
+		if (rep.is_error && i == 0 && r->password[0] == '\0' &&
+		    strncmp(rep.err, "NOAUTH", 6) == 0) {
+			snprintf(err, errlen, "Redis at %s requires authentication: give --user U "
+				 "and --password-file F (or $CHOT_PASSWORD_FILE); no password was "
+				 "given, or its file is empty", ctl_conn_name(c));
+			rc = -EACCES;
+		} else if (rep.is_error && i == 0 && r->password[0] != '\0') {
+			snprintf(err, errlen, "Redis refused the credentials of '%s': %s",
+				 r->user[0] != '\0' ? r->user : "default", rep.err);
+			rc = -EACCES;
+		} else if (rep.is_error) {
+			snprintf(err, errlen, "Redis at %s: %s", ctl_conn_name(c), rep.err);
+			rc = -EACCES;
 		}
-		rc = zs_recv(&z, fd);
-		if (rc < 0)
-			break;
-		if (rc > 0)
-			progress = true;
-		rc = 0;
-		if (!progress) {
-			struct pollfd p = { .fd = fd, .events = POLLIN };
+		ctl_reply_free(&rep);
+	}
+	return rc;
+}
 
-			if (out_pos < out_len)
-				p.events |= POLLOUT;
-			if (poll(&p, 1, ZS_TIMEOUT_MS) == 0) {
-				rc = -ETIMEDOUT;
-				break;
-			}
-		}
+/* Connect to ep (or the URL's unix path when ep is NULL) and sign in. */
+static struct ctl_conn *
+connect_node(struct ctl_redis *r, const struct redis_endpoint *ep, bool readonly, char *err,
+	     size_t errlen, int *unavailable)
+{
+	char why[400];
+	struct ctl_conn *c = ctl_conn_open(ep, r->url.path, r->timeout_ms < CONNECT_TIMEOUT_MS ?
+					   r->timeout_ms : CONNECT_TIMEOUT_MS, why, sizeof(why));
+	int rc;
+
+	if (c == NULL) {
+		snprintf(err, errlen, "cannot reach Redis at %s", why);
+		*unavailable = 1;
+		return NULL;
 	}
-	r->calls += sent;
-	free(out);
-	free(z.in);
+	rc = login(r, c, readonly, err, errlen);
 	if (rc != 0) {
-		/* The stream is out of step: nothing more can be read on this connection. */
-		r->c->err = REDIS_ERR_IO;
-		snprintf(r->c->errstr, sizeof(r->c->errstr), "%s",
-			 rc == -ETIMEDOUT ? "timed out" : rc == -ENOMEM ? "out of memory" :
-			 rc == -EINVAL ? "key too long" : "protocol error or connection lost");
-		snprintf(err, errlen, "Redis connection lost: %s", r->c->errstr);
-		return rc == -ENOMEM ? -ENOMEM : -EIO;
+		*unavailable = rc != -EACCES;
+		ctl_conn_close(c);
+		return NULL;
 	}
-	return z.rc;
+	return c;
+}
+
+/* --- the node pool --- */
+
+struct ctl_conn *
+ctl_redis_node(struct ctl_redis *r, const struct redis_endpoint *ep, bool readonly, bool side,
+	       char *err, size_t errlen)
+{
+	struct ctl_node *n;
+	int unavailable;
+
+	for (unsigned i = 0; i < r->nnodes; i++)
+		if (r->nodes[i].side == side && redis_endpoint_equal(&r->nodes[i].ep, ep))
+			return r->nodes[i].c;
+	if (r->nnodes == CTL_MAX_NODES) {
+		snprintf(err, errlen, "too many Redis nodes (at most %d)", CTL_MAX_NODES);
+		return NULL;
+	}
+	n = &r->nodes[r->nnodes];
+	n->c = connect_node(r, ep, readonly, err, errlen, &unavailable);
+	if (n->c == NULL)
+		return NULL;
+	n->ep = *ep;
+	n->side = side;
+	r->nnodes++;
+	return n->c;
+}
+
+void
+ctl_redis_drop(struct ctl_redis *r, struct ctl_conn *c)
+{
+	if (c == NULL)
+		return;
+	if (c == r->single) {
+		/* Out of step: later calls fail ("connection lost") rather than
+		 * read this call's late replies. */
+		ctl_conn_close(c);
+		r->single = NULL;
+		return;
+	}
+	for (unsigned i = 0; i < r->nnodes; i++)
+		if (r->nodes[i].c == c) {
+			ctl_conn_close(c);
+			r->nodes[i] = r->nodes[--r->nnodes];
+			return;
+		}
+}
+
+const struct redis_endpoint *
+ctl_redis_read_ep(const struct ctl_redis *r, int si, bool *readonly)
+{
+	const struct slot_shard *sh = &r->map->shards[si];
+
+	*readonly = r->replicas && sh->nreplicas > 0;
+	return *readonly ? &sh->replicas[0].ep : &sh->master.ep;
+}
+
+/* --- the slot map --- */
+
+/* CLUSTER SLOTS from the first seed (or known master) that answers. */
+static int
+load_map(struct ctl_redis *r, char *err, size_t errlen, int *unavailable)
+{
+	struct redis_endpoint tried[REDIS_URL_MAX_SEEDS + SLOT_MAX_SHARDS];
+	unsigned ntried = 0;
+	struct slot_map *m = calloc(1, sizeof(*m));
+	char last[400] = "";
+	int rc = -EIO;
+
+	if (m == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < r->url.nseeds; i++)
+		tried[ntried++] = r->url.seeds[i];
+	if (r->map != NULL)        /* a refresh: the masters we know are seeds too */
+		for (unsigned i = 0; i < r->map->nshards; i++)
+			tried[ntried++] = r->map->shards[i].master.ep;
+	*unavailable = 1;
+	for (unsigned i = 0; i < ntried; i++) {
+		const char *argv[] = { "CLUSTER", "SLOTS" };
+		struct resp_buf b = { 0 };
+		struct ctl_conn *c = ctl_redis_node(r, &tried[i], false, true, last, sizeof(last));
+
+		if (c == NULL) {
+			if (strstr(last, "cannot reach") == NULL) {    /* credentials: stop */
+				snprintf(err, errlen, "%s", last);
+				*unavailable = 0;
+				free(m);
+				return -EACCES;
+			}
+			continue;
+		}
+		rc = resp_append_argv(&b, 2, argv, NULL);
+		if (rc == 0)
+			rc = ctl_conn_send(c, b.data, b.len, r->timeout_ms, last, sizeof(last));
+		resp_buf_free(&b);
+		if (rc == 0)
+			rc = ctl_conn_slots(c, tried[i].host, m, r->timeout_ms, last, sizeof(last));
+		r->calls++;
+		if (rc == 0)
+			break;
+		ctl_redis_drop(r, c);
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot read the cluster's slot map from any seed (last: %s)",
+			 last);
+		free(m);
+		return -EIO;
+	}
+	if (m->holes > 0) {
+		snprintf(err, errlen, "Redis Cluster: %u of 16384 slots have no master (first: "
+			 "slot %d); the cluster is down or not fully set up", m->holes,
+			 slot_map_next_hole(m, 0));
+		free(m);
+		return -EIO;
+	}
+	free(r->map);
+	r->map = m;
+	r->map_stale = false;
+	return 0;
+}
+
+int
+ctl_redis_refresh_if_stale(struct ctl_redis *r, char *err, size_t errlen)
+{
+	int unavailable;
+
+	if (!r->cluster || !r->map_stale)
+		return 0;
+	return load_map(r, err, errlen, &unavailable) == 0 ? 0 : -EIO;
+}
+
+int
+ctl_redis_read_conn(struct ctl_redis *r, uint16_t slot, struct ctl_conn **out, char *err,
+		    size_t errlen)
+{
+	int si = r->map->owner[slot];
+	const struct redis_endpoint *ep;
+	bool ro;
+
+	if (si < 0) {
+		snprintf(err, errlen, "Redis Cluster: slot %u has no master", (unsigned)slot);
+		return -EIO;
+	}
+	ep = ctl_redis_read_ep(r, si, &ro);
+	*out = ctl_redis_node(r, ep, ro, false, err, errlen);
+	return *out != NULL ? 0 : -EIO;
+}
+
+/* --- opening --- */
+
+struct ctl_redis *
+ctl_redis_open(const char *url, const char *user, const char *password,
+	       const struct ctl_redis_opts *o, char *err, size_t errlen, int *unavailable)
+{
+	struct ctl_redis *r = calloc(1, sizeof(*r));
+	char why[400];
+
+	*unavailable = 0;
+	if (r == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (redis_url_parse(url, &r->url, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "bad Redis URL: %s", why);
+		*unavailable = 1;
+		free(r);
+		return NULL;
+	}
+	if (r->url.kind == REDIS_URL_NULL) {
+		snprintf(err, errlen, "bad Redis URL: null:// stores nothing; chotctl needs "
+			 "redis://, unix:// or cluster://");
+		*unavailable = 1;
+		free(r);
+		return NULL;
+	}
+	/* --password-file wins; otherwise the URL's own user:password@. */
+	if (password != NULL && *password != '\0') {
+		snprintf(r->user, sizeof(r->user), "%s", user != NULL ? user : "");
+		snprintf(r->password, sizeof(r->password), "%s", password);
+	} else if (r->url.has_password) {
+		snprintf(r->user, sizeof(r->user), "%s",
+			 r->url.has_user ? r->url.user : user != NULL ? user : "");
+		snprintf(r->password, sizeof(r->password), "%s", r->url.password);
+	}
+	r->timeout_ms = o != NULL && o->timeout_ms > 0 ? o->timeout_ms : 10000;
+	r->replicas = o != NULL && o->replicas;
+	r->cluster = r->url.kind == REDIS_URL_CLUSTER;
+	if (r->cluster) {
+		if (load_map(r, err, errlen, unavailable) != 0) {
+			ctl_redis_close(r);
+			return NULL;
+		}
+		return r;
+	}
+	r->single = connect_node(r, r->url.kind == REDIS_URL_TCP ? &r->url.seeds[0] : NULL, false,
+				 err, errlen, unavailable);
+	if (r->single == NULL) {
+		ctl_redis_close(r);
+		return NULL;
+	}
+	return r;
+}
+
+struct ctl_redis *
+ctl_redis_from_fd(int fd)
+{
+	struct ctl_redis *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->timeout_ms = 10000;
+	r->single = ctl_conn_from_fd(fd);
+	if (r->single == NULL) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void
+ctl_redis_close(struct ctl_redis *r)
+{
+	if (r == NULL)
+		return;
+	ctl_conn_close(r->single);
+	for (unsigned i = 0; i < r->nnodes; i++)
+		ctl_conn_close(r->nodes[i].c);
+	explicit_bzero(r->password, sizeof(r->password));
+	explicit_bzero(r->url.password, sizeof(r->url.password));
+	free(r->map);
+	free(r);
+}
+
+bool
+ctl_redis_is_cluster(const struct ctl_redis *r)
+{
+	return r->cluster;
+}
+
+unsigned
+ctl_redis_masters(const struct ctl_redis *r)
+{
+	return r->cluster ? r->map->nshards : 1;
+}
+
+/* --- routing --- */
+
+static bool
+is_cmd(const char *argv0, size_t len, const char *name)
+{
+	return strlen(name) == len && strncasecmp(argv0, name, len) == 0;
+}
+
+/* Commands that change data: never sent to a replica. */
+static bool
+is_write(const char *a, size_t l)
+{
+	static const char *const w[] = { "CHOT.AUDIT", "HSET", "HDEL", "HSETNX", "DEL", "UNLINK",
+					 "SET", "ZADD", "ZREM", "XADD", "EXPIRE", "EXPIREAT",
+					 "SADD", "SREM", "PERSIST" };
+
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+		if (is_cmd(a, l, w[i]))
+			return true;
+	return false;
+}
+
+/*
+ * The key a command is routed by.  CHOT.AUDIT names no key (the module
+ * appends to LAYOUT_AUDIT_STREAM, and Redis refuses a module's write to a
+ * slot the node does not own), so it goes to that key's master.  NULL: any
+ * master (no key).
+ */
+static const char *
+route_key(int argc, const char *const *argv, const size_t *argl, size_t *klen)
+{
+	static const char *const keyless[] = { "PING", "INFO", "CLUSTER", "READONLY", "READWRITE",
+					       "ASKING", "AUTH", "HELLO", "WAIT", "TIME",
+					       "DBSIZE", "ACL", "COMMAND" };
+	size_t l0 = argl != NULL ? argl[0] : strlen(argv[0]);
+
+	if (is_cmd(argv[0], l0, "CHOT.AUDIT")) {
+		*klen = strlen(LAYOUT_AUDIT_STREAM);
+		return LAYOUT_AUDIT_STREAM;
+	}
+	for (size_t i = 0; i < sizeof(keyless) / sizeof(keyless[0]); i++)
+		if (is_cmd(argv[0], l0, keyless[i]))
+			return NULL;
+	if (argc < 2)
+		return NULL;
+	*klen = argl != NULL ? argl[1] : strlen(argv[1]);
+	return argv[1];
+}
+
+/* The connection command i goes to. */
+static struct ctl_conn *
+route(struct ctl_redis *r, int argc, const char *const *argv, const size_t *argl, char *err,
+      size_t errlen)
+{
+	size_t klen = 0, l0 = argl != NULL ? argl[0] : strlen(argv[0]);
+	const char *key = route_key(argc, argv, argl, &klen);
+	int si = key != NULL ? r->map->owner[slot_of_key(key, klen)] : 0;
+	const struct redis_endpoint *ep;
+	bool ro = false;
+
+	if (si < 0) {
+		snprintf(err, errlen, "Redis Cluster: slot %u has no master",
+			 (unsigned)slot_of_key(key, klen));
+		return NULL;
+	}
+	if (is_write(argv[0], l0))
+		ep = &r->map->shards[si].master.ep;
+	else
+		ep = ctl_redis_read_ep(r, si, &ro);
+	return ctl_redis_node(r, ep, ro, false, err, errlen);
+}
+
+/* --- pipelines --- */
+
+/* Follow one MOVED/ASK of command i, once, on a side connection. */
+static int
+follow(struct ctl_redis *r, int argc, const char *const *argv, const size_t *argl,
+       struct ctl_reply *rep, char *err, size_t errlen)
+{
+	struct slot_redirect rd;
+	struct resp_buf b = { 0 };
+	struct ctl_conn *c;
+	int rc;
+
+	if (slot_redirect_parse(rep->err, strlen(rep->err), &rd) == SLOT_REDIRECT_NONE)
+		return 0;
+	if (rd.ep.host[0] == '\0')      /* "MOVED 5 :7001": the same host */
+		snprintf(rd.ep.host, sizeof(rd.ep.host), "%s", r->url.seeds[0].host);
+	if (rd.kind == SLOT_REDIRECT_MOVED) {
+		(void)slot_map_move(r->map, rd.slot, &rd.ep);
+		r->map_stale = true;
+	}
+	c = ctl_redis_node(r, &rd.ep, false, true, err, errlen);
+	if (c == NULL)
+		return -EIO;
+	if (rd.kind == SLOT_REDIRECT_ASK) {
+		const char *ask[] = { "ASKING" };
+
+		rc = resp_append_argv(&b, 1, ask, NULL);
+	} else {
+		rc = 0;
+	}
+	if (rc == 0)
+		rc = resp_append_argv(&b, argc, argv, argl);
+	if (rc == 0)
+		rc = ctl_conn_send(c, b.data, b.len, r->timeout_ms, err, errlen);
+	resp_buf_free(&b);
+	if (rc == 0 && rd.kind == SLOT_REDIRECT_ASK) {
+		struct ctl_reply ok;
+
+		rc = ctl_conn_reply(c, &ok, r->timeout_ms, err, errlen);
+		if (rc == 0)
+			ctl_reply_free(&ok);
+		r->calls++;
+	}
+	if (rc == 0) {
+		ctl_reply_free(rep);
+		rc = ctl_conn_reply(c, rep, r->timeout_ms, err, errlen);
+		r->calls++;
+	}
+	if (rc != 0)
+		ctl_redis_drop(r, c);
+	return rc;
+}
+
+int
+ctl_redis_pipe(struct ctl_redis *r, size_t n, const int *argc, const char *const *const *argv,
+	       const size_t *const *argl, struct ctl_reply *out, char *err, size_t errlen)
+{
+	struct ctl_conn **to = calloc(n + 1, sizeof(*to));
+	struct ctl_conn *seen[CTL_MAX_NODES + 1];
+	unsigned nseen = 0;
+	size_t filled = 0;
+	int rc = 0;
+
+	if (to == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		memset(&out[i], 0, sizeof(out[i]));
+	if (r->cluster && (rc = ctl_redis_refresh_if_stale(r, err, errlen)) != 0)
+		goto done;
+	/* Route every command, then send each node its share in one write. */
+	for (size_t i = 0; i < n; i++) {
+		to[i] = r->cluster ? route(r, argc[i], argv[i], argl[i], err, errlen) : r->single;
+		if (to[i] == NULL && !r->cluster)
+			snprintf(err, errlen, "Redis connection lost earlier in this command");
+		if (to[i] == NULL) {
+			rc = -EIO;
+			goto done;
+		}
+		unsigned k = 0;
+
+		while (k < nseen && seen[k] != to[i])
+			k++;
+		if (k == nseen)
+			seen[nseen++] = to[i];
+	}
+	for (unsigned k = 0; k < nseen && rc == 0; k++) {
+		struct resp_buf b = { 0 };
+
+		for (size_t i = 0; i < n && rc == 0; i++)
+			if (to[i] == seen[k])
+				rc = resp_append_argv(&b, argc[i], argv[i], argl[i]) == 0 ? 0 : -ENOMEM;
+		if (rc == 0)
+			rc = ctl_conn_send(seen[k], b.data, b.len, r->timeout_ms, err, errlen);
+		resp_buf_free(&b);
+		if (rc != 0)
+			ctl_redis_drop(r, seen[k]);
+	}
+	r->calls += n;
+	/* Every node works on its share while the replies are read, node by node. */
+	for (unsigned k = 0; k < nseen && rc == 0; k++)
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			if (to[i] != seen[k])
+				continue;
+			rc = ctl_conn_reply(seen[k], &out[i], r->timeout_ms, err, errlen);
+			if (rc != 0)
+				ctl_redis_drop(r, seen[k]);
+			else
+				filled++;
+		}
+	for (size_t i = 0; i < n && rc == 0 && r->cluster; i++)
+		if (out[i].is_error)
+			rc = follow(r, argc[i], argv[i], argl[i], &out[i], err, errlen);
+done:
+	if (rc != 0)
+		for (size_t i = 0; i < n; i++)
+			ctl_reply_free(&out[i]);
+	(void)filled;
+	free(to);
+	return rc;
+}
+
+int
+ctl_redis_cmd(struct ctl_redis *r, int argc, const char *const *argv, const size_t *argl,
+	      struct ctl_reply *out, char *err, size_t errlen)
+{
+	return ctl_redis_pipe(r, 1, &argc, &argv, &argl, out, err, errlen);
 }

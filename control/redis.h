@@ -1,16 +1,20 @@
 /*
- * chotctl's Redis client: the only control-side file that includes
- * hiredis.h.  Synchronous (an operator's command waits for its answer) but
- * pipelined: ctl_redis_pipe() sends n commands and then reads n replies, one
- * round trip however many keys a lookup needs.  Replies are flattened into
- * plain string lists so no other file sees a redisReply.  The trace's bulk
- * reads (tens of thousands of ZRANGEs, millions of members) bypass hiredis's
- * reply objects: ctl_redis_zrange_stream() keeps the pipe full and parses
- * the RESP arrays in place.
+ * chotctl's Redis client, for one node (redis://, unix://) or a Redis
+ * Cluster (cluster://, DESIGN §8) alike.  Synchronous (an operator's command
+ * waits for its answer) but pipelined: ctl_redis_pipe() sends n commands and
+ * then reads n replies, one round trip however many keys a lookup needs; on
+ * a cluster each node gets its share at once and a MOVED/ASK is followed
+ * once.  Replies are flattened into plain string lists so no other file
+ * sees a redisReply.  The trace's bulk reads (tens of thousands of ZRANGEs,
+ * millions of members) go through ctl_redis_zrange_stream(): one pipeline
+ * per master, all in parallel, members handed over straight from hiredis's
+ * reader.  Every wait is bounded (ctl_redis_opts.timeout_ms); an error
+ * names the node (host:port) that failed.
  */
 #ifndef CHOT_CTL_REDIS_H
 #define CHOT_CTL_REDIS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,14 +34,22 @@ struct ctl_reply {
 	char err[128];
 };
 
+struct ctl_redis_opts {
+	unsigned timeout_ms;    /* connect (at most 3 s) and every read; 0: 10 s */
+	bool replicas;          /* cluster: reads from replicas (READONLY) */
+};
+
 /*
- * Connect to redis://host:port or unix:///path and AUTH when user/password
- * are given.  NULL on failure, with a one-line reason in err; *unavailable
- * is set when the server could not be reached (exit code 3) rather than
- * refusing the credentials.
+ * Connect to a URL of proto/redis_url.h (redis://, unix://, cluster://) and
+ * AUTH with user/password, or with the URL's user:password@ when password is
+ * empty.  On a cluster, read the slot map from the first seed that answers.
+ * NULL on failure, with a one-line reason in err; *unavailable is set when
+ * the server could not be reached (exit code 3) rather than refusing the
+ * credentials.  o may be NULL.
  */
 struct ctl_redis *ctl_redis_open(const char *url, const char *user, const char *password,
-				 char *err, size_t errlen, int *unavailable);
+				 const struct ctl_redis_opts *o, char *err, size_t errlen,
+				 int *unavailable);
 void ctl_redis_close(struct ctl_redis *r);
 /* Wrap an already connected socket (no AUTH); the tests' fake servers. NULL on ENOMEM. */
 struct ctl_redis *ctl_redis_from_fd(int fd);
@@ -65,11 +77,13 @@ typedef int (*ctl_reply_done_fn)(void *ctx, size_t i);
 
 /*
  * `ZRANGE key 0 -1` for n keys, streamed: commands are written while earlier
- * replies are read (a bounded number in flight, so Redis never idles while
- * chotctl decodes), and the replies are parsed in place, straight from the
- * socket buffer, with no allocation per reply or member.  Each member goes to
- * member_fn with the index of its key; replies arrive in key order, and
- * done_fn (may be NULL) is called as each one completes.
+ * replies are read (a bounded number in flight per node, so Redis never
+ * idles while chotctl decodes), and members are handed over by hiredis's
+ * reader with no allocation per reply or member.  On a cluster every master
+ * (or replica) gets the keys of its slots as its own pipeline, all in
+ * parallel; replies that arrive ahead of their turn are held, so each
+ * member still goes to member_fn with the index of its key in key order,
+ * and done_fn (may be NULL) is called as each key's reply completes.
  * Returns 0; -EACCES with err set when Redis answered an error (the stream is
  * still drained, so the connection stays usable); -EIO when the connection
  * failed or timed out; or member_fn's error.
@@ -80,5 +94,9 @@ int ctl_redis_zrange_stream(struct ctl_redis *r, size_t n, ctl_key_fn key_fn,
 
 /* Commands sent so far (the trace's redis_calls). */
 uint64_t ctl_redis_calls(const struct ctl_redis *r);
+
+/* cluster://?  And how many masters (1 for one node). */
+bool ctl_redis_is_cluster(const struct ctl_redis *r);
+unsigned ctl_redis_masters(const struct ctl_redis *r);
 
 #endif /* CHOT_CTL_REDIS_H */

@@ -17,6 +17,7 @@
 #include <rte_cfgfile.h>
 
 #include "config.h"
+#include "redis_url.h"
 
 enum conf_type { CT_U32, CT_U64, CT_STR, CT_URL, CT_ADDRS };
 
@@ -133,22 +134,14 @@ dp_conf_parse_addrs(const char *s, struct dp_addrs *a)
 	return 0;
 }
 
+/* redis.url: the one Redis URL parser (proto/redis_url.h) decides. */
 int
 dp_conf_check_url(const char *s)
 {
-	static const char *const schemes[] = { "redis://", "unix://", "cluster://", "null://" };
-	size_t i;
+	struct redis_url u;
+	char why[8];
 
-	for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
-		size_t n = strlen(schemes[i]);
-
-		if (strncmp(s, schemes[i], n) != 0)
-			continue;
-		if (i == 3)
-			return s[n] == '\0' ? 0 : -EINVAL;
-		return s[n] != '\0' ? 0 : -EINVAL;
-	}
-	return -EINVAL;
+	return redis_url_parse(s, &u, why, sizeof(why)) == 0 ? 0 : -EINVAL;
 }
 
 static const struct conf_row *
@@ -218,7 +211,15 @@ dp_conf_set_kv(struct dp_conf *c, const char *section, const char *key, const ch
 		return -ENOENT;
 	}
 	if (conf_apply(c, r, value) < 0) {
-		if (r->type == CT_U32 || r->type == CT_U64)
+		struct redis_url u;
+		char why[320];
+
+		if (r->type == CT_URL && redis_url_parse(value, &u, why, sizeof(why)) != 0)
+			snprintf(err, errlen, "%s.%s: %s", section, key, why);   /* no password */
+		else if (r->type == CT_URL)
+			snprintf(err, errlen, "%s.%s: longer than %d bytes", section, key,
+				 DP_STR_MAX - 1);
+		else if (r->type == CT_U32 || r->type == CT_U64)
 			snprintf(err, errlen, "%s.%s: '%s' is not an integer in [%" PRIu64
 				 ", %" PRIu64 "]", section, key, value, r->min, r->max);
 		else

@@ -8,6 +8,7 @@
 
 #include "coalesce.h"
 #include "layout.h"
+#include "resp.h"
 #include "vault.h"
 
 /* One distinct key of the open generation. */
@@ -167,56 +168,20 @@ group_add(struct coalesce *co, const char *key, size_t keylen, uint64_t expire_a
 	g->last = co->nmembers++;
 }
 
-/* --- RESP writing into a buffer reserved in advance --- */
-
-static char *
-put_u64(char *p, uint64_t v)
-{
-	char tmp[20];
-	int n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	while (n > 0)
-		*p++ = tmp[--n];
-	return p;
-}
-
-static char *
-put_head(char *p, char type, uint64_t n)
-{
-	*p++ = type;
-	p = put_u64(p, n);
-	*p++ = '\r';
-	*p++ = '\n';
-	return p;
-}
-
-static char *
-put_bulk(char *p, const void *s, size_t len)
-{
-	p = put_head(p, '$', len);
-	memcpy(p, s, len);
-	p += len;
-	*p++ = '\r';
-	*p++ = '\n';
-	return p;
-}
+/* --- RESP writing into a buffer reserved in advance (proto/resp.h) --- */
 
 static size_t
 vault_cmd(char *out, const uint8_t *sealed, size_t sl, const char *key, size_t kl,
 	  unsigned retention_days)
 {
-	char ex[20], *p = out, *e = put_u64(ex, (uint64_t)retention_days * 86400);
+	char *p = out;
 
-	p = put_head(p, '*', 5);
-	p = put_bulk(p, "SET", 3);
-	p = put_bulk(p, key, kl);
-	p = put_bulk(p, sealed, sl);
-	p = put_bulk(p, "EX", 2);
-	p = put_bulk(p, ex, (size_t)(e - ex));
+	p = resp_put_head(p, '*', 5);
+	p = resp_put_bulk(p, "SET", 3);
+	p = resp_put_bulk(p, key, kl);
+	p = resp_put_bulk(p, sealed, sl);
+	p = resp_put_bulk(p, "EX", 2);
+	p = resp_put_bulk_u64(p, (uint64_t)retention_days * 86400);
 	return (size_t)(p - out);
 }
 
@@ -290,12 +255,10 @@ resp_reserve(struct resp_out *out, size_t bytes, uint32_t cmds)
 static char *
 put_expireat(char *p, const struct kgroup *g)
 {
-	char ts[20];
-
-	p = put_head(p, '*', 3);
-	p = put_bulk(p, "EXPIREAT", 8);
-	p = put_bulk(p, g->key, g->keylen);
-	return put_bulk(p, ts, (size_t)(put_u64(ts, g->expire_at) - ts));
+	p = resp_put_head(p, '*', 3);
+	p = resp_put_bulk(p, "EXPIREAT", 8);
+	p = resp_put_bulk(p, g->key, g->keylen);
+	return resp_put_bulk_u64(p, g->expire_at);
 }
 
 #define EXPIREAT_MAX (32 + LAYOUT_KEY_MAX + 24)
@@ -324,12 +287,12 @@ coalesce_flush(struct coalesce *co, struct resp_out *out, struct resp_out *repai
 		const struct kgroup *g = &co->groups[i];
 		char *start = p;
 
-		p = put_head(p, '*', 2 + 2 * (uint64_t)g->n);
-		p = put_bulk(p, "ZADD", 4);
-		p = put_bulk(p, g->key, g->keylen);
+		p = resp_put_head(p, '*', 2 + 2 * (uint64_t)g->n);
+		p = resp_put_bulk(p, "ZADD", 4);
+		p = resp_put_bulk(p, g->key, g->keylen);
 		for (uint32_t m = g->first; m != UINT32_MAX; m = co->members[m].next) {
-			p = put_bulk(p, "0", 1);
-			p = put_bulk(p, co->members[m].m, g->mlen);
+			p = resp_put_bulk(p, "0", 1);
+			p = resp_put_bulk(p, co->members[m].m, g->mlen);
 		}
 		out->cmd_len[out->ncmds++] = (uint32_t)(p - start);
 		if (co->memo != NULL && co->memo[g->hash & co->memo_mask] == g->hash) {

@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "redis_url.h"
 #include "store_impl.h"
 
 static void
@@ -45,38 +44,45 @@ store_log(struct dp_store *s, int level, const char *fmt, ...)
 	store_emit(s->log, s->log_ctx, level, line);
 }
 
+/*
+ * Parse redis.url (proto/redis_url.h) and refuse what this store does not
+ * do.  0 or -EINVAL with the reason in err (never the password).
+ */
+static int
+store_parse_url(const char *url, struct redis_url *u, char *err, size_t errlen)
+{
+	char shown[320];
+
+	if (redis_url_parse(url, u, err, errlen) != 0)
+		return -EINVAL;
+	redis_url_redact(url, shown, sizeof(shown));
+	if (u->kind == REDIS_URL_TCP && u->db != 0) {
+		snprintf(err, errlen, "%s: chotd writes database 0 only (the key layout is "
+			 "cluster-safe, and a cluster has no other); drop the /%u", shown, u->db);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 struct dp_store *
 dp_store_create(const struct dp_store_conf *conf, dp_store_done_fn done, void *ctx)
 {
-	struct store_url u;
+	struct redis_url u;
 	struct dp_store *s;
-	char err[256], line[300];
+	char err[512], line[540];
 
-	if (strncmp(conf->url, "cluster://", 10) == 0) {
-		struct redis_url ru;
-
-		if (redis_url_parse(conf->url, &ru, err, sizeof(err)) != 0) {
-			snprintf(line, sizeof(line), "store: %s", err);
-			store_emit(conf->log, conf->log_ctx, DP_STORE_LOG_ERR, line);
-			errno = EINVAL;
-			return NULL;
-		}
-		s = store_cluster_create(conf, &ru);
-		explicit_bzero(&ru, sizeof(ru));
-		if (s == NULL)
-			return NULL;
-		goto made;
-	}
-	if (store_url_parse(conf->url, &u, err, sizeof(err)) != 0) {
+	if (store_parse_url(conf->url, &u, err, sizeof(err)) != 0) {
 		snprintf(line, sizeof(line), "store: %s", err);
 		store_emit(conf->log, conf->log_ctx, DP_STORE_LOG_ERR, line);
 		errno = EINVAL;
 		return NULL;
 	}
-	s = u.kind == STORE_NULL ? store_null_create(conf) : store_redis_create(conf, &u);
+	s = u.kind == REDIS_URL_NULL      ? store_null_create(conf)
+	    : u.kind == REDIS_URL_CLUSTER ? store_cluster_create(conf, &u)
+					  : store_redis_create(conf, &u);
+	explicit_bzero(&u, sizeof(u));
 	if (s == NULL)
 		return NULL;
-made:
 	s->done = done;
 	s->ctx = ctx;
 	s->log = conf->log;
@@ -130,22 +136,14 @@ dp_store_get_stats(const struct dp_store *s, struct dp_store_stats *st)
 int
 dp_store_check(const struct dp_store_conf *conf, unsigned timeout_ms, char *err, size_t errlen)
 {
-	struct store_url u;
+	struct redis_url u;
 
-	if (strncmp(conf->url, "cluster://", 10) == 0) {
-		struct redis_url ru;
-		int rc;
-
-		if (redis_url_parse(conf->url, &ru, err, errlen) != 0)
-			return -EINVAL;
-		rc = store_cluster_check(conf, &ru, timeout_ms, err, errlen);
-		explicit_bzero(&ru, sizeof(ru));
-		return rc;
-	}
-	if (store_url_parse(conf->url, &u, err, errlen) != 0)
+	if (store_parse_url(conf->url, &u, err, errlen) != 0)
 		return -EINVAL;
-	if (u.kind == STORE_NULL)
+	if (u.kind == REDIS_URL_NULL)
 		return 0;
+	if (u.kind == REDIS_URL_CLUSTER)
+		return store_cluster_check(conf, &u, timeout_ms, err, errlen);
 	return store_redis_check(conf, &u, timeout_ms, err, errlen);
 }
 

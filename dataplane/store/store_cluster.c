@@ -483,12 +483,19 @@ store_cluster_check(const struct dp_store_conf *conf, const struct redis_url *u,
 			break;
 	}
 	for (unsigned i = 0; rc == 0 && i < m->nshards; i++) {
-		struct store_url su = { .kind = STORE_TCP, .port = m->shards[i].master.ep.port };
+		struct redis_url *su = calloc(1, sizeof(*su));
 
-		snprintf(su.host, sizeof(su.host), "%s", m->shards[i].master.ep.host);
-		snprintf(su.user, sizeof(su.user), "%s", user);
-		snprintf(su.password, sizeof(su.password), "%s", pw);
-		rc = store_redis_check(conf, &su, timeout_ms, err, errlen);
+		if (su == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		*su = *u;            /* the URL's credentials, one node */
+		su->kind = REDIS_URL_TCP;
+		su->nseeds = 1;
+		su->seeds[0] = m->shards[i].master.ep;
+		rc = store_redis_check(conf, su, timeout_ms, err, errlen);
+		explicit_bzero(su, sizeof(*su));
+		free(su);
 	}
 	explicit_bzero(why, sizeof(why));
 	free(m);

@@ -1,5 +1,5 @@
 /*
- * Inside the store: the ops table each backend fills in, and URL parsing.
+ * Inside the store: the ops table each backend fills in.
  * dp_store_create() parses the URL once and picks the backend; nothing on
  * the per-batch path asks which backend it is talking to.
  */
@@ -7,22 +7,17 @@
 #define CHOT_DP_STORE_IMPL_H
 
 #include "ratelimit.h"
+#include "redis_url.h"
 #include "store.h"
 
 #define STORE_LOG_BURST 10          /* log lines a second, per store */
 
-enum store_kind { STORE_NULL, STORE_TCP, STORE_UNIX };
-
-struct store_url {
-	enum store_kind kind;
-	char host[256];      /* TCP host, or the unix socket path */
-	int port;
-	char user[128];      /* from the URL's userinfo, may be empty */
-	char password[256];
-};
-
-/* Parse url; 0 or -EINVAL with a reason in err. cluster:// is refused (not built yet). */
-int store_url_parse(const char *url, struct store_url *out, char *err, size_t errlen);
+/*
+ * redis.url is parsed by the one Redis URL parser (proto/redis_url.h);
+ * store.c then refuses what this store cannot do (a db other than 0) and
+ * hands the backend the parsed URL: null://, redis:// and unix:// to
+ * store_null.c / store_redis.c, cluster:// to store_cluster.c.
+ */
 
 struct store_ops {
 	int (*submit)(struct dp_store *s, uint64_t cookie, const struct dp_store_event *evs,
@@ -49,12 +44,11 @@ void store_log(struct dp_store *s, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 struct dp_store *store_null_create(const struct dp_store_conf *conf);
-struct dp_store *store_redis_create(const struct dp_store_conf *conf, const struct store_url *u);
-struct redis_url;
+struct dp_store *store_redis_create(const struct dp_store_conf *conf, const struct redis_url *u);
+int store_redis_check(const struct dp_store_conf *conf, const struct redis_url *u,
+		      unsigned timeout_ms, char *err, size_t errlen);
 struct dp_store *store_cluster_create(const struct dp_store_conf *conf, const struct redis_url *u);
 int store_cluster_check(const struct dp_store_conf *conf, const struct redis_url *u,
 			unsigned timeout_ms, char *err, size_t errlen);
-int store_redis_check(const struct dp_store_conf *conf, const struct store_url *u,
-		      unsigned timeout_ms, char *err, size_t errlen);
 
 #endif /* CHOT_DP_STORE_IMPL_H */

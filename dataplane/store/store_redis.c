@@ -88,7 +88,7 @@ struct rbatch {
 struct store_redis {
 	struct dp_store base;
 	struct dp_store_conf conf;
-	struct store_url url;
+	struct redis_url url;
 	char user[128], password[256];
 
 	redisContext *c;
@@ -124,12 +124,15 @@ struct store_redis {
 static void
 rlog(struct store_redis *r, const char *what, const char *why)
 {
-	if (r->url.kind == STORE_UNIX)
-		store_log(&r->base, DP_STORE_LOG_WARNING, "store %s: %s: %s", r->url.host, what,
+	char ep[300];
+
+	if (r->url.kind == REDIS_URL_UNIX)
+		store_log(&r->base, DP_STORE_LOG_WARNING, "store %s: %s: %s", r->url.path, what,
 			  why != NULL ? why : "");
 	else
-		store_log(&r->base, DP_STORE_LOG_WARNING, "store %s:%d: %s: %s", r->url.host,
-			  r->url.port, what, why != NULL ? why : "");
+		store_log(&r->base, DP_STORE_LOG_WARNING, "store %s: %s: %s",
+			  redis_endpoint_format(&r->url.seeds[0], ep, sizeof(ep)), what,
+			  why != NULL ? why : "");
 }
 
 static struct rgen *
@@ -287,8 +290,9 @@ disconnect(struct store_redis *r, const char *why)
 static void
 start_connect(struct store_redis *r)
 {
-	r->c = r->url.kind == STORE_UNIX ? redisConnectUnixNonBlock(r->url.host)
-					 : redisConnectNonBlock(r->url.host, r->url.port);
+	r->c = r->url.kind == REDIS_URL_UNIX
+		       ? redisConnectUnixNonBlock(r->url.path)
+		       : redisConnectNonBlock(r->url.seeds[0].host, r->url.seeds[0].port);
 	if (r->c == NULL || r->c->err) {
 		rlog(r, "connect", r->c != NULL ? r->c->errstr : "out of memory");
 		if (r->c != NULL) {
@@ -605,7 +609,7 @@ static const struct store_ops redis_ops = {
 };
 
 struct dp_store *
-store_redis_create(const struct dp_store_conf *conf, const struct store_url *u)
+store_redis_create(const struct dp_store_conf *conf, const struct redis_url *u)
 {
 	struct store_redis *r = calloc(1, sizeof(*r));
 	uint32_t nb;
@@ -688,7 +692,7 @@ check_argc(const char *const *argv)
 }
 
 int
-store_redis_check(const struct dp_store_conf *conf, const struct store_url *u,
+store_redis_check(const struct dp_store_conf *conf, const struct redis_url *u,
 		  unsigned timeout_ms, char *err, size_t errlen)
 {
 	struct timeval tv = { .tv_sec = timeout_ms / 1000,
@@ -701,16 +705,17 @@ store_redis_check(const struct dp_store_conf *conf, const struct store_url *u,
 	unsigned i, n = sizeof(check_cmds) / sizeof(check_cmds[0]);
 	int rc = 0;
 
-	if (u->kind == STORE_UNIX)
-		snprintf(server, sizeof(server), "unix://%s", u->host);
+	if (u->kind == REDIS_URL_UNIX)
+		snprintf(server, sizeof(server), "unix://%s", u->path);
 	else
-		snprintf(server, sizeof(server), "%s:%d", u->host, u->port);
+		redis_endpoint_format(&u->seeds[0], server, sizeof(server));
 	if (user[0] != '\0')
 		snprintf(who, sizeof(who), "user '%s'", user);
 	else
 		snprintf(who, sizeof(who), "the default user (no redis.user)");
-	c = u->kind == STORE_UNIX ? redisConnectUnixWithTimeout(u->host, tv)
-				  : redisConnectWithTimeout(u->host, u->port, tv);
+	c = u->kind == REDIS_URL_UNIX
+		    ? redisConnectUnixWithTimeout(u->path, tv)
+		    : redisConnectWithTimeout(u->seeds[0].host, u->seeds[0].port, tv);
 	if (c == NULL || c->err) {
 		snprintf(err, errlen, "redis %s: cannot connect: %s", server,
 			 c != NULL ? c->errstr : "out of memory");

@@ -61,6 +61,9 @@ static struct kv_case kv_cases[] = {
 	{ "redis.url=cluster://a:1,b:2", 0 },
 	{ "redis.url=http://x", -EINVAL },
 	{ "redis.url=redis://", -EINVAL },
+	{ "redis.url=redis://[::1]:7000", 0 },
+	{ "redis.url=redis://127.0.0.1:0", -EINVAL },
+	{ "redis.url=cluster://a:1,,b:2", -EINVAL },
 	{ "redis.retention_days=0", -EINVAL },
 	{ "redis.pipeline=1", 0 },
 	{ "redis.user=chot-ingest", 0 },
@@ -86,6 +89,20 @@ ParameterizedTest(struct kv_case *k, config, set_arg)
 	cr_assert_eq(rc, k->want, "--set %s: expected %d, got %d (%s)", k->arg, k->want, rc, err);
 	if (rc < 0)
 		cr_assert_neq(err[0], '\0', "an error must say why");
+}
+
+/* A refused redis.url says why (proto/redis_url.c) and never prints its password. */
+Test(config, url_error_hides_password)
+{
+	struct dp_conf c;
+	char err[256] = "";
+
+	dp_conf_defaults(&c);
+	cr_assert_eq(dp_conf_set_arg(&c, "redis.url=redis://chot-ingest:hunter2@h:99999", err,
+				     sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "port") != NULL, "the error names the port: %s", err);
+	cr_assert(strstr(err, "hunter2") == NULL, "the error prints the password: %s", err);
+	cr_assert(strstr(err, "redis.url") != NULL, "the error names the key: %s", err);
 }
 
 Test(config, file_then_set)

@@ -1,0 +1,517 @@
+/*
+ * One connection to one Redis node (redis_conn.h).
+ *
+ * The socket is non-blocking from the start; every wait is a poll() with
+ * the caller's timeout, so a node that is down (connect refused), gone
+ * (no route) or stopped (SIGSTOP: the kernel still completes the
+ * handshake, then nothing answers) always comes back as an error naming
+ * the node.  Bytes read go to one of two hiredis readers, both through the
+ * public API (redisReaderFeed / redisReaderGetReply):
+ *  - obj: the default reply objects, flattened into a ctl_reply (or, for
+ *    CLUSTER SLOTS, handed to proto/slot.c as they are);
+ *  - stream: redisReplyObjectFunctions that build nothing and call the
+ *    ctl_conn_stream callbacks instead, for the trace's millions of
+ *    members.
+ * Requests and replies alternate (nothing is unsolicited in RESP2), so a
+ * reader is never switched with bytes of a reply still in it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "redis_conn.h"
+
+struct ctl_conn {
+	int fd;
+	char name[300];
+	redisReader *obj, *stream;
+	const struct ctl_conn_stream *fns;
+	void *ctx;
+	char error[160];
+};
+
+static long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* --- the stream reader: callbacks instead of objects --- */
+
+static char stream_obj;       /* every object the stream reader "creates" */
+
+static struct ctl_conn *
+task_conn(const redisReadTask *t)
+{
+	return t->privdata;
+}
+
+static void *
+st_string(const redisReadTask *t, char *s, size_t len)
+{
+	struct ctl_conn *c = task_conn(t);
+
+	if (t->parent != NULL)
+		c->fns->member(c->ctx, s, len, t->type == REDIS_REPLY_STRING);
+	else if (t->type == REDIS_REPLY_ERROR)
+		c->fns->top(c->ctx, CTL_TOP_ERROR, s, len);
+	else
+		c->fns->top(c->ctx, CTL_TOP_OTHER, s, len);
+	return &stream_obj;
+}
+
+static void *
+st_array(const redisReadTask *t, int elements)
+{
+	struct ctl_conn *c = task_conn(t);
+
+	(void)elements;
+	if (t->parent != NULL)
+		c->fns->member(c->ctx, NULL, 0, false);      /* nested: not ours */
+	else
+		c->fns->top(c->ctx, CTL_TOP_ARRAY, NULL, 0);
+	return &stream_obj;
+}
+
+static void *
+st_integer(const redisReadTask *t, long long v)
+{
+	struct ctl_conn *c = task_conn(t);
+
+	(void)v;
+	if (t->parent != NULL)
+		c->fns->member(c->ctx, NULL, 0, false);
+	else
+		c->fns->top(c->ctx, CTL_TOP_OTHER, NULL, 0);
+	return &stream_obj;
+}
+
+static void *
+st_nil(const redisReadTask *t)
+{
+	struct ctl_conn *c = task_conn(t);
+
+	if (t->parent != NULL)
+		c->fns->member(c->ctx, NULL, 0, false);
+	else
+		c->fns->top(c->ctx, CTL_TOP_NIL, NULL, 0);
+	return &stream_obj;
+}
+
+static redisReplyObjectFunctions stream_fns = {
+	.createString = st_string,
+	.createArray = st_array,
+	.createInteger = st_integer,
+	.createNil = st_nil,
+	.freeObject = NULL,
+};
+
+/* --- connecting --- */
+
+static struct ctl_conn *
+conn_new(int fd)
+{
+	struct ctl_conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->fd = fd;
+	c->obj = redisReaderCreate();
+	c->stream = redisReaderCreateWithFunctions(&stream_fns);
+	if (c->obj == NULL || c->stream == NULL) {
+		if (c->obj != NULL)
+			redisReaderFree(c->obj);
+		if (c->stream != NULL)
+			redisReaderFree(c->stream);
+		free(c);
+		return NULL;
+	}
+	redisReaderSetPrivdata(c->stream, c);
+	return c;
+}
+
+/* Wait for fd to be ready for events until deadline (ms). 1 ready, 0 timeout, -1 error. */
+static int
+wait_fd(int fd, short events, long long deadline)
+{
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = events };
+		long long left = deadline - mono_ms();
+		int n;
+
+		if (left < 0)
+			left = 0;
+		n = poll(&p, 1, (int)left);
+		if (n > 0)
+			return 1;
+		if (n == 0)
+			return 0;
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+static int
+connect_one(const struct sockaddr *sa, socklen_t len, long long deadline, int *err)
+{
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+	socklen_t el = sizeof(*err);
+
+	if (fd < 0) {
+		*err = errno;
+		return -1;
+	}
+	if (connect(fd, sa, len) != 0) {
+		if (errno != EINPROGRESS) {
+			*err = errno;
+			close(fd);
+			return -1;
+		}
+		if (wait_fd(fd, POLLOUT, deadline) <= 0) {
+			*err = ETIMEDOUT;
+			close(fd);
+			return -1;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, err, &el) != 0 || *err != 0) {
+			if (*err == 0)
+				*err = errno;
+			close(fd);
+			return -1;
+		}
+	}
+	if (sa->sa_family != AF_UNIX)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+struct ctl_conn *
+ctl_conn_open(const struct redis_endpoint *ep, const char *path, unsigned timeout_ms, char *err,
+	      size_t errlen)
+{
+	long long deadline = mono_ms() + timeout_ms;
+	char name[300];
+	struct ctl_conn *c;
+	int fd = -1, e = 0;
+
+	if (ep != NULL) {
+		struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+		struct addrinfo *ai = NULL;
+		char port[8];
+		int g;
+
+		redis_endpoint_format(ep, name, sizeof(name));
+		snprintf(port, sizeof(port), "%u", (unsigned)ep->port);
+		g = getaddrinfo(ep->host, port, &hints, &ai);
+		if (g != 0) {
+			snprintf(err, errlen, "%s: %s", name, gai_strerror(g));
+			return NULL;
+		}
+		for (struct addrinfo *a = ai; a != NULL && fd < 0; a = a->ai_next)
+			fd = connect_one(a->ai_addr, a->ai_addrlen, deadline, &e);
+		freeaddrinfo(ai);
+	} else {
+		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+		snprintf(name, sizeof(name), "%s", path);
+		if (strlen(path) >= sizeof(sun.sun_path)) {
+			snprintf(err, errlen, "%s: socket path too long", path);
+			return NULL;
+		}
+		memcpy(sun.sun_path, path, strlen(path));
+		fd = connect_one((struct sockaddr *)&sun, sizeof(sun), deadline, &e);
+	}
+	if (fd < 0) {
+		if (e == ETIMEDOUT)
+			snprintf(err, errlen, "%s: no connection within %u ms", name, timeout_ms);
+		else
+			snprintf(err, errlen, "%s: %s", name, strerror(e));
+		return NULL;
+	}
+	c = conn_new(fd);
+	if (c == NULL) {
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	return c;
+}
+
+struct ctl_conn *
+ctl_conn_from_fd(int fd)
+{
+	struct ctl_conn *c;
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
+		return NULL;
+	c = conn_new(fd);
+	if (c != NULL)
+		snprintf(c->name, sizeof(c->name), "fd %d", fd);
+	return c;
+}
+
+void
+ctl_conn_close(struct ctl_conn *c)
+{
+	if (c == NULL)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	redisReaderFree(c->obj);
+	redisReaderFree(c->stream);
+	free(c);
+}
+
+const char *
+ctl_conn_name(const struct ctl_conn *c)
+{
+	return c->name;
+}
+
+int
+ctl_conn_fd(const struct ctl_conn *c)
+{
+	return c->fd;
+}
+
+const char *
+ctl_conn_error(const struct ctl_conn *c)
+{
+	return c->error[0] != '\0' ? c->error : "connection lost";
+}
+
+/* --- writing --- */
+
+long
+ctl_conn_send_some(struct ctl_conn *c, const char *buf, size_t len)
+{
+	ssize_t w = send(c->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	if (w >= 0)
+		return (long)w;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return 0;
+	snprintf(c->error, sizeof(c->error), "%s", strerror(errno));
+	return -EIO;
+}
+
+int
+ctl_conn_send(struct ctl_conn *c, const char *buf, size_t len, unsigned timeout_ms, char *err,
+	      size_t errlen)
+{
+	long long deadline = mono_ms() + timeout_ms;
+	size_t off = 0;
+
+	while (off < len) {
+		long w = ctl_conn_send_some(c, buf + off, len - off);
+
+		if (w < 0) {
+			snprintf(err, errlen, "Redis node %s: connection lost: %s", c->name,
+				 c->error);
+			return -EIO;
+		}
+		off += (size_t)w;
+		if (off < len && wait_fd(c->fd, POLLOUT, deadline) <= 0) {
+			snprintf(err, errlen, "Redis node %s: not reading its requests within %u ms",
+				 c->name, timeout_ms);
+			return -ETIMEDOUT;
+		}
+	}
+	return 0;
+}
+
+/* --- reading --- */
+
+/* recv into reader r: 1 read, 0 nothing yet, -EIO (c->error set). */
+static int
+recv_into(struct ctl_conn *c, redisReader *r)
+{
+	char buf[65536];
+	ssize_t got = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+	if (got == 0) {
+		snprintf(c->error, sizeof(c->error), "connection closed by the server");
+		return -EIO;
+	}
+	if (got < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return 0;
+		snprintf(c->error, sizeof(c->error), "%s", strerror(errno));
+		return -EIO;
+	}
+	if (redisReaderFeed(r, buf, (size_t)got) != REDIS_OK) {
+		snprintf(c->error, sizeof(c->error), "out of memory");
+		return -EIO;
+	}
+	return 1;
+}
+
+/* One reply object from the obj reader, waiting at most timeout_ms. */
+static int
+read_object(struct ctl_conn *c, redisReply **out, unsigned timeout_ms, char *err, size_t errlen)
+{
+	long long deadline = mono_ms() + timeout_ms;
+	void *rep = NULL;
+
+	for (;;) {
+		int rc;
+
+		if (redisReaderGetReply(c->obj, &rep) != REDIS_OK) {
+			snprintf(c->error, sizeof(c->error), "%s", c->obj->errstr);
+			snprintf(err, errlen, "Redis node %s: connection lost: %s", c->name, c->error);
+			return -EIO;
+		}
+		if (rep != NULL) {
+			*out = rep;
+			return 0;
+		}
+		rc = recv_into(c, c->obj);
+		if (rc < 0) {
+			snprintf(err, errlen, "Redis node %s: connection lost: %s", c->name, c->error);
+			return -EIO;
+		}
+		if (rc == 0 && wait_fd(c->fd, POLLIN, deadline) <= 0) {
+			snprintf(c->error, sizeof(c->error), "no answer within %u ms", timeout_ms);
+			snprintf(err, errlen, "Redis node %s: no answer within %u ms (stopped or "
+				 "overloaded?)", c->name, timeout_ms);
+			return -ETIMEDOUT;
+		}
+	}
+}
+
+static int
+flatten(const redisReply *rep, struct ctl_reply *out)
+{
+	memset(out, 0, sizeof(*out));
+	switch (rep->type) {
+	case REDIS_REPLY_ERROR:
+		out->is_error = 1;
+		snprintf(out->err, sizeof(out->err), "%s", rep->str);
+		return 0;
+	case REDIS_REPLY_INTEGER:
+		out->integer = rep->integer;
+		return 0;
+	case REDIS_REPLY_STRING:
+	case REDIS_REPLY_STATUS:
+		out->v = calloc(1, sizeof(*out->v));
+		if (out->v == NULL || (out->v[0].p = malloc(rep->len + 1)) == NULL)
+			return -ENOMEM;
+		memcpy(out->v[0].p, rep->str, rep->len);
+		out->v[0].p[rep->len] = '\0';
+		out->v[0].len = rep->len;
+		out->n = 1;
+		return 0;
+	case REDIS_REPLY_ARRAY:
+		out->v = calloc(rep->elements + 1, sizeof(*out->v));
+		if (out->v == NULL)
+			return -ENOMEM;
+		for (size_t i = 0; i < rep->elements; i++) {
+			const redisReply *e = rep->element[i];
+			size_t len = e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS
+					     ? e->len : 0;
+
+			out->v[i].p = malloc(len + 1);
+			if (out->v[i].p == NULL)
+				return -ENOMEM;
+			if (len > 0)
+				memcpy(out->v[i].p, e->str, len);
+			out->v[i].p[len] = '\0';
+			out->v[i].len = len;
+			out->n++;
+		}
+		return 0;
+	default:        /* nil */
+		return 0;
+	}
+}
+
+int
+ctl_conn_reply(struct ctl_conn *c, struct ctl_reply *out, unsigned timeout_ms, char *err,
+	       size_t errlen)
+{
+	redisReply *rep;
+	int rc = read_object(c, &rep, timeout_ms, err, errlen);
+
+	memset(out, 0, sizeof(*out));
+	if (rc != 0)
+		return rc;
+	rc = flatten(rep, out);
+	freeReplyObject(rep);
+	if (rc != 0) {
+		ctl_reply_free(out);
+		snprintf(err, errlen, "out of memory");
+	}
+	return rc;
+}
+
+int
+ctl_conn_slots(struct ctl_conn *c, const char *default_host, struct slot_map *m,
+	       unsigned timeout_ms, char *err, size_t errlen)
+{
+	redisReply *rep;
+	char why[256];
+	int rc = read_object(c, &rep, timeout_ms, err, errlen);
+
+	if (rc != 0)
+		return rc;
+	rc = slot_map_parse(rep, default_host, m, why, sizeof(why));
+	freeReplyObject(rep);
+	if (rc != 0)
+		snprintf(err, errlen, "Redis node %s: %s", c->name, why);
+	return rc;
+}
+
+/* --- streaming --- */
+
+void
+ctl_conn_stream_on(struct ctl_conn *c, const struct ctl_conn_stream *fns, void *ctx)
+{
+	c->fns = fns;
+	c->ctx = ctx;
+}
+
+void
+ctl_conn_stream_off(struct ctl_conn *c)
+{
+	c->fns = NULL;
+	c->ctx = NULL;
+}
+
+int
+ctl_conn_stream_recv(struct ctl_conn *c)
+{
+	int rc = recv_into(c, c->stream);
+
+	if (rc <= 0)
+		return rc;
+	for (;;) {
+		void *rep = NULL;
+		int e;
+
+		if (redisReaderGetReply(c->stream, &rep) != REDIS_OK) {
+			snprintf(c->error, sizeof(c->error), "%s", c->stream->errstr);
+			return -EIO;
+		}
+		if (rep == NULL)
+			return 1;
+		e = c->fns->end(c->ctx);
+		if (e < 0)
+			return e;
+	}
+}
