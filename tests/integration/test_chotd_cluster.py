@@ -9,11 +9,13 @@ chotd logs in as chot-ingest on every node):
      presence), every master holds keys (max/min printed as the balance),
      the slot map was fetched (redis_map_refreshes >= 1) and no redirection
      was needed on a stable cluster (redis_moved = redis_ask = 0);
+     and `chotctl -r cluster://... --json trace --depth 2` (as chot-operator)
+     of every F0 the truth samples gives exactly the truth's F1 and F2 sets;
   2. the cluster flushed, two worker lcores: the same stored data;
   3. chotd refuses to start on cluster:// with a wrong password (the
      start-up ACL check runs against the cluster's masters).
 
-Usage: test_chotd_cluster.py CHOTD CHOT_FLOOD SRCDIR [--quick]
+Usage: test_chotd_cluster.py CHOTD CHOT_FLOOD CHOTCTL SRCDIR [--quick]
 """
 import json
 import os
@@ -28,11 +30,12 @@ SKIP_KEYS = {"redis_errors"}
 
 def gen(flood, tmp, keys, quick):
     pcap, truth = os.path.join(tmp, "p.pcap"), os.path.join(tmp, "truth.json")
+    sites = os.path.join(tmp, "sites.csv")
     size = ["--citizens", "300", "--sites", "12", "--devices", "8", "--hours", "6"] if quick \
         else ["--citizens", "3000", "--sites", "30", "--devices", "20", "--hours", "24"]
     r = subprocess.run([flood, "gen"] + size + ["--seed", "43", "--dup-rate", "0.05",
-                       "--hostile-rate", "0.05", "--keys", keys, "--pcap", pcap,
-                       "--truth", truth], capture_output=True, text=True, timeout=300)
+                       "--hostile-rate", "0.05", "--f0-samples", "3", "--keys", keys,
+                       "--pcap", pcap, "--truth", truth, "--sites-csv", sites], capture_output=True, text=True, timeout=300)
     if r.returncode != 0:
         raise RuntimeError("chot-flood gen failed: %s %s" % (r.stdout, r.stderr))
     with open(truth) as f:
@@ -50,8 +53,42 @@ def chotd(binary, srcdir, cl, keys, pcap, workers, lcores, tag, passfile=None):
     return cp.run_chotd(args, timeout=240)
 
 
+def traces(ctl, cl, keys, truth, tmp):
+    """chotctl trace of every sampled F0 on the cluster: [failure lines]."""
+    fails = []
+    base = [ctl, "-r", cl.url]
+    r = subprocess.run(base + ["--user", "chot-admin", "--password-file", cl.passfiles["admin"],
+                               "sites", "import", os.path.join(tmp, "sites.csv")],
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        return ["chotctl sites import on cluster://: %s %s" % (r.stdout, r.stderr)]
+    if not truth.get("f0"):
+        return ["the truth samples no F0"]
+    for f in truth["f0"]:
+        want = f["traces"][0]
+        r = subprocess.run(base + ["--user", "chot-operator", "--password-file",
+                                   cl.passfiles["operator"], "--keys", keys, "--json", "trace",
+                                   f["id"], "--scheme", f["scheme"], "--until",
+                                   str(f["until_ms"]), "--depth", "2"],
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode not in (0, 1):
+            fails.append("chotctl trace %s: exit %d %s" % (f["id"], r.returncode, r.stderr))
+            continue
+        tr = json.loads(r.stdout)
+        f1 = sorted(c["pid"] for c in tr["contacts"] if c["degree"] == 1)
+        f2 = sorted(c["pid"] for c in tr["contacts"] if c["degree"] == 2)
+        ok = (f1, f2) == (sorted(want["f1"]), sorted(want["f2"]))
+        print("trace %s on the cluster: F1 %d F2 %d (truth %d %d) in %.1f ms: %s" % (
+            f["id"], len(f1), len(f2), len(want["f1"]), len(want["f2"]),
+            tr["stats"]["elapsed_ms"], "EXACT" if ok else "DIFFERENT"))
+        if not ok:
+            fails.append("trace %s: F1 %d/%d F2 %d/%d differ from the truth" % (
+                f["id"], len(f1), len(want["f1"]), len(f2), len(want["f2"])))
+    return fails
+
+
 def main():
-    binary, flood, srcdir = sys.argv[1:4]
+    binary, flood, ctl, srcdir = sys.argv[1:5]
     quick = "--quick" in sys.argv
     fails = []
     with cp.TempDir() as tmp:
@@ -80,6 +117,8 @@ def main():
                     fails.append("%s: %s" % (tag, e))
                 tl, pr, per = cp.cluster_stored_events(cl)
                 results[workers] = tl
+                if workers == 1:
+                    fails += traces(ctl, cl, keys, truth, tmp)
                 if tl != want:
                     fails.append("%s: timeline != truth: %d missing, %d extra" %
                                  (tag, len(want - tl), len(tl - want)))
