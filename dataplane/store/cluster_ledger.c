@@ -37,6 +37,8 @@ cl_ledger_init(struct cl_ledger *l, uint32_t max_batches)
 void
 cl_ledger_free(struct cl_ledger *l)
 {
+	for (uint32_t i = 0; l->gens != NULL && i < l->gcap; i++)
+		resp_out_free(&l->gens[i].repair);
 	free(l->cookies);
 	free(l->bevents);
 	free(l->gens);
@@ -84,12 +86,26 @@ cl_ledger_close(struct cl_ledger *l)
 		l->gcap = ncap;
 	}
 	g = gen_at(l, l->gtail);
+	g->repair.len = 0;
+	g->repair.ncmds = 0;
 	g->batches = l->open_batches;
 	g->events = l->open_events;
 	g->holds = 1;
 	l->open_batches = 0;
 	l->open_events = 0;
 	return l->gtail++;
+}
+
+struct resp_out *
+cl_ledger_repair(struct cl_ledger *l, uint32_t gen)
+{
+	return &gen_at(l, gen)->repair;
+}
+
+bool
+cl_ledger_live(const struct cl_ledger *l, uint32_t gen)
+{
+	return gen != CL_NO_GEN && gen - l->ghead < l->gtail - l->ghead;
 }
 
 void
@@ -106,6 +122,10 @@ complete_head(struct cl_ledger *l, int status, cl_done_fn done, void *ctx)
 	uint32_t n = g->batches;
 
 	l->ghead++;
+	if (g->repair.cap > 256 * 1024)
+		resp_out_free(&g->repair);
+	g->repair.len = 0;
+	g->repair.ncmds = 0;
 	l->events_pending -= g->events;
 	l->batches_pending -= n;
 	for (uint32_t k = 0; k < n; k++) {

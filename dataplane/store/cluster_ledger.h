@@ -38,6 +38,7 @@ struct cl_ledger {
 	uint32_t open_events;
 	struct cl_gen {
 		uint32_t batches, events, holds;
+		struct resp_out repair;   /* EXPIREATs the expiry memo left out (coalesce.h) */
 	} *gens;                /* ring of capacity gcap (a power of two), by generation id */
 	uint32_t gcap, ghead, gtail;
 	uint64_t events_pending;/* submitted, not completed */
@@ -56,6 +57,12 @@ int cl_ledger_add(struct cl_ledger *l, uint64_t cookie, uint32_t events);
 /* Close the open generation (it may be empty of batches, e.g. a repair):
  * returns its id, holding one hold, or CL_NO_GEN on -ENOMEM. */
 uint32_t cl_ledger_close(struct cl_ledger *l);
+
+/* The repair buffer of a live generation gen (emptied when it completes). */
+struct resp_out *cl_ledger_repair(struct cl_ledger *l, uint32_t gen);
+
+/* Is gen a generation not yet completed? */
+bool cl_ledger_live(const struct cl_ledger *l, uint32_t gen);
 
 /* One more hold on gen (a chunk of it). */
 void cl_ledger_hold(struct cl_ledger *l, uint32_t gen);

@@ -29,10 +29,13 @@
  *               once the map gives its slots to someone else (a promoted
  *               replica), every command it still owed moves there
  *
- * Every write is idempotent, so any resend is safe.  The expiry memo of the
- * single-node store is off here (each generation sends each key's EXPIREAT):
- * a master failover could otherwise lose a key's expiry along with the
- * unreplicated tail, and the memo's repair path assumes one connection.
+ * Every write is idempotent, so any resend is safe.  The expiry memo works
+ * as in the single-node store (coalesce.h): a key's EXPIREAT goes out once,
+ * later generations keep theirs aside (the generation's repair buffer, in
+ * the ledger).  When any master's connection breaks (a restart or a
+ * failover may have lost keys whose EXPIREAT was confirmed), the memo is
+ * forgotten and every unconfirmed generation's repairs are routed by the
+ * map like any write, and hold their generation until confirmed.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -50,6 +53,7 @@
 #define CL_REFRESH_US     10000000   /* periodic slot map refresh */
 #define CL_REFRESH_GAP_US 100000     /* at most this often on MOVED / loss */
 #define CL_MAX_POOL       (2 * SLOT_MAX_SHARDS)
+#define MEMO_SLOTS        (1u << 20)  /* expiry memo: 8 MiB a worker */
 
 struct store_cluster {
 	struct dp_store base;
@@ -77,6 +81,7 @@ struct store_cluster {
 
 	uint64_t map_refreshes, map_errors;
 	struct cl_shard_hooks hooks;         /* ctx = this store */
+	bool repair_wanted;                  /* a connection broke: forget, repair */
 };
 
 static void
@@ -192,6 +197,7 @@ hook_lost(void *ctx, struct cl_shard *s)
 	(void)s;
 	k->refresh_wanted = true;
 	k->reroute_wanted = true;
+	k->repair_wanted = true;
 }
 
 static void
@@ -287,12 +293,38 @@ gen_close(struct store_cluster *k)
 	gen = cl_ledger_close(&k->led);
 	if (gen == CL_NO_GEN)
 		return -ENOMEM;      /* cannot happen after a successful flush but ENOMEM */
+	{       /* the repairs join their generation; its old (empty) buffer is ours */
+		struct resp_out t = *cl_ledger_repair(&k->led, gen);
+
+		*cl_ledger_repair(&k->led, gen) = k->repair;
+		k->repair = t;
+	}
 	k->split_gen = gen;
 	cl_split(&k->flat, split_put, k);
 	for (unsigned i = 0; i < k->npool; i++)
 		cl_shard_seal(k->pool[i]);
 	cl_ledger_release(&k->led, gen, k->base.done, k->base.ctx);
 	return 0;
+}
+
+/* A connection broke: forget the memo, send every live generation's repairs. */
+static void
+repair(struct store_cluster *k)
+{
+	k->repair_wanted = false;
+	coalesce_forget(k->co);
+	for (uint32_t g = k->led.ghead; g != k->led.gtail; g++) {
+		struct resp_out *r = cl_ledger_repair(&k->led, g);
+
+		if (r->ncmds == 0)
+			continue;
+		k->split_gen = g;
+		cl_split(r, split_put, k);
+		r->len = 0;
+		r->ncmds = 0;
+	}
+	for (unsigned i = 0; i < k->npool; i++)
+		cl_shard_seal(k->pool[i]);
 }
 
 static void
@@ -312,6 +344,8 @@ cluster_poll(struct dp_store *s, uint64_t now)
 		for (unsigned i = 0; i < k->npool; i++)
 			cl_shard_seal(k->pool[i]);
 	}
+	if (k->repair_wanted && k->have_map)
+		repair(k);
 	for (unsigned i = 0; i < k->npool; i++) {
 		unsent |= cl_shard_unsent(k->pool[i]);
 		inflight += cl_shard_inflight(k->pool[i]);
@@ -437,7 +471,8 @@ store_cluster_create(const struct dp_store_conf *conf, const struct redis_url *u
 	k->map = calloc(1, sizeof(*k->map));
 	k->next = calloc(1, sizeof(*k->next));
 	k->fetch = cl_slots_create(k->user, k->password);
-	k->co = coalesce_create(GEN_MAX_EVENTS, 0, k->conf.retention_days, conf->vault_key);
+	k->co = coalesce_create(GEN_MAX_EVENTS, MEMO_SLOTS, k->conf.retention_days,
+				conf->vault_key);
 	if (k->map == NULL || k->next == NULL || k->fetch == NULL || k->co == NULL ||
 	    cl_ledger_init(&k->led, k->conf.max_pending_events < (1u << 20)
 					? k->conf.max_pending_events : (1u << 20)) != 0) {

@@ -802,3 +802,22 @@ def cluster_restart(cluster, port, timeout=30):
     cluster.nodes[port] = p.pid
     cluster.dead.discard(port)
     return p.pid
+
+
+def cluster_keys_without_ttl(cluster):
+    """{master port: number of chot keys (s:, p:, v:) with no expiry}: chot
+    keys always expire (DESIGN §4), so anything but 0 is a bug."""
+    script = ("#!lua flags=allow-cross-slot-keys\n"
+              "local n = 0 local c = '0' repeat "
+              "local r = redis.call('SCAN', c, 'COUNT', 1000) c = r[1] "
+              "for _, k in ipairs(r[2]) do local p = string.sub(k, 1, 2) "
+              "if (p == 's:' or p == 'p:' or p == 'v:') and redis.call('TTL', k) == -1 "
+              "then n = n + 1 end end until c == '0' return n")
+    out = {}
+    for p in cluster.masters():
+        r = cluster.resp(p)
+        try:
+            out[p] = r.call("EVAL", script, 0)
+        finally:
+            r.close()
+    return out

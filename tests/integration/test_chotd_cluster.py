@@ -125,6 +125,9 @@ def main():
                 if pr != want:
                     fails.append("%s: presence != truth: %d missing, %d extra" %
                                  (tag, len(want - pr), len(pr - want)))
+                nottl = cp.cluster_keys_without_ttl(cl)
+                if sum(nottl.values()):
+                    fails.append("%s: keys without an expiry: %s" % (tag, nottl))
                 if len(per) != 3 or min(per.values()) == 0:
                     fails.append("%s: keys not on every master: %s" % (tag, per))
                 if c.get("redis_map_refreshes", 0) < workers:

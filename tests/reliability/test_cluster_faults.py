@@ -21,8 +21,9 @@ per case:
 
 Every case ends with test_reliability's proof: every scan the simulator
 created acknowledged, and the union of the masters holds exactly those
-scans (timeline and presence), 0 lost, 0 stored twice; the accounting
-identities hold.  Figures (scans sent / acked / stored, counters, drain
+scans (timeline and presence), 0 lost, 0 stored twice; every chot key has
+its expiry (the expiry memo's repairs after a lost connection); the
+accounting identities hold.  Figures (scans sent / acked / stored, counters, drain
 time) go to stdout as one JSON line.
 
 usage: test_cluster_faults.py CASE CHOTD CHOT_FLOOD CHOT_IMPAIR SRCDIR [--json OUT]
@@ -83,6 +84,10 @@ class ClusterCase(rel.Case):
         if lost or extra or lost_pr or extra_pr:
             self.fails.append("Redis: timeline lost %d extra %d, presence lost %d extra %d" %
                               (lost, extra, lost_pr, extra_pr))
+        nottl = cp.cluster_keys_without_ttl(self.cluster)
+        self.figures["keys_without_ttl"] = sum(nottl.values())
+        if sum(nottl.values()):
+            self.fails.append("keys without an expiry: %s" % nottl)
 
     def flood_run(self, rate, events, devices, fault, extra_chotd=None):
         self.start_chotd(extra_chotd)
