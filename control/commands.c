@@ -112,12 +112,15 @@ static const struct ctl_command commands[] = {
 
 static const char global_usage[] =
 	"usage: chotctl [-r URL] [--keys FILE] [--user U --password-file F]\n"
-	"               [--json | --csv] [--lang en|vi] [--operator NAME] COMMAND ...\n";
+	"               [--json | --csv] [--lang en|vi] [--replicas] [--timeout D]\n"
+	"               COMMAND ...\n";
 
 static const char global_notes[] =
 	"[needs]: redis = Redis as chot-operator, redis-admin = as chot-admin, keys = the\n"
 	"keys file (for a SUBJECT), chotd = a running chotd's telemetry socket.\n"
-	"-r defaults to redis://127.0.0.1:6379 ($CHOT_REDIS_URL); --user to chot-operator;\n"
+	"-r defaults to redis://127.0.0.1:6379 ($CHOT_REDIS_URL); it also takes\n"
+	"unix:///PATH and cluster://H1:P1,H2:P2,... (--replicas: read from replicas);\n"
+	"--timeout (default 10s) bounds every wait on a Redis node; --user to chot-operator;\n"
 	"--password-file to $CHOT_PASSWORD_FILE.  SUBJECT is pseudonymised with the keys\n"
 	"file (--keys, else $CHOT_KEYS, else /etc/chot/keys); raw identifiers are revealed\n"
 	"from the vault only with an explicit --keys, and every reveal is audited.\n"

@@ -24,6 +24,7 @@
 #include "resp.h"
 
 #define CONNECT_TIMEOUT_MS 3000
+#define SEED_TIMEOUT_MS    2000
 
 void
 ctl_reply_free(struct ctl_reply *rep)
@@ -200,6 +201,12 @@ load_map(struct ctl_redis *r, char *err, size_t errlen, int *unavailable)
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	unsigned saved = r->timeout_ms;
+
+	/* A live node answers CLUSTER SLOTS at once: a stopped seed costs at
+	 * most 2 s before the next one is asked. */
+	if (r->timeout_ms > SEED_TIMEOUT_MS)
+		r->timeout_ms = SEED_TIMEOUT_MS;
 	for (unsigned i = 0; i < r->url.nseeds; i++)
 		tried[ntried++] = r->url.seeds[i];
 	if (r->map != NULL)        /* a refresh: the masters we know are seeds too */
@@ -212,9 +219,11 @@ load_map(struct ctl_redis *r, char *err, size_t errlen, int *unavailable)
 		struct ctl_conn *c = ctl_redis_node(r, &tried[i], false, true, last, sizeof(last));
 
 		if (c == NULL) {
-			if (strstr(last, "cannot reach") == NULL) {    /* credentials: stop */
+			if (strstr(last, "requires authentication") != NULL ||
+			    strstr(last, "refused the credentials") != NULL) {   /* stop */
 				snprintf(err, errlen, "%s", last);
 				*unavailable = 0;
+				r->timeout_ms = saved;
 				free(m);
 				return -EACCES;
 			}
@@ -231,6 +240,7 @@ load_map(struct ctl_redis *r, char *err, size_t errlen, int *unavailable)
 			break;
 		ctl_redis_drop(r, c);
 	}
+	r->timeout_ms = saved;
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot read the cluster's slot map from any seed (last: %s)",
 			 last);
@@ -560,6 +570,14 @@ ctl_redis_pipe(struct ctl_redis *r, size_t n, const int *argc, const char *const
 	for (size_t i = 0; i < n && rc == 0 && r->cluster; i++)
 		if (out[i].is_error)
 			rc = follow(r, argc[i], argv[i], argl[i], &out[i], err, errlen);
+	for (size_t i = 0; i < n && rc == 0 && !r->cluster; i++)
+		if (out[i].is_error && strncmp(out[i].err, "MOVED ", 6) == 0) {
+			char m[sizeof(out[i].err)];
+
+			snprintf(m, sizeof(m), "%s", out[i].err);
+			snprintf(out[i].err, sizeof(out[i].err), "%.60s (a Redis Cluster node: "
+				 "use -r cluster://HOST:PORT)", m);
+		}
 done:
 	if (rc != 0)
 		for (size_t i = 0; i < n; i++)

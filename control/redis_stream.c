@@ -135,7 +135,11 @@ set_error(struct zstream *z, const char *text, size_t len)
 {
 	if (z->rc != 0)
 		return;
-	snprintf(z->err, z->errlen, "Redis: %.*s", (int)len, text);
+	if (!z->r->cluster && len > 6 && memcmp(text, "MOVED ", 6) == 0)
+		snprintf(z->err, z->errlen, "Redis: %.*s (this node is part of a Redis Cluster: "
+			 "use -r cluster://HOST:PORT)", (int)len, text);
+	else
+		snprintf(z->err, z->errlen, "Redis: %.*s", (int)len, text);
 	z->rc = -EACCES;
 }
 

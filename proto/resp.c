@@ -7,51 +7,6 @@
 
 #include "resp.h"
 
-char *
-resp_put_u64(char *p, uint64_t v)
-{
-	char tmp[20];
-	int n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	while (n > 0)
-		*p++ = tmp[--n];
-	return p;
-}
-
-char *
-resp_put_head(char *p, char type, uint64_t n)
-{
-	*p++ = type;
-	p = resp_put_u64(p, n);
-	*p++ = '\r';
-	*p++ = '\n';
-	return p;
-}
-
-char *
-resp_put_bulk(char *p, const void *s, size_t len)
-{
-	p = resp_put_head(p, '$', len);
-	if (len != 0)
-		memcpy(p, s, len);
-	p += len;
-	*p++ = '\r';
-	*p++ = '\n';
-	return p;
-}
-
-char *
-resp_put_bulk_u64(char *p, uint64_t v)
-{
-	char tmp[20];
-
-	return resp_put_bulk(p, tmp, (size_t)(resp_put_u64(tmp, v) - tmp));
-}
-
 static size_t
 digits(uint64_t v)
 {

@@ -16,21 +16,59 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Bytes a bulk string of len bytes takes at most: '$', 20 digits, 2 CRLF. */
 #define RESP_BULK_MAX(len) ((size_t)(len) + 25)
 
-/* Write v in decimal at p; returns the end. */
-char *resp_put_u64(char *p, uint64_t v);
+/* Write v in decimal at p; returns the end.  (Inline: the coalescer's hot path.) */
+static inline char *
+resp_put_u64(char *p, uint64_t v)
+{
+	char tmp[20];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		*p++ = tmp[--n];
+	return p;
+}
 
 /* Write "<type><n>\r\n" ('*' for an array head, '$' for a bulk length). */
-char *resp_put_head(char *p, char type, uint64_t n);
+static inline char *
+resp_put_head(char *p, char type, uint64_t n)
+{
+	*p++ = type;
+	p = resp_put_u64(p, n);
+	*p++ = '\r';
+	*p++ = '\n';
+	return p;
+}
 
 /* Write one bulk string "$len\r\n<bytes>\r\n". */
-char *resp_put_bulk(char *p, const void *s, size_t len);
+static inline char *
+resp_put_bulk(char *p, const void *s, size_t len)
+{
+	p = resp_put_head(p, '$', len);
+	if (len != 0)
+		memcpy(p, s, len);
+	p += len;
+	*p++ = '\r';
+	*p++ = '\n';
+	return p;
+}
 
 /* Write a bulk string holding v in decimal. */
-char *resp_put_bulk_u64(char *p, uint64_t v);
+static inline char *
+resp_put_bulk_u64(char *p, uint64_t v)
+{
+	char tmp[20];
+
+	return resp_put_bulk(p, tmp, (size_t)(resp_put_u64(tmp, v) - tmp));
+}
 
 /* Exact bytes of the command argv/argl (argl NULL: strlen of each). */
 size_t resp_command_size(int argc, const char *const *argv, const size_t *argl);
