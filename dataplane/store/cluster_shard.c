@@ -18,6 +18,8 @@
 #define IDLE_READ_US   100000
 #define BUSY_READ_US   20
 #define KEEP_BYTES     (256 * 1024)   /* a reused chunk keeps a buffer up to this */
+#define CONNECT_TIMEOUT_US 2000000    /* connect + AUTH */
+#define REPLY_TIMEOUT_US   5000000    /* no answer to what is in flight (plus WAIT's own) */
 
 enum { D_NOT = 0, D_HERE = 1, D_HANDED = 2 };
 
@@ -37,6 +39,8 @@ struct cl_shard {
 	redisContext *c;
 	bool connecting, auth_pending;
 	uint64_t now_us, retry_at_us, backoff_us, last_read_us;
+	uint64_t progress_us;           /* last connect start or reply */
+	uint64_t stall_us;              /* no progress for this long with work due: reset */
 
 	struct cl_chunk *ch;            /* ring by chunk id, capacity ccap (2^k) */
 	uint32_t ccap, chead, ctail;
@@ -95,6 +99,7 @@ cl_shard_create(const char *host, int port, const struct cl_shard_conf *conf,
 		return NULL;
 	}
 	s->backoff_us = BACKOFF_MIN_US;
+	s->stall_us = REPLY_TIMEOUT_US + 2ull * 1000 * conf->wait_timeout_ms;
 	return s;
 }
 
@@ -247,6 +252,7 @@ start_connect(struct cl_shard *s)
 	}
 	s->st.reconnects++;
 	s->connecting = true;
+	s->progress_us = s->now_us;
 }
 
 static int
@@ -343,6 +349,7 @@ read_replies(struct cl_shard *s)
 		if (reply == NULL)
 			return;
 		rep = reply;
+		s->progress_us = s->now_us;
 		if (s->auth_pending) {
 			s->auth_pending = false;
 			if (rep->type == REDIS_REPLY_ERROR) {
@@ -381,6 +388,8 @@ send_more(struct cl_shard *s)
 
 		if (!ch->sealed)
 			break;
+		if (s->etail == s->ehead)
+			s->progress_us = s->now_us;   /* the reply clock starts now */
 		while (s->s_cmd < ch->out.ncmds && ch->done[s->s_cmd] != D_NOT) {
 			s->s_off += ch->out.cmd_len[s->s_cmd];
 			s->s_cmd++;
@@ -420,6 +429,16 @@ cl_shard_poll(struct cl_shard *s, uint64_t now_us)
 		start_connect(s);
 		if (s->c == NULL)
 			return;
+	}
+	/* A node that vanished without a reset (box lost, partition) or a
+	 * frozen one: nothing ever fails, so a stall is a failure too.  After a
+	 * reset the writes are held (and moved, if the map moves the slots). */
+	if ((s->connecting || s->auth_pending || s->etail != s->ehead) &&
+	    now_us - s->progress_us > (s->connecting || s->auth_pending ? CONNECT_TIMEOUT_US
+									   : s->stall_us)) {
+		s->st.redis_errors++;
+		reset(s, s->connecting ? "connect timed out" : "no answer in time");
+		return;
 	}
 	if (s->connecting) {
 		if (connect_done(s) != 1)
