@@ -11,6 +11,11 @@ per case:
             WAIT 1 can succeed there again).  chotd must follow the MOVED
             replies / the new map, count redis_moved or redis_map_refreshes,
             and every scanner drains.
+  stop-one  3 masters x 1 replica; one master SIGSTOPped mid-flood and left
+            frozen (a box gone without a TCP reset): the cluster promotes its
+            replica; chotd's connection to it never fails, so only its
+            reply timeout moves the held writes to the new master; every
+            scanner drains while the old master is still frozen.
   reshard   3 masters; 5000 slots (and their keys) migrated from one master
             to another mid-flood with `redis-cli --cluster reshard`, one key
             per MIGRATE; redis_ask > 0 (new keys in half-migrated slots).
@@ -91,10 +96,12 @@ class ClusterCase(rel.Case):
 
     def flood_run(self, rate, events, devices, fault, extra_chotd=None):
         self.start_chotd(extra_chotd)
-        sim = self.sim("a", rate, events, devices)
+        # A flood takes ~20 s; a scanner that has not drained within ~100 s
+        # never will: fail well inside meson's timeout.
+        sim = self.sim("a", rate, events, devices, timeout=120)
         th = threading.Thread(target=self.guard, args=(fault,), daemon=True)
         th.start()
-        rep = self.sim_wait(sim)
+        rep = self.sim_wait(sim, timeout=130)
         th.join(timeout=90)
         c = self.stop_chotd()
         self.check_counters(c, events)
@@ -142,6 +149,23 @@ class ClusterCase(rel.Case):
                               (c.get("redis_moved"), c.get("redis_map_refreshes")))
         if not c.get("redis_errors"):
             self.fails.append("the lost master was not counted in redis_errors")
+
+    def case_stop_one(self):
+        def fault():
+            time.sleep(4)
+            victim = sorted(self.cluster.masters())[0]
+            reps = self.cluster.replicas_of(victim)
+            os.kill(self.cluster.nodes[victim], signal.SIGSTOP)
+            self.cluster._stopped.append(victim)     # teardown sends SIGCONT
+            self.cluster.dead.add(victim)            # ask the others from now on
+            port, took = self.cluster.wait_failover(victim, reps, timeout=30)
+            self.figures.update({"stopped_master": victim, "promoted": port,
+                                 "failover_s": round(took, 2)})
+        rep, c = self.flood_run(5000, 60000, 300, fault)
+        self.figures["fault"] = ("SIGSTOP of one master at 4 s, never resumed; its replica "
+                                 "promoted")
+        if not c.get("redis_errors"):
+            self.fails.append("the frozen master's connection was never given up")
 
     def case_reshard(self):
         def fault():
@@ -207,10 +231,11 @@ class ClusterCase(rel.Case):
                 self.keys_path = os.path.join(tmp, "keys")
                 cp.make_keys(self.keys_path, seed=len(self.name) + 40)
                 self.cluster = cp.Cluster(os.path.join(tmp, "cl"), self.srcdir, masters=3,
-                                          replicas=1 if self.name == "failover" else 0)
+                                          replicas=1 if self.name in ("failover", "stop-one")
+                                          else 0)
                 self.lab_up()
                 t0 = time.time()
-                getattr(self, "case_" + self.name)()
+                getattr(self, "case_" + self.name.replace("-", "_"))()
                 self.figures["wall_s"] = round(time.time() - t0, 1)
             except Exception as e:       # noqa: BLE001 - report, then clean up
                 self.fails.append("%s: %s" % (type(e).__name__, e))
@@ -237,7 +262,7 @@ class ClusterCase(rel.Case):
 
 
 def main():
-    if len(sys.argv) < 6 or sys.argv[1] not in ("failover", "reshard", "freeze"):
+    if len(sys.argv) < 6 or sys.argv[1] not in ("failover", "stop-one", "reshard", "freeze"):
         print(__doc__)
         return 2
     return ClusterCase(*sys.argv[1:6]).run()
