@@ -61,8 +61,8 @@ ctl_connect(struct ctl_app *app)
 	if (app->password_file != NULL &&
 	    read_password(app->password_file, pw, sizeof(pw), app->err, sizeof(app->err)) != 0)
 		return ctl_fail(app, CTL_USAGE, "%s", app->err);
-	app->redis = ctl_redis_open(app->url, app->user, pw, &app->ropts, app->err,
-				    sizeof(app->err), &unavailable);
+	app->redis = ctl_redis_open_opts(app->url, app->user, pw, &app->ropts, app->err,
+					 sizeof(app->err), &unavailable);
 	explicit_bzero(pw, sizeof(pw));
 	if (app->redis == NULL)
 		return ctl_fail(app, CTL_UNAVAILABLE, "%s", app->err);  /* down or refusing us */

@@ -1,6 +1,8 @@
 /*
  * chotctl's Redis client (redis.h): one node (redis://, unix://) or a Redis
- * Cluster (cluster://), the same calls either way.
+ * Cluster (cluster://), the same calls either way.  This file opens it,
+ * signs in, keeps the node pool and the slot map; redis_pipe.c routes and
+ * runs pipelines, redis_stream.c the trace's streamed reads.
  *
  * The URL is read by the one parser (proto/redis_url.h); commands are
  * encoded by the one RESP encoder (proto/resp.h); connections are
@@ -25,15 +27,6 @@
 
 #define CONNECT_TIMEOUT_MS 3000
 #define SEED_TIMEOUT_MS    2000
-
-void
-ctl_reply_free(struct ctl_reply *rep)
-{
-	for (size_t i = 0; i < rep->n; i++)
-		free(rep->v[i].p);
-	free(rep->v);
-	memset(rep, 0, sizeof(*rep));
-}
 
 uint64_t
 ctl_redis_calls(const struct ctl_redis *r)
@@ -136,7 +129,7 @@ struct ctl_conn *
 ctl_redis_node(struct ctl_redis *r, const struct redis_endpoint *ep, bool readonly, bool side,
 	       char *err, size_t errlen)
 {
-	struct ctl_node *n;
+	struct ctl_peer *n;
 	int unavailable;
 
 	for (unsigned i = 0; i < r->nnodes; i++)
@@ -290,8 +283,15 @@ ctl_redis_read_conn(struct ctl_redis *r, uint16_t slot, struct ctl_conn **out, c
 /* --- opening --- */
 
 struct ctl_redis *
-ctl_redis_open(const char *url, const char *user, const char *password,
-	       const struct ctl_redis_opts *o, char *err, size_t errlen, int *unavailable)
+ctl_redis_open(const char *url, const char *user, const char *password, char *err,
+	       size_t errlen, int *unavailable)
+{
+	return ctl_redis_open_opts(url, user, password, NULL, err, errlen, unavailable);
+}
+
+struct ctl_redis *
+ctl_redis_open_opts(const char *url, const char *user, const char *password,
+		    const struct ctl_redis_opts *o, char *err, size_t errlen, int *unavailable)
 {
 	struct ctl_redis *r = calloc(1, sizeof(*r));
 	char why[400];
@@ -358,6 +358,32 @@ ctl_redis_from_fd(int fd)
 	return r;
 }
 
+struct ctl_redis *
+ctl_redis_from_map(const struct slot_map *m, const int *fds)
+{
+	struct ctl_redis *r = calloc(1, sizeof(*r));
+
+	if (r == NULL || (r->map = malloc(sizeof(*r->map))) == NULL) {
+		free(r);
+		return NULL;
+	}
+	*r->map = *m;
+	r->cluster = true;
+	r->timeout_ms = 10000;
+	r->url.kind = REDIS_URL_CLUSTER;
+	for (unsigned i = 0; i < m->nshards; i++) {
+		r->nodes[i].ep = m->shards[i].master.ep;
+		r->nodes[i].c = ctl_conn_from_fd(fds[i]);
+		if (r->nodes[i].c == NULL) {
+			ctl_redis_close(r);
+			return NULL;
+		}
+		ctl_conn_name_as(r->nodes[i].c, &r->nodes[i].ep);
+		r->nnodes++;
+	}
+	return r;
+}
+
 void
 ctl_redis_close(struct ctl_redis *r)
 {
@@ -382,214 +408,4 @@ unsigned
 ctl_redis_masters(const struct ctl_redis *r)
 {
 	return r->cluster ? r->map->nshards : 1;
-}
-
-/* --- routing --- */
-
-static bool
-is_cmd(const char *argv0, size_t len, const char *name)
-{
-	return strlen(name) == len && strncasecmp(argv0, name, len) == 0;
-}
-
-/* Commands that change data: never sent to a replica. */
-static bool
-is_write(const char *a, size_t l)
-{
-	static const char *const w[] = { "CHOT.AUDIT", "HSET", "HDEL", "HSETNX", "DEL", "UNLINK",
-					 "SET", "ZADD", "ZREM", "XADD", "EXPIRE", "EXPIREAT",
-					 "SADD", "SREM", "PERSIST" };
-
-	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
-		if (is_cmd(a, l, w[i]))
-			return true;
-	return false;
-}
-
-/*
- * The key a command is routed by.  CHOT.AUDIT names no key (the module
- * appends to LAYOUT_AUDIT_STREAM, and Redis refuses a module's write to a
- * slot the node does not own), so it goes to that key's master.  NULL: any
- * master (no key).
- */
-static const char *
-route_key(int argc, const char *const *argv, const size_t *argl, size_t *klen)
-{
-	static const char *const keyless[] = { "PING", "INFO", "CLUSTER", "READONLY", "READWRITE",
-					       "ASKING", "AUTH", "HELLO", "WAIT", "TIME",
-					       "DBSIZE", "ACL", "COMMAND" };
-	size_t l0 = argl != NULL ? argl[0] : strlen(argv[0]);
-
-	if (is_cmd(argv[0], l0, "CHOT.AUDIT")) {
-		*klen = strlen(LAYOUT_AUDIT_STREAM);
-		return LAYOUT_AUDIT_STREAM;
-	}
-	for (size_t i = 0; i < sizeof(keyless) / sizeof(keyless[0]); i++)
-		if (is_cmd(argv[0], l0, keyless[i]))
-			return NULL;
-	if (argc < 2)
-		return NULL;
-	*klen = argl != NULL ? argl[1] : strlen(argv[1]);
-	return argv[1];
-}
-
-/* The connection command i goes to. */
-static struct ctl_conn *
-route(struct ctl_redis *r, int argc, const char *const *argv, const size_t *argl, char *err,
-      size_t errlen)
-{
-	size_t klen = 0, l0 = argl != NULL ? argl[0] : strlen(argv[0]);
-	const char *key = route_key(argc, argv, argl, &klen);
-	int si = key != NULL ? r->map->owner[slot_of_key(key, klen)] : 0;
-	const struct redis_endpoint *ep;
-	bool ro = false;
-
-	if (si < 0) {
-		snprintf(err, errlen, "Redis Cluster: slot %u has no master",
-			 (unsigned)slot_of_key(key, klen));
-		return NULL;
-	}
-	if (is_write(argv[0], l0))
-		ep = &r->map->shards[si].master.ep;
-	else
-		ep = ctl_redis_read_ep(r, si, &ro);
-	return ctl_redis_node(r, ep, ro, false, err, errlen);
-}
-
-/* --- pipelines --- */
-
-/* Follow one MOVED/ASK of command i, once, on a side connection. */
-static int
-follow(struct ctl_redis *r, int argc, const char *const *argv, const size_t *argl,
-       struct ctl_reply *rep, char *err, size_t errlen)
-{
-	struct slot_redirect rd;
-	struct resp_buf b = { 0 };
-	struct ctl_conn *c;
-	int rc;
-
-	if (slot_redirect_parse(rep->err, strlen(rep->err), &rd) == SLOT_REDIRECT_NONE)
-		return 0;
-	if (rd.ep.host[0] == '\0')      /* "MOVED 5 :7001": the same host */
-		snprintf(rd.ep.host, sizeof(rd.ep.host), "%s", r->url.seeds[0].host);
-	if (rd.kind == SLOT_REDIRECT_MOVED) {
-		(void)slot_map_move(r->map, rd.slot, &rd.ep);
-		r->map_stale = true;
-	}
-	c = ctl_redis_node(r, &rd.ep, false, true, err, errlen);
-	if (c == NULL)
-		return -EIO;
-	if (rd.kind == SLOT_REDIRECT_ASK) {
-		const char *ask[] = { "ASKING" };
-
-		rc = resp_append_argv(&b, 1, ask, NULL);
-	} else {
-		rc = 0;
-	}
-	if (rc == 0)
-		rc = resp_append_argv(&b, argc, argv, argl);
-	if (rc == 0)
-		rc = ctl_conn_send(c, b.data, b.len, r->timeout_ms, err, errlen);
-	resp_buf_free(&b);
-	if (rc == 0 && rd.kind == SLOT_REDIRECT_ASK) {
-		struct ctl_reply ok;
-
-		rc = ctl_conn_reply(c, &ok, r->timeout_ms, err, errlen);
-		if (rc == 0)
-			ctl_reply_free(&ok);
-		r->calls++;
-	}
-	if (rc == 0) {
-		ctl_reply_free(rep);
-		rc = ctl_conn_reply(c, rep, r->timeout_ms, err, errlen);
-		r->calls++;
-	}
-	if (rc != 0)
-		ctl_redis_drop(r, c);
-	return rc;
-}
-
-int
-ctl_redis_pipe(struct ctl_redis *r, size_t n, const int *argc, const char *const *const *argv,
-	       const size_t *const *argl, struct ctl_reply *out, char *err, size_t errlen)
-{
-	struct ctl_conn **to = calloc(n + 1, sizeof(*to));
-	struct ctl_conn *seen[CTL_MAX_NODES + 1];
-	unsigned nseen = 0;
-	size_t filled = 0;
-	int rc = 0;
-
-	if (to == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++)
-		memset(&out[i], 0, sizeof(out[i]));
-	if (r->cluster && (rc = ctl_redis_refresh_if_stale(r, err, errlen)) != 0)
-		goto done;
-	/* Route every command, then send each node its share in one write. */
-	for (size_t i = 0; i < n; i++) {
-		to[i] = r->cluster ? route(r, argc[i], argv[i], argl[i], err, errlen) : r->single;
-		if (to[i] == NULL && !r->cluster)
-			snprintf(err, errlen, "Redis connection lost earlier in this command");
-		if (to[i] == NULL) {
-			rc = -EIO;
-			goto done;
-		}
-		unsigned k = 0;
-
-		while (k < nseen && seen[k] != to[i])
-			k++;
-		if (k == nseen)
-			seen[nseen++] = to[i];
-	}
-	for (unsigned k = 0; k < nseen && rc == 0; k++) {
-		struct resp_buf b = { 0 };
-
-		for (size_t i = 0; i < n && rc == 0; i++)
-			if (to[i] == seen[k])
-				rc = resp_append_argv(&b, argc[i], argv[i], argl[i]) == 0 ? 0 : -ENOMEM;
-		if (rc == 0)
-			rc = ctl_conn_send(seen[k], b.data, b.len, r->timeout_ms, err, errlen);
-		resp_buf_free(&b);
-		if (rc != 0)
-			ctl_redis_drop(r, seen[k]);
-	}
-	r->calls += n;
-	/* Every node works on its share while the replies are read, node by node. */
-	for (unsigned k = 0; k < nseen && rc == 0; k++)
-		for (size_t i = 0; i < n && rc == 0; i++) {
-			if (to[i] != seen[k])
-				continue;
-			rc = ctl_conn_reply(seen[k], &out[i], r->timeout_ms, err, errlen);
-			if (rc != 0)
-				ctl_redis_drop(r, seen[k]);
-			else
-				filled++;
-		}
-	for (size_t i = 0; i < n && rc == 0 && r->cluster; i++)
-		if (out[i].is_error)
-			rc = follow(r, argc[i], argv[i], argl[i], &out[i], err, errlen);
-	for (size_t i = 0; i < n && rc == 0 && !r->cluster; i++)
-		if (out[i].is_error && strncmp(out[i].err, "MOVED ", 6) == 0) {
-			char m[sizeof(out[i].err)];
-
-			snprintf(m, sizeof(m), "%s", out[i].err);
-			snprintf(out[i].err, sizeof(out[i].err), "%.60s (a Redis Cluster node: "
-				 "use -r cluster://HOST:PORT)", m);
-		}
-done:
-	if (rc != 0)
-		for (size_t i = 0; i < n; i++)
-			ctl_reply_free(&out[i]);
-	(void)filled;
-	free(to);
-	return rc;
-}
-
-int
-ctl_redis_cmd(struct ctl_redis *r, int argc, const char *const *argv, const size_t *argl,
-	      struct ctl_reply *out, char *err, size_t errlen)
-{
-	return ctl_redis_pipe(r, 1, &argc, &argv, &argl, out, err, errlen);
 }

@@ -45,11 +45,14 @@ struct ctl_redis_opts {
  * empty.  On a cluster, read the slot map from the first seed that answers.
  * NULL on failure, with a one-line reason in err; *unavailable is set when
  * the server could not be reached (exit code 3) rather than refusing the
- * credentials.  o may be NULL.
+ * credentials.  ctl_redis_open() is ctl_redis_open_opts() with the default
+ * options (o == NULL: 10 s timeout, reads from masters).
  */
+struct ctl_redis *ctl_redis_open_opts(const char *url, const char *user, const char *password,
+				      const struct ctl_redis_opts *o, char *err, size_t errlen,
+				      int *unavailable);
 struct ctl_redis *ctl_redis_open(const char *url, const char *user, const char *password,
-				 const struct ctl_redis_opts *o, char *err, size_t errlen,
-				 int *unavailable);
+				 char *err, size_t errlen, int *unavailable);
 void ctl_redis_close(struct ctl_redis *r);
 /* Wrap an already connected socket (no AUTH); the tests' fake servers. NULL on ENOMEM. */
 struct ctl_redis *ctl_redis_from_fd(int fd);
@@ -91,6 +94,35 @@ typedef int (*ctl_reply_done_fn)(void *ctx, size_t i);
 int ctl_redis_zrange_stream(struct ctl_redis *r, size_t n, ctl_key_fn key_fn,
 			    ctl_member_fn member_fn, ctl_reply_done_fn done_fn, void *ctx, char *err,
 			    size_t errlen);
+
+/*
+ * Nested replies (XRANGE, XREAD, EXEC), which ctl_reply flattens away: the
+ * reply as a tree, its nodes in pre-order.  An array's n elements follow it;
+ * node.next is the index just past a node's subtree, so a reader walks an
+ * array's elements with i = v[i].next.  Strings point into the tree's own
+ * buffer (NUL-terminated), valid until ctl_tree_free().
+ */
+enum ctl_node_type { CTL_NODE_NIL, CTL_NODE_STR, CTL_NODE_INT, CTL_NODE_ARR, CTL_NODE_ERR };
+
+struct ctl_node {
+	enum ctl_node_type type;
+	size_t n;            /* STR/ERR: bytes at p; ARR: elements */
+	const char *p;
+	long long integer;
+	size_t next;
+};
+
+struct ctl_tree {
+	struct ctl_node *v;  /* v[0] is the reply; NULL after free */
+	size_t n;
+	char *buf;
+};
+
+/* ctl_redis_pipe() with tree replies: 0, -EIO (connection failed), -ENOMEM. */
+int ctl_redis_pipe_tree(struct ctl_redis *r, size_t n, const int *argc,
+			const char *const *const *argv, const size_t *const *argl,
+			struct ctl_tree *out, char *err, size_t errlen);
+void ctl_tree_free(struct ctl_tree *t);
 
 /* Commands sent so far (the trace's redis_calls). */
 uint64_t ctl_redis_calls(const struct ctl_redis *r);

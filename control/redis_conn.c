@@ -278,6 +278,12 @@ ctl_conn_close(struct ctl_conn *c)
 	free(c);
 }
 
+void
+ctl_conn_name_as(struct ctl_conn *c, const struct redis_endpoint *ep)
+{
+	redis_endpoint_format(ep, c->name, sizeof(c->name));
+}
+
 const char *
 ctl_conn_name(const struct ctl_conn *c)
 {
@@ -458,6 +464,73 @@ ctl_conn_reply(struct ctl_conn *c, struct ctl_reply *out, unsigned timeout_ms, c
 		snprintf(err, errlen, "out of memory");
 	}
 	return rc;
+}
+
+/* Nodes and string bytes (with their NULs) of a reply. */
+static void
+tree_size(const redisReply *rep, size_t *nodes, size_t *bytes)
+{
+	(*nodes)++;
+	if (rep->type == REDIS_REPLY_STRING || rep->type == REDIS_REPLY_STATUS ||
+	    rep->type == REDIS_REPLY_ERROR)
+		*bytes += rep->len + 1;
+	else if (rep->type == REDIS_REPLY_ARRAY)
+		for (size_t i = 0; i < rep->elements; i++)
+			tree_size(rep->element[i], nodes, bytes);
+}
+
+/* Append rep and its subtree to t in pre-order. */
+static void
+tree_put(const redisReply *rep, struct ctl_tree *t, size_t *used)
+{
+	struct ctl_node *nd = &t->v[t->n++];
+
+	memset(nd, 0, sizeof(*nd));
+	if (rep->type == REDIS_REPLY_STRING || rep->type == REDIS_REPLY_STATUS ||
+	    rep->type == REDIS_REPLY_ERROR) {
+		nd->type = rep->type == REDIS_REPLY_ERROR ? CTL_NODE_ERR : CTL_NODE_STR;
+		nd->p = t->buf + *used;
+		nd->n = rep->len;
+		memcpy(t->buf + *used, rep->str, rep->len);
+		t->buf[*used + rep->len] = '\0';
+		*used += rep->len + 1;
+	} else if (rep->type == REDIS_REPLY_INTEGER) {
+		nd->type = CTL_NODE_INT;
+		nd->integer = rep->integer;
+	} else if (rep->type == REDIS_REPLY_ARRAY) {
+		nd->type = CTL_NODE_ARR;
+		nd->n = rep->elements;
+		for (size_t i = 0; i < rep->elements; i++)
+			tree_put(rep->element[i], t, used);
+	} else {
+		nd->type = CTL_NODE_NIL;
+	}
+	nd->next = t->n;
+}
+
+int
+ctl_conn_reply_tree(struct ctl_conn *c, struct ctl_tree *out, unsigned timeout_ms, char *err,
+		    size_t errlen)
+{
+	redisReply *rep;
+	size_t nodes = 0, bytes = 0, used = 0;
+	int rc = read_object(c, &rep, timeout_ms, err, errlen);
+
+	memset(out, 0, sizeof(*out));
+	if (rc != 0)
+		return rc;
+	tree_size(rep, &nodes, &bytes);
+	out->v = calloc(nodes, sizeof(*out->v));
+	out->buf = malloc(bytes + 1);
+	if (out->v == NULL || out->buf == NULL) {
+		freeReplyObject(rep);
+		ctl_tree_free(out);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	tree_put(rep, out, &used);
+	freeReplyObject(rep);
+	return 0;
 }
 
 int

@@ -29,6 +29,9 @@ struct ctl_conn *ctl_conn_open(const struct redis_endpoint *ep, const char *path
 struct ctl_conn *ctl_conn_from_fd(int fd);
 void ctl_conn_close(struct ctl_conn *c);
 
+/* Name c after ep (a socket taken over with ctl_conn_from_fd). */
+void ctl_conn_name_as(struct ctl_conn *c, const struct redis_endpoint *ep);
+
 /* "host:port", "[v6]:port" or the socket path. */
 const char *ctl_conn_name(const struct ctl_conn *c);
 int ctl_conn_fd(const struct ctl_conn *c);
@@ -42,6 +45,10 @@ long ctl_conn_send_some(struct ctl_conn *c, const char *buf, size_t len);
 /* Read one reply into out, waiting at most timeout_ms. 0 or -EIO/-ETIMEDOUT/-ENOMEM (err set). */
 int ctl_conn_reply(struct ctl_conn *c, struct ctl_reply *out, unsigned timeout_ms, char *err,
 		   size_t errlen);
+
+/* Read one reply into a tree (redis.h). 0 or -EIO/-ETIMEDOUT/-ENOMEM (err set). */
+int ctl_conn_reply_tree(struct ctl_conn *c, struct ctl_tree *out, unsigned timeout_ms,
+			char *err, size_t errlen);
 
 /* Read one CLUSTER SLOTS reply into *m (slot.h). 0, -EINVAL (bad reply) or -EIO/-ETIMEDOUT. */
 int ctl_conn_slots(struct ctl_conn *c, const char *default_host, struct slot_map *m,

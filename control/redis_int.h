@@ -1,6 +1,7 @@
 /*
- * Inside chotctl's Redis client (redis.c, redis_stream.c): the node pool,
- * routing by slot, and what the streamed reads need from them.
+ * Inside chotctl's Redis client (redis.c: opening, signing in, the node pool
+ * and the slot map; redis_pipe.c: routing and pipelines; redis_stream.c: the
+ * streamed reads).
  */
 #ifndef CHOT_CTL_REDIS_INT_H
 #define CHOT_CTL_REDIS_INT_H
@@ -14,7 +15,7 @@
 
 #define CTL_MAX_NODES (2 * SLOT_MAX_SHARDS + 16)
 
-struct ctl_node {
+struct ctl_peer {
 	struct redis_endpoint ep;
 	struct ctl_conn *c;
 	bool side;              /* for redirections met inside a stream */
@@ -28,7 +29,8 @@ struct ctl_redis {
 	struct ctl_conn *single;        /* redis://, unix://, or the tests' fd */
 	struct slot_map *map;           /* cluster:// */
 	bool map_stale;                 /* a MOVED was seen: refresh before the next use */
-	struct ctl_node nodes[CTL_MAX_NODES];
+	bool watching;                  /* a WATCH is open: reads go to masters too */
+	struct ctl_peer nodes[CTL_MAX_NODES];
 	unsigned nnodes;
 	uint64_t calls;
 };
@@ -53,5 +55,11 @@ int ctl_redis_refresh_if_stale(struct ctl_redis *r, char *err, size_t errlen);
 /* The slot's owner for a read, or an error naming the slot when no master has it. */
 int ctl_redis_read_conn(struct ctl_redis *r, uint16_t slot, struct ctl_conn **out, char *err,
 			size_t errlen);
+
+/*
+ * A cluster client over already connected sockets, fds[i] being shard i's
+ * master (the tests' fake nodes); m is copied.  NULL on ENOMEM.
+ */
+struct ctl_redis *ctl_redis_from_map(const struct slot_map *m, const int *fds);
 
 #endif /* CHOT_CTL_REDIS_INT_H */

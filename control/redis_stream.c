@@ -330,6 +330,9 @@ on_end(void *ctx)
 		q_finish(s, 0);
 	}
 	ctl_reply_free(&got);
+	/* Its turn may have come while it was read (another node's reply
+	 * completed meanwhile): hand it over now, or nothing else would. */
+	deliver_ready(z);
 	return z->fatal;
 }
 

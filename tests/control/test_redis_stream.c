@@ -5,7 +5,8 @@
  * scripted byte string written a few bytes at a time, so every element is
  * cut at every possible place.  A table of good answers (members and
  * reply-done calls in order), error replies (reported, stream drained) and
- * malformed answers (connection declared lost).
+ * malformed answers (connection declared lost); and two shards whose
+ * replies arrive out of turn, handed over in key order.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "redis.h"
+#include "redis_int.h"
 
 struct fake {
 	int fd;
@@ -221,4 +223,146 @@ Test(redis_stream, member_bigger_than_the_buffer)
 	cr_expect_str_eq(g->log, "0: 0! ", "one member then the reply's end, got '%s'", g->log);
 	free(answer);
 	free(g);
+}
+
+/* --- two shards (ctl_redis_from_map): replies put back in key order --- */
+
+struct slow {
+	int fd;
+	const char *part1, *part2;   /* sent with pauses before each */
+	unsigned wait1_ms, wait2_ms;
+};
+
+static void *
+slow_server(void *arg)
+{
+	struct slow *s = arg;
+	char buf[4096];
+
+	usleep(s->wait1_ms * 1000);
+	(void)send(s->fd, s->part1, strlen(s->part1), MSG_NOSIGNAL);
+	usleep(s->wait2_ms * 1000);
+	(void)send(s->fd, s->part2, strlen(s->part2), MSG_NOSIGNAL);
+	while (read(s->fd, buf, sizeof(buf)) > 0)
+		;
+	close(s->fd);
+	return NULL;
+}
+
+static size_t
+two_key_fn(void *ctx, size_t i, char *buf, size_t cap)
+{
+	(void)ctx;
+	return (size_t)snprintf(buf, cap, "p:{%s}:b1", i == 0 ? "a" : "b");
+}
+
+/*
+ * Key 0 lives on shard A, key 1 on shard B.  B's reply starts first (held:
+ * not its turn), A's completes while B's is half read, then B's ends: it
+ * must be handed over then, after A's, and the stream must not stall.
+ */
+Test(redis_stream, two_shards_in_key_order)
+{
+	struct slot_map *m = calloc(1, sizeof(*m));
+	struct slow a = { .part1 = "*1\r\n$1\r\nx", .part2 = "\r\n", .wait1_ms = 60,
+			  .wait2_ms = 1 };
+	struct slow b = { .part1 = "*2\r\n$1\r\ny\r\n$1\r\nz", .part2 = "\r\n", .wait1_ms = 1,
+			  .wait2_ms = 200 };
+	struct got g = { .fail_at = -1 };
+	int sa[2], sb[2], fds[2];
+	pthread_t ta, tb;
+	char err[256] = "";
+	struct ctl_redis *r;
+	int rc;
+
+	cr_assert_not_null(m);
+	m->nshards = 2;
+	snprintf(m->shards[0].master.ep.host, sizeof(m->shards[0].master.ep.host), "a");
+	snprintf(m->shards[1].master.ep.host, sizeof(m->shards[1].master.ep.host), "b");
+	m->shards[0].master.ep.port = m->shards[1].master.ep.port = 1;
+	memset(m->owner, 0, sizeof(m->owner));
+	m->owner[slot_of_key("b", 1)] = 1;
+	cr_assert_neq(slot_of_key("a", 1), slot_of_key("b", 1));
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sa), 0);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sb), 0);
+	a.fd = sa[1];
+	b.fd = sb[1];
+	fds[0] = sa[0];
+	fds[1] = sb[0];
+	cr_assert_eq(pthread_create(&ta, NULL, slow_server, &a), 0);
+	cr_assert_eq(pthread_create(&tb, NULL, slow_server, &b), 0);
+	r = ctl_redis_from_map(m, fds);
+	cr_assert_not_null(r);
+	rc = ctl_redis_zrange_stream(r, 2, two_key_fn, member_fn, done_fn, &g, err, sizeof(err));
+	cr_expect_eq(ctl_redis_calls(r), 2);
+	ctl_redis_close(r);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	free(m);
+	cr_assert_eq(rc, 0, "expected 0, got %d (%s)", rc, err);
+	cr_assert_str_eq(g.log, "0:x 0! 1:y 1:z 1! ", "callbacks in key order, got '%s'", g.log);
+}
+
+/* Two fake shards A (key 0) and B (key 1) answering with the given scripts. */
+static int
+run_two(struct slow *a, struct slow *b, unsigned timeout_ms, struct got *g, char *err,
+	size_t errlen)
+{
+	struct slot_map *m = calloc(1, sizeof(*m));
+	int sa[2], sb[2], fds[2], rc;
+	pthread_t ta, tb;
+	struct ctl_redis *r;
+
+	cr_assert_not_null(m);
+	m->nshards = 2;
+	snprintf(m->shards[0].master.ep.host, sizeof(m->shards[0].master.ep.host), "a");
+	snprintf(m->shards[1].master.ep.host, sizeof(m->shards[1].master.ep.host), "b");
+	m->shards[0].master.ep.port = m->shards[1].master.ep.port = 1;
+	m->owner[slot_of_key("b", 1)] = 1;
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sa), 0);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sb), 0);
+	a->fd = sa[1];
+	b->fd = sb[1];
+	fds[0] = sa[0];
+	fds[1] = sb[0];
+	cr_assert_eq(pthread_create(&ta, NULL, slow_server, a), 0);
+	cr_assert_eq(pthread_create(&tb, NULL, slow_server, b), 0);
+	r = ctl_redis_from_map(m, fds);
+	cr_assert_not_null(r);
+	r->timeout_ms = timeout_ms;
+	rc = ctl_redis_zrange_stream(r, 2, two_key_fn, member_fn, done_fn, g, err, errlen);
+	ctl_redis_close(r);     /* the servers see EOF */
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	free(m);
+	return rc;
+}
+
+/* B's error arrives first and is held; it is reported in its turn, after A's members. */
+Test(redis_stream, two_shards_error_in_turn)
+{
+	struct slow a = { .part1 = "*1\r\n$1\r\nx\r\n", .part2 = "", .wait1_ms = 80 };
+	struct slow b = { .part1 = "-NOPERM no access to p:{b}:b1\r\n", .part2 = "" };
+	struct got g = { .fail_at = -1 };
+	char err[256] = "";
+	int rc = run_two(&a, &b, 5000, &g, err, sizeof(err));
+
+	cr_assert_eq(rc, -EACCES, "got %d (%s)", rc, err);
+	cr_assert(strstr(err, "NOPERM no access to p:{b}:b1") != NULL, "%s", err);
+	cr_assert_str_eq(g.log, "0:x 0! ", "A's reply first, then nothing: '%s'", g.log);
+}
+
+/* B never answers: the stream gives up after the timeout, naming B. */
+Test(redis_stream, two_shards_silent_node_named)
+{
+	struct slow a = { .part1 = "*1\r\n$1\r\nx\r\n", .part2 = "" };
+	struct slow b = { .part1 = "", .part2 = "" };
+	struct got g = { .fail_at = -1 };
+	char err[256] = "";
+	int rc = run_two(&a, &b, 300, &g, err, sizeof(err));
+
+	cr_assert_eq(rc, -EIO, "got %d (%s)", rc, err);
+	cr_assert(strstr(err, "Redis node b:1: no answer within 300 ms") != NULL,
+		  "the silent node, and only it, is named: %s", err);
+	cr_assert_str_eq(g.log, "0:x 0! ", "'%s'", g.log);
 }
