@@ -2,16 +2,21 @@
  * The store: where accepted events go after dedupe (DESIGN §3, §4).
  *
  * One struct dp_store per worker, driven only from that worker's lcore loop:
- * no locks, no blocking calls.  The Redis implementation (store_redis.c, the
- * only file that includes hiredis.h) keeps a hiredis 0.14 non-blocking
- * context, pipelines up to `pipeline` commands, flushes by size or when
- * `flush_us` has passed, reconnects by itself, and replays in-flight writes
- * after a reconnect (every write is idempotent).  The null implementation
- * (store_null.c, `null://`) completes every batch at once.
+ * no locks, no blocking calls.  The Redis implementation (store_redis.c)
+ * keeps a hiredis 0.14 non-blocking context, pipelines up to `pipeline`
+ * commands, flushes by size or when `flush_us` has passed, reconnects by
+ * itself, and replays in-flight writes after a reconnect (every write is
+ * idempotent).  The Redis Cluster implementation (store_cluster.c, with
+ * cluster_shard.c and cluster_slots.c: with store_redis.c the only files
+ * that include hiredis.h) does the same with one connection per master.
+ * The null implementation (store_null.c, `null://`) completes every batch
+ * at once.
  *
  * A batch is submitted whole; its completion fires exactly once, from inside
  * dp_store_poll() (or dp_store_submit() for null://), when every write of the
- * batch has been answered OK by Redis.  A batch that cannot be accepted
+ * batch has been answered OK by Redis (on a cluster: by every master it
+ * touched, store_cluster.c).  Every backend completes batches in submission
+ * order; worker.c's barrier relies on it.  A batch that cannot be accepted
  * because the bounded backlog is full is refused at submit (-ENOBUFS): the
  * caller drops it, counts it, and never ACKs it.
  *
