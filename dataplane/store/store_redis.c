@@ -254,6 +254,40 @@ queue_repairs(struct store_redis *r)
 	r->gtail++;
 }
 
+/*
+ * The oldest generation's WAIT did not answer before the connection broke:
+ * send all of it again.  WAIT counts the replication offset of the
+ * client's last write that changed something, and on the new connection
+ * the ZADDs may change nothing (the members are there), so the EXPIREATs
+ * the expiry memo left out go in before the WAIT: an EXPIREAT of an
+ * existing key always counts as a change, so the new WAIT covers what the
+ * old connection wrote.  (Without repairs the generation has its own
+ * EXPIREATs, or only vault SETs, which always count too.)  Out of memory:
+ * the generation is resent as it is.
+ */
+static void
+wait_gen_resend(struct store_redis *r, struct rgen *g)
+{
+	struct resp_out n = { 0 }, body;
+
+	g->replied = 0;
+	g->replied_off = 0;
+	if (g->repair.ncmds == 0 || g->out.ncmds == 0)
+		return;
+	body = g->out;
+	body.ncmds--;
+	body.len -= g->out.cmd_len[g->out.ncmds - 1];
+	if (resp_out_append(&n, &body) != 0 || resp_out_append(&n, &g->repair) != 0 ||
+	    resp_out_append(&n, &r->wait) != 0) {
+		resp_out_free(&n);
+		return;
+	}
+	resp_out_free(&g->out);
+	g->out = n;
+	g->repair.len = 0;
+	g->repair.ncmds = 0;
+}
+
 static void
 disconnect(struct store_redis *r, const char *why)
 {
@@ -270,10 +304,8 @@ disconnect(struct store_redis *r, const char *why)
 	r->inflight = 0;
 	/* A generation whose WAIT did not answer has nothing confirmed: all of
 	 * it goes again (WAIT counts the writes of its own connection). */
-	if (r->ghead != r->gtail && gen_at(r, r->ghead)->has_wait) {
-		gen_at(r, r->ghead)->replied = 0;
-		gen_at(r, r->ghead)->replied_off = 0;
-	}
+	if (r->ghead != r->gtail && gen_at(r, r->ghead)->has_wait)
+		wait_gen_resend(r, gen_at(r, r->ghead));
 	queue_repairs(r);
 	r->s_gen = r->ghead;
 	if (r->ghead != r->gtail) {

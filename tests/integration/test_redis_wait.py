@@ -6,7 +6,8 @@ redis-server (the shipped config) that has no replica yet.
   1. chotd reads the whole capture; the writes reach Redis, but WAIT 1
      answers 0 replicas: nothing is confirmed (events_stored stays 0, the
      events stay pending, redis_wait_short grows) -- a batch is not ACKed
-     while its writes exist on one node only;
+     while its writes exist on one node only; chotd's connection killed
+     (CLIENT KILL) while WAIT is pending changes nothing of that;
   2. a replica is started (replicaof the primary); once it has synced,
      WAIT reports it and every batch completes: the counters equal the
      scenario's, the stored data is complete, and the ACKs of the stored
@@ -75,6 +76,15 @@ def main():
             keys_on_primary = int(primary.cli("DBSIZE").strip())
             if keys_on_primary == 0:
                 fails.append("nothing written to the primary at all")
+            # Break chotd's connection while its WAIT is pending: the writes
+            # go again on the new connection (with the EXPIREATs before the
+            # WAIT), and still nothing is confirmed without a replica.
+            primary.cli("CLIENT", "KILL", "USER", "chot-ingest")
+            time.sleep(1.5)
+            st = cp.telemetry_query(prefix, "/chot/stats") or {}
+            if st.get("events_stored") != 0 or st.get("redis_errors", 0) < 1:
+                fails.append("after the connection was killed: stored %s, redis_errors %s" %
+                             (st.get("events_stored"), st.get("redis_errors")))
             replica = cp.Redis(rdir, extra_args=[
                 "--replicaof", "127.0.0.1", str(primary.port), "--masteruser", "chot-admin",
                 "--masterauth", primary.password])
