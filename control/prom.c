@@ -43,6 +43,17 @@ static const struct prom_field {
 	{ "events_dropped", PROM_COUNTER, "Events that could not be held (backlog full, Redis down "
 	  "too long); never ACKed, scanners retransmit." },
 	{ "redis_errors", PROM_COUNTER, "Redis error replies and connection failures." },
+	{ "redis_moved", PROM_COUNTER, "Redis Cluster MOVED redirections followed (the command "
+	  "resent to the new owner, the slot map refreshed)." },
+	{ "redis_ask", PROM_COUNTER, "Redis Cluster ASK redirections followed (ASKING, then the "
+	  "command on the importing node)." },
+	{ "redis_tryagain", PROM_COUNTER, "Redis Cluster TRYAGAIN replies: writes held and "
+	  "retried with backoff." },
+	{ "redis_clusterdown", PROM_COUNTER, "Redis Cluster CLUSTERDOWN replies: writes held "
+	  "and retried with backoff." },
+	{ "redis_map_refreshes", PROM_COUNTER, "Redis Cluster slot maps fetched (CLUSTER SLOTS)." },
+	{ "redis_wait_short", PROM_COUNTER, "WAITs that reported fewer than redis.wait_replicas "
+	  "replicas; retried, the writes not yet confirmed." },
 	{ "acks_sent", PROM_COUNTER, "ACK datagrams queued for transmission." },
 	{ "batches_dropped", PROM_COUNTER, "Batches behind events_dropped." },
 	{ "acks_dropped", PROM_COUNTER, "ACKs not sent: no mbuf or TX ring full." },

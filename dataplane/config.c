@@ -57,6 +57,8 @@ static const struct conf_row conf_rows[] = {
 	ROW_U32("redis", "retention_days", "21", redis_retention_days, 1, 3650),
 	ROW_U32("redis", "max_pending_events", "262144", redis_max_pending_events, 64, 1u << 26),
 	ROW_U32("redis", "drain_ms", "5000", redis_drain_ms, 0, 600000),
+	ROW_U32("redis", "wait_replicas", "0", redis_wait_replicas, 0, 16),
+	ROW_U32("redis", "wait_timeout_ms", "1000", redis_wait_timeout_ms, 1, 60000),
 	ROW_U32("alerts", "max", "1000000", alerts_max, 1, 1u << 30),
 	ROW_U32("lists", "poll_ms", "500", lists_poll_ms, 10, 60000),
 	ROW_STR("lists", "url", "", lists_url),

@@ -53,6 +53,8 @@ struct dp_conf {
 	uint32_t redis_retention_days;
 	uint32_t redis_max_pending_events;
 	uint32_t redis_drain_ms;
+	uint32_t redis_wait_replicas;   /* > 0: confirmed only after WAIT (DESIGN §8) */
+	uint32_t redis_wait_timeout_ms;
 	/* [alerts], [lists] (DESIGN §9) */
 	uint32_t alerts_max;          /* XADD chot:{alerts} MAXLEN ~ alerts.max */
 	uint32_t lists_poll_ms;       /* how often the lists loader reads the version key */

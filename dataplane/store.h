@@ -2,16 +2,21 @@
  * The store: where accepted events go after dedupe (DESIGN §3, §4).
  *
  * One struct dp_store per worker, driven only from that worker's lcore loop:
- * no locks, no blocking calls.  The Redis implementation (store_redis.c, the
- * only file that includes hiredis.h) keeps a hiredis 0.14 non-blocking
- * context, pipelines up to `pipeline` commands, flushes by size or when
- * `flush_us` has passed, reconnects by itself, and replays in-flight writes
- * after a reconnect (every write is idempotent).  The null implementation
- * (store_null.c, `null://`) completes every batch at once.
+ * no locks, no blocking calls.  The Redis implementation (store_redis.c)
+ * keeps a hiredis 0.14 non-blocking context, pipelines up to `pipeline`
+ * commands, flushes by size or when `flush_us` has passed, reconnects by
+ * itself, and replays in-flight writes after a reconnect (every write is
+ * idempotent).  The Redis Cluster implementation (store_cluster.c, with
+ * cluster_shard.c and cluster_slots.c: with store_redis.c the only files
+ * that include hiredis.h) does the same with one connection per master.
+ * The null implementation (store_null.c, `null://`) completes every batch
+ * at once.
  *
  * A batch is submitted whole; its completion fires exactly once, from inside
  * dp_store_poll() (or dp_store_submit() for null://), when every write of the
- * batch has been answered OK by Redis.  A batch that cannot be accepted
+ * batch has been answered OK by Redis (on a cluster: by every master it
+ * touched, store_cluster.c).  Every backend completes batches in submission
+ * order; worker.c's barrier relies on it.  A batch that cannot be accepted
  * because the bounded backlog is full is refused at submit (-ENOBUFS): the
  * caller drops it, counts it, and never ACKs it.
  *
@@ -45,13 +50,15 @@ enum dp_store_log_level { DP_STORE_LOG_ERR, DP_STORE_LOG_WARNING, DP_STORE_LOG_I
 typedef void (*dp_store_log_fn)(void *ctx, int level, const char *line);
 
 struct dp_store_conf {
-	const char *url;            /* redis://host:port, unix://PATH, null:// */
+	const char *url;            /* redis://host:port, unix://PATH, cluster://H:P,..., null:// */
 	const char *user;           /* ACL user or NULL */
 	const char *password;       /* or NULL */
 	unsigned pipeline;          /* max commands in flight per connection */
 	unsigned flush_us;          /* flush deadline */
 	unsigned retention_days;
 	unsigned max_pending_events;/* backlog bound (events held, in flight or waiting) */
+	unsigned wait_replicas;     /* > 0: writes confirmed only once WAIT reports this many */
+	unsigned wait_timeout_ms;   /* WAIT's timeout */
 	const uint8_t *vault_key;   /* 32 bytes, or NULL: no vault writes */
 	unsigned alerts_max;        /* XADD chot:{alerts} MAXLEN ~ this; 0: LISTS_ALERTS_MAX_DEFAULT */
 	dp_store_log_fn log;        /* or NULL: stderr */
@@ -77,6 +84,8 @@ struct dp_store_stats {
 	uint64_t reconnects;
 	uint64_t events_pending;      /* submitted, not yet completed */
 	uint64_t batches_pending;
+	/* Redis Cluster (DESIGN §8); wait_short also on a single node. */
+	uint64_t moved, ask, tryagain, clusterdown, map_refreshes, wait_short;
 	bool connected;
 };
 

@@ -463,6 +463,12 @@ worker_refresh(struct dp_worker *w)
 
 	dp_store_get_stats(w->store, &st);
 	w->ctr.redis_errors = st.redis_errors;
+	w->ctr.redis_moved = st.moved;
+	w->ctr.redis_ask = st.ask;
+	w->ctr.redis_tryagain = st.tryagain;
+	w->ctr.redis_clusterdown = st.clusterdown;
+	w->ctr.redis_map_refreshes = st.map_refreshes;
+	w->ctr.redis_wait_short = st.wait_short;
 	/* Every loop turn: only the counter, not rte_hash_count() (it showed in
 	 * the profile); the entry count goes into the periodic snapshot. */
 	w->ctr.dedupe_full = dp_dedupe_full(w->dedupe);
@@ -587,6 +593,8 @@ dp_worker_create(const struct dp_worker_params *p)
 		.flush_us = c->redis_flush_us,
 		.retention_days = c->redis_retention_days,
 		.max_pending_events = c->redis_max_pending_events,
+		.wait_replicas = c->redis_wait_replicas,
+		.wait_timeout_ms = c->redis_wait_timeout_ms,
 		.vault_key = p->keys->has_vault ? p->keys->vault : NULL,
 		.alerts_max = c->alerts_max,
 		.log = worker_store_log,

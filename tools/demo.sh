@@ -18,7 +18,10 @@
 #
 # Environment: CHOT_DEMO_CITIZENS (default 20000), CHOT_DEMO_HOURS (72),
 # CHOT_DEMO_NEXT_HOURS (12, the hours replayed in step 6),
-# CHOT_DEMO_KEEP=1 keeps the work directory.
+# CHOT_DEMO_KEEP=1 keeps the work directory.  CHOT_DEMO_CLUSTER=N (N >= 3)
+# runs it all on a local N-master Redis Cluster instead of one redis-server
+# (tools/redis-cluster.sh, no replicas; chotd and chotctl on cluster://),
+# and shows how the keys spread over the masters.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 export CHOT_BUILD=${CHOT_BUILD:-$here/build}
@@ -39,10 +42,12 @@ start2_ms=$(( midnight_ms - next_hours * 3600000 ))
 work=$(mktemp -d /tmp/chot-demo.XXXXXX)
 prefix=chotdemo$$
 chotd_pid=
+cluster=${CHOT_DEMO_CLUSTER:-0}
 
 cleanup() {
 	[ -n "$chotd_pid" ] && kill "$chotd_pid" 2>/dev/null && wait "$chotd_pid" 2>/dev/null
 	[ -n "${CHOT_REDIS_PID:-}" ] && kill "$CHOT_REDIS_PID" 2>/dev/null
+	[ "$cluster" != 0 ] && "$here/tools/redis-cluster.sh" down "$work/cluster" >/dev/null 2>&1
 	rm -rf "/var/run/dpdk/$prefix"
 	if [ "${CHOT_DEMO_KEEP:-0}" = 1 ]; then
 		echo "work directory kept: $work"
@@ -62,12 +67,19 @@ step "1. A synthetic province: $citizens citizens, $hours h, 1% hostile frames"
 	--keys "$work/keys" --pcap "$work/province.pcap" --truth "$work/truth.json" \
 	--sites-csv "$work/sites.csv"
 
-step "2. A private redis-server (configs/redis.conf, ACL users)"
-eval "$("$here/tools/redis-private.sh" "$work/redis")"
-echo "redis-server on 127.0.0.1:$CHOT_REDIS_PORT (pid $CHOT_REDIS_PID)"
-url=redis://127.0.0.1:$CHOT_REDIS_PORT
+if [ "$cluster" != 0 ]; then
+	step "2. A local Redis Cluster: $cluster masters (configs/redis.conf + redis-cluster.conf, ACL users)"
+	eval "$("$here/tools/redis-cluster.sh" up "$work/cluster" --masters "$cluster" --replicas 0)"
+	echo "masters: $CHOT_REDIS_MASTERS"
+	url=$CHOT_REDIS_URL
+else
+	step "2. A private redis-server (configs/redis.conf, ACL users)"
+	eval "$("$here/tools/redis-private.sh" "$work/redis")"
+	echo "redis-server on 127.0.0.1:$CHOT_REDIS_PORT (pid $CHOT_REDIS_PID)"
+	url=redis://127.0.0.1:$CHOT_REDIS_PORT
+fi
 
-step "3. chotd on net_pcap, one lcore, into Redis as chot-ingest"
+step "3. chotd on net_pcap, one lcore, into $url as chot-ingest"
 "$chotd" --no-huge -m 512 --no-pci --file-prefix "$prefix" -l 0 --log-level=lib.*:4 \
 	--vdev "net_pcap0,rx_pcap=$work/province.pcap,tx_pcap=/dev/null" -- \
 	-c "$here/configs/chotd.conf" --set keys.file="$work/keys" --set redis.url="$url" \
@@ -117,6 +129,14 @@ diff = [k for k in want if got.get(k) != want[k]]
 print("counters vs the generator's truth:", "all %d equal" % len(want) if not diff else
       "DIFFER: " + ", ".join("%s %s/%s" % (k, got.get(k), want[k]) for k in diff))
 PY
+
+if [ "$cluster" != 0 ]; then
+	step "   Keys per master (DBSIZE)"
+	for m in $CHOT_REDIS_MASTERS; do
+		printf '%s %s\n' "$m" "$(redis-cli -h "${m%:*}" -p "${m##*:}" --user chot-admin \
+			--pass "$(cat "$CHOT_ADMIN_PASSFILE")" --no-auth-warning DBSIZE)"
+	done
+fi
 
 step "5. Trace one F0 to depth 2 (chot-operator, keys file to reveal identities)"
 "$chotctl" -r "$url" --user chot-admin --password-file "$CHOT_ADMIN_PASSFILE" \

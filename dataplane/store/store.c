@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,12 +56,6 @@ store_parse_url(const char *url, struct redis_url *u, char *err, size_t errlen)
 	if (redis_url_parse(url, u, err, errlen) != 0)
 		return -EINVAL;
 	redis_url_redact(url, shown, sizeof(shown));
-	if (u->kind == REDIS_URL_CLUSTER) {
-		snprintf(err, errlen, "%s: this chotd's store writes to one Redis node; Redis "
-			 "Cluster (cluster://) is not supported by it yet: use redis:// to one "
-			 "node", shown);
-		return -EINVAL;
-	}
 	if (u->kind == REDIS_URL_TCP && u->db != 0) {
 		snprintf(err, errlen, "%s: chotd writes database 0 only (the key layout is "
 			 "cluster-safe, and a cluster has no other); drop the /%u", shown, u->db);
@@ -82,7 +77,10 @@ dp_store_create(const struct dp_store_conf *conf, dp_store_done_fn done, void *c
 		errno = EINVAL;
 		return NULL;
 	}
-	s = u.kind == REDIS_URL_NULL ? store_null_create(conf) : store_redis_create(conf, &u);
+	s = u.kind == REDIS_URL_NULL      ? store_null_create(conf)
+	    : u.kind == REDIS_URL_CLUSTER ? store_cluster_create(conf, &u)
+					  : store_redis_create(conf, &u);
+	explicit_bzero(&u, sizeof(u));
 	if (s == NULL)
 		return NULL;
 	s->done = done;
@@ -131,6 +129,7 @@ dp_store_abandon(struct dp_store *s)
 void
 dp_store_get_stats(const struct dp_store *s, struct dp_store_stats *st)
 {
+	memset(st, 0, sizeof(*st));
 	s->ops->stats(s, st);
 }
 
@@ -143,6 +142,8 @@ dp_store_check(const struct dp_store_conf *conf, unsigned timeout_ms, char *err,
 		return -EINVAL;
 	if (u.kind == REDIS_URL_NULL)
 		return 0;
+	if (u.kind == REDIS_URL_CLUSTER)
+		return store_cluster_check(conf, &u, timeout_ms, err, errlen);
 	return store_redis_check(conf, &u, timeout_ms, err, errlen);
 }
 

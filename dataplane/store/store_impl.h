@@ -14,8 +14,9 @@
 
 /*
  * redis.url is parsed by the one Redis URL parser (proto/redis_url.h);
- * store.c then refuses what this store cannot do (cluster://, a db other
- * than 0) and hands the backend the parsed URL.
+ * store.c then refuses what this store cannot do (a db other than 0) and
+ * hands the backend the parsed URL: null://, redis:// and unix:// to
+ * store_null.c / store_redis.c, cluster:// to store_cluster.c.
  */
 
 struct store_ops {
@@ -46,5 +47,8 @@ struct dp_store *store_null_create(const struct dp_store_conf *conf);
 struct dp_store *store_redis_create(const struct dp_store_conf *conf, const struct redis_url *u);
 int store_redis_check(const struct dp_store_conf *conf, const struct redis_url *u,
 		      unsigned timeout_ms, char *err, size_t errlen);
+struct dp_store *store_cluster_create(const struct dp_store_conf *conf, const struct redis_url *u);
+int store_cluster_check(const struct dp_store_conf *conf, const struct redis_url *u,
+			unsigned timeout_ms, char *err, size_t errlen);
 
 #endif /* CHOT_DP_STORE_IMPL_H */

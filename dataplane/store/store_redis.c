@@ -76,6 +76,7 @@ struct rgen {
 	size_t replied_off;     /* byte offset of the first unanswered command */
 	uint32_t events;
 	uint32_t batch_head, batch_tail;
+	bool has_wait;          /* its last command is WAIT (redis.wait_replicas) */
 };
 
 struct rbatch {
@@ -115,7 +116,8 @@ struct store_redis {
 	uint32_t n_batches, free_batch;
 
 	uint64_t events_pending, batches_pending;
-	uint64_t commands_sent, replies_ok, redis_errors, reconnects;
+	uint64_t commands_sent, replies_ok, redis_errors, reconnects, wait_short;
+	struct resp_out wait;            /* "WAIT N T", when wait_replicas > 0 */
 };
 
 /* One log line naming the server (rate limited by store_log, store.c). */
@@ -177,6 +179,7 @@ gen_close(struct store_redis *r)
 	g->events = coalesce_events(r->co);
 	if (coalesce_flush(r->co, &g->out, &g->repair) != 0)
 		return -ENOMEM;
+	g->has_wait = r->wait.ncmds != 0 && resp_out_append(&g->out, &r->wait) == 0;
 	g->replied = 0;
 	g->replied_off = 0;
 	g->batch_head = r->open_head;
@@ -246,8 +249,43 @@ queue_repairs(struct store_redis *r)
 	rg->replied = 0;
 	rg->replied_off = 0;
 	rg->events = 0;
+	rg->has_wait = r->wait.ncmds != 0 && resp_out_append(&rg->out, &r->wait) == 0;
 	rg->batch_head = rg->batch_tail = NO_BATCH;
 	r->gtail++;
+}
+
+/*
+ * The oldest generation's WAIT did not answer before the connection broke:
+ * send all of it again.  WAIT counts the replication offset of the
+ * client's last write that changed something, and on the new connection
+ * the ZADDs may change nothing (the members are there), so the EXPIREATs
+ * the expiry memo left out go in before the WAIT: an EXPIREAT of an
+ * existing key always counts as a change, so the new WAIT covers what the
+ * old connection wrote.  (Without repairs the generation has its own
+ * EXPIREATs, or only vault SETs, which always count too.)  Out of memory:
+ * the generation is resent as it is.
+ */
+static void
+wait_gen_resend(struct store_redis *r, struct rgen *g)
+{
+	struct resp_out n = { 0 }, body;
+
+	g->replied = 0;
+	g->replied_off = 0;
+	if (g->repair.ncmds == 0 || g->out.ncmds == 0)
+		return;
+	body = g->out;
+	body.ncmds--;
+	body.len -= g->out.cmd_len[g->out.ncmds - 1];
+	if (resp_out_append(&n, &body) != 0 || resp_out_append(&n, &g->repair) != 0 ||
+	    resp_out_append(&n, &r->wait) != 0) {
+		resp_out_free(&n);
+		return;
+	}
+	resp_out_free(&g->out);
+	g->out = n;
+	g->repair.len = 0;
+	g->repair.ncmds = 0;
 }
 
 static void
@@ -264,6 +302,10 @@ disconnect(struct store_redis *r, const char *why)
 	/* Outcome of what was in flight unknown: send again from the first
 	 * unanswered command. */
 	r->inflight = 0;
+	/* A generation whose WAIT did not answer has nothing confirmed: all of
+	 * it goes again (WAIT counts the writes of its own connection). */
+	if (r->ghead != r->gtail && gen_at(r, r->ghead)->has_wait)
+		wait_gen_resend(r, gen_at(r, r->ghead));
 	queue_repairs(r);
 	r->s_gen = r->ghead;
 	if (r->ghead != r->gtail) {
@@ -375,9 +417,22 @@ read_replies(struct store_redis *r)
 			disconnect(r, "error reply: resending from the failed command");
 			return;
 		}
-		freeReplyObject(rep);
 		{
 			struct rgen *g = gen_at(r, r->ghead);
+
+			if (g->has_wait && g->replied + 1 == g->out.ncmds &&
+			    (rep->type != REDIS_REPLY_INTEGER ||
+			     rep->integer < (long long)r->conf.wait_replicas)) {
+				/* Short: ask again, on this connection, for the same writes. */
+				freeReplyObject(rep);
+				r->wait_short++;
+				r->inflight--;
+				r->s_gen = r->ghead;
+				r->s_cmd = g->replied;
+				r->s_off = g->replied_off;
+				continue;
+			}
+			freeReplyObject(rep);
 
 			g->replied_off += g->out.cmd_len[g->replied];
 			r->inflight--;
@@ -395,7 +450,10 @@ send_more(struct store_redis *r)
 	int done = 0;
 
 	if (r->now_us >= r->retry_at_us) {
-		while (r->inflight < r->conf.pipeline && r->s_gen != r->gtail) {
+		/* With WAIT, only the oldest generation is on the wire: a short WAIT
+		 * is then simply sent again, the only command in flight. */
+		while (r->inflight < r->conf.pipeline && r->s_gen != r->gtail &&
+		       (r->wait.ncmds == 0 || r->s_gen == r->ghead)) {
 			struct rgen *g = gen_at(r, r->s_gen);
 			uint32_t k = g->out.ncmds - r->s_cmd;
 			size_t bytes = 0;
@@ -505,6 +563,7 @@ redis_stats(const struct dp_store *s, struct dp_store_stats *st)
 	st->replies_ok = r->replies_ok;
 	st->redis_errors = r->redis_errors;
 	st->reconnects = r->reconnects;
+	st->wait_short = r->wait_short;
 	st->events_pending = r->events_pending;
 	st->batches_pending = r->batches_pending;
 	st->connected = r->c != NULL && !r->connecting;
@@ -571,6 +630,7 @@ redis_destroy(struct dp_store *s)
 	free(r->gens);
 	coalesce_destroy(r->co);
 	free(r->batches);
+	resp_out_free(&r->wait);
 	explicit_bzero(r->password, sizeof(r->password));
 	free(r);
 }
@@ -612,6 +672,19 @@ store_redis_create(const struct dp_store_conf *conf, const struct redis_url *u)
 		free(r->batches);
 		free(r);
 		return NULL;
+	}
+	if (conf->wait_replicas > 0) {
+		char cmd[96];
+		int n = snprintf(cmd, sizeof(cmd), "*3\r\n$4\r\nWAIT\r\n$%d\r\n%u\r\n$%d\r\n%u\r\n",
+				 snprintf(NULL, 0, "%u", conf->wait_replicas), conf->wait_replicas,
+				 snprintf(NULL, 0, "%u", conf->wait_timeout_ms), conf->wait_timeout_ms);
+		struct resp_out one = { .buf = cmd, .len = (size_t)n, .cap = (size_t)n,
+					.cmd_len = &(uint32_t){ (uint32_t)n }, .ncmds = 1, .cmd_cap = 1 };
+
+		if (resp_out_append(&r->wait, &one) != 0) {
+			redis_destroy(&r->base);
+			return NULL;
+		}
 	}
 	r->n_batches = nb;
 	for (uint32_t i = 0; i < nb; i++)
@@ -721,7 +794,10 @@ store_redis_check(const struct dp_store_conf *conf, const struct redis_url *u,
 			freeReplyObject(rep);     /* allowed, and refused as it should be */
 			continue;
 		}
-		if (rep->type == REDIS_REPLY_ERROR) {
+		/* On a cluster master that does not own the probe's slot: Redis
+		 * redirects only after the ACL let the command through. */
+		if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "MOVED ", 6) != 0 &&
+		    strncmp(rep->str, "ASK ", 4) != 0) {
 			if (strncmp(rep->str, "NOAUTH", 6) == 0 || strncmp(rep->str, "WRONGPASS", 9) == 0) {
 				snprintf(err, errlen, "redis %s: authentication failed for %s: %s "
 					 "(set redis.user and redis.password_file)", server, who,

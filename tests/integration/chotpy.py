@@ -899,4 +899,64 @@ def alerts_read(r):
         d = {fields[i].decode(): fields[i + 1].decode() for i in range(0, len(fields), 2)}
         d["id"] = sid.decode()
         out.append(d)
+
+
+def cluster_stored_events(cluster):
+    """stored_events() over every live master of a Cluster (as chot-admin):
+    (timeline, presence) sets, and {master port: keys} (DBSIZE)."""
+    tl, pr, keys = set(), set(), {}
+    for p in cluster.masters():
+        t, q = stored_events(p, cluster.user, cluster.password)
+        tl |= t
+        pr |= q
+        keys[p] = int(cluster.cli(p, "DBSIZE", timeout=10).strip())
+    return tl, pr, keys
+
+
+def cluster_restart(cluster, port, timeout=30):
+    """Start a node of cluster again (after kill_master) on its own
+    directory and port, as tools/redis-cluster.sh does; it rejoins the
+    cluster from its nodes.conf (as a replica of whoever took its slots).
+    Returns its new pid once it answers PING."""
+    d = None
+    for name in sorted(os.listdir(cluster.dir)):
+        pf = os.path.join(cluster.dir, name, "port")
+        if os.path.exists(pf) and open(pf).read().strip() == str(port):
+            d = os.path.join(cluster.dir, name)
+    if d is None:
+        raise RuntimeError("no node directory for port %d in %s" % (port, cluster.dir))
+    p = subprocess.Popen(["redis-server", os.path.join(cluster.dir, "redis.conf"), "--port",
+                          str(port), "--bind", "127.0.0.1", "--dir", d, "--daemonize", "no",
+                          "--logfile", os.path.join(d, "redis.log"), "--pidfile",
+                          os.path.join(d, "redis.pid")], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    with open(os.path.join(d, "pid"), "w") as f:
+        f.write("%d\n" % p.pid)
+
+    def pong():
+        return cluster.cli(port, "PING", check=False, timeout=2).strip() == "PONG"
+    if not wait_for(pong, timeout, step=0.1):
+        raise RuntimeError("restarted node %d does not answer PING" % port)
+    cluster.nodes[port] = p.pid
+    cluster.dead.discard(port)
+    return p.pid
+
+
+def cluster_keys_without_ttl(cluster):
+    """{master port: number of chot keys (s:, p:, v:) with no expiry}: chot
+    keys always expire (DESIGN §4), so anything but 0 is a bug."""
+    script = ("#!lua flags=allow-cross-slot-keys\n"
+              "local n = 0 local c = '0' repeat "
+              "local r = redis.call('SCAN', c, 'COUNT', 1000) c = r[1] "
+              "for _, k in ipairs(r[2]) do local p = string.sub(k, 1, 2) "
+              "if (p == 's:' or p == 'p:' or p == 'v:') and redis.call('TTL', k) == -1 "
+              "then n = n + 1 end end until c == '0' return n")
+    out = {}
+    for p in cluster.masters():
+        r = cluster.resp(p)
+        try:
+            out[p] = r.call("EVAL", script, 0)
+        finally:
+            r.close()
     return out
