@@ -899,6 +899,7 @@ def alerts_read(r):
         d = {fields[i].decode(): fields[i + 1].decode() for i in range(0, len(fields), 2)}
         d["id"] = sid.decode()
         out.append(d)
+    return out
 
 
 def cluster_stored_events(cluster):

@@ -130,9 +130,18 @@ def main():
             want = truth["counters"]
 
             def settled():
+                # Quiescent: the RX lcore's count reached the flood's and every
+                # worker has published what it did with them (the identities
+                # hold; a worker publishes a beat after the RX count moves).
                 s = cp.telemetry_query(prefix, "/chot/stats")
-                return s if s and s.get("rx_packets") == want["rx_packets"] and \
-                    s.get("events_pending") == 0 else None
+                if not s or s.get("rx_packets") != want["rx_packets"] or \
+                        s.get("events_pending") != 0:
+                    return None
+                try:
+                    cp.check_identities(s)
+                except AssertionError:
+                    return None
+                return s
             stats = cp.wait_for(settled, 40, 0.2)
             if stats is None:
                 fails.append("chotd never settled on the flood (last: %s)" %
