@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "commands.h"
 #include "ctl.h"
 #include "godata.h"
@@ -47,15 +48,6 @@ flag_contacts(struct ctl_app *app, const struct tr_query *q, const struct tr_res
 		fprintf(stderr, "chotctl: trace --flag: %zu added, %zu raised, %zu kept (already as "
 			"high or higher)\n", res.added, res.raised, res.kept);
 	return rc;
-}
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
 int
@@ -179,7 +171,7 @@ cmd_trace(struct ctl_app *app, int argc, char **argv)
 	rc = ctl_audit(app, "trace", q.pid, detail);
 	if (rc != 0)
 		return rc;
-	t0 = now_ms();
+	t0 = ((double)chot_mono_us() / 1000.0);
 	calls0 = ctl_redis_calls(app->redis);
 	if (ctl_sites_load(app) != 0)
 		return ctl_fail(app, CTL_UNAVAILABLE, "%s", app->err);
@@ -197,7 +189,7 @@ cmd_trace(struct ctl_app *app, int argc, char **argv)
 	v.to_ms = q.to_ms;
 	v.r = &r;
 	v.limit = has_limit ? (size_t)limit : app->out == OUT_TABLE ? 50 : r.n_contacts;
-	v.elapsed_ms = now_ms() - t0;
+	v.elapsed_ms = ((double)chot_mono_us() / 1000.0) - t0;
 	v.redis_calls = ctl_redis_calls(app->redis) - calls0;
 	if (app->keys_given && app->keys.has_vault) {
 		size_t n = r.n_contacts < v.limit ? r.n_contacts : v.limit;

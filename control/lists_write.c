@@ -16,20 +16,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "ctl.h"
 #include "lists_write.h"
 #include "vault.h"
 
 #define RAISE_TRIES 5
-
-static uint64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* s as printable ASCII for an audit detail: other bytes and '%' as %XX. */
 static void
@@ -171,7 +163,7 @@ ctl_flag(struct ctl_app *app, const uint8_t pid[PID_LEN], enum watch_status stat
 {
 	char hex[PID_HEX_LEN + 1], val[LISTS_VALUE_MAX], detail[512], esc[400];
 	struct watch_entry e = { .status = status };
-	uint64_t now = wall_ms();
+	uint64_t now = chot_real_ms();
 	long long r = 0;
 	int rc;
 

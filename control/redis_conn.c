@@ -31,6 +31,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "clock.h"
 #include "redis_conn.h"
 
 struct ctl_conn {
@@ -41,15 +42,6 @@ struct ctl_conn {
 	void *ctx;
 	char error[160];
 };
-
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* --- the stream reader: callbacks instead of objects --- */
 
@@ -151,7 +143,7 @@ wait_fd(int fd, short events, long long deadline)
 {
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = events };
-		long long left = deadline - mono_ms();
+		long long left = deadline - ((long long)(chot_mono_us() / 1000));
 		int n;
 
 		if (left < 0)
@@ -203,7 +195,7 @@ struct ctl_conn *
 ctl_conn_open(const struct redis_endpoint *ep, const char *path, unsigned timeout_ms, char *err,
 	      size_t errlen)
 {
-	long long deadline = mono_ms() + timeout_ms;
+	long long deadline = ((long long)(chot_mono_us() / 1000)) + timeout_ms;
 	char name[300];
 	struct ctl_conn *c;
 	int fd = -1, e = 0;
@@ -321,7 +313,7 @@ int
 ctl_conn_send(struct ctl_conn *c, const char *buf, size_t len, unsigned timeout_ms, char *err,
 	      size_t errlen)
 {
-	long long deadline = mono_ms() + timeout_ms;
+	long long deadline = ((long long)(chot_mono_us() / 1000)) + timeout_ms;
 	size_t off = 0;
 
 	while (off < len) {
@@ -372,7 +364,7 @@ recv_into(struct ctl_conn *c, redisReader *r)
 static int
 read_object(struct ctl_conn *c, redisReply **out, unsigned timeout_ms, char *err, size_t errlen)
 {
-	long long deadline = mono_ms() + timeout_ms;
+	long long deadline = ((long long)(chot_mono_us() / 1000)) + timeout_ms;
 	void *rep = NULL;
 
 	for (;;) {

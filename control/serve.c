@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "clock.h"
 #include "commands.h"
 #include "serve.h"
 
@@ -76,10 +77,7 @@ static const char csp[] =
 uint64_t
 serve_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return chot_mono_us() / 1000;
 }
 
 /* ------------------------------------------------------------ bodies */

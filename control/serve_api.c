@@ -19,21 +19,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "commands.h"
 #include "lists.h"
 #include "lists_write.h"
 #include "serve.h"
 #include "stats_prom.h"
 #include "tel.h"
-
-static uint64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void
 session_json(struct serve_out *o, const struct serve_session *s)
@@ -118,7 +110,7 @@ api_stats(struct serve_req *rq, struct serve_out *o)
 		ctl_tel_free(&r);
 		return;
 	}
-	fprintf(o->f, "{\"ts_ms\": %llu, \"prefix\": ", (unsigned long long)wall_ms());
+	fprintf(o->f, "{\"ts_ms\": %llu, \"prefix\": ", (unsigned long long)chot_real_ms());
 	serve_json_str(o->f, serve_cf->prefix, strlen(serve_cf->prefix));
 	fputs(", \"stats\": {", o->f);
 	for (size_t i = 0; i < r.d[0].n; i++) {

@@ -13,6 +13,7 @@
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
+#include "clock.h"
 #include "cplists.h"
 #include "cptable.h"
 #include "layout.h"
@@ -81,15 +82,6 @@ on_entry(void *arg, const char *f, size_t fl, const char *v, size_t vl)
 	return rc < 0 ? rc : 0;
 }
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Read every list at version ver into a new table, *st its figures.  NULL on failure (logged). */
 static struct dp_lists_table *
 load(uint64_t ver, struct dp_lists_stats *st)
@@ -106,7 +98,7 @@ load(uint64_t ver, struct dp_lists_stats *st)
 	struct gather g = { .b = cpt_builder_create() };
 	struct dp_lists_table *t = NULL;
 	struct cpt_sizes sz;
-	uint64_t t0 = mono_ms(), bad;
+	uint64_t t0 = (chot_mono_us() / 1000), bad;
 	char err[512];
 	int rc = 0;
 
@@ -144,7 +136,7 @@ load(uint64_t ver, struct dp_lists_stats *st)
 	st->zones = sz.zones;
 	st->greenlane = sz.greenlane;
 	st->checkpoints = sz.checkpoints;
-	st->load_ms = mono_ms() - t0;
+	st->load_ms = (chot_mono_us() / 1000) - t0;
 	return t;
 }
 
@@ -211,10 +203,10 @@ loader_main(void *arg)
 {
 	(void)arg;
 	while (!__atomic_load_n(&L.stop, __ATOMIC_RELAXED)) {
-		uint64_t next = mono_ms() + L.poll_ms;
+		uint64_t next = (chot_mono_us() / 1000) + L.poll_ms;
 
 		poll_once(true);
-		while (!__atomic_load_n(&L.stop, __ATOMIC_RELAXED) && mono_ms() < next)
+		while (!__atomic_load_n(&L.stop, __ATOMIC_RELAXED) && (chot_mono_us() / 1000) < next)
 			rte_delay_us_sleep(10000);
 	}
 	return NULL;

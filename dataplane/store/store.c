@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "store_impl.h"
 
 static void
@@ -147,23 +148,14 @@ dp_store_check(const struct dp_store_conf *conf, unsigned timeout_ms, char *err,
 	return store_redis_check(conf, &u, timeout_ms, err, errlen);
 }
 
-static uint64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 uint64_t
 dp_store_drain(struct dp_store *s, unsigned timeout_ms)
 {
-	uint64_t deadline = mono_us() + (uint64_t)timeout_ms * 1000;
+	uint64_t deadline = chot_mono_us() + (uint64_t)timeout_ms * 1000;
 	struct dp_store_stats st;
 
 	for (;;) {
-		uint64_t now = mono_us();
+		uint64_t now = chot_mono_us();
 
 		dp_store_poll(s, now);
 		s->ops->stats(s, &st);
