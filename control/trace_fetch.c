@@ -211,12 +211,46 @@ pid_first_cmp(const void *a, const void *b)
 	return x->ts_ms < y->ts_ms ? -1 : x->ts_ms > y->ts_ms;
 }
 
+static int
+u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Tell the source which sites these scans are at (tr_source.sites). */
+static int
+announce_sites(struct tracer *t, const struct tr_scanvec *v)
+{
+	uint32_t *ids;
+	size_t n = 0;
+	int rc;
+
+	if (t->src->sites == NULL || v->n == 0)
+		return 0;
+	ids = malloc(v->n * sizeof(*ids));
+	if (ids == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < v->n; i++)
+		ids[i] = v->v[i].site_id;
+	qsort(ids, v->n, sizeof(*ids), u32_cmp);
+	for (size_t i = 0; i < v->n; i++)
+		if (n == 0 || ids[n - 1] != ids[i])
+			ids[n++] = ids[i];
+	rc = t->src->sites(t->src->ctx, ids, n);
+	free(ids);
+	return rc;
+}
+
 int
 tr_fetch_timelines(struct tracer *t, const uint8_t (*pids)[PID_LEN], size_t n,
 		   struct tr_scanvec *v)
 {
 	int rc = t->src->timelines(t->src->ctx, pids, n, t->q->from_ms, t->q->to_ms, v);
 
+	if (rc == 0)
+		rc = announce_sites(t, v);
 	if (rc != 0) {
 		tr_scanvec_free(v);
 		return rc;
