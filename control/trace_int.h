@@ -26,6 +26,7 @@
  * the owner passes it back: tr_mem_grow(p, old, new) is realloc (NULL with
  * p untouched on failure), tr_mem_free(p, bytes) is free.
  */
+#define TR_MEM_BIG (1UL << 20)   /* at least this many bytes: mmap'd */
 void *tr_mem_grow(void *p, size_t old_bytes, size_t new_bytes);
 void tr_mem_free(void *p, size_t bytes);
 
@@ -68,6 +69,19 @@ void tr_subjmap_free(struct tr_subjmap *m);
 
 /* Write the n contacts *src[0..n) to out[0..n) in tr_rank() order. 0 or -ENOMEM. */
 int tr_rank_gather(const struct tr_contact *const *src, size_t n, struct tr_contact *out);
+
+/* A 16-byte ranking key (trace_rank.c). */
+struct tr_rkey {
+	uint64_t a, b;
+};
+
+/*
+ * Put c[0..n) in tr_rank() order in place, sorting keys in work[0..2n)
+ * (the caller's memory: a depth-2 trace ranks ~200k contacts, and fresh
+ * pages cost more than the sort).  Needs every overlap and every
+ * first_ms - base_ms to fit 32 bits: false (nothing moved) otherwise.
+ */
+bool tr_rank_inplace(struct tr_contact *c, size_t n, uint64_t base_ms, struct tr_rkey *work);
 
 /* --- the trace state (trace.c and trace_fetch.c) --- */
 
