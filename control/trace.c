@@ -251,8 +251,12 @@ probe_site(struct tracer *t, struct scratch *x, const struct tr_probe *p, size_t
 			uint64_t v = t->subj.slot[(size_t)(tr_pid_hash(x->g[x->order[gi + 4]].pid) >> 20) &
 						  (t->subj.cap - 1)];
 
-			if (v != 0)
-				__builtin_prefetch(&t->subj.s[(uint32_t)v - 1]);
+			if (v != 0) {   /* a record spans two cache lines */
+				const char *rec = (const char *)&t->subj.s[(uint32_t)v - 1];
+
+				__builtin_prefetch(rec);
+				__builtin_prefetch(rec + sizeof(*t->subj.s) - 1);
+			}
 		}
 
 		for (uint32_t k = g->head; k != UINT32_MAX; k = x->next[k])
