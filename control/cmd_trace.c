@@ -173,9 +173,7 @@ cmd_trace(struct ctl_app *app, int argc, char **argv)
 		return rc;
 	t0 = ((double)chot_mono_us() / 1000.0);
 	calls0 = ctl_redis_calls(app->redis);
-	if (ctl_sites_load(app) != 0)
-		return ctl_fail(app, CTL_UNAVAILABLE, "%s", app->err);
-	ctl_source_redis(app, &src);
+	ctl_source_redis(app, &src);   /* reads the kinds and names of the sites it meets */
 	rc = tr_run(&src, &q, &r);
 	if (rc != 0)
 		return ctl_fail(app, CTL_UNAVAILABLE, "trace failed: %s",

@@ -5,6 +5,7 @@
  * indexes chotd writes are read; the keyspace is never scanned.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,23 @@ src_kind(uint32_t site_id, void *ctx)
 	return s != NULL ? s->kind : KIND_UNKNOWN;
 }
 
+/* One registry value "kind,commune,name" of site `id` into s; false if malformed. */
+static bool
+site_parse(struct ctl_site *s, uint32_t id, const char *val)
+{
+	char kind[32] = "";
+	int name_at = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->id = id;
+	if (sscanf(val, "%31[^,],%u,%n", kind, &s->commune, &name_at) < 2)
+		return false;
+	s->kind = rules_kind_from_name(kind);
+	snprintf(s->name, sizeof(s->name), "%s", val + name_at);
+	ctl_site_name_clean(s->name);  /* written by hand or an older chotctl */
+	return true;
+}
+
 /* Read chot:{lists}:sites once (kinds set the lone-scan dwell; names the table). */
 int
 ctl_sites_load(struct ctl_app *app)
@@ -136,22 +154,75 @@ ctl_sites_load(struct ctl_app *app)
 		ctl_reply_free(&rep);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i + 1 < rep.n; i += 2) {
-		struct ctl_site *s = &app->sites[app->n_sites];
-		char kind[32] = "";
-		int name_at = 0;
-
-		s->id = (uint32_t)strtoul(rep.v[i].p, NULL, 10);
-		if (sscanf(rep.v[i + 1].p, "%31[^,],%u,%n", kind, &s->commune, &name_at) < 2)
-			continue;
-		s->kind = rules_kind_from_name(kind);
-		snprintf(s->name, sizeof(s->name), "%s", rep.v[i + 1].p + name_at);
-		ctl_site_name_clean(s->name);  /* written by hand or an older chotctl */
-		app->n_sites++;
-	}
+	for (size_t i = 0; i + 1 < rep.n; i += 2)
+		if (site_parse(&app->sites[app->n_sites], (uint32_t)strtoul(rep.v[i].p, NULL, 10),
+			       rep.v[i + 1].p))
+			app->n_sites++;
 	ctl_sites_sort(app->sites, app->n_sites);
 	ctl_reply_free(&rep);
 	return 0;
+}
+
+/*
+ * tr_source.sites: only the sites a trace meets are read (HMGET of those
+ * not in app->sites yet), not the whole registry: at 1 M citizens it holds
+ * ~10k sites, and reading and parsing all of them was most of a depth-1
+ * trace's time.  A site missing from the registry keeps the default dwell.
+ */
+static int
+src_sites(void *ctx, const uint32_t *ids, size_t n)
+{
+	struct ctl_app *app = ctx;
+	const char **argv = malloc((n + 2) * sizeof(*argv));
+	size_t *argl = malloc((n + 2) * sizeof(*argl));
+	char (*num)[12] = malloc((n + 1) * sizeof(*num));
+	uint32_t *want = malloc((n + 1) * sizeof(*want));
+	struct ctl_reply rep = { 0 };
+	size_t m = 0;
+	int rc = 0;
+
+	if (argv == NULL || argl == NULL || num == NULL || want == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (ctl_site_find(app, ids[i]) != NULL)
+			continue;
+		want[m] = ids[i];
+		argl[m + 2] = (size_t)snprintf(num[m], sizeof(num[m]), "%u", ids[i]);
+		argv[m + 2] = num[m];
+		m++;
+	}
+	if (m == 0)
+		goto out;
+	argv[0] = "HMGET";
+	argl[0] = 5;
+	argv[1] = LAYOUT_SITES_HASH;
+	argl[1] = strlen(LAYOUT_SITES_HASH);
+	rc = ctl_redis_cmd(app->redis, (int)m + 2, argv, argl, &rep, app->err, sizeof(app->err));
+	if (rc != 0)
+		goto out;
+	if (!rep.is_error && rep.n > 0) {
+		/* No registry access is not fatal: dwell falls back to defaults. */
+		struct ctl_site *v = realloc(app->sites, (app->n_sites + rep.n + 1) * sizeof(*v));
+
+		if (v == NULL) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		app->sites = v;
+		for (size_t k = 0; k < rep.n && k < m; k++)
+			if (rep.v[k].len > 0 && site_parse(&v[app->n_sites], want[k], rep.v[k].p))
+				app->n_sites++;
+		ctl_sites_sort(app->sites, app->n_sites);
+	}
+out:
+	ctl_reply_free(&rep);
+	free(argv);
+	free(argl);
+	free(num);
+	free(want);
+	return rc;
 }
 
 void
@@ -160,5 +231,6 @@ ctl_source_redis(struct ctl_app *app, struct tr_source *src)
 	src->timelines = src_timelines;
 	src->site_blocks = src_site_blocks;
 	src->kind = src_kind;
+	src->sites = src_sites;
 	src->ctx = app;
 }

@@ -1,47 +1,19 @@
 /*
- * The trace engine (see trace.h for the contract and the exactness
- * argument).  Subjects are kept in a table keyed by pid (trace_store.c);
- * presence scans fetched from the source are cached per (site, block) bucket
- * for the whole trace (a sorted list of the buckets read), so depth 2
- * re-reads nothing depth 1 already read.  Each fetch appends one chunk of
- * scans in (site, block) order; nothing is ever sorted globally, and each site
- * is probed as soon as its last bucket has arrived, while Redis is still
- * answering the rest of the pipeline.  Probing works site by
- * site: the site's scans are grouped by pid in a small hash table (reused
- * scratch), each subject's intervals are built once, and each interval is
- * checked only against the probes whose start can reach it (binary search
- * over the site's probes sorted by start).  The subject table is consulted
- * only when a contact is found.
+ * The trace engine's logic (see trace.h for the contract and the exactness
+ * argument; trace_fetch.c reads the source).  Subjects are kept in a table
+ * keyed by pid (trace_store.c).  Each site is probed as soon as its last
+ * presence bucket has arrived, while Redis is still answering the rest of
+ * the pipeline.  Probing works site by site: the site's scans are grouped by
+ * pid in a small hash table (reused scratch), each subject's intervals are
+ * built once, and each interval is checked only against the probes whose
+ * start can reach it (binary search over the site's probes sorted by
+ * start).  The subject table is consulted only when a contact is found.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "layout.h"
 #include "trace_int.h"
-
-/* --- the trace state --- */
-struct probe {
-	struct rules_interval iv;
-	uint8_t owner[PID_LEN];   /* F0 or the F1 */
-};
-
-/* A run of presence scans from one fetch: grouped by site (ascending). */
-#define MAX_CHUNKS 4
-struct chunk {
-	size_t lo, hi;
-};
-
-struct tracer {
-	const struct tr_source *src;
-	const struct tr_query *q;
-	struct tr_subjmap subj;
-	uint64_t *fetched;            /* buckets read: site << 32 | block, ascending */
-	size_t n_fetched;
-	struct tr_scanvec presence;   /* every fetched presence scan, chunk after chunk */
-	struct chunk chunks[MAX_CHUNKS];
-	size_t n_chunks;
-};
 
 /*
  * Probing runs while the presence is still arriving: buckets are read in
@@ -52,22 +24,21 @@ struct tracer {
 struct scratch;
 struct pump {
 	struct tracer *t;
-	const struct probe *p;    /* sorted by site, then start */
+	const struct tr_probe *p; /* sorted by site, then start */
 	size_t np, next;          /* p[next..np) not probed yet */
 	int degree;
-	const struct tr_bucket *b; /* the buckets being read */
-	size_t nb;
-	bool last;                /* the trace's last fetch: drop a site's scans once probed */
 	struct scratch *x;
 };
 
-static int probe_site(struct tracer *t, struct scratch *x, const struct probe *p, size_t np,
+static int probe_site(struct tracer *t, struct scratch *x, const struct tr_probe *p, size_t np,
 		      int degree);
 
-/* Probe every site group up to and including `site`. 0 or -errno. */
+/* Probe every site group up to and including `site` (tr_site_ready_fn). 0 or -errno. */
 static int
-pump_to(struct pump *u, uint32_t site)
+pump_to(void *arg, uint32_t site)
 {
+	struct pump *u = arg;
+
 	while (u->next < u->np && u->p[u->next].iv.site_id <= site) {
 		size_t j = u->next;
 		int rc;
@@ -80,144 +51,6 @@ pump_to(struct pump *u, uint32_t site)
 		u->next = j;
 	}
 	return 0;
-}
-
-/* tr_bucket_done_fn: after a site's last bucket, probe up to it. */
-static int
-bucket_done(void *arg, size_t i)
-{
-	struct pump *u = arg;
-
-	struct chunk *c = &u->t->chunks[u->t->n_chunks - 1];
-	int rc;
-
-	if (i + 1 < u->nb && u->b[i + 1].site_id == u->b[i].site_id)
-		return 0;
-	c->hi = u->t->presence.n;
-	rc = pump_to(u, u->b[i].site_id);
-	if (rc == 0 && u->last) {
-		/* Nothing will read these again: reuse their memory (already faulted in). */
-		u->t->presence.n = c->lo;
-		c->hi = c->lo;
-	}
-	return rc;
-}
-
-/*
- * Fetch every bucket the probes (sorted by site, then start) need that is not
- * cached yet, in (site, block) order, as one more chunk of t->presence.  Per
- * site the probes' block ranges are merged as they come (starts ascend), and
- * each new range is walked against the sorted list of buckets already read:
- * no hashing, no sort.
- */
-static int
-fetch_buckets(struct tracer *t, struct pump *u)
-{
-	const struct probe *p = u->p;
-	size_t np = u->np;
-	uint64_t before = t->q->window_ms + RULES_MAX_STAY_MS + rules_max_dwell_ms();
-	uint64_t after = t->q->window_ms + RULES_MAX_STAY_MS;
-	uint64_t *need = NULL, *all;
-	struct tr_bucket *b;
-	size_t n = 0, cap = 0, lo = t->presence.n, j = 0;
-	int rc = 0;
-
-	uint32_t open_site = 0, open_h0 = 0, open_h1 = 0;
-	bool open = false;
-
-	/* One pass; i == np only flushes the last open range. */
-	for (size_t i = 0; i <= np; i++) {
-		uint32_t h0 = 0, h1 = 0;
-		bool have = false;
-
-		if (i < np) {
-			uint64_t from = p[i].iv.from_ms > before ? p[i].iv.from_ms - before : 0;
-			uint64_t to = p[i].iv.to_ms + after;
-
-			if (from < t->q->from_ms)
-				from = t->q->from_ms;
-			if (to > t->q->to_ms)
-				to = t->q->to_ms;
-			if (from <= to) {
-				h0 = layout_block(from);
-				h1 = layout_block(to);
-				have = true;
-			}
-		}
-		if (have && open && p[i].iv.site_id == open_site && h0 <= open_h1 + 1) {
-			if (h1 > open_h1)
-				open_h1 = h1;   /* extends the open range */
-			continue;
-		}
-		if (!have && i < np)
-			continue;
-		if (open) {
-			/* Emit the open range, minus the buckets already read. */
-			for (uint32_t h = open_h0; h <= open_h1; h++) {
-				uint64_t k = (uint64_t)open_site << 32 | h;
-
-				while (j < t->n_fetched && t->fetched[j] < k)
-					j++;
-				if (j < t->n_fetched && t->fetched[j] == k)
-					continue;
-				if (n == cap) {
-					void *nn = realloc(need,
-							   (cap = cap ? cap * 2 : 1024) * sizeof(*need));
-
-					if (nn == NULL) {
-						free(need);
-						return -ENOMEM;
-					}
-					need = nn;
-				}
-				need[n++] = k;
-			}
-		}
-		open = have;
-		if (have) {
-			open_site = p[i].iv.site_id;
-			open_h0 = h0;
-			open_h1 = h1;
-		}
-	}
-	if (n == 0) {
-		free(need);
-		return 0;
-	}
-	/* Remember them: merge into the sorted list (disjoint from it). */
-	all = malloc((t->n_fetched + n) * sizeof(*all));
-	if (all == NULL) {
-		free(need);
-		return -ENOMEM;
-	}
-	{
-		size_t x = 0, y = 0, z = 0;
-
-		while (x < t->n_fetched || y < n)
-			all[z++] = y == n || (x < t->n_fetched && t->fetched[x] < need[y]) ?
-					   t->fetched[x++] : need[y++];
-	}
-	free(t->fetched);
-	t->fetched = all;
-	t->n_fetched += n;
-	/* Same storage, now as buckets (8 bytes each, written in place front to back). */
-	b = (struct tr_bucket *)need;
-	for (size_t i = 0; i < n; i++) {
-		uint64_t k = need[i];
-
-		b[i] = (struct tr_bucket){ .site_id = (uint32_t)(k >> 32), .block = (uint32_t)k };
-	}
-	if (t->n_chunks == MAX_CHUNKS) {
-		free(need);
-		return -E2BIG;   /* tr_run fetches twice */
-	}
-	t->chunks[t->n_chunks++] = (struct chunk){ lo, lo };
-	u->b = b;
-	u->nb = n;
-	rc = t->src->site_blocks(t->src->ctx, b, n, &t->presence, bucket_done, u);
-	t->chunks[t->n_chunks - 1].hi = t->presence.n;
-	free(need);
-	return rc;
 }
 
 static bool
@@ -261,7 +94,7 @@ record(struct tr_subj *s, int degree, const struct rules_interval *a,
 static int
 probe_cmp(const void *a, const void *b)
 {
-	const struct probe *x = a, *y = b;
+	const struct tr_probe *x = a, *y = b;
 
 	if (x->iv.site_id != y->iv.site_id)
 		return x->iv.site_id < y->iv.site_id ? -1 : 1;
@@ -345,27 +178,6 @@ scratch_free(struct scratch *x)
 	free(x->g);
 }
 
-/* [lo, hi) of the scans at `site` in a chunk (grouped by site, ascending). */
-static void
-chunk_site(const struct tr_scanvec *v, const struct chunk *c, uint32_t site, size_t *lo,
-	   size_t *hi)
-{
-	size_t l = c->lo, h = c->hi;
-
-	while (l < h) {
-		size_t mid = l + (h - l) / 2;
-
-		if (v->v[mid].site_id < site)
-			l = mid + 1;
-		else
-			h = mid;
-	}
-	*lo = l;
-	for (h = l; h < c->hi && v->v[h].site_id == site; h++)
-		;
-	*hi = h;
-}
-
 /*
  * Every subject at this site (all its fetched scans) checked against the
  * probes p[0..np) at the site, sorted by start.  A subject's intervals are
@@ -374,23 +186,22 @@ chunk_site(const struct tr_scanvec *v, const struct chunk *c, uint32_t site, siz
  * in [c - w - maxlen, d + w], maxlen the longest probe here.
  */
 static int
-probe_site(struct tracer *t, struct scratch *x, const struct probe *p, size_t np, int degree)
+probe_site(struct tracer *t, struct scratch *x, const struct tr_probe *p, size_t np, int degree)
 {
 	uint32_t site = p[0].iv.site_id;
 	struct site_kind_ctx kc = { .kind = KIND_UNKNOWN };
 	uint64_t w = t->q->window_ms, maxlen = 0;
 	size_t n = 0, ng = 0, total = 0;
-	size_t lo[MAX_CHUNKS], hi[MAX_CHUNKS];
+	size_t lo[TR_MAX_CHUNKS], hi[TR_MAX_CHUNKS];
 
 	if (t->src->kind != NULL)
 		kc.kind = t->src->kind(site, t->src->ctx);
 	for (size_t a = 0; a < np; a++)
 		if (p[a].iv.to_ms - p[a].iv.from_ms > maxlen)
 			maxlen = p[a].iv.to_ms - p[a].iv.from_ms;
-	for (size_t c = 0; c < t->n_chunks; c++) {
-		chunk_site(&t->presence, &t->chunks[c], site, &lo[c], &hi[c]);
+	tr_presence_site(t, site, lo, hi);
+	for (size_t c = 0; c < t->n_chunks; c++)
 		total += hi[c] - lo[c];
-	}
 	if (total == 0)
 		return 0;
 	if (scratch_reserve(x, total) != 0)
@@ -427,10 +238,26 @@ probe_site(struct tracer *t, struct scratch *x, const struct probe *p, size_t np
 		bool looked = false;
 		size_t ns = 0, m;
 
-		/* The subject table is big and cold: start loading a later group's slot. */
-		if (gi + 8 < ng && t->subj.cap > 0)
-			__builtin_prefetch(&t->subj.slot[(size_t)(tr_pid_hash(x->g[x->order[gi + 8]].pid) >>
+		/*
+		 * The subject table is big and cold: start loading the slot of the
+		 * group 16 ahead, and the record named by the slot (loaded by then)
+		 * of the group 4 ahead: the record's pid compare was 87 % of the
+		 * lookup's samples (a guess: the search may go on past that slot).
+		 */
+		if (gi + 16 < ng && t->subj.cap > 0)
+			__builtin_prefetch(&t->subj.slot[(size_t)(tr_pid_hash(x->g[x->order[gi + 16]].pid) >>
 								  20) & (t->subj.cap - 1)]);
+		if (gi + 4 < ng && t->subj.cap > 0) {
+			uint64_t v = t->subj.slot[(size_t)(tr_pid_hash(x->g[x->order[gi + 4]].pid) >> 20) &
+						  (t->subj.cap - 1)];
+
+			if (v != 0) {   /* a record spans two cache lines */
+				const char *rec = (const char *)&t->subj.s[(uint32_t)v - 1];
+
+				__builtin_prefetch(rec);
+				__builtin_prefetch(rec + sizeof(*t->subj.s) - 1);
+			}
+		}
 
 		for (uint32_t k = g->head; k != UINT32_MAX; k = x->next[k])
 			x->rs[ns++] = (struct rules_scan){ .ts_ms = x->sc[k]->ts_ms,
@@ -478,48 +305,34 @@ next_group:;
  * `last`: no probing follows, so the scans fetched now need not be kept.
  */
 static int
-probe_all(struct tracer *t, struct probe *p, size_t np, int degree, bool last)
+probe_all(struct tracer *t, struct tr_probe *p, size_t np, int degree, bool last)
 {
 	struct scratch x = { 0 };
-	struct pump u = { .t = t, .p = p, .np = np, .degree = degree, .last = last, .x = &x };
+	struct pump u = { .t = t, .p = p, .np = np, .degree = degree, .x = &x };
 	int rc;
 
 	qsort(p, np, sizeof(*p), probe_cmp);
-	rc = fetch_buckets(t, &u);
+	rc = tr_fetch_presence(t, p, np, last, pump_to, &u);
 	if (rc == 0)
 		rc = pump_to(&u, UINT32_MAX);   /* sites with nothing new to read, the rest */
 	scratch_free(&x);
 	return rc;
 }
 
-static int
-pid_first_cmp(const void *a, const void *b)
-{
-	const struct tr_scan *x = a, *y = b;
-	int c = memcmp(x->pid, y->pid, PID_LEN);
-
-	if (c != 0)
-		return c;
-	return x->ts_ms < y->ts_ms ? -1 : x->ts_ms > y->ts_ms;
-}
-
 /* Intervals of each of n subjects from their timelines. */
 static int
-timelines(struct tracer *t, const uint8_t (*pids)[PID_LEN], size_t n, struct probe **out,
+timelines(struct tracer *t, const uint8_t (*pids)[PID_LEN], size_t n, struct tr_probe **out,
 	  size_t *nout, struct rules_interval **f0_visits)
 {
 	struct tr_scanvec v = { 0 };
 	struct rules_scan *rs;
-	struct probe *p;
+	struct tr_probe *p;
 	size_t np = 0;
-	int rc = t->src->timelines(t->src->ctx, pids, n, t->q->from_ms, t->q->to_ms, &v);
+	int rc = tr_fetch_timelines(t, pids, n, &v);
 
-	if (rc != 0) {
-		tr_scanvec_free(&v);
+	if (rc != 0)
 		return rc;
-	}
-	/* Group by pid: sort, then one pass per subject in the order asked. */
-	qsort(v.v, v.n, sizeof(*v.v), pid_first_cmp);
+	/* One pass per subject in the order asked. */
 	rs = malloc((v.n + 1) * sizeof(*rs));
 	p = malloc((v.n + 1) * sizeof(*p));
 	if (rs == NULL || p == NULL) {
@@ -529,18 +342,11 @@ timelines(struct tracer *t, const uint8_t (*pids)[PID_LEN], size_t n, struct pro
 		return -ENOMEM;
 	}
 	for (size_t k = 0; k < n; k++) {
-		size_t ns = 0, m, lo = 0, hi = v.n;
+		size_t ns = 0, m, lo, hi;
 		struct rules_interval *ivs;
 
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (memcmp(v.v[mid].pid, pids[k], PID_LEN) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		for (size_t i = lo; i < v.n && memcmp(v.v[i].pid, pids[k], PID_LEN) == 0; i++)
+		tr_timeline_of(&v, pids[k], &lo, &hi);
+		for (size_t i = lo; i < hi; i++)
 			if (v.v[i].ts_ms >= t->q->from_ms && v.v[i].ts_ms <= t->q->to_ms)
 				rs[ns++] = (struct rules_scan){ .ts_ms = v.v[i].ts_ms,
 								.site_id = v.v[i].site_id,
@@ -585,13 +391,70 @@ visit_time_cmp(const void *a, const void *b)
 	return x->site_id < y->site_id ? -1 : x->site_id > y->site_id;
 }
 
+/*
+ * The contacts (F1 and F2), ranked, into out.  They are ranked in the
+ * subject table's own memory, already faulted in: each contact is moved
+ * to the front of the table (a tr_contact is smaller than a tr_subj, so
+ * the moves never overwrite a record not read yet), the keys are sorted in
+ * the table's tail, the contacts permuted in place, and the table shrunk
+ * into the result.  A depth-2 trace ranks ~200k contacts; fresh pages for
+ * them cost more than the sort did (page clearing was a fifth of chotctl's
+ * CPU).  The subject table is gone afterwards.
+ */
+static int
+rank_contacts(struct tracer *t, struct tr_result *out)
+{
+	struct tr_subjmap *m = &t->subj;
+	struct tr_contact *c = (struct tr_contact *)(void *)m->s;
+	size_t nc = 0, bytes_s = m->cap_s * sizeof(*m->s), bytes_c;
+	const struct tr_contact **src_c;
+	int rc;
+
+	for (size_t i = 0; i < m->n; i++)
+		if (m->s[i].degree == 1 || m->s[i].degree == 2)
+			memmove(&c[nc++], &m->s[i].best, sizeof(*c));
+	m->n = 0;   /* the records are gone; tr_subjmap_free() still frees the memory */
+	/* Sized exactly: tr_result_free() frees by n_contacts. */
+	bytes_c = (nc + 1) * sizeof(*c);
+	if (nc * (sizeof(*c) + 2 * sizeof(struct tr_rkey)) <= bytes_s &&
+	    tr_rank_inplace(c, nc, t->q->from_ms, (struct tr_rkey *)(void *)(c + nc))) {
+		if (bytes_s >= TR_MEM_BIG && bytes_c >= TR_MEM_BIG) {
+			/* Hand the table over, shrunk (mremap). */
+			out->contacts = tr_mem_grow(m->s, bytes_s, bytes_c);
+			if (out->contacts == NULL)
+				return -ENOMEM;
+			m->s = NULL;
+			m->cap_s = 0;
+		} else {
+			out->contacts = tr_mem_grow(NULL, 0, bytes_c);
+			if (out->contacts == NULL)
+				return -ENOMEM;
+			memcpy(out->contacts, c, nc * sizeof(*c));
+		}
+		out->n_contacts = nc;
+		return 0;
+	}
+	/* A key out of the in-place sort's range: rank through pointers. */
+	out->contacts = tr_mem_grow(NULL, 0, bytes_c);
+	if (out->contacts == NULL)
+		return -ENOMEM;
+	out->n_contacts = nc;
+	src_c = malloc((nc + 1) * sizeof(*src_c));
+	if (src_c == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < nc; i++)
+		src_c[i] = &c[i];
+	rc = tr_rank_gather(src_c, nc, out->contacts);
+	free(src_c);
+	return rc;
+}
+
 int
 tr_run(const struct tr_source *src, const struct tr_query *q, struct tr_result *out)
 {
 	struct tracer t = { .src = src, .q = q };
-	struct probe *p = NULL;
-	const struct tr_contact **src_c = NULL;
-	size_t np = 0, nv = 0, nc = 0;
+	struct tr_probe *p = NULL;
+	size_t np = 0, nv = 0;
 	struct tr_subj *f0;
 	int rc;
 
@@ -641,24 +504,8 @@ tr_run(const struct tr_source *src, const struct tr_query *q, struct tr_result *
 		if (rc != 0)
 			goto done;
 	}
-	src_c = malloc((t.subj.n + 1) * sizeof(*src_c));
-	if (src_c == NULL) {
-		rc = -ENOMEM;
-		goto done;
-	}
-	for (size_t i = 0; i < t.subj.n; i++)
-		if (t.subj.s[i].degree == 1 || t.subj.s[i].degree == 2)
-			src_c[nc++] = &t.subj.s[i].best;
-	/* Sized exactly: tr_result_free() frees by n_contacts. */
-	out->contacts = tr_mem_grow(NULL, 0, (nc + 1) * sizeof(*out->contacts));
-	if (out->contacts == NULL) {
-		rc = -ENOMEM;
-		goto done;
-	}
-	out->n_contacts = nc;
-	rc = tr_rank_gather(src_c, nc, out->contacts);
+	rc = rank_contacts(&t, out);
 done:
-	free(src_c);
 	tr_subjmap_free(&t.subj);
 	free(t.fetched);
 	tr_scanvec_free(&t.presence);

@@ -61,6 +61,13 @@ struct tr_source {
 	int (*site_blocks)(void *ctx, const struct tr_bucket *b, size_t n, struct tr_scanvec *out,
 			  tr_bucket_done_fn done, void *arg);
 	rules_kind_fn kind;  /* site kinds (dwell), may be NULL */
+	/*
+	 * May be NULL.  Called with the n distinct sites (ascending) of every
+	 * batch of timelines before kind() is asked about any of them, so a
+	 * source can read just those sites' kinds and names (every site a trace
+	 * probes or reports is one of them).  0 or -errno (stops the trace).
+	 */
+	int (*sites)(void *ctx, const uint32_t *ids, size_t n);
 	void *ctx;
 };
 

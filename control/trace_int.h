@@ -4,11 +4,15 @@
  *
  *   trace_store.c  huge-page arrays, tr_scanvec, the subject table
  *   trace_rank.c   tr_rank() (the output order)
- *   trace.c        fetching, probing, tr_run()
+ *   trace_fetch.c  what is read from the source: the buckets a set of probes
+ *                  needs (minus those already read), the presence cache,
+ *                  timelines grouped by subject
+ *   trace.c        the logic: intervals, probing, F1/F2, tr_run()
  */
 #ifndef CHOT_TRACE_INT_H
 #define CHOT_TRACE_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -22,6 +26,7 @@
  * the owner passes it back: tr_mem_grow(p, old, new) is realloc (NULL with
  * p untouched on failure), tr_mem_free(p, bytes) is free.
  */
+#define TR_MEM_BIG (1UL << 20)   /* at least this many bytes: mmap'd */
 void *tr_mem_grow(void *p, size_t old_bytes, size_t new_bytes);
 void tr_mem_free(void *p, size_t bytes);
 
@@ -64,5 +69,73 @@ void tr_subjmap_free(struct tr_subjmap *m);
 
 /* Write the n contacts *src[0..n) to out[0..n) in tr_rank() order. 0 or -ENOMEM. */
 int tr_rank_gather(const struct tr_contact *const *src, size_t n, struct tr_contact *out);
+
+/* A 16-byte ranking key (trace_rank.c). */
+struct tr_rkey {
+	uint64_t a, b;
+};
+
+/*
+ * Put c[0..n) in tr_rank() order in place, sorting keys in work[0..2n)
+ * (the caller's memory: a depth-2 trace ranks ~200k contacts, and fresh
+ * pages cost more than the sort).  Needs every overlap and every
+ * first_ms - base_ms to fit 32 bits: false (nothing moved) otherwise.
+ */
+bool tr_rank_inplace(struct tr_contact *c, size_t n, uint64_t base_ms, struct tr_rkey *work);
+
+/* --- the trace state (trace.c and trace_fetch.c) --- */
+
+/* An interval of F0 or of an F1 that others are checked against. */
+struct tr_probe {
+	struct rules_interval iv;
+	uint8_t owner[PID_LEN];   /* F0 or the F1 */
+};
+
+/* A run of presence scans from one fetch: grouped by site (ascending). */
+#define TR_MAX_CHUNKS 4
+struct tr_chunk {
+	size_t lo, hi;
+};
+
+struct tracer {
+	const struct tr_source *src;
+	const struct tr_query *q;
+	struct tr_subjmap subj;
+	uint64_t *fetched;            /* buckets read: site << 32 | block, ascending */
+	size_t n_fetched;
+	struct tr_scanvec presence;   /* every fetched presence scan, chunk after chunk */
+	struct tr_chunk chunks[TR_MAX_CHUNKS];
+	size_t n_chunks;
+};
+
+/* Every bucket of `site` that will be read is in t->presence; 0 or -errno (stops). */
+typedef int (*tr_site_ready_fn)(void *arg, uint32_t site);
+
+/*
+ * Read every presence bucket the probes p[0..np) (sorted by site, then
+ * start) can need and that no earlier fetch read, in (site, block) order, as
+ * one more chunk of t->presence, calling ready(arg, site) as soon as a
+ * site's last new bucket has arrived (sites with nothing new to read get no
+ * call: the caller probes them afterwards).  `last`: nothing will read this
+ * chunk again, so a site's scans are dropped once ready() returns.
+ * 0, ready's error, -E2BIG (too many fetches), or the source's -errno.
+ */
+int tr_fetch_presence(struct tracer *t, const struct tr_probe *p, size_t np, bool last,
+		      tr_site_ready_fn ready, void *arg);
+
+/* [lo[c], hi[c]) of the cached presence scans at `site`, for each chunk c. */
+void tr_presence_site(const struct tracer *t, uint32_t site, size_t lo[TR_MAX_CHUNKS],
+		      size_t hi[TR_MAX_CHUNKS]);
+
+/*
+ * The timelines of the n subjects in [q.from, q.to], into v sorted by
+ * (pid, ts).  0 or -errno (v is freed).
+ */
+int tr_fetch_timelines(struct tracer *t, const uint8_t (*pids)[PID_LEN], size_t n,
+		       struct tr_scanvec *v);
+
+/* [*lo, *hi) of pid's scans in v (sorted by tr_fetch_timelines). */
+void tr_timeline_of(const struct tr_scanvec *v, const uint8_t pid[PID_LEN], size_t *lo,
+		    size_t *hi);
 
 #endif /* CHOT_TRACE_INT_H */

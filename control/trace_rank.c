@@ -94,6 +94,78 @@ tr_rank_gather(const struct tr_contact *const *src, size_t n, struct tr_contact 
 	return 0;
 }
 
+/*
+ * Key a: overlap descending (as UINT32_MAX - overlap) above the degree;
+ * key b: first_ms - base above the contact's index.  Equal (a, b >> 32):
+ * the pids decide, as in contact_cmp.
+ */
+static inline bool
+rkey_before(const struct tr_rkey *x, const struct tr_rkey *y, const struct tr_contact *c)
+{
+	if (x->a != y->a)
+		return x->a < y->a;
+	if (x->b >> 32 != y->b >> 32)
+		return x->b >> 32 < y->b >> 32;
+	return memcmp(c[(uint32_t)x->b].pid, c[(uint32_t)y->b].pid, PID_LEN) < 0;
+}
+
+bool
+tr_rank_inplace(struct tr_contact *c, size_t n, uint64_t base_ms, struct tr_rkey *work)
+{
+	struct tr_rkey *k = work, *w = work + n;
+
+	if (n >= UINT32_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (c[i].overlap_ms > UINT32_MAX || c[i].first_ms < base_ms ||
+		    c[i].first_ms - base_ms > UINT32_MAX || c[i].degree < 0)
+			return false;
+	for (size_t i = 0; i < n; i++)
+		k[i] = (struct tr_rkey){
+			.a = (uint64_t)(UINT32_MAX - (uint32_t)c[i].overlap_ms) << 32 |
+			     (uint32_t)c[i].degree,
+			.b = (c[i].first_ms - base_ms) << 32 | (uint32_t)i,
+		};
+	/* Bottom-up merge sort, k and w trading places each pass. */
+	for (size_t width = 1; width < n; width *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * width) {
+			size_t mid = lo + width < n ? lo + width : n;
+			size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+			size_t x = lo, y = mid, o = lo;
+
+			while (x < mid && y < hi)
+				w[o++] = rkey_before(&k[y], &k[x], c) ? k[y++] : k[x++];
+			while (x < mid)
+				w[o++] = k[x++];
+			while (y < hi)
+				w[o++] = k[y++];
+		}
+		struct tr_rkey *t = k;
+
+		k = w;
+		w = t;
+	}
+	/* Permute by cycles: position j takes the contact k[j] names. */
+	for (size_t s = 0; s < n; s++) {
+		struct tr_contact tmp;
+		size_t j = s;
+
+		if ((uint32_t)k[s].b == s)
+			continue;
+		tmp = c[s];
+		while ((uint32_t)k[j].b != s) {
+			size_t from = (uint32_t)k[j].b;
+
+			c[j] = c[from];
+			k[j].b = j;
+			j = from;
+		}
+		c[j] = tmp;
+		k[j].b = j;
+	}
+	return true;
+}
+
 void
 tr_rank(struct tr_contact *c, size_t n)
 {

@@ -14,7 +14,7 @@
 
 #include "trace_int.h"
 
-#define BIG_BYTES (1UL << 20)
+#define BIG_BYTES TR_MEM_BIG
 #define HUGE_PAGE (2UL << 20)
 
 static size_t

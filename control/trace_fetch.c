@@ -1,0 +1,280 @@
+/*
+ * What the trace engine reads from its source (trace_int.h): the presence
+ * buckets a set of probes needs, the cache of those already read, and the
+ * subjects' timelines.  No contact logic here (that is trace.c).
+ *
+ * Presence scans are cached per (site, block) bucket for the whole trace (a
+ * sorted list of the buckets read), so depth 2 re-reads nothing depth 1
+ * already read.  Each fetch appends one chunk of scans in (site, block)
+ * order; nothing is ever sorted globally, and the caller hears of each site
+ * as soon as its last bucket has arrived, while Redis is still answering the
+ * rest of the pipeline.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layout.h"
+#include "trace_int.h"
+
+/* One fetch in flight: the buckets asked, and whom to tell. */
+struct fetch {
+	struct tracer *t;
+	const struct tr_bucket *b;
+	size_t nb;
+	bool last;
+	tr_site_ready_fn ready;
+	void *arg;
+};
+
+/* tr_bucket_done_fn: after a site's last bucket, the site is ready. */
+static int
+bucket_done(void *arg, size_t i)
+{
+	struct fetch *f = arg;
+	struct tr_chunk *c = &f->t->chunks[f->t->n_chunks - 1];
+	int rc;
+
+	if (i + 1 < f->nb && f->b[i + 1].site_id == f->b[i].site_id)
+		return 0;
+	c->hi = f->t->presence.n;
+	rc = f->ready(f->arg, f->b[i].site_id);
+	if (rc == 0 && f->last) {
+		/* Nothing will read these again: reuse their memory (already faulted in). */
+		f->t->presence.n = c->lo;
+		c->hi = c->lo;
+	}
+	return rc;
+}
+
+/* Append k to need[0..*n), growing it. 0 or -ENOMEM (need freed). */
+static int
+need_push(uint64_t **need, size_t *n, size_t *cap, uint64_t k)
+{
+	if (*n == *cap) {
+		void *nn = realloc(*need, (*cap = *cap ? *cap * 2 : 1024) * sizeof(**need));
+
+		if (nn == NULL) {
+			free(*need);
+			*need = NULL;
+			return -ENOMEM;
+		}
+		*need = nn;
+	}
+	(*need)[(*n)++] = k;
+	return 0;
+}
+
+/*
+ * Per site the probes' block ranges are merged as they come (starts ascend),
+ * and each new range is walked against the sorted list of buckets already
+ * read: no hashing, no sort.
+ */
+int
+tr_fetch_presence(struct tracer *t, const struct tr_probe *p, size_t np, bool last,
+		  tr_site_ready_fn ready, void *arg)
+{
+	uint64_t before = t->q->window_ms + RULES_MAX_STAY_MS + rules_max_dwell_ms();
+	uint64_t after = t->q->window_ms + RULES_MAX_STAY_MS;
+	uint64_t *need = NULL, *all;
+	struct tr_bucket *b;
+	struct fetch f = { .t = t, .last = last, .ready = ready, .arg = arg };
+	size_t n = 0, cap = 0, lo = t->presence.n, j = 0;
+	int rc = 0;
+
+	uint32_t open_site = 0, open_h0 = 0, open_h1 = 0;
+	bool open = false;
+
+	/* One pass; i == np only flushes the last open range. */
+	for (size_t i = 0; i <= np; i++) {
+		uint32_t h0 = 0, h1 = 0;
+		bool have = false;
+
+		if (i < np) {
+			uint64_t from = p[i].iv.from_ms > before ? p[i].iv.from_ms - before : 0;
+			uint64_t to = p[i].iv.to_ms + after;
+
+			if (from < t->q->from_ms)
+				from = t->q->from_ms;
+			if (to > t->q->to_ms)
+				to = t->q->to_ms;
+			if (from <= to) {
+				h0 = layout_block(from);
+				h1 = layout_block(to);
+				have = true;
+			}
+		}
+		if (have && open && p[i].iv.site_id == open_site && h0 <= open_h1 + 1) {
+			if (h1 > open_h1)
+				open_h1 = h1;   /* extends the open range */
+			continue;
+		}
+		if (!have && i < np)
+			continue;
+		if (open) {
+			/* Emit the open range, minus the buckets already read. */
+			for (uint32_t h = open_h0; h <= open_h1; h++) {
+				uint64_t k = (uint64_t)open_site << 32 | h;
+
+				while (j < t->n_fetched && t->fetched[j] < k)
+					j++;
+				if (j < t->n_fetched && t->fetched[j] == k)
+					continue;
+				if (need_push(&need, &n, &cap, k) != 0)
+					return -ENOMEM;
+			}
+		}
+		open = have;
+		if (have) {
+			open_site = p[i].iv.site_id;
+			open_h0 = h0;
+			open_h1 = h1;
+		}
+	}
+	if (n == 0) {
+		free(need);
+		return 0;
+	}
+	/* Remember them: merge into the sorted list (disjoint from it). */
+	all = malloc((t->n_fetched + n) * sizeof(*all));
+	if (all == NULL) {
+		free(need);
+		return -ENOMEM;
+	}
+	{
+		size_t x = 0, y = 0, z = 0;
+
+		while (x < t->n_fetched || y < n)
+			all[z++] = y == n || (x < t->n_fetched && t->fetched[x] < need[y]) ?
+					   t->fetched[x++] : need[y++];
+	}
+	free(t->fetched);
+	t->fetched = all;
+	t->n_fetched += n;
+	/* Same storage, now as buckets (8 bytes each, written in place front to back). */
+	b = (struct tr_bucket *)need;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t k = need[i];
+
+		b[i] = (struct tr_bucket){ .site_id = (uint32_t)(k >> 32), .block = (uint32_t)k };
+	}
+	if (t->n_chunks == TR_MAX_CHUNKS) {
+		free(need);
+		return -E2BIG;   /* tr_run fetches twice */
+	}
+	t->chunks[t->n_chunks++] = (struct tr_chunk){ lo, lo };
+	f.b = b;
+	f.nb = n;
+	rc = t->src->site_blocks(t->src->ctx, b, n, &t->presence, bucket_done, &f);
+	t->chunks[t->n_chunks - 1].hi = t->presence.n;
+	free(need);
+	return rc;
+}
+
+/* [lo, hi) of the scans at `site` in a chunk (grouped by site, ascending). */
+static void
+chunk_site(const struct tr_scanvec *v, const struct tr_chunk *c, uint32_t site, size_t *lo,
+	   size_t *hi)
+{
+	size_t l = c->lo, h = c->hi;
+
+	while (l < h) {
+		size_t mid = l + (h - l) / 2;
+
+		if (v->v[mid].site_id < site)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	*lo = l;
+	for (h = l; h < c->hi && v->v[h].site_id == site; h++)
+		;
+	*hi = h;
+}
+
+void
+tr_presence_site(const struct tracer *t, uint32_t site, size_t lo[TR_MAX_CHUNKS],
+		 size_t hi[TR_MAX_CHUNKS])
+{
+	for (size_t c = 0; c < t->n_chunks; c++)
+		chunk_site(&t->presence, &t->chunks[c], site, &lo[c], &hi[c]);
+}
+
+static int
+pid_first_cmp(const void *a, const void *b)
+{
+	const struct tr_scan *x = a, *y = b;
+	int c = memcmp(x->pid, y->pid, PID_LEN);
+
+	if (c != 0)
+		return c;
+	return x->ts_ms < y->ts_ms ? -1 : x->ts_ms > y->ts_ms;
+}
+
+static int
+u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Tell the source which sites these scans are at (tr_source.sites). */
+static int
+announce_sites(struct tracer *t, const struct tr_scanvec *v)
+{
+	uint32_t *ids;
+	size_t n = 0;
+	int rc;
+
+	if (t->src->sites == NULL || v->n == 0)
+		return 0;
+	ids = malloc(v->n * sizeof(*ids));
+	if (ids == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < v->n; i++)
+		ids[i] = v->v[i].site_id;
+	qsort(ids, v->n, sizeof(*ids), u32_cmp);
+	for (size_t i = 0; i < v->n; i++)
+		if (n == 0 || ids[n - 1] != ids[i])
+			ids[n++] = ids[i];
+	rc = t->src->sites(t->src->ctx, ids, n);
+	free(ids);
+	return rc;
+}
+
+int
+tr_fetch_timelines(struct tracer *t, const uint8_t (*pids)[PID_LEN], size_t n,
+		   struct tr_scanvec *v)
+{
+	int rc = t->src->timelines(t->src->ctx, pids, n, t->q->from_ms, t->q->to_ms, v);
+
+	if (rc == 0)
+		rc = announce_sites(t, v);
+	if (rc != 0) {
+		tr_scanvec_free(v);
+		return rc;
+	}
+	/* Group by pid: the caller then takes one subject at a time. */
+	qsort(v->v, v->n, sizeof(*v->v), pid_first_cmp);
+	return 0;
+}
+
+void
+tr_timeline_of(const struct tr_scanvec *v, const uint8_t pid[PID_LEN], size_t *lo, size_t *hi)
+{
+	size_t l = 0, h = v->n;
+
+	while (l < h) {
+		size_t mid = l + (h - l) / 2;
+
+		if (memcmp(v->v[mid].pid, pid, PID_LEN) < 0)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	*lo = l;
+	for (h = l; h < v->n && memcmp(v->v[h].pid, pid, PID_LEN) == 0; h++)
+		;
+	*hi = h;
+}
