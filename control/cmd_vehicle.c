@@ -165,46 +165,31 @@ print_vehicles(struct ctl_app *app, const struct vrow *v, size_t n,
 	fprintf(f, "(%zu)\n", n);
 }
 
+static int
+vrow_decode(const struct ctl_str *field, const struct ctl_str *value, void *row)
+{
+	struct vrow *r = row;
+
+	return field->len == PID_HEX_LEN && chot_pid_parse(r->pid, field->p) == 0 &&
+	       lists_greenlane_decode(value->p, value->len, &r->e) == 0 ? 0 : -1;
+}
+
 int
 cmd_vehicle_list(struct ctl_app *app, int argc, char **argv)
 {
-	static const char *const hgetall[] = { "HGETALL", LISTS_GREENLANE_HASH };
-	static const size_t hgetall_l[] = { 7, sizeof(LISTS_GREENLANE_HASH) - 1 };
-	struct ctl_reply rep;
-	struct vrow *v;
+	struct vrow *v = NULL;
 	char (*ids)[WIRE_SUBJECT_MAX_NUL] = NULL;
-	size_t n = 0, bad = 0;
+	size_t n = 0;
 	int rc;
 
 	if ((rc = ctl_no_options(app, argc, argv)) != 0)
 		return rc;
 	if (app->keys_given && (rc = ctl_need_keys(app, false)) != 0)
 		return rc;
-	if ((rc = ctl_connect(app)) != 0 || (rc = ctl_audit(app, "vehicle-list", NULL, NULL)) != 0)
+	if ((rc = ctl_connect(app)) != 0 || (rc = ctl_audit(app, "vehicle-list", NULL, NULL)) != 0 ||
+	    (rc = ctl_list_read(app, LISTS_GREENLANE_HASH, "vehicle list", sizeof(*v), vrow_decode,
+				(void **)&v, &n)) != 0)
 		return rc;
-	if (ctl_redis_cmd(app->redis, 2, hgetall, hgetall_l, &rep, app->err, sizeof(app->err)) != 0)
-		return ctl_fail(app, CTL_UNAVAILABLE, "%s", app->err);
-	if (rep.is_error) {
-		rc = ctl_fail(app, CTL_UNAVAILABLE, "vehicle list: %s", rep.err);
-		ctl_reply_free(&rep);
-		return rc;
-	}
-	v = calloc(rep.n / 2 + 1, sizeof(*v));
-	if (v == NULL) {
-		ctl_reply_free(&rep);
-		return ctl_fail(app, CTL_UNAVAILABLE, "out of memory");
-	}
-	for (size_t i = 0; i + 1 < rep.n; i += 2) {
-		if (rep.v[i].len != PID_HEX_LEN || chot_pid_parse(v[n].pid, rep.v[i].p) != 0 ||
-		    lists_greenlane_decode(rep.v[i + 1].p, rep.v[i + 1].len, &v[n].e) != 0) {
-			bad++;
-			continue;
-		}
-		n++;
-	}
-	ctl_reply_free(&rep);
-	if (bad > 0)
-		fprintf(stderr, "chotctl: vehicle list: %zu entries do not decode (skipped)\n", bad);
 	qsort(v, n, sizeof(*v), vrow_cmp);
 	if (app->keys_given && app->keys.has_vault && n > 0) {
 		uint8_t (*pids)[PID_LEN] = calloc(n, PID_LEN);

@@ -178,47 +178,31 @@ print_watchlist(struct ctl_app *app, const struct wrow *v, size_t n,
 	fprintf(f, "(%zu)\n", n);
 }
 
+static int
+wrow_decode(const struct ctl_str *field, const struct ctl_str *value, void *row)
+{
+	struct wrow *w = row;
+
+	return field->len == PID_HEX_LEN && chot_pid_parse(w->pid, field->p) == 0 &&
+	       lists_watch_decode(value->p, value->len, &w->e) == 0 ? 0 : -1;
+}
+
 int
 cmd_watchlist(struct ctl_app *app, int argc, char **argv)
 {
-	static const char *const hgetall[] = { "HGETALL", LISTS_WATCH_HASH };
-	static const size_t hgetall_l[] = { 7, sizeof(LISTS_WATCH_HASH) - 1 };
-	struct ctl_reply rep;
 	struct wrow *v = NULL;
 	char (*ids)[WIRE_SUBJECT_MAX_NUL] = NULL;
-	size_t n = 0, bad = 0;
+	size_t n = 0;
 	int rc;
 
 	if ((rc = ctl_no_options(app, argc, argv)) != 0)
 		return rc;
 	if (app->keys_given && (rc = ctl_need_keys(app, false)) != 0)
 		return rc;
-	if ((rc = ctl_connect(app)) != 0 || (rc = ctl_audit(app, "watchlist", NULL, NULL)) != 0)
+	if ((rc = ctl_connect(app)) != 0 || (rc = ctl_audit(app, "watchlist", NULL, NULL)) != 0 ||
+	    (rc = ctl_list_read(app, LISTS_WATCH_HASH, "watchlist", sizeof(*v), wrow_decode,
+				(void **)&v, &n)) != 0)
 		return rc;
-	if (ctl_redis_cmd(app->redis, 2, hgetall, hgetall_l, &rep, app->err, sizeof(app->err)) != 0)
-		return ctl_fail(app, CTL_UNAVAILABLE, "%s", app->err);
-	if (rep.is_error) {
-		rc = ctl_fail(app, CTL_UNAVAILABLE, "watchlist: %s", rep.err);
-		ctl_reply_free(&rep);
-		return rc;
-	}
-	v = calloc(rep.n / 2 + 1, sizeof(*v));
-	if (v == NULL) {
-		ctl_reply_free(&rep);
-		return ctl_fail(app, CTL_UNAVAILABLE, "out of memory");
-	}
-	for (size_t i = 0; i + 1 < rep.n; i += 2) {
-		if (rep.v[i].len != PID_HEX_LEN || chot_pid_parse(v[n].pid, rep.v[i].p) != 0 ||
-		    lists_watch_decode(rep.v[i + 1].p, rep.v[i + 1].len, &v[n].e) != 0) {
-			bad++;
-			continue;
-		}
-		n++;
-	}
-	ctl_reply_free(&rep);
-	if (bad > 0)
-		fprintf(stderr, "chotctl: watchlist: %zu entries do not decode (skipped; "
-			"proto/lists.h has the encoding)\n", bad);
 	qsort(v, n, sizeof(*v), wrow_cmp);
 	if (app->keys_given && app->keys.has_vault && n > 0) {
 		uint8_t (*pids)[PID_LEN] = calloc(n, PID_LEN);

@@ -72,43 +72,28 @@ zone_cmp(const void *a, const void *b)
 	return x->commune < y->commune ? -1 : x->commune > y->commune;
 }
 
+static int
+zone_decode(const struct ctl_str *field, const struct ctl_str *value, void *row)
+{
+	struct ctl_zone *z = row;
+
+	return ctl_zone_commune(field->p, &z->commune) == 0 &&
+	       lists_zone_decode(value->p, value->len, &z->level) == 0 ? 0 : -1;
+}
+
 int
 cmd_zone_list(struct ctl_app *app, int argc, char **argv)
 {
-	static const char *const hgetall[] = { "HGETALL", LISTS_ZONES_HASH };
-	static const size_t hgetall_l[] = { 7, sizeof(LISTS_ZONES_HASH) - 1 };
 	bool vi = app->lang == LANG_VI;
-	struct ctl_reply rep;
-	struct ctl_zone *v;
-	size_t n = 0, bad = 0;
+	struct ctl_zone *v = NULL;
+	size_t n = 0;
 	FILE *f = app->o;
 	int rc;
 
-	if ((rc = ctl_no_options(app, argc, argv)) != 0 || (rc = ctl_connect(app)) != 0)
+	if ((rc = ctl_no_options(app, argc, argv)) != 0 ||
+	    (rc = ctl_list_read(app, LISTS_ZONES_HASH, "zone list", sizeof(*v), zone_decode,
+				(void **)&v, &n)) != 0)
 		return rc;
-	if (ctl_redis_cmd(app->redis, 2, hgetall, hgetall_l, &rep, app->err, sizeof(app->err)) != 0)
-		return ctl_fail(app, CTL_UNAVAILABLE, "%s", app->err);
-	if (rep.is_error) {
-		rc = ctl_fail(app, CTL_UNAVAILABLE, "zone list: %s", rep.err);
-		ctl_reply_free(&rep);
-		return rc;
-	}
-	v = calloc(rep.n / 2 + 1, sizeof(*v));
-	if (v == NULL) {
-		ctl_reply_free(&rep);
-		return ctl_fail(app, CTL_UNAVAILABLE, "out of memory");
-	}
-	for (size_t i = 0; i + 1 < rep.n; i += 2) {
-		if (ctl_zone_commune(rep.v[i].p, &v[n].commune) != 0 ||
-		    lists_zone_decode(rep.v[i + 1].p, rep.v[i + 1].len, &v[n].level) != 0) {
-			bad++;
-			continue;
-		}
-		n++;
-	}
-	ctl_reply_free(&rep);
-	if (bad > 0)
-		fprintf(stderr, "chotctl: zone list: %zu entries do not decode (skipped)\n", bad);
 	qsort(v, n, sizeof(*v), zone_cmp);
 	if (app->out == OUT_JSON) {
 		fputs("{\"zones\": [", f);

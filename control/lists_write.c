@@ -491,3 +491,43 @@ ctl_vehicle_revoke(struct ctl_app *app, const char *plate, bool *existed)
 		return ctl_fail(app, CTL_UNAVAILABLE, "vehicle revoke: transaction aborted");
 	return 0;
 }
+
+int
+ctl_list_read(struct ctl_app *app, const char *hash, const char *what, size_t row_size,
+	      ctl_list_decode_fn decode, void **rows, size_t *n)
+{
+	const char *argv[] = { "HGETALL", hash };
+	size_t argl[] = { 7, strlen(hash) }, bad = 0;
+	struct ctl_reply rep;
+	char *v;
+	int rc;
+
+	*rows = NULL;
+	*n = 0;
+	if ((rc = ctl_connect(app)) != 0)
+		return rc;
+	if (ctl_redis_cmd(app->redis, 2, argv, argl, &rep, app->err, sizeof(app->err)) != 0)
+		return ctl_fail(app, CTL_UNAVAILABLE, "%s", app->err);
+	if (rep.is_error) {
+		rc = ctl_fail(app, CTL_UNAVAILABLE, "%s: %s", what, rep.err);
+		ctl_reply_free(&rep);
+		return rc;
+	}
+	v = calloc(rep.n / 2 + 1, row_size);
+	if (v == NULL) {
+		ctl_reply_free(&rep);
+		return ctl_fail(app, CTL_UNAVAILABLE, "out of memory");
+	}
+	for (size_t i = 0; i + 1 < rep.n; i += 2) {
+		if (decode(&rep.v[i], &rep.v[i + 1], v + *n * row_size) != 0)
+			bad++;
+		else
+			(*n)++;
+	}
+	ctl_reply_free(&rep);
+	if (bad > 0)
+		fprintf(stderr, "chotctl: %s: %zu entries do not decode (skipped; proto/lists.h has "
+			"the encoding)\n", what, bad);
+	*rows = v;
+	return 0;
+}

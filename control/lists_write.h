@@ -69,4 +69,16 @@ int ctl_vehicle_revoke(struct ctl_app *app, const char *plate, bool *existed);
 int ctl_vehicle_pid(struct ctl_app *app, const char *plate, uint8_t pid[PID_LEN],
 		    char norm[33]);
 
+/*
+ * Read one list hash whole (HGETALL) for a listing: each (field, value) is
+ * decoded by decode into the next row of an array of row_size-byte rows
+ * (calloc'd into *rows, *n of them; the caller frees it).  An entry that
+ * does not decode is skipped and counted in one line on stderr naming what.
+ * 0, or an exit code with the message in app->err.
+ */
+typedef int (*ctl_list_decode_fn)(const struct ctl_str *field, const struct ctl_str *value,
+				  void *row);
+int ctl_list_read(struct ctl_app *app, const char *hash, const char *what, size_t row_size,
+		  ctl_list_decode_fn decode, void **rows, size_t *n);
+
 #endif /* CHOT_CTL_LISTS_WRITE_H */
