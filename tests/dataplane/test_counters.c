@@ -73,9 +73,12 @@ Test(counters, verdict_latency_buckets)
 	cr_assert_eq(dp_vlat_bucket(0), 0);
 	cr_assert_eq(dp_vlat_upper_us(dp_vlat_bucket(0)), 1);
 	cr_assert_eq(dp_vlat_upper_us(dp_vlat_bucket(63)), 64);
-	cr_assert_eq(dp_vlat_upper_us(dp_vlat_bucket(64)), 128);
+	cr_assert_eq(dp_vlat_upper_us(dp_vlat_bucket(64)), 65);
+	cr_assert_eq(dp_vlat_upper_us(dp_vlat_bucket(99)), 100, "the target reads exactly");
 	cr_assert_eq(dp_vlat_upper_us(dp_vlat_bucket(127)), 128);
 	cr_assert_eq(dp_vlat_upper_us(dp_vlat_bucket(128)), 256);
+	cr_assert_eq(dp_vlat_upper_us(dp_vlat_bucket(255)), 256);
+	cr_assert_eq(dp_vlat_upper_us(dp_vlat_bucket(256)), 512);
 	cr_assert_eq(dp_vlat_bucket(UINT64_MAX), DP_VLAT_BUCKETS - 1, "the last bucket is open");
 	for (uint64_t us = 1; us < (1u << 22); us = us * 3 / 2 + 1)
 		cr_assert_geq(dp_vlat_upper_us(dp_vlat_bucket(us)), us < (1u << 21) ? us + 1 : 0,
