@@ -191,23 +191,8 @@ cmd_vehicle_list(struct ctl_app *app, int argc, char **argv)
 				(void **)&v, &n)) != 0)
 		return rc;
 	qsort(v, n, sizeof(*v), vrow_cmp);
-	if (app->keys_given && app->keys.has_vault && n > 0) {
-		uint8_t (*pids)[PID_LEN] = calloc(n, PID_LEN);
-
-		ids = calloc(n, sizeof(*ids));
-		if (pids == NULL || ids == NULL) {
-			free(pids);
-			rc = ctl_fail(app, CTL_UNAVAILABLE, "out of memory");
-			goto out;
-		}
-		for (size_t i = 0; i < n; i++)
-			memcpy(pids[i], v[i].pid, PID_LEN);
-		rc = ctl_reveal_hash(app, LISTS_PLATES_HASH, (const uint8_t (*)[PID_LEN])pids, n,
-				     ids);
-		free(pids);
-		if (rc != 0)
-			goto out;
-	}
+	if ((rc = ctl_list_reveal(app, LISTS_PLATES_HASH, v, sizeof(*v), n, &ids)) != 0)
+		goto out;
 	print_vehicles(app, v, n, ids);
 	rc = n > 0 ? CTL_FOUND : CTL_NOT_FOUND;
 out:

@@ -10,15 +10,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "commands.h"
 #include "ctl.h"
 #include "lists_write.h"
-
-static uint64_t
-wall_ms(void)
-{
-	return (uint64_t)time(NULL) * 1000;
-}
 
 int
 cmd_flag(struct ctl_app *app, int argc, char **argv)
@@ -69,7 +64,7 @@ cmd_flag(struct ctl_app *app, int argc, char **argv)
 				"clear", status_s);
 	if (status == WATCH_NONE && (has_until || note != NULL))
 		return ctl_fail(app, CTL_USAGE, "flag: --status clear takes no --until or --note");
-	if (has_until && until <= wall_ms())
+	if (has_until && until <= chot_real_ms())
 		return ctl_fail(app, CTL_USAGE, "--until: '%s' is not in the future (an entry past "
 				"its end is inert)", until_s);
 	if (note != NULL) {
@@ -88,7 +83,7 @@ cmd_flag(struct ctl_app *app, int argc, char **argv)
 		fprintf(app->o, existed ? "cleared %s\n" : "%s was not on the watchlist\n", hex);
 		return existed ? CTL_FOUND : CTL_NOT_FOUND;
 	}
-	ctl_format_time(t, sizeof(t), has_until ? until : wall_ms() + lists_watch_default_ms(status));
+	ctl_format_time(t, sizeof(t), has_until ? until : chot_real_ms() + lists_watch_default_ms(status));
 	fprintf(app->o, "%s %s: %s until %s\n", existed ? "updated" : "flagged", hex,
 		lists_watch_name(status), t);
 	return CTL_FOUND;
@@ -204,23 +199,9 @@ cmd_watchlist(struct ctl_app *app, int argc, char **argv)
 				(void **)&v, &n)) != 0)
 		return rc;
 	qsort(v, n, sizeof(*v), wrow_cmp);
-	if (app->keys_given && app->keys.has_vault && n > 0) {
-		uint8_t (*pids)[PID_LEN] = calloc(n, PID_LEN);
-
-		ids = calloc(n, sizeof(*ids));
-		if (pids == NULL || ids == NULL) {
-			free(pids);
-			rc = ctl_fail(app, CTL_UNAVAILABLE, "out of memory");
-			goto out;
-		}
-		for (size_t i = 0; i < n; i++)
-			memcpy(pids[i], v[i].pid, PID_LEN);
-		rc = ctl_reveal(app, (const uint8_t (*)[PID_LEN])pids, n, ids);
-		free(pids);
-		if (rc != 0)
-			goto out;
-	}
-	print_watchlist(app, v, n, ids, wall_ms());
+	if ((rc = ctl_list_reveal(app, NULL, v, sizeof(*v), n, &ids)) != 0)
+		goto out;
+	print_watchlist(app, v, n, ids, chot_real_ms());
 	rc = n > 0 ? CTL_FOUND : CTL_NOT_FOUND;
 out:
 	free(ids);

@@ -531,3 +531,27 @@ ctl_list_read(struct ctl_app *app, const char *hash, const char *what, size_t ro
 	*rows = v;
 	return 0;
 }
+
+int
+ctl_list_reveal(struct ctl_app *app, const char *hash, const void *rows, size_t row_size,
+		size_t n, char (**ids)[WIRE_SUBJECT_MAX_NUL])
+{
+	uint8_t (*pids)[PID_LEN];
+	int rc;
+
+	*ids = NULL;
+	if (!app->keys_given || !app->keys.has_vault || n == 0)
+		return 0;
+	pids = calloc(n, PID_LEN);
+	*ids = calloc(n, sizeof(**ids));
+	if (pids == NULL || *ids == NULL) {
+		free(pids);
+		return ctl_fail(app, CTL_UNAVAILABLE, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		memcpy(pids[i], (const char *)rows + i * row_size, PID_LEN);
+	rc = hash != NULL ? ctl_reveal_hash(app, hash, (const uint8_t (*)[PID_LEN])pids, n, *ids)
+			  : ctl_reveal(app, (const uint8_t (*)[PID_LEN])pids, n, *ids);
+	free(pids);
+	return rc;
+}

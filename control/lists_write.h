@@ -23,6 +23,7 @@
 #include "app.h"
 #include "lists.h"
 #include "pseudonym.h"
+#include "wire.h"
 #include "zones.h"
 
 /*
@@ -80,5 +81,14 @@ typedef int (*ctl_list_decode_fn)(const struct ctl_str *field, const struct ctl_
 				  void *row);
 int ctl_list_read(struct ctl_app *app, const char *hash, const char *what, size_t row_size,
 		  ctl_list_decode_fn decode, void **rows, size_t *n);
+
+/*
+ * The identities of n rows of row_size bytes, each beginning with its pid,
+ * revealed (and audited) from the vault, or from a sealed hash of the
+ * lists when hash is not NULL (the plates).  Only with --keys and a vault
+ * key; otherwise *ids stays NULL.  0, or an exit code; the caller frees *ids.
+ */
+int ctl_list_reveal(struct ctl_app *app, const char *hash, const void *rows, size_t row_size,
+		    size_t n, char (**ids)[WIRE_SUBJECT_MAX_NUL]);
 
 #endif /* CHOT_CTL_LISTS_WRITE_H */
