@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csv.h"
 #include "parse.h"
 #include "sites.h"
 
@@ -143,40 +144,6 @@ ctl_site_name_clean(char *name)
 		}
 		i += n;
 	}
-}
-
-/*
- * One line into buf (cap >= CTL_SITES_LINE_MAX + 3), without its line ending
- * ("\n" or "\r\n").  1 at end of file, 0 with *len set, -E2BIG when the line
- * is longer than CTL_SITES_LINE_MAX, -EILSEQ when it holds a NUL byte, -EIO
- * on a read error.
- */
-static int
-read_line(FILE *f, char *buf, size_t cap, size_t *len)
-{
-	size_t n = 0;
-	bool nul = false;
-	int c;
-
-	while ((c = getc(f)) != EOF && c != '\n') {
-		if (n + 1 >= cap)
-			return -E2BIG;
-		nul |= c == '\0';
-		buf[n++] = (char)c;
-	}
-	if (ferror(f))
-		return -EIO;
-	if (c == EOF && n == 0)
-		return 1;
-	if (n > 0 && buf[n - 1] == '\r')
-		n--;
-	buf[n] = '\0';
-	if (n > CTL_SITES_LINE_MAX)
-		return -E2BIG;
-	if (nul)
-		return -EILSEQ;
-	*len = n;
-	return 0;
 }
 
 /*
@@ -322,43 +289,17 @@ ctl_sites_parse_csv(FILE *f, struct ctl_site **out, size_t *n, char *err, size_t
 {
 	static char line[CTL_SITES_LINE_MAX + 3];
 	char why[200];
-	size_t cap = 0, lineno = 0, len;
+	size_t cap = 0;
 	struct ctl_site *v = NULL;
 	struct id_line *rows = NULL;
+	struct ctl_csv csv = { .f = f, .header = "id,name,kind,commune", .line_max = CTL_SITES_LINE_MAX };
 	int rc;
 
 	*n = 0;
-	while ((rc = read_line(f, line, sizeof(line), &len)) != 1) {
+	while ((rc = ctl_csv_next(&csv, line, sizeof(line), err, errlen)) == 0) {
 		struct ctl_site s = { 0 };
-		const char *p = line;
-
-		lineno++;
-		if (rc == -E2BIG) {
-			snprintf(err, errlen, "line %zu: longer than %d bytes", lineno,
-				 CTL_SITES_LINE_MAX);
-			goto bad;
-		}
-		if (rc == -EILSEQ) {
-			snprintf(err, errlen, "line %zu: holds a NUL byte", lineno);
-			goto bad;
-		}
-		if (rc != 0) {
-			snprintf(err, errlen, "line %zu: read error: %s", lineno, strerror(-rc));
-			goto bad;
-		}
-		if (lineno == 1) {
-			if (strncmp(p, "\xef\xbb\xbf", 3) == 0)
-				p += 3;
-			if (strcmp(p, "id,name,kind,commune") != 0) {
-				snprintf(err, errlen, "line 1: header must be id,name,kind,commune");
-				goto bad;
-			}
-			continue;
-		}
-		if (line[strspn(line, " \t")] == '\0')
-			continue;
 		if (parse_row(line, &s, why, sizeof(why)) != 0) {
-			snprintf(err, errlen, "line %zu: %s", lineno, why);
+			snprintf(err, errlen, "line %zu: %s", csv.lineno, why);
 			goto bad;
 		}
 		if (*n == cap) {
@@ -375,14 +316,11 @@ ctl_sites_parse_csv(FILE *f, struct ctl_site **out, size_t *n, char *err, size_t
 			rows = nr;
 			cap = ncap;
 		}
-		rows[*n] = (struct id_line){ s.id, lineno };
+		rows[*n] = (struct id_line){ s.id, csv.lineno };
 		v[(*n)++] = s;
 	}
-	if (lineno == 0) {
-		snprintf(err, errlen, "line 1: empty file, expected the header "
-			 "id,name,kind,commune");
+	if (rc < 0)
 		goto bad;
-	}
 	if (find_duplicate(rows, *n, err, errlen) != 0)
 		goto bad;
 	free(rows);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csv.h"
 #include "parse.h"
 #include "zones.h"
 
@@ -19,37 +20,6 @@ ctl_zone_commune(const char *s, uint32_t *commune)
 	if (ctl_parse_u64(s, CTL_COMMUNE_MIN, CTL_COMMUNE_MAX, &v) != 0)
 		return -EINVAL;
 	*commune = (uint32_t)v;
-	return 0;
-}
-
-/* One line without its ending: 1 at EOF, 0, -E2BIG, -EILSEQ (NUL), -EIO. */
-static int
-read_line(FILE *f, char *buf, size_t cap, size_t *len)
-{
-	size_t n = 0;
-	bool nul = false, big = false;
-	int c;
-
-	while ((c = getc(f)) != EOF && c != '\n') {
-		if (n + 1 >= cap) {
-			big = true;   /* read on to the line's end, so the count stays right */
-			continue;
-		}
-		nul |= c == '\0';
-		buf[n++] = (char)c;
-	}
-	if (ferror(f))
-		return -EIO;
-	if (c == EOF && n == 0 && !big)
-		return 1;
-	if (n > 0 && buf[n - 1] == '\r')
-		n--;
-	buf[n] = '\0';
-	if (big || n > CTL_ZONES_LINE_MAX)
-		return -E2BIG;
-	if (nul)
-		return -EILSEQ;
-	*len = n;
 	return 0;
 }
 
@@ -115,9 +85,10 @@ int
 ctl_zones_parse_csv(FILE *f, struct ctl_zone **out, size_t *n, char *err, size_t errlen)
 {
 	char line[CTL_ZONES_LINE_MAX + 3], why[200];
-	size_t cap = 0, lineno = 0, len;
+	size_t cap = 0;
 	struct ctl_zone *v = NULL;
 	uint32_t *first = NULL;   /* line of each commune's first row, 0 = none */
+	struct ctl_csv csv = { .f = f, .header = "commune,level", .line_max = CTL_ZONES_LINE_MAX };
 	int rc;
 
 	*n = 0;
@@ -126,45 +97,18 @@ ctl_zones_parse_csv(FILE *f, struct ctl_zone **out, size_t *n, char *err, size_t
 		snprintf(err, errlen, "out of memory");
 		return -EINVAL;
 	}
-	while ((rc = read_line(f, line, sizeof(line), &len)) != 1) {
+	while ((rc = ctl_csv_next(&csv, line, sizeof(line), err, errlen)) == 0) {
 		struct ctl_zone z = { 0 };
-		char *p = line;
-
-		lineno++;
-		if (rc == -E2BIG) {
-			snprintf(err, errlen, "line %zu: longer than %d bytes", lineno,
-				 CTL_ZONES_LINE_MAX);
-			goto bad;
-		}
-		if (rc == -EILSEQ) {
-			snprintf(err, errlen, "line %zu: holds a NUL byte", lineno);
-			goto bad;
-		}
-		if (rc != 0) {
-			snprintf(err, errlen, "line %zu: read error: %s", lineno, strerror(-rc));
-			goto bad;
-		}
-		if (lineno == 1) {
-			if (strncmp(p, "\xef\xbb\xbf", 3) == 0)
-				p += 3;
-			if (strcmp(p, "commune,level") != 0) {
-				snprintf(err, errlen, "line 1: header must be commune,level");
-				goto bad;
-			}
-			continue;
-		}
-		if (line[strspn(line, " \t")] == '\0')
-			continue;
 		if (parse_row(line, &z, why, sizeof(why)) != 0) {
-			snprintf(err, errlen, "line %zu: %s", lineno, why);
+			snprintf(err, errlen, "line %zu: %s", csv.lineno, why);
 			goto bad;
 		}
 		if (first[z.commune] != 0) {
-			snprintf(err, errlen, "line %zu: commune %u again (first on line %u)", lineno,
+			snprintf(err, errlen, "line %zu: commune %u again (first on line %u)", csv.lineno,
 				 z.commune, first[z.commune]);
 			goto bad;
 		}
-		first[z.commune] = (uint32_t)lineno;
+		first[z.commune] = (uint32_t)csv.lineno;
 		if (*n == cap) {
 			size_t ncap = cap ? cap * 2 : 64;
 			struct ctl_zone *nv = realloc(v, ncap * sizeof(*v));
@@ -178,10 +122,8 @@ ctl_zones_parse_csv(FILE *f, struct ctl_zone **out, size_t *n, char *err, size_t
 		}
 		v[(*n)++] = z;
 	}
-	if (lineno == 0) {
-		snprintf(err, errlen, "line 1: empty file, expected the header commune,level");
+	if (rc < 0)
 		goto bad;
-	}
 	free(first);
 	*out = v;
 	return 0;
