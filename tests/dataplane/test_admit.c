@@ -16,6 +16,8 @@
 
 #include <rte_eal.h>
 
+#include "eal.h"
+
 #include "admit.h"
 
 #define HEX1 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
@@ -76,41 +78,12 @@ Test(device_keys, cache_holds_two_generations)
 static void
 eal_up(void)
 {
-	char prefix[64];
-	char *argv[] = { "test", "--no-huge", "-m", "64", "--no-pci", "--no-shconf",
-			 "--no-telemetry", "--log-level=error", "-l", "0", prefix, NULL };
-
 	keys_up();
-	snprintf(prefix, sizeof(prefix), "--file-prefix=chotadm%d", (int)getpid());
-	cr_assert_geq(rte_eal_init(11, argv), 0, "EAL init");
+	test_eal_up("chotadm", "64");
 }
 
-/* Leave nothing behind in /var/run/dpdk: clean up EAL and its runtime dir. */
-static void
-eal_down(void)
-{
-	char path[PATH_MAX];
-	struct dirent *e;
-	DIR *d;
 
-	snprintf(path, sizeof(path), "%s", rte_eal_get_runtime_dir());
-	rte_eal_cleanup();
-	d = opendir(path);
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		char f[PATH_MAX + 256];
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(f, sizeof(f), "%s/%s", path, e->d_name);
-		unlink(f);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
-TestSuite(admit, .init = eal_up, .fini = eal_down, .timeout = 30);
+TestSuite(admit, .init = eal_up, .fini = test_eal_down, .timeout = 30);
 
 struct dg {
 	uint8_t b[WIRE_MAX_DGRAM];

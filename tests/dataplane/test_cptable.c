@@ -15,6 +15,8 @@
 
 #include <rte_eal.h>
 
+#include "eal.h"
+
 #include "cptable.h"
 
 #define T0 1637971200000ULL
@@ -22,39 +24,11 @@
 static void
 eal_up(void)
 {
-	char prefix[64];
-	char *argv[] = { "test", "--no-huge", "-m", "128", "--no-pci", "--no-shconf",
-			 "--no-telemetry", "--log-level=error", "-l", "0", prefix, NULL };
-
-	snprintf(prefix, sizeof(prefix), "--file-prefix=chotcpt%d", (int)getpid());
-	cr_assert_geq(rte_eal_init(11, argv), 0, "EAL init");
+	test_eal_up("chotcpt", "128");
 }
 
-static void
-eal_down(void)
-{
-	char path[PATH_MAX];
-	struct dirent *e;
-	DIR *d;
 
-	snprintf(path, sizeof(path), "%s", rte_eal_get_runtime_dir());
-	rte_eal_cleanup();
-	d = opendir(path);
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		char f[PATH_MAX + 256];
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(f, sizeof(f), "%s/%s", path, e->d_name);
-		unlink(f);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
-TestSuite(cptable, .init = eal_up, .fini = eal_down, .timeout = 60);
+TestSuite(cptable, .init = eal_up, .fini = test_eal_down, .timeout = 60);
 
 static int
 add(struct cpt_builder *b, enum cpt_list l, const char *f, const char *v)

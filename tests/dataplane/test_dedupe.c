@@ -12,6 +12,8 @@
 
 #include <rte_eal.h>
 
+#include "eal.h"
+
 #include "dedupe.h"
 
 #define W 120000ULL   /* 120 s in ms */
@@ -55,12 +57,7 @@ Test(dedupe_rules, age_buckets_are_monotonic_and_fine)
 static void
 eal_up(void)
 {
-	char prefix[64];
-	char *argv[] = { "test", "--no-huge", "-m", "64", "--no-pci", "--no-shconf",
-			 "--no-telemetry", "--log-level=error", "-l", "0", prefix, NULL };
-
-	snprintf(prefix, sizeof(prefix), "--file-prefix=chottest%d", (int)getpid());
-	cr_assert_geq(rte_eal_init(11, argv), 0, "EAL init");
+	test_eal_up("chottest", "64");
 }
 
 static void
@@ -71,33 +68,8 @@ key(struct dp_dedupe_key *k, uint8_t who, uint32_t site, uint8_t dir)
 	dp_dedupe_make_key(k, pid, site, dir);
 }
 
-/* Leave nothing behind in /var/run/dpdk: clean up EAL and its runtime dir. */
-static void
-eal_down(void)
-{
-	char path[PATH_MAX];
-	const char *dir = rte_eal_get_runtime_dir();
-	struct dirent *e;
-	DIR *d;
 
-	snprintf(path, sizeof(path), "%s", dir);
-	rte_eal_cleanup();
-	d = opendir(path);
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		char f[PATH_MAX + 256];
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(f, sizeof(f), "%s/%s", path, e->d_name);
-		unlink(f);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
-TestSuite(dedupe_table, .init = eal_up, .fini = eal_down, .timeout = 30);
+TestSuite(dedupe_table, .init = eal_up, .fini = test_eal_down, .timeout = 30);
 
 Test(dedupe_table, duplicate_and_no_refresh)
 {
