@@ -1,0 +1,142 @@
+/*
+ * The single-node start-up check (store_impl.h: store_redis_check, behind
+ * dp_store_check of store.h; cluster_check.c runs it on every master).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "store_impl.h"
+
+/*
+ * The start-up check (dp_store_check, store.h): one blocking connection,
+ * AUTH, then each write command chotd uses, on a key of each family of
+ * proto/layout.h (s:, p:, v:), with the options that make it a no-op on a
+ * missing key (ZADD XX, SET XX; EXPIREAT of a missing key does nothing).
+ * The hash tag "chot-start-probe" is not hex, so no chot key ever has it.
+ * Redis checks the ACL (command and key) before it runs a command, so a
+ * NOPERM here is exactly the NOPERM the first real write would get.
+ */
+static const struct probe {
+	const char *argv[6];
+	/* An error reply that proves the ACL let the command through (Redis
+	 * checks the ACL first): the probe's own harmless refusal. */
+	const char *passed_acl;
+} check_cmds[] = {
+	{ { "ZADD", "s:{chot-start-probe}:w0", "XX", "0", "probe" }, NULL },
+	{ { "ZADD", "p:{chot-start-probe}:b0", "XX", "0", "probe" }, NULL },
+	{ { "EXPIREAT", "s:{chot-start-probe}:w0", "4000000000" }, NULL },
+	{ { "EXPIREAT", "p:{chot-start-probe}:b0", "4000000000" }, NULL },
+	/* The alerts stream (DESIGN §9): ID 0-0 is refused after the ACL check. */
+	{ { "XADD", "chot:{alerts}", "NOMKSTREAM", "0-0", "probe", "1" }, "0-0" },
+	{ { "SET", "v:{chot-start-probe}", "probe", "XX" }, NULL },   /* with a vault key only */
+};
+
+static int
+check_argc(const char *const *argv)
+{
+	int n = 0;
+
+	while (n < 6 && argv[n] != NULL)
+		n++;
+	return n;
+}
+
+/* An error reply that still shows the ACL allowed the command: the probe's
+ * own refusal, or a cluster redirection (a master that does not own the
+ * probe's slot redirects only after the ACL let the command through). */
+static bool
+passed_acl(const struct probe *p, const char *err)
+{
+	return (p->passed_acl != NULL && strstr(err, p->passed_acl) != NULL) ||
+	       strncmp(err, "MOVED ", 6) == 0 || strncmp(err, "ASK ", 4) == 0;
+}
+
+int
+store_redis_check(const struct dp_store_conf *conf, const struct redis_url *u,
+		  unsigned timeout_ms, char *err, size_t errlen)
+{
+	struct timeval tv = { .tv_sec = timeout_ms / 1000,
+			      .tv_usec = (long)(timeout_ms % 1000) * 1000 };
+	const char *user = conf->user != NULL ? conf->user : u->user;
+	const char *pw = conf->password != NULL ? conf->password : u->password;
+	char server[300], who[160];
+	redisContext *c;
+	redisReply *rep;
+	unsigned i, n = sizeof(check_cmds) / sizeof(check_cmds[0]);
+	int rc = 0;
+
+	if (u->kind == REDIS_URL_UNIX)
+		snprintf(server, sizeof(server), "unix://%s", u->path);
+	else
+		redis_endpoint_format(&u->seeds[0], server, sizeof(server));
+	if (user[0] != '\0')
+		snprintf(who, sizeof(who), "user '%s'", user);
+	else
+		snprintf(who, sizeof(who), "the default user (no redis.user)");
+	c = u->kind == REDIS_URL_UNIX
+		    ? redisConnectUnixWithTimeout(u->path, tv)
+		    : redisConnectWithTimeout(u->seeds[0].host, u->seeds[0].port, tv);
+	if (c == NULL || c->err) {
+		snprintf(err, errlen, "redis %s: cannot connect: %s", server,
+			 c != NULL ? c->errstr : "out of memory");
+		redisFree(c);
+		return -ECONNREFUSED;
+	}
+	(void)redisSetTimeout(c, tv);
+	if (pw[0] != '\0') {
+		rep = user[0] != '\0' ? redisCommand(c, "AUTH %s %s", user, pw)
+				      : redisCommand(c, "AUTH %s", pw);
+		if (rep == NULL) {
+			snprintf(err, errlen, "redis %s: no answer to AUTH within %u ms: %s", server,
+				 timeout_ms, c->errstr);
+			redisFree(c);
+			return -ETIMEDOUT;
+		}
+		if (rep->type == REDIS_REPLY_ERROR) {
+			snprintf(err, errlen, "redis %s: authentication failed for %s: %s "
+				 "(check redis.user and redis.password_file)", server, who, rep->str);
+			freeReplyObject(rep);
+			redisFree(c);
+			return -EACCES;
+		}
+		freeReplyObject(rep);
+	}
+	if (conf->vault_key == NULL)
+		n--;
+	for (i = 0; i < n && rc == 0; i++) {
+		const char *const *argv = check_cmds[i].argv;
+
+		rep = redisCommandArgv(c, check_argc(argv), (const char **)argv, NULL);
+		if (rep == NULL) {
+			snprintf(err, errlen, "redis %s: no answer to %s within %u ms: %s", server,
+				 argv[0], timeout_ms, c->errstr);
+			rc = -ETIMEDOUT;
+			break;
+		}
+		if (rep->type == REDIS_REPLY_ERROR && !passed_acl(&check_cmds[i], rep->str)) {
+			if (strncmp(rep->str, "NOAUTH", 6) == 0 || strncmp(rep->str, "WRONGPASS", 9) == 0) {
+				snprintf(err, errlen, "redis %s: authentication failed for %s: %s "
+					 "(set redis.user and redis.password_file)", server, who,
+					 rep->str);
+				rc = -EACCES;
+			} else if (strncmp(rep->str, "NOPERM", 6) == 0) {
+				snprintf(err, errlen, "redis %s: %s may not run %s on %s: %s (the ACL "
+					 "of configs/redis.conf's chot-ingest is what chotd needs)",
+					 server, who, argv[0], argv[1], rep->str);
+				rc = -EPERM;
+			} else {
+				snprintf(err, errlen, "redis %s: %s %s: %s", server, argv[0], argv[1],
+					 rep->str);
+				rc = -EIO;
+			}
+		}
+		freeReplyObject(rep);
+	}
+	redisFree(c);
+	return rc;
+}
