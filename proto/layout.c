@@ -1,8 +1,10 @@
 /*
  * The Redis key layout (see layout.h): key names and binary members.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "layout.h"
@@ -100,4 +102,41 @@ layout_site_member_decode(const uint8_t *m, size_t len, uint32_t block, uint8_t 
 	*ts_ms = (uint64_t)block * LAYOUT_BLOCK_MS + ms;
 	*dir = m[19];
 	return 0;
+}
+
+static int
+rec_cmp(const void *a, const void *b, void *len)
+{
+	return memcmp(a, b, *(const size_t *)len);
+}
+
+long
+layout_records_unique(uint8_t *recs, size_t len, size_t rec_len, uint64_t *dups)
+{
+	size_t n, kept;
+
+	if (rec_len == 0 || len % rec_len != 0)
+		return -EINVAL;
+	n = len / rec_len;
+	if (n < 2)
+		return (long)n;
+	for (size_t i = 1; i < n; i++) {        /* often sorted already: check first */
+		if (memcmp(recs + (i - 1) * rec_len, recs + i * rec_len, rec_len) >= 0) {
+			qsort_r(recs, n, rec_len, rec_cmp, &rec_len);
+			break;
+		}
+	}
+	kept = 1;
+	for (size_t i = 1; i < n; i++) {
+		uint8_t *r = recs + i * rec_len;
+
+		if (memcmp(recs + (kept - 1) * rec_len, r, rec_len) == 0)
+			continue;
+		if (kept != i)
+			memcpy(recs + kept * rec_len, r, rec_len);
+		kept++;
+	}
+	if (dups != NULL)
+		*dups += n - kept;
+	return (long)kept;
 }

@@ -1,32 +1,49 @@
 /*
  * The Redis key layout shared by chotd (writer) and chotctl (reader)
- * (DESIGN §4).  One place decides every key name and member encoding, so the
+ * (DESIGN §4).  One place decides every key name and record encoding, so the
  * two sides cannot disagree.
  *
- *   s:{<pid hex>}:w<week>  ZSET  a subject's timeline for one week
- *                                (week = ts_ms / 604800000, Unix weeks).
- *                                member (9 bytes): site_id BE32 || ms_of_week BE32 || dir
- *   p:{<site_id>}:b<block> ZSET  a site's presence for one 4-hour block
- *                                (block = ts_ms / 14400000, UTC).
- *                                member (20 bytes): pid[16] || ms_of_block BE24 || dir
+ *   s:{<pid hex>}:w<week>  STRING a subject's timeline for one week
+ *                                (week = ts_ms / 604800000, Unix weeks):
+ *                                9-byte records, site_id BE32 || ms_of_week BE32 || dir
+ *   p:{<site_id>}:b<block> STRING a site's presence for one 4-hour block
+ *                                (block = ts_ms / 14400000, UTC):
+ *                                20-byte records, pid[16] || ms_of_block BE24 || dir
  *   v:{<pid hex>}          STRING the identity vault entry (vault.h), SET once
- *                                per subject per day with EX retention.
+ *                                per subject per *week* (the first scan of the
+ *                                week), EXAT the week key's expiry, so it lives
+ *                                as long as the records that need it.
  *
- * Every score is 0: members carry their own time, ZADD of an existing member
- * is a no-op, so writes are idempotent and a replayed batch changes nothing.
- * Small binary members keep the zsets in listpack encoding (about 24 bytes a
- * presence entry, 13 a timeline entry).  A subject scans a few times a day,
- * so a key per subject and *week* rather than per day spreads the fixed cost
- * of a key (its name, dict and expiry entries: about 150 bytes) over ~7x
- * more events, and a 14-day trace reads 3 keys per subject instead of 15.
- * Likewise a presence key spans 4 hours, not one: a trace asks for ~16 hours
- * of presence around each visit (the contact window, the longest stay and
- * dwell), 5 keys instead of 17; the 4 hours fit the member's 24-bit offset.
- * Each key is one hash tag; no command
- * touches two keys, so the layout is Redis Cluster safe.
+ * Append-only binary records.  The writer sends one APPEND per key and
+ * generation, carrying that generation's records for the key back to back
+ * (the "members" of this file are those records).  APPEND is O(1) where a
+ * ZADD into a listpack was a sorted insert, linear in the key's length: that
+ * is what Redis spent its time on at 1M citizens (issue 14, DESIGN §7).
+ * The bytes at rest are the raw records, nothing else.
  *
- * Expiry: a week/hour key expires retention after the end of its bucket
- * (EXPIREAT), so data lives at least `redis.retention_days`.
+ * Idempotence moves to the readers (DESIGN §4): a generation sent again
+ * after a broken connection appends its records a second time, so a key may
+ * hold exact duplicates.  They are bounded by what was in flight when the
+ * connection broke (redis.pipeline commands), chotd counts the resends
+ * (redis_resent), and every reader drops them with layout_records_unique(),
+ * which also sorts a key's records bytewise: the very order ZRANGE gave the
+ * score-0 members of the sorted-set layout, so readers see what they saw.
+ * A key whose length is not a multiple of its record size is refused as
+ * corrupt, never half-read.
+ *
+ * A subject scans a few times a day, so a key per subject and *week* rather
+ * than per day spreads the fixed cost of a key (its name, dict and expiry
+ * entries: about 150 bytes) over ~7x more events, and a 14-day trace reads 3
+ * keys per subject instead of 15.  Likewise a presence key spans 4 hours,
+ * not one: a trace asks for ~16 hours of presence around each visit (the
+ * contact window, the longest stay and dwell), 5 keys instead of 17; the 4
+ * hours fit the record's 24-bit offset.  Each key is one hash tag; no
+ * command touches two keys, so the layout is Redis Cluster safe.
+ *
+ * Expiry: a week/block key expires retention after the end of its bucket
+ * (EXPIREAT, once per key: the writer's expiry memo), so data lives at least
+ * `redis.retention_days`; the vault entry written in a week expires with
+ * that week's timeline key.
  */
 #ifndef CHOT_LAYOUT_H
 #define CHOT_LAYOUT_H
@@ -66,6 +83,19 @@ void layout_subject_member(uint8_t out[LAYOUT_SUBJECT_MEMBER_LEN], uint32_t site
 			   uint64_t ts_ms, uint8_t dir);
 void layout_site_member(uint8_t out[LAYOUT_SITE_MEMBER_LEN], const uint8_t pid[PID_LEN],
 			uint64_t ts_ms, uint8_t dir);
+
+/* Records at rest are the members above, back to back in a STRING. */
+#define LAYOUT_SUBJECT_RECORD_LEN LAYOUT_SUBJECT_MEMBER_LEN
+#define LAYOUT_SITE_RECORD_LEN    LAYOUT_SITE_MEMBER_LEN
+
+/*
+ * A key's value as read (GET): n = len / rec_len records of rec_len bytes.
+ * Sorts them bytewise in place and drops exact duplicates; returns the number
+ * kept (the first that many records of recs), and adds the number dropped to
+ * *dups when dups is not NULL.  -EINVAL (nothing touched) when len is not a
+ * multiple of rec_len or rec_len is 0.
+ */
+long layout_records_unique(uint8_t *recs, size_t len, size_t rec_len, uint64_t *dups);
 
 /* Decoders: the bucket number comes from the key the member was read from. 0 or -EINVAL. */
 int layout_subject_member_decode(const uint8_t *m, size_t len, uint32_t week,

@@ -208,3 +208,46 @@ Test(clock, anchored_counter_follows_both_clocks)
 	cr_expect_geq(chot_mono_us(), 1, "the system clock reads");
 	cr_expect_gt(chot_real_ms(), 1600000000000ull, "unix milliseconds");
 }
+
+/* Readers of the append-only layout: sort bytewise, drop exact duplicates. */
+Test(layout, records_unique)
+{
+	static const struct {
+		const char *in, *out;   /* records of 3 bytes, as text */
+		size_t rec;
+		long kept;
+		uint64_t dups;
+	} cases[] = {
+		{ "", "", 3, 0, 0 },
+		{ "abc", "abc", 3, 1, 0 },
+		{ "abcabc", "abc", 3, 1, 1 },
+		{ "xyzabcxyz", "abcxyz", 3, 2, 1 },
+		{ "ccbbbaccbaaa", "aaabbaccb", 3, 3, 1 },
+		{ "ccbbbaacbaaa", "aaaacbbbaccb", 3, 4, 0 },
+		{ "cccbbbaaacccbbbaaa", "aaabbbccc", 3, 3, 3 },
+		{ "abab", "ab", 2, 1, 1 },
+		{ "ab", NULL, 3, -EINVAL, 0 },     /* a torn record: refused whole */
+		{ "abcd", NULL, 3, -EINVAL, 0 },
+		{ "abc", NULL, 0, -EINVAL, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t buf[64];
+		size_t len = strlen(cases[i].in);
+		uint64_t dups = 0;
+		long kept;
+
+		memcpy(buf, cases[i].in, len);
+		kept = layout_records_unique(buf, len, cases[i].rec, &dups);
+		cr_assert_eq(kept, cases[i].kept, "case %zu: kept %ld", i, kept);
+		cr_assert_eq(dups, cases[i].dups, "case %zu: dups %llu", i,
+		             (unsigned long long)dups);
+		if (kept < 0) {
+			cr_assert_eq(memcmp(buf, cases[i].in, len), 0, "case %zu: untouched", i);
+			continue;
+		}
+		cr_assert_eq((size_t)kept * cases[i].rec, strlen(cases[i].out), "case %zu", i);
+		cr_assert_eq(memcmp(buf, cases[i].out, strlen(cases[i].out)), 0, "case %zu: %.*s", i,
+		             (int)strlen(cases[i].out), buf);
+	}
+}
