@@ -69,7 +69,7 @@ struct dp_store_conf {
 struct dp_store_event {
 	uint8_t pid[PID_LEN];
 	const struct scan_event *ev;  /* subject is used only to seal the vault */
-	bool write_vault;             /* caller's "first time today" hint */
+	bool write_vault;             /* caller's "first time this week" hint */
 	uint16_t reasons;             /* checkpoint reason mask (proto/lists.h); != 0: an alert */
 	uint32_t device_id;           /* the scanner, for the alert */
 };

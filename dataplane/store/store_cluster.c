@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "cluster_ledger.h"
 #include "cluster_shard.h"
 #include "cluster_slots.h"
@@ -479,6 +480,7 @@ store_cluster_create(const struct dp_store_conf *conf, const struct redis_url *u
 		k->base.ops->destroy(&k->base);
 		return NULL;
 	}
+	coalesce_seen(k->co, chot_real_ms());
 	k->hooks = (struct cl_shard_hooks){ .chunk_done = hook_chunk_done,
 					    .redirect = hook_redirect, .lost = hook_lost,
 					    .log = hook_log, .ctx = k };

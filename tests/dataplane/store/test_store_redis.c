@@ -254,8 +254,17 @@ verify(redisContext *c, const struct gen_event *g, unsigned n)
 			cr_assert_eq(scheme, ev->scheme, "%s scheme", vk);
 			cr_assert_str_eq(subj, ev->subject, "%s holds the subject", vk);
 			freeReplyObject(r);
-			ttl = int_reply(c, "TTL %s", vk);
-			cr_assert(ttl > 0 && ttl <= RETENTION_DAYS * 86400LL, "%s TTL %lld", vk, ttl);
+			/* EXAT the newest week's key expiry (coalesce.h): at least
+			 * that of this event's timeline key */
+			ttl = int_reply(c, "EXPIRETIME %s", vk);
+			cr_assert_geq((uint64_t)ttl,
+				      layout_week_expire_at(layout_week(ev->ts_ms), RETENTION_DAYS),
+				      "%s expires at %lld, before its timeline key", vk, ttl);
+			cr_assert_leq((uint64_t)ttl,
+				      layout_week_expire_at(layout_week((uint64_t)time(NULL) * 1000 +
+									FUTURE_SLACK_MS),
+							    RETENTION_DAYS),
+				      "%s expires at %lld, after the newest week key", vk, ttl);
 		}
 	}
 }
