@@ -86,6 +86,10 @@ struct dp_store_stats {
 	uint64_t batches_pending;
 	/* Redis Cluster (DESIGN §8); wait_short also on a single node. */
 	uint64_t moved, ask, tryagain, clusterdown, map_refreshes, wait_short;
+	/* Events whose APPENDs were in flight when a connection broke (or whose
+	 * unconfirmed WAIT made them go again): sent twice, their records may be
+	 * at rest twice; readers drop the duplicates (proto/layout.h). */
+	uint64_t resent;
 	bool connected;
 };
 

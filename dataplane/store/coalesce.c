@@ -417,6 +417,40 @@ coalesce_flush(struct coalesce *co, struct resp_out *out, struct resp_out *repai
 	return 0;
 }
 
+/* Parse "$<n>\r\n" at *p (end e): n, and *p moved past it; -1 if malformed. */
+static long
+bulk_head(const char **p, const char *e)
+{
+	const char *q = *p;
+	long n = 0;
+
+	if (q >= e || *q != '$')
+		return -1;
+	for (q++; q < e && *q >= '0' && *q <= '9' && n < (1L << 30); q++)
+		n = n * 10 + (*q - '0');
+	if (e - q < 2 || q[0] != '\r' || q[1] != '\n')
+		return -1;
+	*p = q + 2;
+	return n;
+}
+
+uint32_t
+coalesce_cmd_events(const char *cmd, size_t len)
+{
+	static const char head[] = "*3\r\n$6\r\nAPPEND\r\n";
+	const char *p = cmd + sizeof(head) - 1, *e = cmd + len;
+	long kl, n;
+
+	if (len < sizeof(head) - 1 || memcmp(cmd, head, sizeof(head) - 1) != 0)
+		return 0;
+	kl = bulk_head(&p, e);
+	if (kl < 2 || e - p < kl + 2 || p[0] != 's' || p[1] != ':')
+		return 0;
+	p += kl + 2;
+	n = bulk_head(&p, e);
+	return n > 0 ? (uint32_t)(n / LAYOUT_SUBJECT_RECORD_LEN) : 0;
+}
+
 void
 coalesce_forget(struct coalesce *co)
 {

@@ -101,6 +101,13 @@ int coalesce_add(struct coalesce *co, const struct dp_store_event *evs, unsigned
  */
 int coalesce_flush(struct coalesce *co, struct resp_out *out, struct resp_out *repair);
 
+/*
+ * The events one command of a flush carries, for counting resends
+ * (redis_resent): the records of an APPEND to a subject timeline (every
+ * event has exactly one), 0 for any other command.
+ */
+uint32_t coalesce_cmd_events(const char *cmd, size_t len);
+
 /* Forget every key of the expiry memo: their next EXPIREAT goes out again. */
 void coalesce_forget(struct coalesce *co);
 

@@ -401,6 +401,7 @@ cluster_stats(const struct dp_store *s, struct dp_store_stats *st)
 		st->tryagain += ss.tryagain;
 		st->clusterdown += ss.clusterdown;
 		st->wait_short += ss.wait_short;
+		st->resent += ss.resent;
 		if (cl_shard_chunks(k->pool[i]) > 0 && !cl_shard_connected(k->pool[i]))
 			connected = false;
 	}

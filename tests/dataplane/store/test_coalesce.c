@@ -269,6 +269,39 @@ Test(coalesce, vault_expires_with_the_newest_week)
 	resp_out_free(&rep);
 }
 
+/* redis_resent counts events: the records of a subject timeline's APPEND. */
+Test(coalesce, cmd_events)
+{
+	struct coalesce *co = coalesce_create(64, 0, 21, vkey);
+	struct resp_out out = { 0 }, rep = { 0 };
+	struct ev e[3];
+	size_t off = 0;
+	unsigned sum = 0;
+	static const char *const bad[] = {
+		"*3\r\n$6\r\nAPPEND\r\n$4\r\ns:{a\r\n",           /* truncated */
+		"*3\r\n$6\r\nAPPEND\r\n$5\r\np:{a}\r\n$9\r\n123456789\r\n",
+		"*3\r\n$8\r\nEXPIREAT\r\n$5\r\ns:{a}\r\n$1\r\n1\r\n",
+		"*3\r\n$6\r\nAPPEND\r\n$5\r\ns:{a}\r\n$x\r\n",
+		"",
+	};
+
+	cr_assert_not_null(co);
+	mk(&e[0], 1, 7, TS0 + 1000, true);
+	mk(&e[1], 1, 8, TS0 + 2000, false);
+	mk(&e[2], 2, 7, TS0 + 3000, false);
+	e[2].se.reasons = 1;
+	add(co, e, 3);
+	cr_assert_eq(coalesce_flush(co, &out, &rep), 0);
+	for (uint32_t i = 0; i < out.ncmds; off += out.cmd_len[i], i++)
+		sum += coalesce_cmd_events(out.buf + off, out.cmd_len[i]);
+	cr_assert_eq(sum, 3, "one event per timeline record, the rest 0: got %u", sum);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(coalesce_cmd_events(bad[i], strlen(bad[i])), 0, "row %zu", i);
+	coalesce_destroy(co);
+	resp_out_free(&out);
+	resp_out_free(&rep);
+}
+
 Test(coalesce, room_is_bounded)
 {
 	struct coalesce *co = coalesce_create(10, 0, 21, NULL);
