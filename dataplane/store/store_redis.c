@@ -444,8 +444,8 @@ read_replies(struct store_redis *r)
 			/*
 			 * OOM, NOPERM, ...: keep the failed command at the head and
 			 * reset the connection, so everything from it on is sent
-			 * again, in order, after a backoff.  Never reorder: a
-			 * ZADD retried after its EXPIREAT succeeded (on a missing
+			 * again, in order, after a backoff.  Never reorder: an
+			 * APPEND retried after its EXPIREAT succeeded (on a missing
 			 * key) would leave a key that never expires.
 			 */
 			rlog(r, "error reply", rep->str);
