@@ -199,7 +199,7 @@ group_add(struct coalesce *co, const char *key, size_t keylen, uint64_t expire_a
 
 /* --- RESP writing into a buffer reserved in advance (proto/resp.h) --- */
 
-/* SET v:{pid} <sealed> EXAT <the scan's week key's expiry> (layout.h) */
+/* SET v:{pid} <sealed> EXAT <the newest week key's expiry> (coalesce.h) */
 static size_t
 vault_cmd(char *out, const uint8_t *sealed, size_t sl, const char *key, size_t kl,
 	  uint64_t expire_at)
