@@ -69,7 +69,7 @@ struct dp_store_conf {
 struct dp_store_event {
 	uint8_t pid[PID_LEN];
 	const struct scan_event *ev;  /* subject is used only to seal the vault */
-	bool write_vault;             /* caller's "first time today" hint */
+	bool write_vault;             /* caller's "first time this week" hint */
 	uint16_t reasons;             /* checkpoint reason mask (proto/lists.h); != 0: an alert */
 	uint32_t device_id;           /* the scanner, for the alert */
 };
@@ -86,6 +86,10 @@ struct dp_store_stats {
 	uint64_t batches_pending;
 	/* Redis Cluster (DESIGN §8); wait_short also on a single node. */
 	uint64_t moved, ask, tryagain, clusterdown, map_refreshes, wait_short;
+	/* Events whose APPENDs were in flight when a connection broke (or whose
+	 * unconfirmed WAIT made them go again): sent twice, their records may be
+	 * at rest twice; readers drop the duplicates (proto/layout.h). */
+	uint64_t resent;
 	bool connected;
 };
 
@@ -122,9 +126,10 @@ void dp_store_get_stats(const struct dp_store *s, struct dp_store_stats *st);
 /*
  * Start-up check, blocking (at most about timeout_ms per step): connect
  * once, authenticate as conf's user, and try, without changing any data,
- * every command chotd writes with on keys of its layout (ZADD XX, EXPIREAT
- * and SET XX on keys chot never creates, and an XADD on chot:{alerts} that
- * Redis refuses after its ACL check: ID 0-0).  0: fine (or null://).
+ * every command chotd writes with on keys of its layout (APPEND of nothing,
+ * EXPIREAT in the past that deletes the empty key again, and SET XX on keys
+ * chot never creates, and an XADD on chot:{alerts} that Redis refuses after
+ * its ACL check: ID 0-0).  0: fine (or null://).
  * -EACCES: authentication refused (WRONGPASS, NOAUTH).  -EPERM: the ACL
  * refuses a command or a key (NOPERM).  -EINVAL: bad URL.  Anything else
  * (-ECONNREFUSED, -ETIMEDOUT, -EIO: Redis down, frozen or busy): a

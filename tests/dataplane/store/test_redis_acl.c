@@ -4,10 +4,12 @@
  * every refusal must be an error reply, every permission a non-error one.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <signal.h>
 #include <string.h>
 
 #include "redis_server.h"
+#include "store.h"
 
 static struct rsrv srv;
 
@@ -32,14 +34,19 @@ struct acl_case {
 };
 
 static const struct acl_case cases[] = {
-	/* chot-ingest (chotd): writes scan keys and the vault, nothing else. */
-	{ "chot-ingest", RSRV_INGEST_PW, { "ZADD", "s:{ab}:1", "0", "m" }, true },
-	{ "chot-ingest", RSRV_INGEST_PW, { "ZADD", "p:{7}:1", "0", "m" }, true },
+	/* chot-ingest (chotd): appends to scan keys and writes the vault,
+	 * nothing else; never reads what it wrote. */
+	{ "chot-ingest", RSRV_INGEST_PW, { "APPEND", "s:{ab}:1", "record" }, true },
+	{ "chot-ingest", RSRV_INGEST_PW, { "APPEND", "p:{7}:1", "record" }, true },
 	{ "chot-ingest", RSRV_INGEST_PW, { "EXPIREAT", "s:{ab}:1", "4000000000" }, true },
 	{ "chot-ingest", RSRV_INGEST_PW, { "SET", "v:{ab}", "sealed", "EX", "100" }, true },
 	{ "chot-ingest", RSRV_INGEST_PW, { "GET", "v:{ab}" }, false },
 	{ "chot-ingest", RSRV_INGEST_PW, { "SET", "v:{ab}", "x", "GET" }, false },
-	{ "chot-ingest", RSRV_INGEST_PW, { "ZRANGE", "s:{ab}:1", "0", "-1" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "GET", "s:{ab}:1" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "GETRANGE", "p:{7}:1", "0", "-1" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "SETRANGE", "s:{ab}:1", "0", "x" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "ZADD", "s:{ab}:2", "0", "m" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "APPEND", "chot:{lists}:version", "1" }, false },
 	{ "chot-ingest", RSRV_INGEST_PW, { "XADD", "chot:audit", "*", "a", "b" }, false },
 	{ "chot-ingest", RSRV_INGEST_PW, { "CHOT.AUDIT", "trace", "-", "" }, false },
 	{ "chot-ingest", RSRV_INGEST_PW, { "XRANGE", "chot:audit", "-", "+" }, false },
@@ -61,14 +68,17 @@ static const struct acl_case cases[] = {
 	{ "chot-ingest", RSRV_INGEST_PW, { "XADD", "chot:{lists}:watch", "*", "a", "b" }, false },
 	/* chot-operator (chotctl): reads, appends to the audit stream through
 	 * CHOT.AUDIT only (tests/integration/test_audit.py tries the rest). */
-	{ "chot-operator", RSRV_OPERATOR_PW, { "ZRANGE", "s:{ab}:1", "0", "-1" }, true },
+	{ "chot-operator", RSRV_OPERATOR_PW, { "GET", "s:{ab}:1" }, true },
+	{ "chot-operator", RSRV_OPERATOR_PW, { "GETRANGE", "p:{7}:1", "0", "19" }, true },
+	{ "chot-operator", RSRV_OPERATOR_PW, { "STRLEN", "p:{7}:1" }, true },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "GET", "v:{ab}" }, true },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "HGETALL", "chot:{lists}:sites" }, true },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "CHOT.AUDIT", "trace", "-", "" }, true },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "XADD", "chot:audit", "*", "a", "b" }, false },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "XTRIM", "chot:audit", "MAXLEN", "0" }, false },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "DEL", "chot:audit" }, false },
-	{ "chot-operator", RSRV_OPERATOR_PW, { "ZADD", "s:{ab}:1", "0", "x" }, false },
+	{ "chot-operator", RSRV_OPERATOR_PW, { "APPEND", "s:{ab}:1", "x" }, false },
+	{ "chot-operator", RSRV_OPERATOR_PW, { "ZADD", "s:{ab}:3", "0", "x" }, false },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "ZREM", "p:{7}:1", "m" }, false },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "DEL", "s:{ab}:1" }, false },
 	/* never the vault: `vehicle register` seals plates into chot:{lists}:plates */
@@ -120,4 +130,82 @@ Test(redis_acl, wrong_password_refused, .init = setup, .fini = teardown)
 	cr_assert_null(ctx, "the placeholder password must not log in once replaced");
 	ctx = rsrv_login(&srv, "default", "");
 	cr_assert_null(ctx, "the default user must be off");
+}
+
+/* Keys the start-up probes left behind (chot-admin's view). */
+static long long
+probe_keys(void)
+{
+	redisContext *ctx = rsrv_login(&srv, "chot-admin", RSRV_ADMIN_PW);
+	redisReply *r;
+	long long n;
+
+	cr_assert_not_null(ctx);
+	r = redisCommand(ctx, "KEYS *chot-start-probe*");
+	cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY);
+	n = (long long)r->elements;
+	freeReplyObject(r);
+	redisFree(ctx);
+	return n;
+}
+
+static int
+check_as(const char *user, const char *pw, char *err, size_t errlen)
+{
+	static const uint8_t vkey[32] = { 1 };
+	char url[256];
+	struct dp_store_conf conf = { .url = url, .vault_key = vkey };
+
+	rsrv_url(&srv, user, pw, url, sizeof(url));
+	err[0] = '\0';
+	return dp_store_check(&conf, 2000, err, errlen);
+}
+
+static void
+setuser(const char *const *argv, int argc)
+{
+	redisContext *ctx = rsrv_login(&srv, "chot-admin", RSRV_ADMIN_PW);
+	redisReply *r = redisCommandArgv(ctx, argc, (const char **)argv, NULL);
+
+	cr_assert(r != NULL && r->type == REDIS_REPLY_STATUS, "ACL SETUSER %s: %s", argv[2],
+		  r != NULL && r->type == REDIS_REPLY_ERROR ? r->str : "?");
+	freeReplyObject(r);
+	redisFree(ctx);
+}
+
+/*
+ * The start-up check (store_check.c) passes with the shipped chot-ingest and
+ * leaves no data behind (APPEND of nothing creates an empty string, the
+ * EXPIREAT 1 after it deletes it); a user without APPEND, or without
+ * EXPIREAT, is refused with NOPERM naming the command, and still no probe
+ * key is left (EXPIREAT is probed before the APPEND that creates one).
+ */
+Test(redis_acl, start_check_probes_append_without_data, .init = setup, .fini = teardown)
+{
+	static const char *const noappend[] = {
+		"ACL", "SETUSER", "chot-noappend", "on", ">pw1", "resetkeys", "%W~s:*", "%W~p:*",
+		"%W~v:*", "%W~chot:{alerts}", "-@all", "+expireat", "+set", "+xadd", "+zadd",
+	};
+	static const char *const noexpire[] = {
+		"ACL", "SETUSER", "chot-noexpire", "on", ">pw2", "resetkeys", "%W~s:*", "%W~p:*",
+		"%W~v:*", "%W~chot:{alerts}", "-@all", "+append", "+set", "+xadd",
+	};
+	char err[512];
+	int rc;
+
+	rc = check_as("chot-ingest", RSRV_INGEST_PW, err, sizeof(err));
+	cr_assert_eq(rc, 0, "the shipped chot-ingest passes the check: %d %s", rc, err);
+	cr_assert_eq(probe_keys(), 0, "the probes left a key behind");
+
+	setuser(noappend, sizeof(noappend) / sizeof(noappend[0]));
+	rc = check_as("chot-noappend", "pw1", err, sizeof(err));
+	cr_assert_eq(rc, -EPERM, "no APPEND: -EPERM, got %d (%s)", rc, err);
+	cr_assert(strstr(err, "APPEND") != NULL && strstr(err, "NOPERM") != NULL &&
+		  strstr(err, "chot-noappend") != NULL, "the error names it: %s", err);
+
+	setuser(noexpire, sizeof(noexpire) / sizeof(noexpire[0]));
+	rc = check_as("chot-noexpire", "pw2", err, sizeof(err));
+	cr_assert_eq(rc, -EPERM, "no EXPIREAT: -EPERM, got %d (%s)", rc, err);
+	cr_assert(strstr(err, "EXPIREAT") != NULL, "the error names EXPIREAT: %s", err);
+	cr_assert_eq(probe_keys(), 0, "a refused check left a key behind");
 }
