@@ -169,16 +169,6 @@ fatal(struct zstream *z, int rc)
 
 /* --- values into records --- */
 
-/* Strictly ascending records (so none is a duplicate): usable as they are. */
-static bool
-records_unique_already(const uint8_t *v, size_t n, size_t rec_len)
-{
-	for (size_t i = 1; i < n; i++)
-		if (memcmp(v + (i - 1) * rec_len, v + i * rec_len, rec_len) >= 0)
-			return false;
-	return true;
-}
-
 /* Hand n records at recs to record_fn as key k's, until one fails. */
 static void
 hand_over(struct zstream *z, size_t k, const uint8_t *recs, size_t n)
@@ -220,7 +210,7 @@ take_value(struct zshard *s, size_t k, const char *v, size_t len)
 		refuse_corrupt(s, k, len);
 		return;
 	}
-	if (records_unique_already((const uint8_t *)v, n, z->rec_len)) {
+	if (layout_records_ascending((const uint8_t *)v, n, z->rec_len)) {
 		if (s->direct)
 			hand_over(z, k, (const uint8_t *)v, n);
 		else if (q_put(s, v, len) != 0)
