@@ -518,6 +518,21 @@ def stored_events(port, user=None, password=None):
     return timeline, presence
 
 
+def stored_duplicates(port, user=None, password=None):
+    """Exact duplicate records at rest over every s:/p: key (what a resent
+    APPEND leaves and readers drop): records stored minus distinct records."""
+    if hasattr(port, "port"):
+        port, user, password = port.port, port.user, port.password
+    r = Resp(port, user, password)
+    dups = 0
+    for pattern, size in (("s:*", 9), ("p:*", 20)):
+        for k in r.scan(pattern):
+            recs = records(r.call("GET", k), size, k)
+            dups += len(recs) - len(set(recs))
+    r.close()
+    return dups
+
+
 class TempDir:
     def __enter__(self):
         self.path = tempfile.mkdtemp(prefix="chot-it-")
