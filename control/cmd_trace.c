@@ -103,7 +103,8 @@ cmd_trace(struct ctl_app *app, int argc, char **argv)
 	bool godata = false, flag = false;
 	const char *scheme = "cccd", *pidhex = NULL, *subject = NULL;
 	struct tr_query q = { .window_ms = RULES_WINDOW_DEFAULT_MS, .depth = 2 };
-	uint64_t days = 14, until = (uint64_t)time(NULL) * 1000, calls0, dups0, depth = 2, limit = 0;
+	uint64_t days = 14, until = (uint64_t)time(NULL) * 1000, calls0, depth = 2, limit = 0;
+	uint64_t dups0;
 	bool has_limit = false;
 	struct tr_source src;
 	struct tr_result r;
