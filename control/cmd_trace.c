@@ -104,6 +104,7 @@ cmd_trace(struct ctl_app *app, int argc, char **argv)
 	const char *scheme = "cccd", *pidhex = NULL, *subject = NULL;
 	struct tr_query q = { .window_ms = RULES_WINDOW_DEFAULT_MS, .depth = 2 };
 	uint64_t days = 14, until = (uint64_t)time(NULL) * 1000, calls0, depth = 2, limit = 0;
+	uint64_t dups0;
 	bool has_limit = false;
 	struct tr_source src;
 	struct tr_result r;
@@ -173,6 +174,7 @@ cmd_trace(struct ctl_app *app, int argc, char **argv)
 		return rc;
 	t0 = ((double)chot_mono_us() / 1000.0);
 	calls0 = ctl_redis_calls(app->redis);
+	dups0 = ctl_redis_dup_records(app->redis);
 	ctl_source_redis(app, &src);   /* reads the kinds and names of the sites it meets */
 	rc = tr_run(&src, &q, &r);
 	if (rc != 0)
@@ -189,6 +191,7 @@ cmd_trace(struct ctl_app *app, int argc, char **argv)
 	v.limit = has_limit ? (size_t)limit : app->out == OUT_TABLE ? 50 : r.n_contacts;
 	v.elapsed_ms = ((double)chot_mono_us() / 1000.0) - t0;
 	v.redis_calls = ctl_redis_calls(app->redis) - calls0;
+	v.dup_records = ctl_redis_dup_records(app->redis) - dups0;
 	if (app->keys_given && app->keys.has_vault) {
 		size_t n = r.n_contacts < v.limit ? r.n_contacts : v.limit;
 		uint8_t (*pids)[PID_LEN] = malloc((n + 1) * PID_LEN);

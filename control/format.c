@@ -192,8 +192,9 @@ trace_json(struct ctl_app *app, const struct ctl_trace_view *v)
 		}
 		fputc('}', f);
 	}
-	fprintf(f, "%s],\n \"stats\": {\"elapsed_ms\": %.3f, \"redis_calls\": %llu}}\n",
-		n ? "\n " : "", v->elapsed_ms, (unsigned long long)v->redis_calls);
+	fprintf(f, "%s],\n \"stats\": {\"elapsed_ms\": %.3f, \"redis_calls\": %llu, "
+		"\"dup_records\": %llu}}\n", n ? "\n " : "", v->elapsed_ms,
+		(unsigned long long)v->redis_calls, (unsigned long long)v->dup_records);
 }
 
 static void

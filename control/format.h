@@ -23,6 +23,7 @@ struct ctl_trace_view {
 	size_t limit;                    /* rows to show */
 	double elapsed_ms;
 	uint64_t redis_calls;
+	uint64_t dup_records;            /* exact duplicates read and dropped (layout.h) */
 };
 void ctl_format_trace(struct ctl_app *app, const struct ctl_trace_view *v);
 void ctl_format_time(char *out, size_t len, uint64_t ms);  /* local time */

@@ -2,7 +2,7 @@
  * chotctl's Redis client (redis.h): one node (redis://, unix://) or a Redis
  * Cluster (cluster://), the same calls either way.  This file opens it,
  * signs in, keeps the node pool and the slot map; redis_pipe.c routes and
- * runs pipelines, redis_stream.c the trace's streamed reads.
+ * runs pipelines, redis_stream.c the trace's streamed reads (GETs of records).
  *
  * The URL is read by the one parser (proto/redis_url.h); commands are
  * encoded by the one RESP encoder (proto/resp.h); connections are
@@ -32,6 +32,18 @@ uint64_t
 ctl_redis_calls(const struct ctl_redis *r)
 {
 	return r->calls;
+}
+
+uint64_t
+ctl_redis_dup_records(const struct ctl_redis *r)
+{
+	return r->dup_records;
+}
+
+uint64_t
+ctl_redis_corrupt_values(const struct ctl_redis *r)
+{
+	return r->corrupt_values;
 }
 
 /* --- signing in --- */

@@ -5,11 +5,12 @@
  * then reads n replies, one round trip however many keys a lookup needs; on
  * a cluster each node gets its share at once and a MOVED/ASK is followed
  * once.  Replies are flattened into plain string lists so no other file
- * sees a redisReply.  The trace's bulk reads (tens of thousands of ZRANGEs,
- * millions of members) go through ctl_redis_zrange_stream(): one pipeline
- * per master, all in parallel, members handed over straight from hiredis's
- * reader.  Every wait is bounded (ctl_redis_opts.timeout_ms); an error
- * names the node (host:port) that failed.
+ * sees a redisReply.  The trace's bulk reads (tens of thousands of GETs of
+ * the record strings of proto/layout.h, millions of records) go through
+ * ctl_redis_records_stream(): one pipeline per master, all in parallel,
+ * records handed over straight from hiredis's reader.  Every wait is
+ * bounded (ctl_redis_opts.timeout_ms); an error names the node (host:port)
+ * that failed.
  */
 #ifndef CHOT_CTL_REDIS_H
 #define CHOT_CTL_REDIS_H
@@ -73,27 +74,36 @@ void ctl_reply_free(struct ctl_reply *rep);
 
 /* Writes the i-th key into buf (cap bytes); returns its length (0 < len < cap). */
 typedef size_t (*ctl_key_fn)(void *ctx, size_t i, char *buf, size_t cap);
-/* One member of the i-th key's reply, in reply order; 0 or -errno (stops the callbacks). */
-typedef int (*ctl_member_fn)(void *ctx, size_t i, const uint8_t *member, size_t len);
-/* The i-th key's reply is complete (after its last member); 0 or -errno (stops the callbacks). */
+/* One record (len bytes: the stream's rec_len) of the i-th key; 0 or -errno (stops the callbacks). */
+typedef int (*ctl_record_fn)(void *ctx, size_t i, const uint8_t *rec, size_t len);
+/* The i-th key's records are all handed over; 0 or -errno (stops the callbacks). */
 typedef int (*ctl_reply_done_fn)(void *ctx, size_t i);
 
 /*
- * `ZRANGE key 0 -1` for n keys, streamed: commands are written while earlier
+ * `GET key` for n keys whose values are records of rec_len bytes back to
+ * back (proto/layout.h), streamed: commands are written while earlier
  * replies are read (a bounded number in flight per node, so Redis never
- * idles while chotctl decodes), and members are handed over by hiredis's
- * reader with no allocation per reply or member.  On a cluster every master
- * (or replica) gets the keys of its slots as its own pipeline, all in
- * parallel; replies that arrive ahead of their turn are held, so each
- * member still goes to member_fn with the index of its key in key order,
- * and done_fn (may be NULL) is called as each key's reply completes.
- * Returns 0; -EACCES with err set when Redis answered an error (the stream is
- * still drained, so the connection stays usable); -EIO when the connection
- * failed or timed out; or member_fn's error.
+ * idles while chotctl decodes).  Each value is split with
+ * layout_records_unique(): record_fn sees its records in bytewise order,
+ * exact duplicates dropped (counted: ctl_redis_dup_records), the order and
+ * the records ZRANGE gave of the sorted-set layout; a missing key has none.
+ * A value already in order is read where hiredis's reader holds it; one
+ * that is not is sorted in a buffer reused for the whole stream.  On a
+ * cluster every master (or replica) gets the keys of its slots as its own
+ * pipeline, all in parallel; replies that arrive ahead of their turn are
+ * held, so records still go to record_fn with the index of their key in
+ * key order, and done_fn (may be NULL) is called as each key's records
+ * are all handed over.
+ * Returns 0; -EACCES with err set when Redis answered an error (err names
+ * the key), -EBADMSG when a value is not a whole number of records (a
+ * corrupt key: err names it, ctl_redis_corrupt_values counts it, none of it
+ * is handed over) -- the stream is still drained either way, so the
+ * connection stays usable; -EIO when the connection failed or timed out; or
+ * record_fn's error.
  */
-int ctl_redis_zrange_stream(struct ctl_redis *r, size_t n, ctl_key_fn key_fn,
-			    ctl_member_fn member_fn, ctl_reply_done_fn done_fn, void *ctx, char *err,
-			    size_t errlen);
+int ctl_redis_records_stream(struct ctl_redis *r, size_t n, size_t rec_len, ctl_key_fn key_fn,
+			     ctl_record_fn record_fn, ctl_reply_done_fn done_fn, void *ctx,
+			     char *err, size_t errlen);
 
 /*
  * Nested replies (XRANGE, XREAD, EXEC), which ctl_reply flattens away: the
@@ -126,6 +136,10 @@ void ctl_tree_free(struct ctl_tree *t);
 
 /* Commands sent so far (the trace's redis_calls). */
 uint64_t ctl_redis_calls(const struct ctl_redis *r);
+/* Exact duplicate records dropped by the streams so far (the trace's dup_records). */
+uint64_t ctl_redis_dup_records(const struct ctl_redis *r);
+/* Values refused so far for not being a whole number of records. */
+uint64_t ctl_redis_corrupt_values(const struct ctl_redis *r);
 
 /* cluster://?  And how many masters (1 for one node). */
 bool ctl_redis_is_cluster(const struct ctl_redis *r);

@@ -11,7 +11,7 @@
  *    CLUSTER SLOTS, handed to proto/slot.c as they are);
  *  - stream: redisReplyObjectFunctions that build nothing and call the
  *    ctl_conn_stream callbacks instead, for the trace's millions of
- *    members.
+ *    records (a bulk string is handed over where the reader holds it).
  * Requests and replies alternate (nothing is unsolicited in RESP2), so a
  * reader is never switched with bytes of a reply still in it.
  */
@@ -62,6 +62,8 @@ st_string(const redisReadTask *t, char *s, size_t len)
 		c->fns->member(c->ctx, s, len, t->type == REDIS_REPLY_STRING);
 	else if (t->type == REDIS_REPLY_ERROR)
 		c->fns->top(c->ctx, CTL_TOP_ERROR, s, len);
+	else if (t->type == REDIS_REPLY_STRING)
+		c->fns->top(c->ctx, CTL_TOP_STRING, s, len);
 	else
 		c->fns->top(c->ctx, CTL_TOP_OTHER, s, len);
 	return &stream_obj;

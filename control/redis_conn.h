@@ -55,10 +55,14 @@ int ctl_conn_slots(struct ctl_conn *c, const char *default_host, struct slot_map
 		   unsigned timeout_ms, char *err, size_t errlen);
 
 /* Streamed replies: the shape of each reply goes to these callbacks. */
-enum ctl_top { CTL_TOP_ARRAY, CTL_TOP_NIL, CTL_TOP_ERROR, CTL_TOP_OTHER };
+enum ctl_top { CTL_TOP_ARRAY, CTL_TOP_STRING, CTL_TOP_NIL, CTL_TOP_ERROR, CTL_TOP_OTHER };
 
 struct ctl_conn_stream {
-	/* A reply starts: its kind, and for an error its text. */
+	/*
+	 * A reply starts: its kind, and for an error or a bulk string its bytes
+	 * (in the reader's buffer: valid during this call only, since hiredis
+	 * compacts its buffer before end() is called).
+	 */
 	void (*top)(void *ctx, enum ctl_top kind, const char *s, size_t len);
 	/* One element of the array (is_string false: not a bulk string). */
 	void (*member)(void *ctx, const char *s, size_t len, bool is_string);

@@ -33,6 +33,8 @@ struct ctl_redis {
 	struct ctl_peer nodes[CTL_MAX_NODES];
 	unsigned nnodes;
 	uint64_t calls;
+	uint64_t dup_records;           /* ctl_redis_records_stream's counters */
+	uint64_t corrupt_values;
 };
 
 /*

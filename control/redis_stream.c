@@ -1,21 +1,30 @@
 /*
- * The trace's streamed reads (redis.h, ctl_redis_zrange_stream): `ZRANGE key
- * 0 -1` for thousands of keys, one pipeline per node.
+ * The trace's streamed reads (redis.h, ctl_redis_records_stream): `GET key`
+ * for thousands of keys, one pipeline per node, each value a string of
+ * fixed-size records (proto/layout.h).
  *
  * Keys are routed by slot (proto/slot.h) to their master, or with
  * --replicas to its replica; each node's share is written while its
  * replies are read (at most ZS_INFLIGHT of its keys sent and not yet handed
  * over), and every node is polled at once, so the masters work in parallel.
- * The callbacks must still see keys in order: a reply that completes in
- * its turn (the key is the next one due) goes straight from hiredis's
- * reader to member_fn; one that arrives early is held in its node's queue
- * as length-prefixed members and handed over when its turn comes.  With
- * one node every reply is in its turn, so nothing is ever copied.
+ * The callbacks must still see keys in order: a value that arrives in its
+ * turn (the key is the next one due) goes from hiredis's reader straight to
+ * record_fn; one that arrives early is held in its node's queue and handed
+ * over when its turn comes.  With one node every value is in its turn.
+ *
+ * A value is made ready for the callbacks where it first lands, once:
+ * records already in strictly ascending order (no duplicates) are handed
+ * over where hiredis's reader holds them; others go through
+ * layout_records_unique() (sorted, exact duplicates dropped and counted), in
+ * a scratch buffer reused for the whole stream, or in the queue when held.
+ * A value that is not a whole number of records is refused, naming its key,
+ * and none of it is handed over.
  *
  * A MOVED/ASK answer (a slot moving under the trace) is followed once, on
  * a connection of its own, before the node's next reply is read.  A node
- * that closes, speaks something other than RESP, or does not answer within
- * the timeout fails the whole stream with its host:port in the error.
+ * that closes, speaks something other than RESP, answers a GET with
+ * anything but a string, nil or error, or does not answer within the
+ * timeout fails the whole stream with its host:port in the error.
  */
 #include <errno.h>
 #include <poll.h>
@@ -23,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layout.h"
 #include "redis_int.h"
 #include "resp.h"
 
@@ -37,6 +47,7 @@ struct zrec {                       /* a held reply, then its payload */
 };
 #define ZR_DONE  1u
 #define ZR_ERROR 2u                 /* the payload is the error text */
+#define ZR_CORRUPT 4u               /* ... of refuse_corrupt() */
 
 struct zstream;
 
@@ -48,10 +59,10 @@ struct zshard {
 	struct resp_buf out;
 	size_t out_pos;
 	/* the reply being read */
-	bool direct, bad, is_err;
+	bool direct, bad, is_err, corrupt;
 	char errtxt[200];
 	size_t rec_at;
-	/* held replies */
+	/* held replies: records (already unique), or an error's text */
 	char *q;
 	size_t qlen, qcap, qhead;
 };
@@ -59,13 +70,16 @@ struct zshard {
 struct zstream {
 	struct ctl_redis *r;
 	size_t n, next;                 /* next: the key whose reply is due */
+	size_t rec_len;
 	ctl_key_fn key_fn;
-	ctl_member_fn member_fn;
+	ctl_record_fn record_fn;
 	ctl_reply_done_fn done_fn;
 	void *ctx;
 	uint8_t *shard_of;              /* NULL: one node */
 	struct zshard *sh;
 	unsigned nsh;
+	uint8_t *tmp;                   /* an in-turn value being sorted */
+	size_t tmpcap;
 	int rc;                         /* first error: the callbacks stop */
 	int fatal;                      /* the stream cannot go on */
 	char *err;
@@ -109,16 +123,6 @@ q_begin(struct zshard *s, size_t key)
 	return q_put(s, &h, sizeof(h));
 }
 
-static int
-q_member(struct zshard *s, const char *p, size_t len)
-{
-	uint32_t l = (uint32_t)len;
-
-	if (len > UINT32_MAX || q_put(s, &l, sizeof(l)) != 0 || q_put(s, p, len) != 0)
-		return -ENOMEM;
-	return 0;
-}
-
 static void
 q_finish(struct zshard *s, uint32_t flags)
 {
@@ -130,16 +134,29 @@ q_finish(struct zshard *s, uint32_t flags)
 	memcpy(s->q + s->rec_at, &h, sizeof(h));
 }
 
+/* The first error of the stream, in err: Redis's answer (or the refusal) for key k. */
 static void
-set_error(struct zstream *z, const char *text, size_t len)
+set_error(struct zstream *z, size_t k, const char *text, bool corrupt)
 {
+	char key[ZS_KEY_MAX];
+	size_t kl;
+
 	if (z->rc != 0)
 		return;
-	if (!z->r->cluster && len > 6 && memcmp(text, "MOVED ", 6) == 0)
-		snprintf(z->err, z->errlen, "Redis: %.*s (this node is part of a Redis Cluster: "
-			 "use -r cluster://HOST:PORT)", (int)len, text);
+	if (corrupt) {
+		snprintf(z->err, z->errlen, "Redis: %s", text);
+		z->rc = -EBADMSG;
+		return;
+	}
+	kl = z->key_fn(z->ctx, k, key, sizeof(key));
+	if (!z->r->cluster && strncmp(text, "MOVED ", 6) == 0)
+		snprintf(z->err, z->errlen, "Redis: %s (this node is part of a Redis Cluster: "
+			 "use -r cluster://HOST:PORT)", text);
+	else if (strncmp(text, "WRONGTYPE", 9) == 0)
+		snprintf(z->err, z->errlen, "Redis: GET %.*s: %s (a sorted set of the layout "
+			 "before records: written by an older chotd?)", (int)kl, key, text);
 	else
-		snprintf(z->err, z->errlen, "Redis: %.*s", (int)len, text);
+		snprintf(z->err, z->errlen, "Redis: GET %.*s: %s", (int)kl, key, text);
 	z->rc = -EACCES;
 }
 
@@ -150,6 +167,87 @@ fatal(struct zstream *z, int rc)
 		z->fatal = rc;
 }
 
+/* --- values into records --- */
+
+/* Hand n records at recs to record_fn as key k's, until one fails. */
+static void
+hand_over(struct zstream *z, size_t k, const uint8_t *recs, size_t n)
+{
+	for (size_t i = 0; i < n && z->rc == 0; i++)
+		z->rc = z->record_fn(z->ctx, k, recs + i * z->rec_len, z->rec_len);
+}
+
+/*
+ * Key k's value is not a whole number of records: the reply becomes an
+ * error naming the key (reported in its turn), counted once.
+ */
+static void
+refuse_corrupt(struct zshard *s, size_t k, size_t len)
+{
+	struct zstream *z = s->z;
+	char key[ZS_KEY_MAX];
+	size_t kl = z->key_fn(z->ctx, k, key, sizeof(key));
+
+	z->r->corrupt_values++;
+	s->is_err = s->corrupt = true;
+	snprintf(s->errtxt, sizeof(s->errtxt), "key %.*s holds %zu bytes, not a whole number of "
+		 "%zu-byte records: corrupt, not read", (int)kl, key, len, z->rec_len);
+}
+
+/*
+ * Key k's value, as it arrived: in its turn, straight to record_fn (sorted
+ * in the scratch buffer first if need be); else into the queue, sorted
+ * there.  A fatal error (out of memory) ends the stream.
+ */
+static void
+take_value(struct zshard *s, size_t k, const char *v, size_t len)
+{
+	struct zstream *z = s->z;
+	size_t n = len / z->rec_len;
+	long kept;
+
+	if (len % z->rec_len != 0) {
+		refuse_corrupt(s, k, len);
+		return;
+	}
+	if (layout_records_ascending((const uint8_t *)v, n, z->rec_len)) {
+		if (s->direct)
+			hand_over(z, k, (const uint8_t *)v, n);
+		else if (q_put(s, v, len) != 0)
+			fatal(z, -ENOMEM);
+		return;
+	}
+	if (s->direct) {
+		if (z->rc != 0)
+			return;     /* nobody is listening: skip the sort */
+		if (len > z->tmpcap) {
+			size_t cap = z->tmpcap != 0 ? z->tmpcap : 65536;
+			uint8_t *nt;
+
+			while (cap < len)
+				cap *= 2;
+			nt = realloc(z->tmp, cap);
+			if (nt == NULL) {
+				fatal(z, -ENOMEM);
+				return;
+			}
+			z->tmp = nt;
+			z->tmpcap = cap;
+		}
+		memcpy(z->tmp, v, len);
+		kept = layout_records_unique(z->tmp, len, z->rec_len, &z->r->dup_records);
+		hand_over(z, k, z->tmp, (size_t)kept);
+		return;
+	}
+	if (q_put(s, v, len) != 0) {
+		fatal(z, -ENOMEM);
+		return;
+	}
+	kept = layout_records_unique((uint8_t *)s->q + s->qlen - len, len, z->rec_len,
+				     &z->r->dup_records);
+	s->qlen -= len - (size_t)kept * z->rec_len;
+}
+
 /* Hand over every held reply that is due. */
 static void
 deliver_ready(struct zstream *z)
@@ -157,7 +255,7 @@ deliver_ready(struct zstream *z)
 	while (z->next < z->n) {
 		struct zshard *s = &z->sh[z->shard_of != NULL ? z->shard_of[z->next] : 0];
 		struct zrec h;
-		const char *p, *end;
+		const char *p;
 
 		if (s->qhead == s->qlen)
 			return;
@@ -165,17 +263,13 @@ deliver_ready(struct zstream *z)
 		if (!(h.flags & ZR_DONE))
 			return;
 		p = s->q + s->qhead + sizeof(h);
-		end = p + h.bytes;
 		if (h.flags & ZR_ERROR) {
-			set_error(z, p, h.bytes);
-		} else {
-			while (p < end && z->rc == 0) {
-				uint32_t l;
+			char text[sizeof(s->errtxt)];
 
-				memcpy(&l, p, sizeof(l));
-				z->rc = z->member_fn(z->ctx, z->next, (const uint8_t *)p + sizeof(l), l);
-				p += sizeof(l) + l;
-			}
+			snprintf(text, sizeof(text), "%.*s", (int)h.bytes, p);
+			set_error(z, z->next, text, (h.flags & ZR_CORRUPT) != 0);
+		} else {
+			hand_over(z, z->next, (const uint8_t *)p, h.bytes / z->rec_len);
 			if (z->rc == 0 && z->done_fn != NULL)
 				z->rc = z->done_fn(z->ctx, z->next);
 		}
@@ -197,37 +291,33 @@ on_top(void *ctx, enum ctl_top kind, const char *str, size_t len)
 	size_t k = key_at(s, s->answered);
 
 	s->direct = k == z->next;
-	s->bad = kind == CTL_TOP_OTHER;
+	s->bad = kind == CTL_TOP_OTHER || kind == CTL_TOP_ARRAY;
 	s->is_err = kind == CTL_TOP_ERROR;
+	s->corrupt = false;
 	if (s->is_err)
 		snprintf(s->errtxt, sizeof(s->errtxt), "%.*s", (int)len, str);
-	if (!s->direct && q_begin(s, k) != 0)
+	if (!s->direct && q_begin(s, k) != 0) {
 		fatal(z, -ENOMEM);
+		return;
+	}
+	if (kind == CTL_TOP_STRING)
+		take_value(s, k, str, len);
 }
 
+/* An element of an array: a GET never answers with one (on_top marked it bad). */
 static void
 on_member(void *ctx, const char *str, size_t len, bool is_string)
 {
 	struct zshard *s = ctx;
-	struct zstream *z = s->z;
 
-	if (!is_string) {
-		s->bad = true;
-		return;
-	}
-	if (s->is_err || s->bad)
-		return;
-	if (s->direct) {
-		if (z->rc == 0)
-			z->rc = z->member_fn(z->ctx, key_at(s, s->answered), (const uint8_t *)str,
-					     len);
-	} else if (q_member(s, str, len) != 0) {
-		fatal(z, -ENOMEM);
-	}
+	(void)str;
+	(void)len;
+	(void)is_string;
+	s->bad = true;
 }
 
 /*
- * Key k's ZRANGE answered MOVED/ASK: ask the node named, once, on a side
+ * Key k's GET answered MOVED/ASK: ask the node named, once, on a side
  * connection, and take its answer as the reply.  0 (out filled) or -EIO.
  */
 static int
@@ -237,8 +327,8 @@ redirect(struct zstream *z, size_t k, const struct slot_redirect *rd, struct ctl
 	struct redis_endpoint ep = rd->ep;
 	char key[ZS_KEY_MAX];
 	size_t kl = z->key_fn(z->ctx, k, key, sizeof(key));
-	const char *argv[] = { "ZRANGE", key, "0", "-1" };
-	size_t argl[] = { 6, kl, 1, 2 };
+	const char *argv[] = { "GET", key };
+	size_t argl[] = { 3, kl };
 	struct resp_buf b = { 0 };
 	struct ctl_conn *c;
 	int rc = 0;
@@ -258,7 +348,7 @@ redirect(struct zstream *z, size_t k, const struct slot_redirect *rd, struct ctl
 		rc = resp_append_argv(&b, 1, ask, NULL);
 	}
 	if (rc == 0)
-		rc = resp_append_argv(&b, 4, argv, argl);
+		rc = resp_append_argv(&b, 2, argv, argl);
 	if (rc == 0)
 		rc = ctl_conn_send(c, b.data, b.len, r->timeout_ms, z->err, z->errlen);
 	resp_buf_free(&b);
@@ -283,38 +373,35 @@ on_end(void *ctx)
 	size_t k = key_at(s, s->answered);
 	struct ctl_reply got = { 0 };
 	struct slot_redirect rd;
-	bool from_redirect = false;
 
 	s->answered++;
 	if (z->fatal != 0)
 		return z->fatal;
 	if (s->bad) {
 		snprintf(z->err, z->errlen, "Redis node %s: connection lost: the answer to a "
-			 "ZRANGE is not an array of strings", ctl_conn_name(s->c));
+			 "GET is not a string", ctl_conn_name(s->c));
 		return -EIO;
 	}
-	if (s->is_err && z->r->cluster &&
+	if (s->is_err && !s->corrupt && z->r->cluster &&
 	    slot_redirect_parse(s->errtxt, strlen(s->errtxt), &rd) != SLOT_REDIRECT_NONE) {
 		if (redirect(z, k, &rd, &got) != 0)
 			return -EIO;
-		from_redirect = true;
 		s->is_err = got.is_error;
 		if (got.is_error)
 			snprintf(s->errtxt, sizeof(s->errtxt), "%s", got.err);
+		else if (got.n > 0)     /* a string (nil: no element) */
+			take_value(s, k, got.v[0].p, got.v[0].len);
+		ctl_reply_free(&got);
+		if (z->fatal != 0)
+			return z->fatal;
 	}
 	if (s->direct) {
-		if (s->is_err) {
-			set_error(z, s->errtxt, strlen(s->errtxt));
-		} else {
-			for (size_t i = 0; from_redirect && i < got.n && z->rc == 0; i++)
-				z->rc = z->member_fn(z->ctx, k, (const uint8_t *)got.v[i].p,
-						     got.v[i].len);
-			if (z->rc == 0 && z->done_fn != NULL)
-				z->rc = z->done_fn(z->ctx, k);
-		}
+		if (s->is_err)
+			set_error(z, k, s->errtxt, s->corrupt);
+		else if (z->rc == 0 && z->done_fn != NULL)
+			z->rc = z->done_fn(z->ctx, k);
 		s->delivered++;
 		z->next++;
-		ctl_reply_free(&got);
 		deliver_ready(z);
 		return 0;
 	}
@@ -322,14 +409,10 @@ on_end(void *ctx)
 		s->qlen = s->rec_at + sizeof(struct zrec);
 		if (q_put(s, s->errtxt, strlen(s->errtxt)) != 0)
 			fatal(z, -ENOMEM);
-		q_finish(s, ZR_ERROR);
+		q_finish(s, ZR_ERROR | (s->corrupt ? ZR_CORRUPT : 0));
 	} else {
-		for (size_t i = 0; from_redirect && i < got.n; i++)
-			if (q_member(s, got.v[i].p, got.v[i].len) != 0)
-				fatal(z, -ENOMEM);
 		q_finish(s, 0);
 	}
-	ctl_reply_free(&got);
 	/* Its turn may have come while it was read (another node's reply
 	 * completed meanwhile): hand it over now, or nothing else would. */
 	deliver_ready(z);
@@ -354,14 +437,14 @@ fill(struct zstream *z, struct zshard *s)
 	       s->out.len < ZS_OUT_CAP) {
 		char key[ZS_KEY_MAX];
 		size_t kl = z->key_fn(z->ctx, key_at(s, s->sent), key, sizeof(key));
-		const char *argv[] = { "ZRANGE", key, "0", "-1" };
-		size_t argl[] = { 6, kl, 1, 2 };
+		const char *argv[] = { "GET", key };
+		size_t argl[] = { 3, kl };
 
 		if (kl == 0 || kl >= sizeof(key)) {
 			snprintf(z->err, z->errlen, "Redis: key too long");
 			return -EINVAL;
 		}
-		if (resp_append_argv(&s->out, 4, argv, argl) != 0)
+		if (resp_append_argv(&s->out, 2, argv, argl) != 0)
 			return -ENOMEM;
 		s->sent++;
 	}
@@ -503,16 +586,19 @@ route_keys(struct zstream *z, size_t **order)
 }
 
 int
-ctl_redis_zrange_stream(struct ctl_redis *r, size_t n, ctl_key_fn key_fn,
-			ctl_member_fn member_fn, ctl_reply_done_fn done_fn, void *ctx, char *err,
-			size_t errlen)
+ctl_redis_records_stream(struct ctl_redis *r, size_t n, size_t rec_len, ctl_key_fn key_fn,
+			 ctl_record_fn record_fn, ctl_reply_done_fn done_fn, void *ctx, char *err,
+			 size_t errlen)
 {
-	struct zstream z = { .r = r, .n = n, .key_fn = key_fn, .member_fn = member_fn,
-			     .done_fn = done_fn, .ctx = ctx, .err = err, .errlen = errlen };
+	struct zstream z = { .r = r, .n = n, .rec_len = rec_len, .key_fn = key_fn,
+			     .record_fn = record_fn, .done_fn = done_fn, .ctx = ctx, .err = err,
+			     .errlen = errlen };
 	size_t *order = NULL;
 	uint64_t sent = 0;
 	int rc = 0;
 
+	if (rec_len == 0)
+		return -EINVAL;
 	if (r->cluster && ctl_redis_refresh_if_stale(r, err, errlen) != 0)
 		return -EIO;
 	if (!r->cluster && r->single == NULL) {
@@ -552,6 +638,7 @@ ctl_redis_zrange_stream(struct ctl_redis *r, size_t n, ctl_key_fn key_fn,
 	}
 	r->calls += sent;
 	free(z.sh);
+	free(z.tmp);
 	free(z.shard_of);
 	free(order);
 	if (rc != 0) {

@@ -1,8 +1,9 @@
 /*
  * The trace engine's data source over Redis (trace.h): timelines from the
  * s:{pid}:w<week> keys and presence from the p:{site}:b<block> keys of
- * proto/layout.h, each question answered with pipelined ZRANGEs.  Only the
- * indexes chotd writes are read; the keyspace is never scanned.
+ * proto/layout.h, each question answered with pipelined GETs of their
+ * record strings.  Only the indexes chotd writes are read; the keyspace is
+ * never scanned.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -14,10 +15,10 @@
 #include "layout.h"
 
 /*
- * Both questions are one streamed pipeline of ZRANGEs
- * (ctl_redis_zrange_stream): the keys are built on the fly from the request
- * and every member is decoded straight from the socket buffer into the
- * caller's scan vector.
+ * Both questions are one streamed pipeline of GETs
+ * (ctl_redis_records_stream): the keys are built on the fly from the
+ * request, and every record, in order and free of duplicates, is decoded
+ * straight from the reply buffer into the caller's scan vector.
  */
 struct tl_ctx {
 	const uint8_t (*pids)[PID_LEN];
@@ -56,8 +57,8 @@ src_timelines(void *ctx, const uint8_t (*pids)[PID_LEN], size_t n, uint64_t from
 	struct tl_ctx c = { .pids = pids, .week0 = layout_week(from),
 			    .nweeks = layout_week(to) - layout_week(from) + 1, .out = out };
 
-	return ctl_redis_zrange_stream(app->redis, n * c.nweeks, tl_key, tl_member, NULL, &c,
-				       app->err, sizeof(app->err));
+	return ctl_redis_records_stream(app->redis, n * c.nweeks, LAYOUT_SUBJECT_RECORD_LEN, tl_key,
+					tl_member, NULL, &c, app->err, sizeof(app->err));
 }
 
 struct sh_ctx {
@@ -103,9 +104,9 @@ src_site_blocks(void *ctx, const struct tr_bucket *b, size_t n, struct tr_scanve
 	struct ctl_app *app = ctx;
 	struct sh_ctx c = { .b = b, .out = out, .done = done, .arg = arg };
 
-	return ctl_redis_zrange_stream(app->redis, n, sh_key, sh_member,
-				       done != NULL ? sh_done : NULL, &c, app->err,
-				       sizeof(app->err));
+	return ctl_redis_records_stream(app->redis, n, LAYOUT_SITE_RECORD_LEN, sh_key, sh_member,
+					done != NULL ? sh_done : NULL, &c, app->err,
+					sizeof(app->err));
 }
 
 static enum site_kind

@@ -48,6 +48,7 @@
 #ifndef CHOT_LAYOUT_H
 #define CHOT_LAYOUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -96,6 +97,8 @@ void layout_site_member(uint8_t out[LAYOUT_SITE_MEMBER_LEN], const uint8_t pid[P
  * multiple of rec_len or rec_len is 0.
  */
 long layout_records_unique(uint8_t *recs, size_t len, size_t rec_len, uint64_t *dups);
+/* n records in strictly ascending order (so none is a duplicate): readable as they are. */
+bool layout_records_ascending(const uint8_t *recs, size_t n, size_t rec_len);
 
 /* Decoders: the bucket number comes from the key the member was read from. 0 or -EINVAL. */
 int layout_subject_member_decode(const uint8_t *m, size_t len, uint32_t week,

@@ -114,6 +114,7 @@ render_with(format_fn fn, enum ctl_output out, enum ctl_lang lang, bool with_ids
 	v.limit = limit;
 	v.elapsed_ms = 12.5;
 	v.redis_calls = 7;
+	v.dup_records = 3;
 	fn(&app, &v);
 	fclose(app.o);
 	return buf;
@@ -230,7 +231,7 @@ Test(format, json_shape)
 		"\"window\": {\"from_ms\": ", "\"visits\": [{\"site\": 17, \"from_ms\": 1627812000000",
 		"\"contacts\": [", "\"degree\": 2", "\"via\": \"101112131415161718191a1b1c1d1e1f\"",
 		"\"overlap_ms\": 1800000", "\"first_ms\": ", "\"stats\": {\"elapsed_ms\": 12.5",
-		"\"redis_calls\": 7",
+		"\"redis_calls\": 7", "\"dup_records\": 3",
 	};
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)

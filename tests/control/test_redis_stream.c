@@ -1,12 +1,14 @@
 /*
- * Unit tests of ctl_redis_zrange_stream() (control/redis.h), the in-place
- * RESP array reader the trace reads millions of members with, against a
- * fake server on a socketpair: it drains the commands and answers with a
- * scripted byte string written a few bytes at a time, so every element is
- * cut at every possible place.  A table of good answers (members and
- * reply-done calls in order), error replies (reported, stream drained) and
- * malformed answers (connection declared lost); and two shards whose
- * replies arrive out of turn, handed over in key order.
+ * Unit tests of ctl_redis_records_stream() (control/redis.h), the streamed
+ * GET reader the trace reads millions of records with, against a fake
+ * server on a socketpair: it drains the commands and answers with a
+ * scripted byte string written a few bytes at a time, so every reply is cut
+ * at every possible place.  Records are 3 bytes here.  A table of good
+ * answers (records and reply-done calls in order: sorted, duplicates
+ * dropped and counted), error replies and corrupt values (reported naming
+ * the key, stream drained, connection still usable) and malformed answers
+ * (connection declared lost); and two shards whose replies arrive out of
+ * turn, handed over in key order.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -20,11 +22,14 @@
 #include "redis.h"
 #include "redis_int.h"
 
+#define REC 3   /* record length */
+
 struct fake {
 	int fd;
 	const char *answer;
 	size_t len;
 	size_t step;     /* bytes per write */
+	const char *then;  /* NULL, or sent 100 ms after answer (a second stream's) */
 };
 
 /*
@@ -49,6 +54,10 @@ fake_server(void *arg)
 		off += (size_t)w;
 		(void)recv(f->fd, buf, sizeof(buf), MSG_DONTWAIT);
 	}
+	if (f->then != NULL) {
+		usleep(100 * 1000);
+		(void)send(f->fd, f->then, strlen(f->then), MSG_NOSIGNAL);
+	}
 	shutdown(f->fd, SHUT_WR);
 	while (read(f->fd, buf, sizeof(buf)) > 0)
 		;
@@ -57,10 +66,15 @@ fake_server(void *arg)
 }
 
 struct got {
-	char log[4096];   /* "i:member" per member, "i!" per completed reply */
+	char log[4096];   /* "i:record" per record, "i!" per completed reply */
 	size_t len;
-	int fail_at;      /* member callback fails on this member number (-1 never) */
+	int fail_at;      /* record callback fails on this record number (-1 never) */
 	int members;
+	bool quiet;       /* count and check the order only (the big value) */
+	bool unordered;   /* a key's record not above the one before it */
+	uint8_t last[REC];
+	size_t last_key;
+	uint64_t dups, corrupt;
 };
 
 static size_t
@@ -77,9 +91,12 @@ member_fn(void *ctx, size_t i, const uint8_t *m, size_t len)
 
 	if (g->members++ == g->fail_at)
 		return -ENOMEM;
-	if (len > 64)
-		len = 0;   /* the big-member case checks the count only */
-	if (g->len + len + 32 < sizeof(g->log))
+	cr_assert_eq(len, REC, "records are %d bytes, got %zu", REC, len);
+	if (g->members > 1 && i == g->last_key && memcmp(g->last, m, REC) >= 0)
+		g->unordered = true;
+	memcpy(g->last, m, REC);
+	g->last_key = i;
+	if (!g->quiet && g->len + len + 32 < sizeof(g->log))
 		g->len += (size_t)snprintf(g->log + g->len, sizeof(g->log) - g->len, "%zu:%.*s ",
 					   i, (int)len, (const char *)m);
 	return 0;
@@ -90,14 +107,19 @@ done_fn(void *ctx, size_t i)
 {
 	struct got *g = ctx;
 
-	if (g->len + 32 < sizeof(g->log))
+	if (!g->quiet && g->len + 32 < sizeof(g->log))
 		g->len += (size_t)snprintf(g->log + g->len, sizeof(g->log) - g->len, "%zu! ", i);
 	return 0;
 }
 
+/*
+ * Stream n keys against the scripted answer; then, when then is not NULL,
+ * one more on the same connection, answered with then (the connection must
+ * still be in step after an error).
+ */
 static int
-run(const char *answer, size_t len, size_t n, size_t step, struct got *g, char *err,
-    size_t errlen)
+run2(const char *answer, size_t len, size_t n, const char *then, size_t step, struct got *g,
+     struct got *g2, char *err, size_t errlen)
 {
 	int sv[2];
 	pthread_t th;
@@ -106,30 +128,53 @@ run(const char *answer, size_t len, size_t n, size_t step, struct got *g, char *
 	int rc;
 
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0, "socketpair");
-	f = (struct fake){ .fd = sv[1], .answer = answer, .len = len, .step = step };
+	f = (struct fake){ .fd = sv[1], .answer = answer, .len = len, .step = step,
+			   .then = then };
 	cr_assert_eq(pthread_create(&th, NULL, fake_server, &f), 0, "pthread_create");
 	r = ctl_redis_from_fd(sv[0]);
 	cr_assert_not_null(r, "ctl_redis_from_fd");
-	rc = ctl_redis_zrange_stream(r, n, key_fn, member_fn, done_fn, g, err, errlen);
+	rc = ctl_redis_records_stream(r, n, REC, key_fn, member_fn, done_fn, g, err, errlen);
+	if (then != NULL) {
+		char err2[128] = "";
+		int rc2 = ctl_redis_records_stream(r, 1, REC, key_fn, member_fn, done_fn, g2, err2,
+						   sizeof(err2));
+
+		cr_expect_eq(rc2, 0, "the stream after: expected 0, got %d (%s)", rc2, err2);
+	}
+	g->dups = ctl_redis_dup_records(r);
+	g->corrupt = ctl_redis_corrupt_values(r);
+	cr_expect_eq(ctl_redis_calls(r), n + (then != NULL), "one GET per key: %zu, got %llu",
+		     n + (then != NULL), (unsigned long long)ctl_redis_calls(r));
 	ctl_redis_close(r);   /* closes sv[0]: the fake server sees EOF */
 	pthread_join(th, NULL);
 	return rc;
+}
+
+static int
+run(const char *answer, size_t len, size_t n, size_t step, struct got *g, char *err,
+    size_t errlen)
+{
+	return run2(answer, len, n, NULL, step, g, NULL, err, errlen);
 }
 
 struct good_case {
 	const char *name, *answer;
 	size_t n;
 	const char *want;
+	uint64_t dups;
 };
 
 static const struct good_case good[] = {
-	{ "one array", "*2\r\n$3\r\nabc\r\n$2\r\nde\r\n", 1, "0:abc 0:de 0! " },
-	{ "empty arrays", "*0\r\n*0\r\n", 2, "0! 1! " },
-	{ "empty, full, empty member", "*0\r\n*1\r\n$1\r\nx\r\n*1\r\n$0\r\n\r\n", 3,
-	  "0! 1:x 1! 2: 2! " },
-	{ "binary member with CR LF inside", "*1\r\n$4\r\n\r\n\r\n\r\n", 1, "0:\r\n\r\n 0! " },
-	{ "nil array (missing key answered RESP2-style)", "*-1\r\n*1\r\n$2\r\nok\r\n", 2,
-	  "0! 1:ok 1! " },
+	{ "one value", "$6\r\nabcdef\r\n", 1, "0:abc 0:def 0! ", 0 },
+	{ "missing key (nil) and empty value", "$-1\r\n$0\r\n\r\n", 2, "0! 1! ", 0 },
+	{ "records out of order, handed over sorted", "$9\r\nxyzabcmno\r\n", 1,
+	  "0:abc 0:mno 0:xyz 0! ", 0 },
+	{ "a generation appended twice: duplicates dropped", "$12\r\nabcdefabcdef\r\n", 1,
+	  "0:abc 0:def 0! ", 2 },
+	{ "sorted with a duplicate", "$9\r\nabcabcdef\r\n", 1, "0:abc 0:def 0! ", 1 },
+	{ "empty, one, nil", "$0\r\n\r\n$3\r\nxxx\r\n$-1\r\n", 3, "0! 1:xxx 1! 2! ", 0 },
+	{ "binary record with CR LF inside", "$6\r\n\r\n\r\r\n\n\r\n", 1, "0:\r\n\n 0:\r\n\r 0! ",
+	  0 },
 };
 
 Test(redis_stream, good_answers_in_every_cut)
@@ -146,32 +191,72 @@ Test(redis_stream, good_answers_in_every_cut)
 			cr_expect_str_eq(g.log, good[c].want, "%s, %zu-byte writes: expected "
 					 "callbacks '%s', got '%s'", good[c].name, step, good[c].want,
 					 g.log);
+			cr_expect_eq(g.dups, good[c].dups, "%s: expected %llu duplicates counted, "
+				     "got %llu", good[c].name, (unsigned long long)good[c].dups,
+				     (unsigned long long)g.dups);
 		}
 }
 
 Test(redis_stream, error_reply_is_reported_and_drained)
 {
-	static const char answer[] = "*1\r\n$1\r\na\r\n-NOPERM no access to p:{7}:101\r\n"
-				     "*1\r\n$1\r\nc\r\n";
-	struct got g = { .fail_at = -1 };
-	char err[128] = "";
-	int rc = run(answer, sizeof(answer) - 1, 3, 3, &g, err, sizeof(err));
+	static const char answer[] = "$3\r\naaa\r\n-NOPERM no access to p:{7}:101\r\n"
+				     "$3\r\nccc\r\n";
+	struct got g = { .fail_at = -1 }, g2 = { .fail_at = -1 };
+	char err[200] = "";
+	int rc = run2(answer, sizeof(answer) - 1, 3, "$3\r\nddd\r\n", 3, &g, &g2, err,
+		      sizeof(err));
 
 	cr_expect_eq(rc, -EACCES, "an error reply: expected -EACCES, got %d", rc);
-	cr_expect(strstr(err, "NOPERM no access") != NULL, "err names Redis's reason, got '%s'",
-		  err);
-	cr_expect_str_eq(g.log, "0:a 0! ", "no callback after the error, got '%s'", g.log);
+	cr_expect(strstr(err, "GET p:{7}:101: NOPERM no access") != NULL,
+		  "err names the key and Redis's reason, got '%s'", err);
+	cr_expect_str_eq(g.log, "0:aaa 0! ", "no callback after the error, got '%s'", g.log);
+	cr_expect_str_eq(g2.log, "0:ddd 0! ", "the connection is still in step, got '%s'", g2.log);
+}
+
+Test(redis_stream, wrong_type_says_why)
+{
+	static const char answer[] =
+		"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+	struct got g = { .fail_at = -1 };
+	char err[256] = "";
+	int rc = run(answer, sizeof(answer) - 1, 1, 7, &g, err, sizeof(err));
+
+	cr_expect_eq(rc, -EACCES, "got %d", rc);
+	cr_expect(strstr(err, "GET p:{7}:100: WRONGTYPE") != NULL &&
+		  strstr(err, "older chotd") != NULL, "err names the key and the likely cause, "
+		  "got '%s'", err);
+}
+
+Test(redis_stream, corrupt_value_is_refused_whole)
+{
+	static const char answer[] = "$3\r\naaa\r\n$4\r\nbbbb\r\n$3\r\nccc\r\n";
+
+	for (size_t step = 1; step <= 8; step++) {
+		struct got g = { .fail_at = -1 }, g2 = { .fail_at = -1 };
+		char err[200] = "";
+		int rc = run2(answer, sizeof(answer) - 1, 3, "$3\r\nddd\r\n", step, &g, &g2, err,
+			      sizeof(err));
+
+		cr_expect_eq(rc, -EBADMSG, "a 4-byte value of 3-byte records: expected -EBADMSG, "
+			     "got %d (%s)", rc, err);
+		cr_expect(strstr(err, "key p:{7}:101 holds 4 bytes, not a whole number of 3-byte "
+				 "records") != NULL, "err names the key and the sizes, got '%s'", err);
+		cr_expect_str_eq(g.log, "0:aaa 0! ", "none of it, nothing after: got '%s'", g.log);
+		cr_expect_eq(g.corrupt, 1, "counted once, got %llu", (unsigned long long)g.corrupt);
+		cr_expect_str_eq(g2.log, "0:ddd 0! ", "the connection is still in step, got '%s'",
+				 g2.log);
+	}
 }
 
 Test(redis_stream, member_callback_error_stops_callbacks)
 {
-	static const char answer[] = "*2\r\n$1\r\na\r\n$1\r\nb\r\n*1\r\n$1\r\nc\r\n";
+	static const char answer[] = "$6\r\naaabbb\r\n$3\r\nccc\r\n";
 	struct got g = { .fail_at = 1 };
 	char err[128] = "";
 	int rc = run(answer, sizeof(answer) - 1, 2, 5, &g, err, sizeof(err));
 
 	cr_expect_eq(rc, -ENOMEM, "the callback's error is returned, got %d", rc);
-	cr_expect_str_eq(g.log, "0:a ", "nothing after the failing member, got '%s'", g.log);
+	cr_expect_str_eq(g.log, "0:aaa ", "nothing after the failing record, got '%s'", g.log);
 }
 
 struct bad_case {
@@ -180,14 +265,14 @@ struct bad_case {
 };
 
 static const struct bad_case bad[] = {
-	{ "status instead of array", "+OK\r\n", 1 },
-	{ "integer instead of array", ":3\r\n", 1 },
-	{ "bad array length", "*x\r\n", 1 },
-	{ "bad bulk length", "*1\r\n$-3\r\n", 1 },
-	{ "element not a bulk string", "*1\r\n:5\r\n", 1 },
-	{ "LF missing after CR", "*1\r$1\r\na\r\n", 1 },
-	{ "connection closed mid-reply", "*2\r\n$1\r\na\r\n", 1 },
-	{ "fewer replies than keys", "*0\r\n", 2 },
+	{ "status instead of string", "+OK\r\n", 1 },
+	{ "integer instead of string", ":3\r\n", 1 },
+	{ "array instead of string (a ZRANGE's answer)", "*1\r\n$3\r\nabc\r\n", 1 },
+	{ "bad bulk length", "$x\r\n", 1 },
+	{ "negative bulk length", "$-3\r\n", 1 },
+	{ "LF missing after CR", "$3\rabc\r\n", 1 },
+	{ "connection closed mid-reply", "$6\r\nabc", 1 },
+	{ "fewer replies than keys", "$0\r\n\r\n", 2 },
 };
 
 Test(redis_stream, malformed_answers_lose_the_connection)
@@ -204,23 +289,34 @@ Test(redis_stream, malformed_answers_lose_the_connection)
 	}
 }
 
-Test(redis_stream, member_bigger_than_the_buffer)
+/* 3 MB of 3-byte records in descending order, one of them twice: sorted, one dropped. */
+Test(redis_stream, value_bigger_than_the_buffer)
 {
-	size_t big = 3 << 20, len;
+	size_t nrec = 1 << 20, big = (nrec + 1) * REC, len;
 	char *answer = malloc(big + 64);
 	struct got *g = calloc(1, sizeof(*g));
 	char err[128] = "";
 	int rc;
 
 	cr_assert(answer != NULL && g != NULL, "malloc");
-	len = (size_t)sprintf(answer, "*1\r\n$%zu\r\n", big);
-	memset(answer + len, 'z', big);
-	memcpy(answer + len + big, "\r\n", 2);
+	len = (size_t)sprintf(answer, "$%zu\r\n", big);
+	for (size_t i = 0; i < nrec; i++) {
+		size_t v = nrec - 1 - i;
+
+		answer[len++] = (char)(v >> 16);
+		answer[len++] = (char)(v >> 8);
+		answer[len++] = (char)v;
+	}
+	memcpy(answer + len, answer + len - REC, REC);   /* the last record again */
+	len += REC;
+	memcpy(answer + len, "\r\n", 2);
 	g->fail_at = -1;
-	rc = run(answer, len + big + 2, 1, 65536, g, err, sizeof(err));
-	cr_expect_eq(rc, 0, "a 3 MB member: expected 0, got %d (%s)", rc, err);
-	cr_expect_eq(g->members, 1, "one member, got %d", g->members);
-	cr_expect_str_eq(g->log, "0: 0! ", "one member then the reply's end, got '%s'", g->log);
+	g->quiet = true;
+	rc = run(answer, len + 2, 1, 65536, g, err, sizeof(err));
+	cr_expect_eq(rc, 0, "a 3 MB value: expected 0, got %d (%s)", rc, err);
+	cr_expect_eq(g->members, (int)nrec, "%zu records, got %d", nrec, g->members);
+	cr_expect(!g->unordered, "records in ascending order");
+	cr_expect_eq(g->dups, 1, "one duplicate, got %llu", (unsigned long long)g->dups);
 	free(answer);
 	free(g);
 }
@@ -257,16 +353,16 @@ two_key_fn(void *ctx, size_t i, char *buf, size_t cap)
 }
 
 /*
- * Key 0 lives on shard A, key 1 on shard B.  B's reply starts first (held:
- * not its turn), A's completes while B's is half read, then B's ends: it
- * must be handed over then, after A's, and the stream must not stall.
+ * Key 0 lives on shard A, key 1 on shard B.  B's reply starts first, A's
+ * completes while B's is half read, then B's ends: it must be handed over
+ * then, after A's, and the stream must not stall.
  */
 Test(redis_stream, two_shards_in_key_order)
 {
 	struct slot_map *m = calloc(1, sizeof(*m));
-	struct slow a = { .part1 = "*1\r\n$1\r\nx", .part2 = "\r\n", .wait1_ms = 60,
+	struct slow a = { .part1 = "$3\r\nxxx", .part2 = "\r\n", .wait1_ms = 60,
 			  .wait2_ms = 1 };
-	struct slow b = { .part1 = "*2\r\n$1\r\ny\r\n$1\r\nz", .part2 = "\r\n", .wait1_ms = 1,
+	struct slow b = { .part1 = "$6\r\nzzzy", .part2 = "yy\r\n", .wait1_ms = 1,
 			  .wait2_ms = 200 };
 	struct got g = { .fail_at = -1 };
 	int sa[2], sb[2], fds[2];
@@ -293,14 +389,16 @@ Test(redis_stream, two_shards_in_key_order)
 	cr_assert_eq(pthread_create(&tb, NULL, slow_server, &b), 0);
 	r = ctl_redis_from_map(m, fds);
 	cr_assert_not_null(r);
-	rc = ctl_redis_zrange_stream(r, 2, two_key_fn, member_fn, done_fn, &g, err, sizeof(err));
+	rc = ctl_redis_records_stream(r, 2, REC, two_key_fn, member_fn, done_fn, &g, err,
+				      sizeof(err));
 	cr_expect_eq(ctl_redis_calls(r), 2);
 	ctl_redis_close(r);
 	pthread_join(ta, NULL);
 	pthread_join(tb, NULL);
 	free(m);
 	cr_assert_eq(rc, 0, "expected 0, got %d (%s)", rc, err);
-	cr_assert_str_eq(g.log, "0:x 0! 1:y 1:z 1! ", "callbacks in key order, got '%s'", g.log);
+	cr_assert_str_eq(g.log, "0:xxx 0! 1:yyy 1:zzz 1! ", "callbacks in key order, got '%s'",
+			 g.log);
 }
 
 /* Two fake shards A (key 0) and B (key 1) answering with the given scripts. */
@@ -330,7 +428,9 @@ run_two(struct slow *a, struct slow *b, unsigned timeout_ms, struct got *g, char
 	r = ctl_redis_from_map(m, fds);
 	cr_assert_not_null(r);
 	r->timeout_ms = timeout_ms;
-	rc = ctl_redis_zrange_stream(r, 2, two_key_fn, member_fn, done_fn, g, err, errlen);
+	rc = ctl_redis_records_stream(r, 2, REC, two_key_fn, member_fn, done_fn, g, err, errlen);
+	g->dups = ctl_redis_dup_records(r);
+	g->corrupt = ctl_redis_corrupt_values(r);
 	ctl_redis_close(r);     /* the servers see EOF */
 	pthread_join(ta, NULL);
 	pthread_join(tb, NULL);
@@ -338,10 +438,39 @@ run_two(struct slow *a, struct slow *b, unsigned timeout_ms, struct got *g, char
 	return rc;
 }
 
-/* B's error arrives first and is held; it is reported in its turn, after A's members. */
+/* B's whole value arrives first: held, sorted and deduplicated in its queue, then handed over. */
+Test(redis_stream, two_shards_held_value_sorted)
+{
+	struct slow a = { .part1 = "$3\r\nxxx\r\n", .part2 = "", .wait1_ms = 80 };
+	struct slow b = { .part1 = "$12\r\nzzzyyyzzzaaa\r\n", .part2 = "" };
+	struct got g = { .fail_at = -1 };
+	char err[256] = "";
+	int rc = run_two(&a, &b, 5000, &g, err, sizeof(err));
+
+	cr_assert_eq(rc, 0, "got %d (%s)", rc, err);
+	cr_assert_str_eq(g.log, "0:xxx 0! 1:aaa 1:yyy 1:zzz 1! ", "'%s'", g.log);
+	cr_assert_eq(g.dups, 1, "one duplicate, got %llu", (unsigned long long)g.dups);
+}
+
+/* B's corrupt value arrives first and is held: refused in its turn, naming its key. */
+Test(redis_stream, two_shards_held_corrupt_value)
+{
+	struct slow a = { .part1 = "$3\r\nxxx\r\n", .part2 = "", .wait1_ms = 80 };
+	struct slow b = { .part1 = "$5\r\nyyyzz\r\n", .part2 = "" };
+	struct got g = { .fail_at = -1 };
+	char err[256] = "";
+	int rc = run_two(&a, &b, 5000, &g, err, sizeof(err));
+
+	cr_assert_eq(rc, -EBADMSG, "got %d (%s)", rc, err);
+	cr_assert(strstr(err, "key p:{b}:b1 holds 5 bytes") != NULL, "%s", err);
+	cr_assert_str_eq(g.log, "0:xxx 0! ", "A's records only: '%s'", g.log);
+	cr_assert_eq(g.corrupt, 1);
+}
+
+/* B's error arrives first and is held; it is reported in its turn, after A's records. */
 Test(redis_stream, two_shards_error_in_turn)
 {
-	struct slow a = { .part1 = "*1\r\n$1\r\nx\r\n", .part2 = "", .wait1_ms = 80 };
+	struct slow a = { .part1 = "$3\r\nxxx\r\n", .part2 = "", .wait1_ms = 80 };
 	struct slow b = { .part1 = "-NOPERM no access to p:{b}:b1\r\n", .part2 = "" };
 	struct got g = { .fail_at = -1 };
 	char err[256] = "";
@@ -349,13 +478,13 @@ Test(redis_stream, two_shards_error_in_turn)
 
 	cr_assert_eq(rc, -EACCES, "got %d (%s)", rc, err);
 	cr_assert(strstr(err, "NOPERM no access to p:{b}:b1") != NULL, "%s", err);
-	cr_assert_str_eq(g.log, "0:x 0! ", "A's reply first, then nothing: '%s'", g.log);
+	cr_assert_str_eq(g.log, "0:xxx 0! ", "A's reply first, then nothing: '%s'", g.log);
 }
 
 /* B never answers: the stream gives up after the timeout, naming B. */
 Test(redis_stream, two_shards_silent_node_named)
 {
-	struct slow a = { .part1 = "*1\r\n$1\r\nx\r\n", .part2 = "" };
+	struct slow a = { .part1 = "$3\r\nxxx\r\n", .part2 = "" };
 	struct slow b = { .part1 = "", .part2 = "" };
 	struct got g = { .fail_at = -1 };
 	char err[256] = "";
@@ -364,5 +493,5 @@ Test(redis_stream, two_shards_silent_node_named)
 	cr_assert_eq(rc, -EIO, "got %d (%s)", rc, err);
 	cr_assert(strstr(err, "Redis node b:1: no answer within 300 ms") != NULL,
 		  "the silent node, and only it, is named: %s", err);
-	cr_assert_str_eq(g.log, "0:x 0! ", "'%s'", g.log);
+	cr_assert_str_eq(g.log, "0:xxx 0! ", "'%s'", g.log);
 }

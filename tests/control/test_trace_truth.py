@@ -195,7 +195,7 @@ def main():
                                      % r.stderr)
                     redis.cli("ACL", "SETUSER", "chot-operator", "+chot.audit")
                     # ACL: the operator cannot write scan data, ingest cannot read the vault.
-                    for user, cmd in (("operator", ["ZADD", "s:{00}:1", "0", "x"]),
+                    for user, cmd in (("operator", ["APPEND", "s:{00}:w1", "x"]),
                                       ("ingest", ["GET", "v:{00}"])):
                         pw = open(redis.passfiles[user]).read().strip()
                         rr = subprocess.run(["redis-cli", "-p", str(redis.port), "--user",

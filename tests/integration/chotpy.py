@@ -484,27 +484,53 @@ HOUR_MS = 3600000
 BLOCK_MS = 4 * HOUR_MS
 
 
+def records(value, size, key):
+    """A key's STRING value as its fixed-size records (proto/layout.h); a
+    value that is not whole records is corrupt, never half-read."""
+    value = value or b""
+    if len(value) % size:
+        raise AssertionError("%r holds %d bytes, not whole %d-byte records"
+                             % (key, len(value), size))
+    return [value[i:i + size] for i in range(0, len(value), size)]
+
+
 def stored_events(port, user=None, password=None):
+    """Decode every s:{pid}:w<week> and p:{site}:b<block> record (proto/layout.h) into two
+    sets of (pid hex, site, ts_ms, dir); they must agree with each other.  Sets:
+    the exact duplicates a resent generation appends are dropped, as chotctl drops them."""
     if hasattr(port, "port"):          # a Redis object: use its credentials
         port, user, password = port.port, port.user, port.password
-    """Decode every s:{pid}:w<week> and p:{site}:b<block> member (proto/layout.h) into two
-    sets of (pid hex, site, ts_ms, dir); they must agree with each other."""
     r = Resp(port, user, password)
     timeline, presence = set(), set()
     for k in r.scan("s:*"):
         pid = k[3:35].decode()
         week = int(k.rsplit(b":", 1)[1].lstrip(b"w"))
-        for m in r.call("ZRANGE", k, 0, -1):
+        for m in records(r.call("GET", k), 9, k):
             site, ms = struct.unpack(">II", m[:8])
             timeline.add((pid, site, week * WEEK_MS + ms, m[8]))
     for k in r.scan("p:*"):
         site = int(k.split(b"}")[0][3:])
         block = int(k.rsplit(b":", 1)[1].lstrip(b"b"))
-        for m in r.call("ZRANGE", k, 0, -1):
+        for m in records(r.call("GET", k), 20, k):
             ms = int.from_bytes(m[16:19], "big")
             presence.add((m[:16].hex(), site, block * BLOCK_MS + ms, m[19]))
     r.close()
     return timeline, presence
+
+
+def stored_duplicates(port, user=None, password=None):
+    """Exact duplicate records at rest over every s:/p: key (what a resent
+    APPEND leaves and readers drop): records stored minus distinct records."""
+    if hasattr(port, "port"):
+        port, user, password = port.port, port.user, port.password
+    r = Resp(port, user, password)
+    dups = 0
+    for pattern, size in (("s:*", 9), ("p:*", 20)):
+        for k in r.scan(pattern):
+            recs = records(r.call("GET", k), size, k)
+            dups += len(recs) - len(set(recs))
+    r.close()
+    return dups
 
 
 class TempDir:

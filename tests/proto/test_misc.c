@@ -3,6 +3,7 @@
  * vault and pseudonyms: round trips and the rejects each one promises.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
@@ -250,4 +251,88 @@ Test(layout, records_unique)
 		cr_assert_eq(memcmp(buf, cases[i].out, strlen(cases[i].out)), 0, "case %zu: %.*s", i,
 		             (int)strlen(cases[i].out), buf);
 	}
+}
+
+static int
+ref_cmp(const void *a, const void *b, void *len)
+{
+	return memcmp(a, b, *(const size_t *)len);
+}
+
+/* Byte k of record i of n for a test shape (x: a random word). */
+static uint8_t
+shaped(int shape, uint64_t x, size_t i, size_t k, size_t n, size_t len)
+{
+	switch (shape) {
+	case 0: return (uint8_t)(x % 3);                              /* many duplicates */
+	case 1: return (uint8_t)x;                                    /* random */
+	case 2: return k == 0 ? (uint8_t)(i >> 4) : (uint8_t)((i & 15) + k); /* sorted */
+	case 3: return k == len - 1 ? (uint8_t)(255 - i % 256) : (uint8_t)((n - i) / 256);
+	case 4: return 7;                                             /* all equal */
+	default: return k == len - 2 ? (uint8_t)(i % 37) : (uint8_t)(x % 2); /* sawtooth */
+	}
+}
+
+static void
+rec_swap_test(uint8_t *a, size_t len)
+{
+	uint8_t t[64];
+
+	memcpy(t, a, len);
+	memcpy(a, a + len, len);
+	memcpy(a + len, t, len);
+}
+
+/*
+ * The records' own sort (inlined comparisons for 9- and 20-byte records, a
+ * quicksort with heapsort fallback) against qsort + memcmp: random values
+ * with many duplicates, already sorted, reversed, all equal, sawtooth runs
+ * (generations appended one after another), from 0 to 3000 records.
+ */
+Test(layout, records_unique_matches_qsort)
+{
+	static const size_t lens[] = { LAYOUT_SUBJECT_RECORD_LEN, LAYOUT_SITE_RECORD_LEN, 3, 40 };
+	static const size_t counts[] = { 0, 1, 2, 15, 16, 17, 33, 100, 1000, 3000 };
+	uint64_t x = 88172645463325252ull;
+
+	for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++)
+		for (size_t ci = 0; ci < sizeof(counts) / sizeof(counts[0]); ci++)
+			for (int shape = 0; shape < 6; shape++) {
+				size_t len = lens[li], n = counts[ci];
+				uint8_t *a = malloc(n * len + 1), *b = malloc(n * len + 1);
+				uint64_t dups = 0;
+				size_t kept = 0;
+				long got;
+
+				cr_assert(a != NULL && b != NULL);
+				for (size_t i = 0; i < n; i++)
+					for (size_t k = 0; k < len; k++) {
+						x ^= x << 13;
+						x ^= x >> 7;
+						x ^= x << 17;
+						a[i * len + k] = shaped(shape, x, i, k, n, len);
+					}
+				memcpy(b, a, n * len);
+				if (n > 0)
+					qsort_r(b, n, len, ref_cmp, &len);
+				for (size_t i = 0; i < n; i++)
+					if (kept == 0 || memcmp(b + (kept - 1) * len, b + i * len, len) != 0)
+						memmove(b + kept++ * len, b + i * len, len);
+				got = layout_records_unique(a, n * len, len, &dups);
+				cr_assert_eq(got, (long)kept, "%zu-byte records, n %zu, shape %d: kept "
+					     "%ld, qsort %zu", len, n, shape, got, kept);
+				cr_assert_eq(dups, n - kept, "%zu-byte, n %zu, shape %d: dups", len, n,
+					     shape);
+				cr_assert_eq(memcmp(a, b, kept * len), 0, "%zu-byte records, n %zu, "
+					     "shape %d: order differs from qsort's", len, n, shape);
+				cr_assert(layout_records_ascending(a, kept, len), "ascending after");
+				cr_assert(kept < 2 || !layout_records_ascending(a + len, 2, len) ||
+					  memcmp(a + len, a + 2 * len, len) < 0);
+				if (kept > 1) {        /* a pair out of order is not ascending */
+					rec_swap_test(a, len);
+					cr_assert(!layout_records_ascending(a, 2, len));
+				}
+				free(a);
+				free(b);
+			}
 }

@@ -259,6 +259,13 @@ class Case:
             "rx_packets", "replayed", "stale_epoch", "dup_scans", "events_stored",
             "events_dropped", "batches_dropped", "acks_sent", "redis_errors",
             "redis_resent")})
+        # Duplicates at rest (readers drop them) come only from resent APPENDs:
+        # at most a timeline and a presence record per resent event.
+        dups = cp.stored_duplicates(self.redis)
+        self.figures["records_duplicated_at_rest"] = dups
+        if dups > 2 * c.get("redis_resent", 0):
+            self.fails.append("%d duplicate records at rest, more than the %s events resent "
+                              "can explain" % (dups, c.get("redis_resent")))
         return rep, c
 
     def case_loss(self):
