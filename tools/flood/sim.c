@@ -24,11 +24,10 @@
 #include "keys.h"
 #include "lists.h"
 #include "rng.h"
-#include "sim.h"
+#include "sim_run.h"
 #include "verdict.h"
 #include "clock.h"
 
-#define SEND_MAX 1024
 #define RECV_BURST 64
 
 static const char sim_usage[] =
@@ -54,15 +53,6 @@ static const char sim_usage[] =
 	"latency p50/p99 from the batch's first send, and the codes per reason.\n"
 	"Exit 0 when every scan was acknowledged, 1 at the deadline (default\n"
 	"duration + 120 s) or on SIGINT/SIGTERM, 2 on bad usage.\n";
-
-struct sim_opts {
-	uint32_t devices, sites, first_device, epoch_base;
-	double rate, duration, reboot_rate, deadline_s, progress_s;
-	uint64_t events, seed;
-	struct sim_params p;
-	uint64_t linger_us;
-	const char *to, *keys_path, *report, *events_out, *prefix;
-};
 
 static volatile sig_atomic_t sim_stop;
 
@@ -116,14 +106,6 @@ open_socket(const char *to)
 	return fd;
 }
 
-struct sender {
-	int fd;
-	unsigned n;
-	struct mmsghdr msg[SEND_MAX];
-	struct iovec iov[SEND_MAX];
-	uint64_t datagrams, errors;
-};
-
 static void
 send_flush(struct sender *s)
 {
@@ -160,19 +142,6 @@ send_add(struct sender *s, const uint8_t *dg, size_t len)
 	s->n++;
 }
 
-struct sim_run {
-	struct sim_opts *o;
-	struct sim_dev *devs;
-	uint64_t *next_reboot_us;
-	struct sim_events ev;
-	struct sim_stats st;
-	struct sender tx;
-	struct fl_rng rng;
-	uint64_t t0_us, gen_done_us, all_acked_us, acked;
-	uint64_t *lat_us;                /* verdict latencies */
-	size_t n_lat, cap_lat;
-};
-
 static void
 verdict_in(struct sim_run *R, const uint8_t *buf, size_t len, uint64_t now)
 {
@@ -197,26 +166,6 @@ verdict_in(struct sim_run *R, const uint8_t *buf, size_t len, uint64_t now)
 		R->cap_lat = cap;
 	}
 	R->lat_us[R->n_lat++] = lat;
-}
-
-static int
-u64_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of the sorted latencies, in microseconds; -1 without any. */
-static double
-lat_pct(const struct sim_run *R, double q)
-{
-	size_t k;
-
-	if (R->n_lat == 0)
-		return -1;
-	k = (size_t)(q * (double)R->n_lat + 0.999999);
-	return (double)R->lat_us[(k ? k : 1) - 1];
 }
 
 static uint64_t
@@ -335,115 +284,6 @@ devices_pass(struct sim_run *R, uint64_t now)
 			send_add(&R->tx, b->dg, b->len);
 	}
 	send_flush(&R->tx);
-}
-
-static void
-progress(struct sim_run *R, uint64_t now, bool tty, bool last)
-{
-	double el = (double)(now - R->t0_us) / 1e6;
-
-	fprintf(stderr, "%ssim %6.1fs: created %u/%lu, acked %lu, outstanding %lu, "
-		"retransmitted %lu, reboots %lu, stalls %lu%s",
-		tty ? "\r\033[K" : "", el, R->ev.n, (unsigned long)R->o->events,
-		(unsigned long)R->acked, (unsigned long)(R->ev.n - R->acked),
-		(unsigned long)R->st.retransmissions, (unsigned long)R->st.reboots,
-		(unsigned long)R->st.stalls, tty && !last ? "" : "\n");
-}
-
-/* The verdict summary on stderr, after the last progress line. */
-static void
-verdict_summary(struct sim_run *R)
-{
-	const struct sim_stats *s = &R->st;
-
-	qsort(R->lat_us, R->n_lat, sizeof(*R->lat_us), u64_cmp);
-	fprintf(stderr, "sim verdicts: requested %lu, received %lu, bad %lu, missing %lu; "
-		"latency p50 %.0f us, p99 %.0f us; clear %lu, invalid %lu",
-		(unsigned long)s->verdicts_requested, (unsigned long)s->verdicts_received,
-		(unsigned long)s->verdicts_bad, (unsigned long)s->verdicts_missing,
-		lat_pct(R, 0.50), lat_pct(R, 0.99), (unsigned long)s->verdict_code[0],
-		(unsigned long)s->verdict_code[1]);
-	for (int i = 0; i < CHK_NREASONS; i++)
-		if (s->verdict_code[2 + i])
-			fprintf(stderr, ", %s %lu", chk_reasons[i].name,
-				(unsigned long)s->verdict_code[2 + i]);
-	fputc('\n', stderr);
-}
-
-static int
-write_report(struct sim_run *R, const char *path, uint64_t end, bool ok)
-{
-	const struct sim_opts *o = R->o;
-	const struct sim_stats *s = &R->st;
-	double el = (double)(end - R->t0_us) / 1e6;
-	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
-
-	if (f == NULL) {
-		fprintf(stderr, "chot-flood sim: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	fprintf(f, "{\"ok\": %s, \"devices\": %u, \"rate_target\": %.0f, \"events\": %u, "
-		"\"events_acked\": %lu, \"events_outstanding\": %lu, ",
-		ok ? "true" : "false", o->devices, o->rate, R->ev.n, (unsigned long)R->acked,
-		(unsigned long)(R->ev.n - R->acked));
-	fprintf(f, "\"batches_sent\": %lu, \"retransmissions\": %lu, \"datagrams_sent\": %lu, "
-		"\"send_errors\": %lu, \"acks_received\": %lu, \"acks_bad\": %lu, "
-		"\"acks_stale_epoch\": %lu, \"acks_no_progress\": %lu, ",
-		(unsigned long)s->batches_sent, (unsigned long)s->retransmissions,
-		(unsigned long)R->tx.datagrams, (unsigned long)R->tx.errors,
-		(unsigned long)s->acks_received, (unsigned long)s->acks_bad,
-		(unsigned long)s->acks_stale_epoch, (unsigned long)s->acks_no_progress);
-	fprintf(f, "\"reboots\": %lu, \"stalls\": %lu, \"events_repacked\": %lu, "
-		"\"old_epoch_replays\": %lu, \"pack_errors\": %lu, ",
-		(unsigned long)s->reboots, (unsigned long)s->stalls,
-		(unsigned long)s->events_repacked, (unsigned long)s->old_epoch_replays,
-		(unsigned long)s->pack_errors);
-	qsort(R->lat_us, R->n_lat, sizeof(*R->lat_us), u64_cmp);
-	fprintf(f, "\"verdict_rate\": %g, \"verdicts_requested\": %lu, \"verdicts_received\": %lu, "
-		"\"verdicts_bad\": %lu, \"verdicts_unmatched\": %lu, \"verdicts_missing\": %lu, "
-		"\"verdict_latency_us\": {\"n\": %zu, \"p50\": %.0f, \"p99\": %.0f, \"max\": %.0f}, "
-		"\"verdict_codes\": {\"clear\": %lu, \"invalid\": %lu",
-		o->p.verdict_rate, (unsigned long)s->verdicts_requested,
-		(unsigned long)s->verdicts_received, (unsigned long)s->verdicts_bad,
-		(unsigned long)s->verdicts_unmatched, (unsigned long)s->verdicts_missing, R->n_lat,
-		lat_pct(R, 0.50), lat_pct(R, 0.99), lat_pct(R, 1.0),
-		(unsigned long)s->verdict_code[0], (unsigned long)s->verdict_code[1]);
-	for (int i = 0; i < CHK_NREASONS; i++)
-		fprintf(f, ", \"%s\": %lu", chk_reasons[i].name,
-			(unsigned long)s->verdict_code[2 + i]);
-	fprintf(f, "}, ");
-	fprintf(f, "\"elapsed_s\": %.3f, \"create_s\": %.3f, \"drain_s\": %.3f, "
-		"\"rate_achieved\": %.0f, \"prefix\": \"%s\", \"first_device\": %u}\n", el,
-		R->gen_done_us ? (double)(R->gen_done_us - R->t0_us) / 1e6 : el,
-		R->gen_done_us && R->all_acked_us ? (double)(R->all_acked_us - R->gen_done_us) / 1e6
-						  : -1.0,
-		R->gen_done_us ? R->ev.n / ((double)(R->gen_done_us - R->t0_us) / 1e6 + 1e-9) : 0.0,
-		R->ev.prefix, o->first_device);
-	if (f != stdout)
-		fclose(f);
-	return 0;
-}
-
-static int
-write_events(const struct sim_run *R, const char *path)
-{
-	FILE *f = fopen(path, "w");
-	char subj[WIRE_SUBJECT_MAX_NUL];
-	uint32_t i;
-
-	if (f == NULL) {
-		fprintf(stderr, "chot-flood sim: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	fputs("# subject ts_ms site_id dir acked (scheme pccovid)\n", f);
-	for (i = 0; i < R->ev.n; i++) {
-		const struct sim_event *e = &R->ev.ev[i];
-
-		sim_subject(subj, &R->ev, i);
-		fprintf(f, "%s %lu %u %u %u\n", subj, (unsigned long)e->ts_ms, e->site_id, e->dir,
-			e->acked);
-	}
-	return fclose(f) == 0 ? 0 : -1;
 }
 
 static int
@@ -622,24 +462,24 @@ fl_cmd_sim(int argc, char **argv)
 		if (now >= deadline || sim_stop)
 			break;
 		if (o.progress_s > 0 && now >= next_progress) {
-			progress(&R, now, tty, false);
+			sim_progress(&R, now, tty, false);
 			next_progress = now + (uint64_t)(o.progress_s * 1e6);
 		}
 		poll(&pfd, 1, 1);
 	}
 	now = chot_mono_us();
 	ok = R.gen_done_us != 0 && R.acked == o.events;
-	progress(&R, now, tty, true);
+	sim_progress(&R, now, tty, true);
 	if (o.p.verdict_rate > 0)
-		verdict_summary(&R);
+		sim_verdict_summary(&R);
 	if (!ok)
 		fprintf(stderr, "chot-flood sim: %s with %lu of %u scans not acknowledged\n",
 			sim_stop ? "stopped" : "deadline reached",
 			(unsigned long)(R.ev.n - R.acked), R.ev.n);
 	rc = ok ? 0 : 1;
-	if (o.report != NULL && write_report(&R, o.report, now, ok) != 0)
+	if (o.report != NULL && sim_write_report(&R, o.report, now, ok) != 0)
 		rc = 1;
-	if (o.events_out != NULL && write_events(&R, o.events_out) != 0)
+	if (o.events_out != NULL && sim_write_events(&R, o.events_out) != 0)
 		rc = 1;
 	goto out;
 nomem:
