@@ -17,7 +17,7 @@
 #define MOVED_MAX 3
 #define SEEDS_MAX 16
 
-/* Where to connect: a MOVED changes host and port. */
+/* Where to connect: a MOVED changes host and port (an ASK does not). */
 struct lists_target {
 	bool is_unix;                /* host is then the socket path */
 	char host[256];
@@ -107,61 +107,139 @@ lists_reader_destroy(struct lists_reader *r)
 	free(r);
 }
 
+/* A blocking connection to host:port (or the socket path), authenticated. */
+static redisContext *
+reader_open(const struct lists_reader *r, const char *host, int port, bool is_unix, int *rc,
+	    char *err, size_t errlen)
+{
+	redisContext *c;
+	redisReply *rep;
+
+	c = is_unix ? redisConnectUnixWithTimeout(host, r->tv)
+		    : redisConnectWithTimeout(host, port, r->tv);
+	if (c == NULL || c->err) {
+		snprintf(err, errlen, "lists: cannot connect to %s:%d: %s", host, port,
+			 c != NULL ? c->errstr : "out of memory");
+		redisFree(c);
+		*rc = -ECONNREFUSED;
+		return NULL;
+	}
+	(void)redisSetTimeout(c, r->tv);
+	if (r->password[0] == '\0')
+		return c;
+	rep = r->user[0] != '\0' ? redisCommand(c, "AUTH %s %s", r->user, r->password)
+				 : redisCommand(c, "AUTH %s", r->password);
+	if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
+		snprintf(err, errlen, "lists: AUTH as '%s' on %s:%d: %s", r->user, host, port,
+			 rep != NULL ? rep->str : c->errstr);
+		freeReplyObject(rep);
+		redisFree(c);
+		*rc = -EACCES;
+		return NULL;
+	}
+	freeReplyObject(rep);
+	return c;
+}
+
 static int
 reader_connect(struct lists_reader *r, char *err, size_t errlen)
 {
-	redisReply *rep;
+	int rc = 0;
 
 	if (r->c != NULL)
 		return 0;
-	r->c = r->u.is_unix ? redisConnectUnixWithTimeout(r->u.host, r->tv)
-			    : redisConnectWithTimeout(r->u.host, r->u.port, r->tv);
-	if (r->c == NULL || r->c->err) {
-		snprintf(err, errlen, "lists: cannot connect to %s:%d: %s", r->u.host, r->u.port,
-			 r->c != NULL ? r->c->errstr : "out of memory");
-		reader_close(r);
-		if (r->nseeds > 1) {      /* a cluster: the next call tries the next seed */
-			snprintf(r->u.host, sizeof(r->u.host), "%s", r->seeds[r->next_seed].host);
-			r->u.port = r->seeds[r->next_seed].port;
-			r->next_seed = (r->next_seed + 1) % r->nseeds;
-		}
-		return -ECONNREFUSED;
+	r->c = reader_open(r, r->u.host, r->u.port, r->u.is_unix, &rc, err, errlen);
+	if (r->c == NULL && rc == -ECONNREFUSED && r->nseeds > 1) {
+		/* a cluster: the next call tries the next seed */
+		snprintf(r->u.host, sizeof(r->u.host), "%s", r->seeds[r->next_seed].host);
+		r->u.port = r->seeds[r->next_seed].port;
+		r->next_seed = (r->next_seed + 1) % r->nseeds;
 	}
-	(void)redisSetTimeout(r->c, r->tv);
-	if (r->password[0] == '\0')
-		return 0;
-	rep = r->user[0] != '\0' ? redisCommand(r->c, "AUTH %s %s", r->user, r->password)
-				 : redisCommand(r->c, "AUTH %s", r->password);
-	if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
-		snprintf(err, errlen, "lists: AUTH as '%s' on %s:%d: %s", r->user, r->u.host,
-			 r->u.port, rep != NULL ? rep->str : r->c->errstr);
-		freeReplyObject(rep);
-		reader_close(r);
-		return -EACCES;
-	}
-	freeReplyObject(rep);
+	return r->c != NULL ? 0 : rc;
+}
+
+/*
+ * "<kind> <slot> <host>:<port>" (kind MOVED or ASK): the node named.
+ * 0, or -EINVAL when msg is not that redirection.
+ */
+static int
+parse_redirect(const char *msg, const char *kind, char host[256], int *port)
+{
+	size_t kl = strlen(kind);
+	const char *sp, *colon;
+	long p;
+
+	if (strncmp(msg, kind, kl) != 0 || msg[kl] != ' ' ||
+	    (sp = strchr(msg + kl + 1, ' ')) == NULL || (colon = strrchr(sp, ':')) == NULL ||
+	    (size_t)(colon - sp - 1) >= 256)
+		return -EINVAL;
+	p = strtol(colon + 1, NULL, 10);
+	if (p < 1 || p > 65535)
+		return -EINVAL;
+	memcpy(host, sp + 1, (size_t)(colon - sp - 1));
+	host[colon - sp - 1] = 0;
+	*port = (int)p;
 	return 0;
 }
 
-/* "MOVED <slot> <host>:<port>": reconnect there.  0, or -EINVAL when it is not one. */
+/* MOVED: the slot lives there now; reconnect there for good. */
 static int
 reader_moved(struct lists_reader *r, const char *msg)
 {
-	const char *sp, *colon;
-	long port;
+	char host[256];
+	int port;
 
-	if (strncmp(msg, "MOVED ", 6) != 0 || (sp = strchr(msg + 6, ' ')) == NULL ||
-	    (colon = strrchr(sp, ':')) == NULL || (size_t)(colon - sp - 1) >= sizeof(r->u.host))
+	if (parse_redirect(msg, "MOVED", host, &port) != 0)
 		return -EINVAL;
-	port = strtol(colon + 1, NULL, 10);
-	if (port < 1 || port > 65535)
-		return -EINVAL;
-	memcpy(r->u.host, sp + 1, (size_t)(colon - sp - 1));
-	r->u.host[colon - sp - 1] = 0;
-	r->u.port = (int)port;
+	memcpy(r->u.host, host, sizeof(host));
+	r->u.port = port;
 	r->u.is_unix = false;
 	reader_close(r);
 	return 0;
+}
+
+/*
+ * ASK: the slot is being migrated and this key is already on the target.
+ * Ask the target once, on a side connection, with ASKING first; the next
+ * command goes to the owner again (the cluster spec, "ASK redirection").
+ * The reply, or NULL with err and *rc.
+ */
+static redisReply *
+reader_ask(struct lists_reader *r, const char *msg, int *rc, char *err, size_t errlen,
+	   int argc, const char **argv)
+{
+	char host[256];
+	int port;
+	redisContext *c;
+	redisReply *rep;
+
+	if (parse_redirect(msg, "ASK", host, &port) != 0) {
+		*rc = -EINVAL;
+		return NULL;
+	}
+	c = reader_open(r, host, port, false, rc, err, errlen);
+	if (c == NULL)
+		return NULL;
+	rep = redisCommand(c, "ASKING");
+	if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
+		snprintf(err, errlen, "lists: ASKING on %s:%d: %s", host, port,
+			 rep != NULL ? rep->str : c->errstr);
+		*rc = -EIO;
+		freeReplyObject(rep);
+		redisFree(c);
+		return NULL;
+	}
+	freeReplyObject(rep);
+	rep = redisCommandArgv(c, argc, argv, NULL);
+	if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
+		snprintf(err, errlen, "lists: %s %s on %s:%d (ASK): %s", argv[0], argv[1], host,
+			 port, rep != NULL ? rep->str : c->errstr);
+		*rc = rep != NULL && strncmp(rep->str, "NOPERM", 6) == 0 ? -EPERM : -EIO;
+		freeReplyObject(rep);
+		rep = NULL;
+	}
+	redisFree(c);
+	return rep;
 }
 
 /* One command; the reply (never an error reply), or NULL with err and *rc. */
@@ -191,6 +269,12 @@ reader_cmd(struct lists_reader *r, int *rc, char *err, size_t errlen, int argc,
 		if (reader_moved(r, rep->str) == 0) {
 			freeReplyObject(rep);
 			continue;
+		}
+		if (strncmp(rep->str, "ASK ", 4) == 0) {
+			redisReply *ask = reader_ask(r, rep->str, rc, err, errlen, argc, argv);
+
+			freeReplyObject(rep);
+			return ask;
 		}
 		snprintf(err, errlen, "lists: %s %s on %s:%d: %s", argv[0], argv[1], r->u.host,
 			 r->u.port, rep->str);

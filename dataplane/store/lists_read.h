@@ -6,7 +6,10 @@
  * It talks to the server of redis.url (redis://, unix://) as redis.user.
  * cluster://: it connects to the first seed and follows MOVED replies (all
  * list keys share the {lists} hash tag, so one node answers every read);
- * when a node cannot be reached the next call tries the next seed.
+ * while the {lists} slot is being migrated, an ASK sends that one command
+ * to the target, after ASKING, on a side connection, and the next command
+ * goes to the owner again; when a node cannot be reached the next call
+ * tries the next seed.
  * A broken connection is closed and reopened by the next call.
  *
  * EAL-free; the only other file besides store_redis.c that includes hiredis.
