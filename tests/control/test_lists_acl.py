@@ -1,8 +1,8 @@
 """The checkpoint loop's Redis ACL (DESIGN §4, §9) in the shipped
 configs/redis.conf, on a real redis-server:
 
-  - chot-ingest (chotd) reads the lists and appends alerts, but cannot write
-    any list (HSET/HDEL/DEL on watch, zones, greenlane, plates, sites; INCR or
+  - chot-ingest (chotd) reads the lists it enforces (not the sealed plates)
+    and appends alerts, but cannot write any list (HSET/HDEL/DEL on watch, zones, greenlane, plates, sites; INCR or
     SET of the version), nor read, trim or delete alerts;
   - chot-operator reads the alerts (XRANGE, XREVRANGE, XREAD) but cannot
     forge or erase one (XADD, XDEL, XTRIM, DEL on chot:{alerts}), cannot
@@ -75,7 +75,8 @@ def main():
             # ingest: reads the lists, appends alerts; nothing else there.
             for key in (cp.LISTS_WATCH, cp.LISTS_ZONES, cp.LISTS_GREENLANE, PLATES,
                         "chot:{lists}:sites"):
-                allowed(ing, "ingest", "HGETALL", key)
+                # The sealed plates are chotctl's (vehicle list): chotd never reads them.
+                (refused if key == PLATES else allowed)(ing, "ingest", "HGETALL", key)
                 refused(ing, "ingest", "HSET", key, "1", "x")
                 refused(ing, "ingest", "HDEL", key, "1")
                 refused(ing, "ingest", "DEL", key)

@@ -66,6 +66,16 @@ static const struct acl_case cases[] = {
 	{ "chot-ingest", RSRV_INGEST_PW, { "INCR", "chot:{lists}:version" }, false },
 	{ "chot-ingest", RSRV_INGEST_PW, { "GET", "chot:audit" }, false },
 	{ "chot-ingest", RSRV_INGEST_PW, { "XADD", "chot:{lists}:watch", "*", "a", "b" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "HSCAN", "chot:{lists}:sites", "0" }, true },
+	{ "chot-ingest", RSRV_INGEST_PW, { "HGETALL", "chot:{lists}:greenlane" }, true },
+	/* one selector per key family: each command only where it belongs */
+	{ "chot-ingest", RSRV_INGEST_PW, { "HGETALL", "chot:{lists}:plates" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "APPEND", "v:{ab}", "x" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "APPEND", "chot:{alerts}", "x" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "SET", "s:{ab}:1", "x" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "SET", "chot:{alerts}", "x" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "EXPIREAT", "v:{ab}", "1" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "XADD", "s:{ab}:4", "*", "a", "b" }, false },
 	/* chot-operator (chotctl): reads, appends to the audit stream through
 	 * CHOT.AUDIT only (tests/integration/test_audit.py tries the rest). */
 	{ "chot-operator", RSRV_OPERATOR_PW, { "GET", "s:{ab}:1" }, true },
