@@ -122,9 +122,10 @@ void dp_store_get_stats(const struct dp_store *s, struct dp_store_stats *st);
 /*
  * Start-up check, blocking (at most about timeout_ms per step): connect
  * once, authenticate as conf's user, and try, without changing any data,
- * every command chotd writes with on keys of its layout (ZADD XX, EXPIREAT
- * and SET XX on keys chot never creates, and an XADD on chot:{alerts} that
- * Redis refuses after its ACL check: ID 0-0).  0: fine (or null://).
+ * every command chotd writes with on keys of its layout (APPEND of nothing,
+ * EXPIREAT in the past that deletes the empty key again, and SET XX on keys
+ * chot never creates, and an XADD on chot:{alerts} that Redis refuses after
+ * its ACL check: ID 0-0).  0: fine (or null://).
  * -EACCES: authentication refused (WRONGPASS, NOAUTH).  -EPERM: the ACL
  * refuses a command or a key (NOPERM).  -EINVAL: bad URL.  Anything else
  * (-ECONNREFUSED, -ETIMEDOUT, -EIO: Redis down, frozen or busy): a

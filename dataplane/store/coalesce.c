@@ -327,6 +327,9 @@ put_expireat(char *p, const struct kgroup *g)
 
 #define EXPIREAT_MAX (32 + LAYOUT_KEY_MAX + 24)
 
+/* "*3\r\n$6\r\nAPPEND\r\n$NN\r\n" + "\r\n$<20 digits>\r\n" + "\r\n", less the key */
+#define APPEND_HEAD_MAX (16 + 25 + 25)
+
 int
 coalesce_flush(struct coalesce *co, struct resp_out *out, struct resp_out *repair)
 {
@@ -337,8 +340,8 @@ coalesce_flush(struct coalesce *co, struct resp_out *out, struct resp_out *repai
 	for (uint32_t i = 0; i < co->ngroups; i++) {
 		struct kgroup *g = &co->groups[i];
 
-		/* ZADD head, key, n x (score, member), then an EXPIREAT */
-		bytes += 32 + g->keylen + (size_t)g->n * (g->mlen + 16) + EXPIREAT_MAX;
+		/* APPEND head, key, one bulk of n records, then an EXPIREAT */
+		bytes += APPEND_HEAD_MAX + g->keylen + (size_t)g->n * g->mlen + EXPIREAT_MAX;
 		if (co->memo != NULL && co->memo[g->hash & co->memo_mask] == g->hash)
 			nrep++;
 	}
@@ -351,13 +354,17 @@ coalesce_flush(struct coalesce *co, struct resp_out *out, struct resp_out *repai
 		const struct kgroup *g = &co->groups[i];
 		char *start = p;
 
-		p = resp_put_head(p, '*', 2 + 2 * (uint64_t)g->n);
-		p = resp_put_bulk(p, "ZADD", 4);
+		/* APPEND key <the group's records back to back> (layout.h) */
+		p = resp_put_head(p, '*', 3);
+		p = resp_put_bulk(p, "APPEND", 6);
 		p = resp_put_bulk(p, g->key, g->keylen);
+		p = resp_put_head(p, '$', (uint64_t)g->n * g->mlen);
 		for (uint32_t m = g->first; m != UINT32_MAX; m = co->members[m].next) {
-			p = resp_put_bulk(p, "0", 1);
-			p = resp_put_bulk(p, co->members[m].m, g->mlen);
+			memcpy(p, co->members[m].m, g->mlen);
+			p += g->mlen;
 		}
+		*p++ = '\r';
+		*p++ = '\n';
 		out->cmd_len[out->ncmds++] = (uint32_t)(p - start);
 		if (co->memo != NULL && co->memo[g->hash & co->memo_mask] == g->hash) {
 			start = q;

@@ -1,9 +1,11 @@
 /*
  * The Redis store's write coalescer: pure logic, no I/O, no hiredis.
  *
- * Events of many batches are gathered into one *generation*.  Members are
- * grouped by key (proto/layout.h), so a generation becomes one multi-member
- * ZADD per distinct key, each followed by one EXPIREAT, then the vault SETs.
+ * Events of many batches are gathered into one *generation*.  Records are
+ * grouped by key (proto/layout.h), so a generation becomes one APPEND per
+ * distinct key, carrying the key's records of the generation back to back
+ * in one bulk string (raw bytes, n x the record size), each followed by one
+ * EXPIREAT, then the vault SETs.
  * When Redis keeps up, a generation is whatever arrived since the last
  * flush (often one batch); when Redis is the bottleneck the generation grows
  * while the pipe is full, so the commands per event fall exactly when it
@@ -15,11 +17,14 @@
  * the socket without a copy per command or a malloc per command.
  *
  * Order inside a flushed generation: for each key in first-seen order, its
- * ZADD then its EXPIREAT (the key must exist when EXPIREAT runs); then the
+ * APPEND then its EXPIREAT (the APPEND creates the key, which must exist
+ * when EXPIREAT runs); inside an APPEND the records in submit order; then the
  * vault SETs in submit order; then the alerts (XADD chot:{alerts}, one per
  * event with a reason mask, DESIGN §9) in submit order.  A generation
- * replayed after a reconnect may repeat an alert (XADD * is not
- * idempotent); readers show each (pid, site, ts_ms) once.
+ * replayed after a reconnect may append its records again and repeat an
+ * alert (neither APPEND nor XADD * is idempotent): readers drop exact
+ * duplicate records (layout_records_unique) and show each alert's (pid,
+ * site, ts_ms) once; the store counts the events it resent (redis_resent).
  *
  * Expiry memo: a key's expiry is fixed by its bucket, so one EXPIREAT per
  * key is enough.  A direct-mapped table of key hashes remembers the keys

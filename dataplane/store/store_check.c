@@ -15,8 +15,12 @@
 /*
  * The start-up check (dp_store_check, store.h): one blocking connection,
  * AUTH, then each write command chotd uses, on a key of each family of
- * proto/layout.h (s:, p:, v:), with the options that make it a no-op on a
- * missing key (ZADD XX, SET XX; EXPIREAT of a missing key does nothing).
+ * proto/layout.h (s:, p:, v:), leaving no data behind: EXPIREAT of a
+ * missing key does nothing; APPEND of nothing creates an empty string, which
+ * the EXPIREAT 1 right after deletes (a time in the past), so a key's
+ * EXPIREAT is probed before its APPEND: once the APPEND ran, the EXPIREAT
+ * that removes the key cannot be refused; SET XX of a missing key does
+ * nothing.  (Only a crash between the two leaves an empty probe key.)
  * The hash tag "chot-start-probe" is not hex, so no chot key ever has it.
  * Redis checks the ACL (command and key) before it runs a command, so a
  * NOPERM here is exactly the NOPERM the first real write would get.
@@ -27,10 +31,12 @@ static const struct probe {
 	 * checks the ACL first): the probe's own harmless refusal. */
 	const char *passed_acl;
 } check_cmds[] = {
-	{ { "ZADD", "s:{chot-start-probe}:w0", "XX", "0", "probe" }, NULL },
-	{ { "ZADD", "p:{chot-start-probe}:b0", "XX", "0", "probe" }, NULL },
-	{ { "EXPIREAT", "s:{chot-start-probe}:w0", "4000000000" }, NULL },
-	{ { "EXPIREAT", "p:{chot-start-probe}:b0", "4000000000" }, NULL },
+	{ { "EXPIREAT", "s:{chot-start-probe}:w0", "1" }, NULL },
+	{ { "APPEND", "s:{chot-start-probe}:w0", "" }, NULL },
+	{ { "EXPIREAT", "s:{chot-start-probe}:w0", "1" }, NULL },
+	{ { "EXPIREAT", "p:{chot-start-probe}:b0", "1" }, NULL },
+	{ { "APPEND", "p:{chot-start-probe}:b0", "" }, NULL },
+	{ { "EXPIREAT", "p:{chot-start-probe}:b0", "1" }, NULL },
 	/* The alerts stream (DESIGN §9): ID 0-0 is refused after the ACL check. */
 	{ { "XADD", "chot:{alerts}", "NOMKSTREAM", "0-0", "probe", "1" }, "0-0" },
 	{ { "SET", "v:{chot-start-probe}", "probe", "XX" }, NULL },   /* with a vault key only */

@@ -5,11 +5,13 @@ user off).  chotd is started with:
 
   - chot-ingest and a wrong password         -> exit != 0, "authentication failed"
   - no user / password at all                -> exit != 0, "authentication failed"
-  - a user that lacks ZADD                    -> exit != 0, "NOPERM", names zadd
-  - a user with ZADD but not on chot's keys   -> exit != 0, "NOPERM"
+  - a user that lacks APPEND                  -> exit != 0, "NOPERM", names append
+  - a user with APPEND but not on chot's keys -> exit != 0, "NOPERM"
   - a user that may not append alerts         -> exit != 0, "NOPERM", names XADD
     (DESIGN §9: an ACKed scan's alert must be writable)
   - chot-ingest with its password (control)   -> runs, stores the scenario, exit 0
+
+The start-up probes are data-neutral: afterwards no probe key is left.
 
 Every refusal must name the user and the server (host:port), never the
 password, and come within a few seconds (no silent retrying forever).
@@ -43,23 +45,23 @@ def main():
         cp.write_pcap(pcap, frames)
         redis = cp.Redis(tmp, shipped_conf=os.path.join(srcdir, "configs/redis.conf"))
         try:
-            redis.cli("ACL", "SETUSER", "chot-nozadd", "on", ">nozadd-pw", "resetkeys",
+            redis.cli("ACL", "SETUSER", "chot-noappend", "on", ">noappend-pw", "resetkeys",
                       "%W~s:*", "%W~p:*", "%W~v:*", "resetchannels", "-@all", "+expireat",
                       "+set", "+ping", "+auth", "+hello")
             redis.cli("ACL", "SETUSER", "chot-wrongkeys", "on", ">wrongkeys-pw", "resetkeys",
-                      "%W~x:*", "resetchannels", "-@all", "+zadd", "+expireat", "+set",
+                      "%W~x:*", "resetchannels", "-@all", "+append", "+expireat", "+set",
                       "+ping", "+auth", "+hello")
             redis.cli("ACL", "SETUSER", "chot-noxadd", "on", ">noxadd-pw", "resetkeys",
                       "%W~s:*", "%W~p:*", "%W~v:*", "%R~chot:{lists}:*", "resetchannels",
-                      "-@all", "+zadd", "+expireat", "+set", "+get", "+hscan", "+ping",
+                      "-@all", "+append", "+expireat", "+set", "+get", "+hscan", "+ping",
                       "+auth", "+hello")
             server = "127.0.0.1:%d" % redis.port
             cases = [
                 ("wrongpass", "chot-ingest", write_pass(tmp, "bad.pass", "not-the-password"),
                  ["authentication failed", "chot-ingest", server]),
                 ("nocreds", "", "", ["authentication failed", server]),
-                ("nozadd", "chot-nozadd", write_pass(tmp, "nozadd.pass", "nozadd-pw"),
-                 ["NOPERM", "zadd", "chot-nozadd", server]),
+                ("noappend", "chot-noappend", write_pass(tmp, "noappend.pass", "noappend-pw"),
+                 ["NOPERM", "append", "chot-noappend", server]),
                 ("wrongkeys", "chot-wrongkeys", write_pass(tmp, "wk.pass", "wrongkeys-pw"),
                  ["NOPERM", "chot-wrongkeys", server]),
                 ("noxadd", "chot-noxadd", write_pass(tmp, "noxadd.pass", "noxadd-pw"),
@@ -86,7 +88,7 @@ def main():
                     if w not in err:
                         fails.append("%s: the error does not say %r: %s" % (tag, w,
                                                                            err[-800:]))
-                for pw in ["not-the-password", "nozadd-pw", "wrongkeys-pw", "noxadd-pw",
+                for pw in ["not-the-password", "noappend-pw", "wrongkeys-pw", "noxadd-pw",
                            redis.password]:
                     if pw in err or pw in out:
                         fails.append("%s: a password appears in the output" % tag)
@@ -107,6 +109,9 @@ def main():
                              (rc, c.get("events_stored"), exp["events_stored"], err[-800:]))
             else:
                 print("ok control: chot-ingest stores %d events" % c["events_stored"])
+            left = redis.cli("--raw", "KEYS", "*chot-start-probe*").split()
+            if left:
+                fails.append("the start-up probes left keys behind: %r" % left)
         finally:
             redis.stop()
     for f in fails:

@@ -127,17 +127,27 @@ Test(coalesce, groups_members_by_key_across_batches)
 	cr_assert_eq(coalesce_events(co), 0, "a flush empties the generation");
 	cr_assert_eq(rep.ncmds, 0, "no memo, no repair");
 	n = parse_all(&out, c, 64);
-	/* keys in first-seen order: s:1, p:7:h, s:2, p:9:h+4 -> 4 x (ZADD, EXPIREAT), 2 SET */
+	/* keys in first-seen order: s:1, p:7:h, s:2, p:9:h+4 -> 4 x (APPEND, EXPIREAT), 2 SET */
 	cr_assert_eq(n, 10, "got %u commands", n);
 	layout_subject_key(key, a[0].se.pid, layout_week(TS0));
-	cr_assert(is(&c[0], 0, "ZADD") && is(&c[0], 1, key));
-	cr_assert_eq(c[0].argc, 2 + 2 * 3, "subject 1's three scans in one ZADD");
-	cr_assert(is(&c[1], 0, "EXPIREAT") && is(&c[1], 1, key), "EXPIREAT right after its ZADD");
+	cr_assert(is(&c[0], 0, "APPEND") && is(&c[0], 1, key));
+	cr_assert_eq(c[0].argc, 3);
+	cr_assert_eq(c[0].argl[2], 3 * LAYOUT_SUBJECT_RECORD_LEN,
+		     "subject 1's three scans in one APPEND");
+	{
+		uint8_t rec[LAYOUT_SUBJECT_RECORD_LEN];
+		const struct ev *order[3] = { &a[0], &b[0], &b[1] };
+
+		for (unsigned i = 0; i < 3; i++) {
+			layout_subject_member(rec, order[i]->ev.site_id, order[i]->ev.ts_ms, 1);
+			cr_assert(memcmp(c[0].argv[2] + i * sizeof(rec), rec, sizeof(rec)) == 0,
+				  "record %u in submit order", i);
+		}
+	}
+	cr_assert(is(&c[1], 0, "EXPIREAT") && is(&c[1], 1, key), "EXPIREAT right after its APPEND");
 	layout_site_key(key, 7, layout_block(TS0));
-	cr_assert(is(&c[2], 0, "ZADD") && is(&c[2], 1, key));
-	cr_assert_eq(c[2].argc, 2 + 2 * 3, "site 7's three scans in one ZADD");
-	for (unsigned i = 2; i < c[2].argc; i += 2)
-		cr_assert(is(&c[2], i, "0"), "score 0");
+	cr_assert(is(&c[2], 0, "APPEND") && is(&c[2], 1, key));
+	cr_assert_eq(c[2].argl[2], 3 * LAYOUT_SITE_RECORD_LEN, "site 7's three scans in one APPEND");
 	{
 		char ts[24];
 
@@ -145,9 +155,58 @@ Test(coalesce, groups_members_by_key_across_batches)
 			 (unsigned long long)layout_block_expire_at(layout_block(TS0), 21));
 		cr_assert(is(&c[3], 2, ts), "site key expiry from layout.h");
 	}
-	cr_assert_eq(c[6].argc, 4, "site 9: one member");
+	cr_assert_eq(c[6].argl[2], LAYOUT_SITE_RECORD_LEN, "site 9: one record");
 	cr_assert(is(&c[8], 0, "SET") && is(&c[9], 0, "SET"), "vault SETs come last");
 	cr_assert(is(&c[8], 3, "EX") && is(&c[8], 4, "1814400"), "vault EX retention");
+	coalesce_destroy(co);
+	resp_out_free(&out);
+	resp_out_free(&rep);
+}
+
+/* The exact bytes of one key's APPEND: one bulk holding the raw records. */
+static size_t
+want_append(char *w, const char *key, const uint8_t *recs, size_t len, uint64_t exp)
+{
+	int n = sprintf(w, "*3\r\n$6\r\nAPPEND\r\n$%zu\r\n%s\r\n$%zu\r\n", strlen(key), key,
+			len);
+
+	memcpy(w + n, recs, len);
+	n += (int)len;
+	n += sprintf(w + n, "\r\n*3\r\n$8\r\nEXPIREAT\r\n$%zu\r\n%s\r\n$%d\r\n%llu\r\n",
+		     strlen(key), key, snprintf(NULL, 0, "%llu", (unsigned long long)exp),
+		     (unsigned long long)exp);
+	return (size_t)n;
+}
+
+Test(coalesce, append_exact_resp)
+{
+	struct coalesce *co = coalesce_create(64, 0, 21, NULL);
+	struct resp_out out = { 0 }, rep = { 0 };
+	struct ev e[2];
+	uint8_t recs[2 * LAYOUT_SITE_RECORD_LEN];
+	char key[LAYOUT_KEY_MAX], want[1024];
+	size_t wl;
+
+	cr_assert_not_null(co);
+	/* subject 1 twice at site 7: the records are the raw members, no CRLF
+	 * or score between them */
+	mk(&e[0], 1, 7, TS0 + 1000, false);
+	mk(&e[1], 1, 7, TS0 + 2000, false);
+	add(co, e, 2);
+	cr_assert_eq(coalesce_flush(co, &out, &rep), 0);
+	cr_assert_eq(out.ncmds, 4);
+	layout_subject_key(key, e[0].se.pid, layout_week(TS0));
+	layout_subject_member(recs, 7, TS0 + 1000, 1);
+	layout_subject_member(recs + LAYOUT_SUBJECT_RECORD_LEN, 7, TS0 + 2000, 1);
+	wl = want_append(want, key, recs, 2 * LAYOUT_SUBJECT_RECORD_LEN,
+			 layout_week_expire_at(layout_week(TS0), 21));
+	layout_site_key(key, 7, layout_block(TS0));
+	layout_site_member(recs, e[0].se.pid, TS0 + 1000, 1);
+	layout_site_member(recs + LAYOUT_SITE_RECORD_LEN, e[1].se.pid, TS0 + 2000, 1);
+	wl += want_append(want + wl, key, recs, 2 * LAYOUT_SITE_RECORD_LEN,
+			  layout_block_expire_at(layout_block(TS0), 21));
+	cr_assert_eq(out.len, wl, "%zu bytes, want %zu", out.len, wl);
+	cr_assert(memcmp(out.buf, want, wl) == 0, "byte for byte");
 	coalesce_destroy(co);
 	resp_out_free(&out);
 	resp_out_free(&rep);
@@ -185,16 +244,16 @@ Test(coalesce, expiry_memo_and_repair)
 	mk(&e[1], 2, 7, TS0 + 2000, false);
 	add(co, e, 2);
 	cr_assert_eq(coalesce_flush(co, &out, &rep), 0);
-	cr_assert_eq(parse_all(&out, c, 64), 6, "3 keys: ZADD + EXPIREAT each");
+	cr_assert_eq(parse_all(&out, c, 64), 6, "3 keys: APPEND + EXPIREAT each");
 	cr_assert_eq(rep.ncmds, 0);
 
 	out.len = out.ncmds = 0;
 	add(co, e, 2);
 	cr_assert_eq(coalesce_flush(co, &out, &rep), 0);
 	n = parse_all(&out, c, 64);
-	cr_assert_eq(n, 3, "the same keys again: ZADDs only (%u commands)", n);
+	cr_assert_eq(n, 3, "the same keys again: APPENDs only (%u commands)", n);
 	for (unsigned i = 0; i < n; i++)
-		cr_assert(is(&c[i], 0, "ZADD"));
+		cr_assert(is(&c[i], 0, "APPEND"));
 	n = parse_all(&rep, c, 64);
 	cr_assert_eq(n, 3, "their EXPIREATs wait in the repair buffer");
 	for (unsigned i = 0; i < n; i++)

@@ -32,14 +32,19 @@ struct acl_case {
 };
 
 static const struct acl_case cases[] = {
-	/* chot-ingest (chotd): writes scan keys and the vault, nothing else. */
-	{ "chot-ingest", RSRV_INGEST_PW, { "ZADD", "s:{ab}:1", "0", "m" }, true },
-	{ "chot-ingest", RSRV_INGEST_PW, { "ZADD", "p:{7}:1", "0", "m" }, true },
+	/* chot-ingest (chotd): appends to scan keys and writes the vault,
+	 * nothing else; never reads what it wrote. */
+	{ "chot-ingest", RSRV_INGEST_PW, { "APPEND", "s:{ab}:1", "record" }, true },
+	{ "chot-ingest", RSRV_INGEST_PW, { "APPEND", "p:{7}:1", "record" }, true },
 	{ "chot-ingest", RSRV_INGEST_PW, { "EXPIREAT", "s:{ab}:1", "4000000000" }, true },
 	{ "chot-ingest", RSRV_INGEST_PW, { "SET", "v:{ab}", "sealed", "EX", "100" }, true },
 	{ "chot-ingest", RSRV_INGEST_PW, { "GET", "v:{ab}" }, false },
 	{ "chot-ingest", RSRV_INGEST_PW, { "SET", "v:{ab}", "x", "GET" }, false },
-	{ "chot-ingest", RSRV_INGEST_PW, { "ZRANGE", "s:{ab}:1", "0", "-1" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "GET", "s:{ab}:1" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "GETRANGE", "p:{7}:1", "0", "-1" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "SETRANGE", "s:{ab}:1", "0", "x" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "ZADD", "s:{ab}:2", "0", "m" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "APPEND", "chot:{lists}:version", "1" }, false },
 	{ "chot-ingest", RSRV_INGEST_PW, { "XADD", "chot:audit", "*", "a", "b" }, false },
 	{ "chot-ingest", RSRV_INGEST_PW, { "CHOT.AUDIT", "trace", "-", "" }, false },
 	{ "chot-ingest", RSRV_INGEST_PW, { "XRANGE", "chot:audit", "-", "+" }, false },
@@ -61,14 +66,17 @@ static const struct acl_case cases[] = {
 	{ "chot-ingest", RSRV_INGEST_PW, { "XADD", "chot:{lists}:watch", "*", "a", "b" }, false },
 	/* chot-operator (chotctl): reads, appends to the audit stream through
 	 * CHOT.AUDIT only (tests/integration/test_audit.py tries the rest). */
-	{ "chot-operator", RSRV_OPERATOR_PW, { "ZRANGE", "s:{ab}:1", "0", "-1" }, true },
+	{ "chot-operator", RSRV_OPERATOR_PW, { "GET", "s:{ab}:1" }, true },
+	{ "chot-operator", RSRV_OPERATOR_PW, { "GETRANGE", "p:{7}:1", "0", "19" }, true },
+	{ "chot-operator", RSRV_OPERATOR_PW, { "STRLEN", "p:{7}:1" }, true },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "GET", "v:{ab}" }, true },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "HGETALL", "chot:{lists}:sites" }, true },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "CHOT.AUDIT", "trace", "-", "" }, true },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "XADD", "chot:audit", "*", "a", "b" }, false },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "XTRIM", "chot:audit", "MAXLEN", "0" }, false },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "DEL", "chot:audit" }, false },
-	{ "chot-operator", RSRV_OPERATOR_PW, { "ZADD", "s:{ab}:1", "0", "x" }, false },
+	{ "chot-operator", RSRV_OPERATOR_PW, { "APPEND", "s:{ab}:1", "x" }, false },
+	{ "chot-operator", RSRV_OPERATOR_PW, { "ZADD", "s:{ab}:3", "0", "x" }, false },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "ZREM", "p:{7}:1", "m" }, false },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "DEL", "s:{ab}:1" }, false },
 	/* never the vault: `vehicle register` seals plates into chot:{lists}:plates */

@@ -1,7 +1,8 @@
 /*
  * The Redis store (dataplane/store/store_redis.c) against a real
- * redis-server: what lands in Redis is exactly the proto/layout.h members,
- * expiries and vault entries; a replay changes nothing; a SIGKILLed and
+ * redis-server: what lands in Redis is exactly the proto/layout.h records,
+ * expiries and vault entries; a replay adds only exact duplicates, which
+ * readers drop (layout_records_unique); a SIGKILLed and
  * restarted server loses no completed batch and every batch completes
  * exactly once; the backlog bound refuses with -ENOBUFS; a wrong password
  * never completes anything; and a memory-per-event figure.
@@ -187,7 +188,37 @@ expireat_calls(redisContext *c)
 	return v;
 }
 
-/* Every event's two members are there, keys expire where layout.h says. */
+/* A key's value (GET): its records, raw; NULL if the key is missing. */
+static redisReply *
+get_records(redisContext *c, const char *key, size_t rec_len)
+{
+	redisReply *r = redisCommand(c, "GET %s", key);
+
+	cr_assert_not_null(r, "GET %s", key);
+	if (r->type == REDIS_REPLY_NIL) {
+		freeReplyObject(r);
+		return NULL;
+	}
+	cr_assert_eq(r->type, REDIS_REPLY_STRING, "%s: a string", key);
+	cr_assert_eq(r->len % rec_len, 0, "%s: %zu bytes, not whole %zu-byte records", key,
+		     r->len, rec_len);
+	return r;
+}
+
+/* Is rec one of the records of key? */
+static bool
+has_record(redisContext *c, const char *key, const uint8_t *rec, size_t rec_len)
+{
+	redisReply *r = get_records(c, key, rec_len);
+	bool found = false;
+
+	for (size_t off = 0; r != NULL && off < r->len && !found; off += rec_len)
+		found = memcmp(r->str + off, rec, rec_len) == 0;
+	freeReplyObject(r);
+	return found;
+}
+
+/* Every event's two records are there, keys expire where layout.h says. */
 static void
 verify(redisContext *c, const struct gen_event *g, unsigned n)
 {
@@ -201,14 +232,8 @@ verify(redisContext *c, const struct gen_event *g, unsigned n)
 		layout_site_key(pk, ev->site_id, layout_block(ev->ts_ms));
 		layout_subject_member(sm, ev->site_id, ev->ts_ms, ev->dir);
 		layout_site_member(pm, g[i].se.pid, ev->ts_ms, ev->dir);
-		r = redisCommand(c, "ZSCORE %s %b", sk, sm, sizeof(sm));
-		cr_assert(r != NULL && r->type == REDIS_REPLY_STRING, "event %u: %s member missing",
-			  i, sk);
-		freeReplyObject(r);
-		r = redisCommand(c, "ZSCORE %s %b", pk, pm, sizeof(pm));
-		cr_assert(r != NULL && r->type == REDIS_REPLY_STRING, "event %u: %s member missing",
-			  i, pk);
-		freeReplyObject(r);
+		cr_assert(has_record(c, sk, sm, sizeof(sm)), "event %u: %s record missing", i, sk);
+		cr_assert(has_record(c, pk, pm, sizeof(pm)), "event %u: %s record missing", i, pk);
 		cr_assert_eq((uint64_t)int_reply(c, "EXPIRETIME %s", sk),
 			     layout_week_expire_at(layout_week(ev->ts_ms), RETENTION_DAYS),
 			     "%s expiry", sk);
@@ -235,17 +260,33 @@ verify(redisContext *c, const struct gen_event *g, unsigned n)
 	}
 }
 
-/* Sum of ZCARD over keys matching pattern. */
+/*
+ * Records over the keys matching pattern, as a reader sees them: each key's
+ * distinct records (layout_records_unique); *raw (if not NULL) gets the
+ * records at rest, duplicates included.
+ */
 static long long
-total_members(redisContext *c, const char *pattern)
+total_members(redisContext *c, const char *pattern, long long *raw)
 {
+	size_t rec_len = pattern[0] == 's' ? LAYOUT_SUBJECT_RECORD_LEN : LAYOUT_SITE_RECORD_LEN;
 	redisReply *r = redisCommand(c, "KEYS %s", pattern);
-	long long sum = 0;
+	long long sum = 0, all = 0;
 
 	cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY, "KEYS %s", pattern);
-	for (size_t i = 0; i < r->elements; i++)
-		sum += int_reply(c, "ZCARD %b", r->element[i]->str, r->element[i]->len);
+	for (size_t i = 0; i < r->elements; i++) {
+		redisReply *v = get_records(c, r->element[i]->str, rec_len);
+		long kept;
+
+		cr_assert_not_null(v, "%s vanished", r->element[i]->str);
+		all += (long long)(v->len / rec_len);
+		kept = layout_records_unique((uint8_t *)v->str, v->len, rec_len, NULL);
+		cr_assert_geq(kept, 1, "%s: records", r->element[i]->str);
+		sum += kept;
+		freeReplyObject(v);
+	}
 	freeReplyObject(r);
+	if (raw != NULL)
+		*raw = all;
 	return sum;
 }
 
@@ -298,7 +339,7 @@ Test(store_redis, write_then_replay_is_idempotent, .init = setup, .fini = teardo
 	struct dp_store *s;
 	struct dp_store_stats st;
 	redisContext *c;
-	long long dbsize, smembers, pmembers;
+	long long dbsize, smembers, pmembers, raw;
 	unsigned nb;
 
 	tally_init(&t, 1000);
@@ -315,19 +356,24 @@ Test(store_redis, write_then_replay_is_idempotent, .init = setup, .fini = teardo
 	c = rsrv_login(&srv, "chot-admin", RSRV_ADMIN_PW);
 	cr_assert_not_null(c);
 	verify(c, g, n);
-	smembers = total_members(c, "s:*");
-	pmembers = total_members(c, "p:*");
-	cr_assert_eq(smembers, n, "one timeline member per event: %lld vs %u", smembers, n);
-	cr_assert_eq(pmembers, n, "one presence member per event: %lld vs %u", pmembers, n);
+	smembers = total_members(c, "s:*", &raw);
+	cr_assert_eq(raw, n, "no resend, no duplicate: %lld records", raw);
+	pmembers = total_members(c, "p:*", &raw);
+	cr_assert_eq(raw, n, "no resend, no duplicate: %lld records", raw);
+	cr_assert_eq(smembers, n, "one timeline record per event: %lld vs %u", smembers, n);
+	cr_assert_eq(pmembers, n, "one presence record per event: %lld vs %u", pmembers, n);
 	dbsize = int_reply(c, "DBSIZE");
 
-	/* Replay: same batches, new cookies. Nothing may change. */
+	/* Replay: same batches, new cookies.  The records are appended again
+	 * (exact duplicates); what a reader sees may not change. */
 	nb = submit_all(s, g, n, 500);
 	cr_assert(run_until(s, &t, 2 * nb, 30000), "replayed batches should complete");
 	assert_each_once(&t, 500, 500 + nb);
 	cr_assert_eq(int_reply(c, "DBSIZE"), dbsize, "DBSIZE unchanged by a replay");
-	cr_assert_eq(total_members(c, "s:*"), smembers, "timelines unchanged by a replay");
-	cr_assert_eq(total_members(c, "p:*"), pmembers, "presence unchanged by a replay");
+	cr_assert_eq(total_members(c, "s:*", &raw), smembers, "timelines unchanged by a replay");
+	cr_assert_eq(raw, 2 * n, "the replay appended %lld records", raw - n);
+	cr_assert_eq(total_members(c, "p:*", &raw), pmembers, "presence unchanged by a replay");
+	cr_assert_eq(raw, 2 * n, "the replay appended %lld records", raw - n);
 	redisFree(c);
 	dp_store_destroy(s);
 	free(g);
@@ -372,8 +418,8 @@ Test(store_redis, sigkill_and_restart_loses_nothing, .init = setup_fsync_always,
 	c = rsrv_login(&srv, "chot-admin", RSRV_ADMIN_PW);
 	cr_assert_not_null(c);
 	verify(c, g, n);
-	cr_assert_eq(total_members(c, "s:*"), n, "every timeline member is there");
-	cr_assert_eq(total_members(c, "p:*"), n, "every presence member is there");
+	cr_assert_eq(total_members(c, "s:*", NULL), n, "every timeline record is there");
+	cr_assert_eq(total_members(c, "p:*", NULL), n, "every presence record is there");
 	redisFree(c);
 	dp_store_destroy(s);
 	free(g);
@@ -545,9 +591,9 @@ Test(store_redis, memory_per_event, .init = setup, .fini = teardown, .timeout = 
 }
 
 /*
- * Redis full (maxmemory reached, noeviction): ZADD fails with OOM while
+ * Redis full (maxmemory reached, noeviction): APPEND fails with OOM while
  * EXPIREAT on the missing key succeeds.  Nothing may complete, and once
- * memory is available again every key must exist WITH its expiry (a ZADD
+ * memory is available again every key must exist WITH its expiry (an APPEND
  * retried after its EXPIREAT would leave a key that never expires).
  */
 Test(store_redis, oom_error_retried_in_order, .init = setup, .fini = teardown, .timeout = 60)
