@@ -54,6 +54,9 @@ static const struct prom_field {
 	{ "redis_map_refreshes", PROM_COUNTER, "Redis Cluster slot maps fetched (CLUSTER SLOTS)." },
 	{ "redis_wait_short", PROM_COUNTER, "WAITs that reported fewer than redis.wait_replicas "
 	  "replicas; retried, the writes not yet confirmed." },
+	{ "redis_resent", PROM_COUNTER, "Events sent to Redis again after a broken connection "
+	  "(their APPENDs were in flight): their records may be stored twice; readers drop "
+	  "the duplicates." },
 	{ "acks_sent", PROM_COUNTER, "ACK datagrams queued for transmission." },
 	{ "batches_dropped", PROM_COUNTER, "Batches behind events_dropped." },
 	{ "acks_dropped", PROM_COUNTER, "ACKs not sent: no mbuf or TX ring full." },

@@ -63,7 +63,7 @@ uint64_t dp_vlat_quantile_us(const uint64_t lat[DP_VLAT_BUCKETS], double q);
 	X(verdicts_sent) X(verdicts_dropped) X(alerts_raised) X(alerts_dropped) \
 	X(lists_reloaded) X(lists_bad_entries) X(lists_errors) \
 	X(redis_moved) X(redis_ask) X(redis_tryagain) X(redis_clusterdown) \
-	X(redis_map_refreshes) X(redis_wait_short)
+	X(redis_map_refreshes) X(redis_wait_short) X(redis_resent)
 
 struct dp_counters {
 #define X(n) uint64_t n;

@@ -8,6 +8,7 @@
 #include <rte_prefetch.h>
 
 #include "ingest.h"
+#include "layout.h"
 #include "pseudonym.h"
 #include "wire.h"
 
@@ -38,22 +39,23 @@ dp_ingest_init(struct dp_ingest *in, const struct chot_keys *keys, uint64_t rete
 	wire_arena_init(&in->arena);
 }
 
-/* Should this event write the subject's vault entry ("first time today")? */
+/* Should this event write the subject's vault entry ("first time this week",
+ * proto/layout.h: the vault entry lives as long as the week's timeline)? */
 static bool
 ingest_vault_hint(struct dp_ingest *in, const uint8_t pid[PID_LEN], uint64_t ts_ms)
 {
-	uint32_t day = (uint32_t)(ts_ms / 86400000ULL);
+	uint32_t week = layout_week(ts_ms);
 	uint64_t pid8 = ingest_pid8(pid);
 	const struct dp_vault_seen *v = &in->vault_seen[ingest_vault_slot(pid8)];
 	unsigned i;
 
-	if (v->pid8 == pid8 && v->day == day)
+	if (v->pid8 == pid8 && v->week == week)
 		return false;
 	for (i = 0; i < in->n_vault_new; i++)        /* twice in this batch */
-		if (in->vault_new[i].pid8 == pid8 && in->vault_new[i].day == day)
+		if (in->vault_new[i].pid8 == pid8 && in->vault_new[i].week == week)
 			return false;
 	in->vault_new[in->n_vault_new].pid8 = pid8;
-	in->vault_new[in->n_vault_new].day = day;
+	in->vault_new[in->n_vault_new].week = week;
 	in->n_vault_new++;
 	return true;
 }

@@ -14,9 +14,10 @@
  * 0 clear, 1 invalid) land in codes[0..n_events), and each survivor carries
  * its reason mask and the caller's device_id to the store (its alert).
  *
- * The vault hint: a subject's vault entry is written once per day.  A
- * direct-mapped cache of (first 8 pid bytes, day) per worker says whether
- * this batch is the first today (a collision costs one extra SET).  Its
+ * The vault hint: a subject's vault entry is written once per Unix week
+ * (proto/layout.h: SET ... EXAT the week key's expiry).  A direct-mapped
+ * cache of (first 8 pid bytes, week) per worker says whether this batch is
+ * the subject's first this week (a collision costs one extra SET).  Its
  * slots are prefetched while the dedupe lookups run.  The cache learns a
  * batch's subjects only once the store took the batch (dp_ingest_commit);
  * a refused batch is undone with dp_ingest_rollback (its dedupe inserts).
@@ -37,8 +38,9 @@
 
 /*
  * Entries of the vault cache (a power of two, 16 B each).  On the
- * 100k-citizen week (7 x 100k subject-days): 2^16 entries sent 994,049
- * vault SETs, 2^18 724,201, 2^20 633,095; but on 4 KiB pages (--no-huge)
+ * 100k-citizen week, when the cache was keyed by day (7 x 100k
+ * subject-days): 2^16 entries sent 994,049 vault SETs, 2^18 724,201, 2^20
+ * 633,095 (keyed by week the ideal is one a subject); but on 4 KiB pages (--no-huge)
  * the table's misses cost the null:// ingest path ~70 cycles an event at
  * 2^18 and ~380 at 2^20 over 2^16 (docs/BENCHMARKS.md).  2^18 (4 MiB a
  * worker) is the compromise.
@@ -47,7 +49,7 @@
 
 struct dp_vault_seen {
 	uint64_t pid8;
-	uint32_t day;
+	uint32_t week;          /* layout_week() of the scan that wrote the vault */
 };
 
 struct dp_ingest {

@@ -69,7 +69,7 @@ struct dp_store_conf {
 struct dp_store_event {
 	uint8_t pid[PID_LEN];
 	const struct scan_event *ev;  /* subject is used only to seal the vault */
-	bool write_vault;             /* caller's "first time today" hint */
+	bool write_vault;             /* caller's "first time this week" hint */
 	uint16_t reasons;             /* checkpoint reason mask (proto/lists.h); != 0: an alert */
 	uint32_t device_id;           /* the scanner, for the alert */
 };
@@ -86,6 +86,10 @@ struct dp_store_stats {
 	uint64_t batches_pending;
 	/* Redis Cluster (DESIGN §8); wait_short also on a single node. */
 	uint64_t moved, ask, tryagain, clusterdown, map_refreshes, wait_short;
+	/* Events whose APPENDs were in flight when a connection broke (or whose
+	 * unconfirmed WAIT made them go again): sent twice, their records may be
+	 * at rest twice; readers drop the duplicates (proto/layout.h). */
+	uint64_t resent;
 	bool connected;
 };
 

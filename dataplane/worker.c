@@ -469,6 +469,7 @@ worker_refresh(struct dp_worker *w)
 	w->ctr.redis_clusterdown = st.clusterdown;
 	w->ctr.redis_map_refreshes = st.map_refreshes;
 	w->ctr.redis_wait_short = st.wait_short;
+	w->ctr.redis_resent = st.resent;
 	/* Every loop turn: only the counter, not rte_hash_count() (it showed in
 	 * the profile); the entry count goes into the periodic snapshot. */
 	w->ctr.dedupe_full = dp_dedupe_full(w->dedupe);

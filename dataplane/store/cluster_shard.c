@@ -11,6 +11,7 @@
 #include <hiredis/hiredis.h>
 
 #include "cluster_shard.h"
+#include "coalesce.h"
 #include "slot.h"
 
 #define BACKOFF_MIN_US 50000
@@ -206,6 +207,35 @@ mark_done(struct cl_shard *s, uint32_t id, uint32_t i, uint8_t how)
 		s->h.chunk_done(s->h.ctx, ch->gen);
 }
 
+/*
+ * The commands in flight go out again after a reset (or to another master):
+ * count the events of their APPENDs (redis_resent), whose records may now
+ * be at rest twice.  The expectations are in send order, so one walk over
+ * each chunk's commands finds their offsets.
+ */
+static void
+count_inflight(struct cl_shard *s)
+{
+	uint32_t chunk = 0, cmd = 0;
+	size_t off = 0;
+	bool have = false;
+
+	for (uint32_t e = s->ehead; e != s->etail; e++) {
+		struct cl_exp x = s->exp[e & (s->ecap - 1)];
+		const struct cl_chunk *ch = chunk_at(s, x.chunk);
+
+		if (!have || x.chunk != chunk || x.cmd < cmd) {
+			chunk = x.chunk;
+			cmd = 0;
+			off = 0;
+			have = true;
+		}
+		for (; cmd < x.cmd; cmd++)
+			off += ch->out.cmd_len[cmd];
+		s->st.resent += coalesce_cmd_events(ch->out.buf + off, ch->out.cmd_len[cmd]);
+	}
+}
+
 static void
 reset(struct cl_shard *s, const char *why)
 {
@@ -216,17 +246,22 @@ reset(struct cl_shard *s, const char *why)
 	}
 	s->connecting = false;
 	s->auth_pending = false;
+	count_inflight(s);
 	s->ehead = s->etail = 0;
-	/* A chunk whose WAIT did not answer has nothing confirmed. */
+	/* A chunk whose WAIT did not answer has nothing confirmed: what ran
+	 * here goes again (and counts as resent). */
 	for (uint32_t id = s->chead; id != s->ctail; id++) {
 		struct cl_chunk *ch = chunk_at(s, id);
+		size_t off = 0;
 
 		if (!ch->has_wait || ch->done[ch->out.ncmds - 1] != D_NOT)
 			continue;
-		for (uint32_t i = 0; i + 1 < ch->out.ncmds; i++)
+		for (uint32_t i = 0; i + 1 < ch->out.ncmds; off += ch->out.cmd_len[i], i++)
 			if (ch->done[i] == D_HERE) {
 				ch->done[i] = D_NOT;
 				ch->ndone--;
+				s->st.resent += coalesce_cmd_events(ch->out.buf + off,
+								    ch->out.cmd_len[i]);
 			}
 	}
 	s->s_chunk = s->chead;

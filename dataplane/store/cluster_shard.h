@@ -59,6 +59,7 @@ struct cl_shard_conf {
 struct cl_shard_stats {
 	uint64_t commands_sent, replies_ok, redis_errors, reconnects;
 	uint64_t moved, ask, tryagain, clusterdown, wait_short;
+	uint64_t resent;        /* events of APPENDs sent again (store.h) */
 };
 
 struct cl_shard *cl_shard_create(const char *host, int port, const struct cl_shard_conf *conf,

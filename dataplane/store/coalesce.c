@@ -28,7 +28,7 @@ struct kmember {
 	uint32_t next;
 };
 
-/* "*5\r\n$3\r\nSET\r\n$NN\r\n<key>\r\n$NN\r\n<sealed>\r\n$2\r\nEX\r\n$N\r\n<s>\r\n" */
+/* "*5\r\n$3\r\nSET\r\n$NN\r\n<key>\r\n$NN\r\n<sealed>\r\n$4\r\nEXAT\r\n$N\r\n<s>\r\n" */
 #define VAULT_CMD_MAX (64 + LAYOUT_KEY_MAX + VAULT_MAX_SEALED)
 
 /* XADD key MAXLEN ~ N * and 7 field/value pairs: 20 arguments. */
@@ -36,6 +36,7 @@ struct kmember {
 
 struct coalesce {
 	unsigned max_events, retention_days, alerts_max;
+	uint32_t last_week;     /* the latest week of any event added (vault expiry) */
 	uint8_t vault_key[32];
 	bool has_vault;
 
@@ -139,6 +140,13 @@ coalesce_set_alerts_max(struct coalesce *co, unsigned max)
 	co->alerts_max = max != 0 ? max : LISTS_ALERTS_MAX_DEFAULT;
 }
 
+void
+coalesce_seen(struct coalesce *co, uint64_t ts_ms)
+{
+	if (layout_week(ts_ms) > co->last_week)
+		co->last_week = layout_week(ts_ms);
+}
+
 unsigned
 coalesce_events(const struct coalesce *co)
 {
@@ -191,9 +199,10 @@ group_add(struct coalesce *co, const char *key, size_t keylen, uint64_t expire_a
 
 /* --- RESP writing into a buffer reserved in advance (proto/resp.h) --- */
 
+/* SET v:{pid} <sealed> EXAT <the newest week key's expiry> (coalesce.h) */
 static size_t
 vault_cmd(char *out, const uint8_t *sealed, size_t sl, const char *key, size_t kl,
-	  unsigned retention_days)
+	  uint64_t expire_at)
 {
 	char *p = out;
 
@@ -201,8 +210,8 @@ vault_cmd(char *out, const uint8_t *sealed, size_t sl, const char *key, size_t k
 	p = resp_put_bulk(p, "SET", 3);
 	p = resp_put_bulk(p, key, kl);
 	p = resp_put_bulk(p, sealed, sl);
-	p = resp_put_bulk(p, "EX", 2);
-	p = resp_put_bulk_u64(p, (uint64_t)retention_days * 86400);
+	p = resp_put_bulk(p, "EXAT", 4);
+	p = resp_put_bulk_u64(p, expire_at);
 	return (size_t)(p - out);
 }
 
@@ -255,6 +264,7 @@ coalesce_add(struct coalesce *co, const struct dp_store_event *evs, unsigned n)
 		size_t kl;
 		uint32_t week = layout_week(ev->ts_ms), block = layout_block(ev->ts_ms);
 
+		coalesce_seen(co, ev->ts_ms);
 		kl = layout_subject_key(key, evs[i].pid, week);
 		layout_subject_member(sm, ev->site_id, ev->ts_ms, ev->dir);
 		group_add(co, key, kl, layout_week_expire_at(week, co->retention_days), sm,
@@ -271,7 +281,8 @@ coalesce_add(struct coalesce *co, const struct dp_store_event *evs, unsigned n)
 
 			kl = layout_vault_key(key, evs[i].pid);
 			len = vault_cmd(co->vbuf + co->vlen, sealed, sl, key, kl,
-					co->retention_days);
+					layout_week_expire_at(co->last_week,
+							      co->retention_days));
 			co->vlen += len;
 			co->vcmd_len[co->nvault++] = (uint32_t)len;
 		}
@@ -404,6 +415,40 @@ coalesce_flush(struct coalesce *co, struct resp_out *out, struct resp_out *repai
 	co->nalert = 0;
 	co->events = 0;
 	return 0;
+}
+
+/* Parse "$<n>\r\n" at *p (end e): n, and *p moved past it; -1 if malformed. */
+static long
+bulk_head(const char **p, const char *e)
+{
+	const char *q = *p;
+	long n = 0;
+
+	if (q >= e || *q != '$')
+		return -1;
+	for (q++; q < e && *q >= '0' && *q <= '9' && n < (1L << 30); q++)
+		n = n * 10 + (*q - '0');
+	if (e - q < 2 || q[0] != '\r' || q[1] != '\n')
+		return -1;
+	*p = q + 2;
+	return n;
+}
+
+uint32_t
+coalesce_cmd_events(const char *cmd, size_t len)
+{
+	static const char head[] = "*3\r\n$6\r\nAPPEND\r\n";
+	const char *p = cmd + sizeof(head) - 1, *e = cmd + len;
+	long kl, n;
+
+	if (len < sizeof(head) - 1 || memcmp(cmd, head, sizeof(head) - 1) != 0)
+		return 0;
+	kl = bulk_head(&p, e);
+	if (kl < 2 || e - p < kl + 2 || p[0] != 's' || p[1] != ':')
+		return 0;
+	p += kl + 2;
+	n = bulk_head(&p, e);
+	return n > 0 ? (uint32_t)(n / LAYOUT_SUBJECT_RECORD_LEN) : 0;
 }
 
 void

@@ -26,6 +26,17 @@
  * duplicate records (layout_records_unique) and show each alert's (pid,
  * site, ts_ms) once; the store counts the events it resent (redis_resent).
  *
+ * The vault SET (once per subject and week, ingest.h) expires with the
+ * newest week key written so far: SET ... EXAT layout_week_expire_at() of
+ * the latest week of any event this coalescer took, not the event's own.
+ * Events may come late (validate.h accepts them back to the retention), and
+ * a late scan's SET with its own, older week's expiry would cut short the
+ * vault entry the subject's newer weeks need; the latest week seen moves
+ * only forward (at most FUTURE_SLACK_MS ahead of the clock), and is the
+ * event's own week in steady state.  The stores start it at the clock's
+ * week (coalesce_seen), so a worker whose first events are late ones does
+ * not cut short what another worker wrote this week.
+ *
  * Expiry memo: a key's expiry is fixed by its bucket, so one EXPIREAT per
  * key is enough.  A direct-mapped table of key hashes remembers the keys
  * whose EXPIREAT went out since coalesce_forget(); their EXPIREAT is then
@@ -68,6 +79,9 @@ void coalesce_destroy(struct coalesce *co);
 /* The alerts' stream cap (XADD MAXLEN ~ max); default LISTS_ALERTS_MAX_DEFAULT. */
 void coalesce_set_alerts_max(struct coalesce *co, unsigned max);
 
+/* The latest week seen moves forward to ts_ms's (the vault expiry). */
+void coalesce_seen(struct coalesce *co, uint64_t ts_ms);
+
 /* Events held (added since the last flush). */
 unsigned coalesce_events(const struct coalesce *co);
 
@@ -86,6 +100,13 @@ int coalesce_add(struct coalesce *co, const struct dp_store_event *evs, unsigned
  * an empty generation.  0 or -ENOMEM (the events are still held).
  */
 int coalesce_flush(struct coalesce *co, struct resp_out *out, struct resp_out *repair);
+
+/*
+ * The events one command of a flush carries, for counting resends
+ * (redis_resent): the records of an APPEND to a subject timeline (every
+ * event has exactly one), 0 for any other command.
+ */
+uint32_t coalesce_cmd_events(const char *cmd, size_t len);
 
 /* Forget every key of the expiry memo: their next EXPIREAT goes out again. */
 void coalesce_forget(struct coalesce *co);

@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "cluster_ledger.h"
 #include "cluster_shard.h"
 #include "cluster_slots.h"
@@ -400,6 +401,7 @@ cluster_stats(const struct dp_store *s, struct dp_store_stats *st)
 		st->tryagain += ss.tryagain;
 		st->clusterdown += ss.clusterdown;
 		st->wait_short += ss.wait_short;
+		st->resent += ss.resent;
 		if (cl_shard_chunks(k->pool[i]) > 0 && !cl_shard_connected(k->pool[i]))
 			connected = false;
 	}
@@ -479,6 +481,7 @@ store_cluster_create(const struct dp_store_conf *conf, const struct redis_url *u
 		k->base.ops->destroy(&k->base);
 		return NULL;
 	}
+	coalesce_seen(k->co, chot_real_ms());
 	k->hooks = (struct cl_shard_hooks){ .chunk_done = hook_chunk_done,
 					    .redirect = hook_redirect, .lost = hook_lost,
 					    .log = hook_log, .ctx = k };

@@ -18,16 +18,17 @@
  * over the FIFO are all the bookkeeping there is.  When the connection
  * breaks, every in-flight command's outcome is unknown: the send cursor
  * moves back to the reply cursor and they go out once more after the
- * reconnect.  That is safe because every write is idempotent (ZADD of a
- * member that exists, EXPIREAT to the same instant, SET of the same sealed
- * vault bytes).
+ * reconnect.  That is safe: EXPIREAT to the same instant and SET of the
+ * same sealed vault bytes are idempotent, and an APPEND that ran twice
+ * leaves exact duplicate records, which every reader drops (proto/layout.h);
+ * the events of the APPENDs sent again are counted (redis_resent).
  *
  * A generation's batches complete (done(ctx, cookie, 0), in submit order)
  * when the last of its commands got a non-error reply; generations complete
  * in order, so completions are FIFO.  An error reply (OOM under noeviction,
  * NOPERM from a wrong ACL, ...) is counted and handled like a broken
  * connection: the failed command is the first unanswered one, so after the
- * backoff everything from it on is sent again in order (a ZADD before its
+ * backoff everything from it on is sent again in order (an APPEND before its
  * EXPIREAT, always).  A misconfigured ACL or a full Redis thus shows up as a
  * growing redis_errors counter and a growing backlog, never as a false ACK.
  * The backlog is bounded by max_pending_events; beyond it submit refuses
@@ -55,6 +56,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "clock.h"
 #include "coalesce.h"
 #include "layout.h"
 #include "store_impl.h"
@@ -128,6 +130,7 @@ struct store_redis {
 
 	uint64_t events_pending, batches_pending;
 	uint64_t commands_sent, replies_ok, redis_errors, reconnects, wait_short;
+	uint64_t resent;                 /* redis_resent (store.h) */
 	struct resp_out wait;            /* "WAIT N T", when wait_replicas > 0 */
 };
 
@@ -267,14 +270,15 @@ queue_repairs(struct store_redis *r)
 
 /*
  * The oldest generation's WAIT did not answer before the connection broke:
- * send all of it again.  WAIT counts the replication offset of the
- * client's last write that changed something, and on the new connection
- * the ZADDs may change nothing (the members are there), so the EXPIREATs
- * the expiry memo left out go in before the WAIT: an EXPIREAT of an
- * existing key always counts as a change, so the new WAIT covers what the
- * old connection wrote.  (Without repairs the generation has its own
- * EXPIREATs, or only vault SETs, which always count too.)  Out of memory:
- * the generation is resent as it is.
+ * send all of it again (its records may then be at rest twice: counted in
+ * redis_resent).  WAIT counts the replication offset of the client's last
+ * write that changed something; on the new connection every APPEND
+ * changes the data (it appends again), so the new WAIT covers what the old
+ * connection wrote.  The EXPIREATs the expiry memo left out also go in
+ * before the WAIT (an EXPIREAT of an existing key always counts as a
+ * change too; a generation without repairs has its own EXPIREATs, or only
+ * vault SETs, which always count).  Out of memory: the generation is
+ * resent as it is.
  */
 static void
 wait_gen_resend(struct store_redis *r, struct rgen *g)
@@ -299,6 +303,37 @@ wait_gen_resend(struct store_redis *r, struct rgen *g)
 	g->repair.ncmds = 0;
 }
 
+/*
+ * Count the events whose APPENDs go out again (redis_resent): the commands
+ * in flight, and all of a head generation whose WAIT did not answer
+ * (wait_gen_resend).  They may have run already: their records may now be
+ * at rest twice.
+ */
+static void
+count_resent(struct store_redis *r)
+{
+	uint32_t id = r->ghead, i;
+	const struct rgen *g;
+	size_t off;
+
+	if (r->inflight == 0 || id == r->gtail)
+		return;
+	g = gen_at(r, id);
+	i = g->has_wait ? 0 : g->replied;
+	off = g->has_wait ? 0 : g->replied_off;
+	for (;;) {
+		uint32_t end = id == r->s_gen ? r->s_cmd : g->out.ncmds;
+
+		for (; i < end; off += g->out.cmd_len[i], i++)
+			r->resent += coalesce_cmd_events(g->out.buf + off, g->out.cmd_len[i]);
+		if (id == r->s_gen || ++id == r->gtail)
+			return;
+		g = gen_at(r, id);
+		i = 0;
+		off = 0;
+	}
+}
+
 static void
 disconnect(struct store_redis *r, const char *why)
 {
@@ -312,6 +347,7 @@ disconnect(struct store_redis *r, const char *why)
 	r->auth_pending = false;
 	/* Outcome of what was in flight unknown: send again from the first
 	 * unanswered command. */
+	count_resent(r);
 	r->inflight = 0;
 	/* A generation whose WAIT did not answer has nothing confirmed: all of
 	 * it goes again (WAIT counts the writes of its own connection). */
@@ -419,8 +455,8 @@ read_replies(struct store_redis *r)
 			/*
 			 * OOM, NOPERM, ...: keep the failed command at the head and
 			 * reset the connection, so everything from it on is sent
-			 * again, in order, after a backoff.  Never reorder: a
-			 * ZADD retried after its EXPIREAT succeeded (on a missing
+			 * again, in order, after a backoff.  Never reorder: an
+			 * APPEND retried after its EXPIREAT succeeded (on a missing
 			 * key) would leave a key that never expires.
 			 */
 			rlog(r, "error reply", rep->str);
@@ -602,6 +638,7 @@ redis_stats(const struct dp_store *s, struct dp_store_stats *st)
 	st->redis_errors = r->redis_errors;
 	st->reconnects = r->reconnects;
 	st->wait_short = r->wait_short;
+	st->resent = r->resent;
 	st->events_pending = r->events_pending;
 	st->batches_pending = r->batches_pending;
 	st->connected = r->c != NULL && !r->connecting;
@@ -703,8 +740,10 @@ store_redis_create(const struct dp_store_conf *conf, const struct redis_url *u)
 	r->gens = calloc(r->gcap, sizeof(*r->gens));
 	r->co = coalesce_create(gen_max, MEMO_SLOTS, r->conf.retention_days,
 				conf->vault_key);
-	if (r->co != NULL)
+	if (r->co != NULL) {
 		coalesce_set_alerts_max(r->co, conf->alerts_max);
+		coalesce_seen(r->co, chot_real_ms());
+	}
 	nb = r->conf.max_pending_events < (1u << 20) ? r->conf.max_pending_events : (1u << 20);
 	r->batches = calloc(nb, sizeof(*r->batches));
 	if (r->gens == NULL || r->co == NULL || r->batches == NULL) {

@@ -161,7 +161,7 @@ Test(cluster_split, every_command_to_the_owner_of_its_key)
 	struct split_ctx x;
 	struct scan_event ev[300];
 	struct dp_store_event se[300];
-	unsigned total = 0, per[NSH] = { 0 };
+	unsigned total = 0, nappend = 0, per[NSH] = { 0 };
 
 	memset(&x, 0, sizeof(x));
 	cr_assert_not_null(co);
@@ -199,15 +199,15 @@ Test(cluster_split, every_command_to_the_owner_of_its_key)
 			cr_assert_eq(shard_of(slot_of_key(key, kl)), s, "command %u of shard %d is "
 				     "for %.*s, another shard's key", i, s, (int)kl, key);
 			cr_assert_eq(x.ch[s].slot[i], slot_of_key(key, kl));
-			/* A ZADD is followed by its key's EXPIREAT, in the same chunk. */
-			if (memcmp(x.ch[s].out.buf + off, "*", 1) == 0 &&
-			    memmem(x.ch[s].out.buf + off, 20, "ZADD", 4) != NULL) {
+			/* An APPEND is followed by its key's EXPIREAT, in the same chunk. */
+			if (memcmp(x.ch[s].out.buf + off, "*3\r\n$6\r\nAPPEND\r\n", 16) == 0) {
+				nappend++;
 				const char *k2;
 				size_t kl2, off2 = off + x.ch[s].out.cmd_len[i];
 
-				cr_assert_lt(i + 1, x.ch[s].out.ncmds, "a ZADD last in its chunk");
+				cr_assert_lt(i + 1, x.ch[s].out.ncmds, "an APPEND last in its chunk");
 				cr_assert_not_null(memmem(x.ch[s].out.buf + off2, 24, "EXPIREAT", 8),
-						   "command %u of shard %d: ZADD not followed by "
+						   "command %u of shard %d: APPEND not followed by "
 						   "EXPIREAT", i, s);
 				cl_resp_key(x.ch[s].out.buf + off2, x.ch[s].out.cmd_len[i + 1], &k2,
 					    &kl2);
@@ -216,6 +216,7 @@ Test(cluster_split, every_command_to_the_owner_of_its_key)
 		}
 	}
 	cr_assert_eq(total, out.ncmds, "split %u of %u commands", total, out.ncmds);
+	cr_assert_gt(nappend, 0, "the APPENDs were checked");
 	for (int s = 0; s < NSH; s++)
 		cl_chunk_free(&x.ch[s]);
 	resp_out_free(&out);
@@ -231,6 +232,7 @@ Test(cluster_split, resp_key_table)
 	} t[] = {
 		{ "*3\r\n$8\r\nEXPIREAT\r\n$5\r\ns:{a}\r\n$1\r\n1\r\n", "s:{a}" },
 		{ "*12\r\n$4\r\nZADD\r\n$3\r\nk{}\r\n", "k{}" },
+		{ "*3\r\n$6\r\nAPPEND\r\n$7\r\np:{7}:b\r\n$4\r\n\r\n\r\n\r\n", "p:{7}:b" },
 		{ "*1\r\n$6\r\nASKING\r\n", NULL },
 		{ "*2\r\n$3\r\nGET\r\n$9\r\nshort\r\n", NULL },       /* length past the end */
 		{ "+OK\r\n", NULL },

@@ -157,7 +157,14 @@ Test(coalesce, groups_members_by_key_across_batches)
 	}
 	cr_assert_eq(c[6].argl[2], LAYOUT_SITE_RECORD_LEN, "site 9: one record");
 	cr_assert(is(&c[8], 0, "SET") && is(&c[9], 0, "SET"), "vault SETs come last");
-	cr_assert(is(&c[8], 3, "EX") && is(&c[8], 4, "1814400"), "vault EX retention");
+	{
+		char ts[24];
+
+		snprintf(ts, sizeof(ts), "%llu",
+			 (unsigned long long)layout_week_expire_at(layout_week(TS0), 21));
+		cr_assert(is(&c[8], 3, "EXAT") && is(&c[8], 4, ts),
+			  "the vault expires with the week's timeline key");
+	}
 	coalesce_destroy(co);
 	resp_out_free(&out);
 	resp_out_free(&rep);
@@ -207,6 +214,89 @@ Test(coalesce, append_exact_resp)
 			  layout_block_expire_at(layout_block(TS0), 21));
 	cr_assert_eq(out.len, wl, "%zu bytes, want %zu", out.len, wl);
 	cr_assert(memcmp(out.buf, want, wl) == 0, "byte for byte");
+	coalesce_destroy(co);
+	resp_out_free(&out);
+	resp_out_free(&rep);
+}
+
+/* A late scan (an older week) must not cut short the vault entry a newer
+ * week needs: the vault expires with the newest week seen, also after a
+ * flush, and coalesce_seen() moves it forward too. */
+Test(coalesce, vault_expires_with_the_newest_week)
+{
+	struct coalesce *co = coalesce_create(64, 0, 21, vkey);
+	struct resp_out out = { 0 }, rep = { 0 };
+	struct cmd c[64];
+	struct ev e[2];
+	char now[24], later[24];
+	unsigned n;
+
+	cr_assert_not_null(co);
+	snprintf(now, sizeof(now), "%llu",
+		 (unsigned long long)layout_week_expire_at(layout_week(TS0), 21));
+	snprintf(later, sizeof(later), "%llu",
+		 (unsigned long long)layout_week_expire_at(layout_week(TS0) + 2, 21));
+	mk(&e[0], 1, 7, TS0 + 1000, true);
+	mk(&e[1], 2, 7, TS0 - 2 * LAYOUT_WEEK_MS, true);     /* two weeks late */
+	add(co, e, 2);
+	cr_assert_eq(coalesce_flush(co, &out, &rep), 0);
+	n = parse_all(&out, c, 64);
+	cr_assert_eq(n, 10, "4 keys, 2 SETs: got %u", n);
+	cr_assert(is(&c[8], 0, "SET") && is(&c[8], 4, now));
+	cr_assert(is(&c[9], 0, "SET") && is(&c[9], 4, now), "the late scan's vault: this week's");
+	{
+		char ts[24];
+
+		snprintf(ts, sizeof(ts), "%llu", (unsigned long long)layout_week_expire_at(
+				 layout_week(TS0) - 2, 21));
+		cr_assert(is(&c[5], 0, "EXPIREAT") && is(&c[5], 2, ts),
+			  "its timeline key keeps its own week's expiry");
+	}
+	out.len = out.ncmds = 0;
+	coalesce_seen(co, TS0 + 2 * LAYOUT_WEEK_MS);
+	add(co, e + 1, 1);
+	cr_assert_eq(coalesce_flush(co, &out, &rep), 0);
+	n = parse_all(&out, c, 64);
+	cr_assert(is(&c[n - 1], 0, "SET") && is(&c[n - 1], 4, later), "coalesce_seen moves it");
+	coalesce_seen(co, TS0);
+	out.len = out.ncmds = 0;
+	add(co, e, 1);
+	cr_assert_eq(coalesce_flush(co, &out, &rep), 0);
+	n = parse_all(&out, c, 64);
+	cr_assert(is(&c[n - 1], 4, later), "and never back");
+	coalesce_destroy(co);
+	resp_out_free(&out);
+	resp_out_free(&rep);
+}
+
+/* redis_resent counts events: the records of a subject timeline's APPEND. */
+Test(coalesce, cmd_events)
+{
+	struct coalesce *co = coalesce_create(64, 0, 21, vkey);
+	struct resp_out out = { 0 }, rep = { 0 };
+	struct ev e[3];
+	size_t off = 0;
+	unsigned sum = 0;
+	static const char *const bad[] = {
+		"*3\r\n$6\r\nAPPEND\r\n$4\r\ns:{a\r\n",           /* truncated */
+		"*3\r\n$6\r\nAPPEND\r\n$5\r\np:{a}\r\n$9\r\n123456789\r\n",
+		"*3\r\n$8\r\nEXPIREAT\r\n$5\r\ns:{a}\r\n$1\r\n1\r\n",
+		"*3\r\n$6\r\nAPPEND\r\n$5\r\ns:{a}\r\n$x\r\n",
+		"",
+	};
+
+	cr_assert_not_null(co);
+	mk(&e[0], 1, 7, TS0 + 1000, true);
+	mk(&e[1], 1, 8, TS0 + 2000, false);
+	mk(&e[2], 2, 7, TS0 + 3000, false);
+	e[2].se.reasons = 1;
+	add(co, e, 3);
+	cr_assert_eq(coalesce_flush(co, &out, &rep), 0);
+	for (uint32_t i = 0; i < out.ncmds; off += out.cmd_len[i], i++)
+		sum += coalesce_cmd_events(out.buf + off, out.cmd_len[i]);
+	cr_assert_eq(sum, 3, "one event per timeline record, the rest 0: got %u", sum);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(coalesce_cmd_events(bad[i], strlen(bad[i])), 0, "row %zu", i);
 	coalesce_destroy(co);
 	resp_out_free(&out);
 	resp_out_free(&rep);

@@ -4,10 +4,12 @@
  * every refusal must be an error reply, every permission a non-error one.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <signal.h>
 #include <string.h>
 
 #include "redis_server.h"
+#include "store.h"
 
 static struct rsrv srv;
 
@@ -128,4 +130,82 @@ Test(redis_acl, wrong_password_refused, .init = setup, .fini = teardown)
 	cr_assert_null(ctx, "the placeholder password must not log in once replaced");
 	ctx = rsrv_login(&srv, "default", "");
 	cr_assert_null(ctx, "the default user must be off");
+}
+
+/* Keys the start-up probes left behind (chot-admin's view). */
+static long long
+probe_keys(void)
+{
+	redisContext *ctx = rsrv_login(&srv, "chot-admin", RSRV_ADMIN_PW);
+	redisReply *r;
+	long long n;
+
+	cr_assert_not_null(ctx);
+	r = redisCommand(ctx, "KEYS *chot-start-probe*");
+	cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY);
+	n = (long long)r->elements;
+	freeReplyObject(r);
+	redisFree(ctx);
+	return n;
+}
+
+static int
+check_as(const char *user, const char *pw, char *err, size_t errlen)
+{
+	static const uint8_t vkey[32] = { 1 };
+	char url[256];
+	struct dp_store_conf conf = { .url = url, .vault_key = vkey };
+
+	rsrv_url(&srv, user, pw, url, sizeof(url));
+	err[0] = '\0';
+	return dp_store_check(&conf, 2000, err, errlen);
+}
+
+static void
+setuser(const char *const *argv, int argc)
+{
+	redisContext *ctx = rsrv_login(&srv, "chot-admin", RSRV_ADMIN_PW);
+	redisReply *r = redisCommandArgv(ctx, argc, (const char **)argv, NULL);
+
+	cr_assert(r != NULL && r->type == REDIS_REPLY_STATUS, "ACL SETUSER %s: %s", argv[2],
+		  r != NULL && r->type == REDIS_REPLY_ERROR ? r->str : "?");
+	freeReplyObject(r);
+	redisFree(ctx);
+}
+
+/*
+ * The start-up check (store_check.c) passes with the shipped chot-ingest and
+ * leaves no data behind (APPEND of nothing creates an empty string, the
+ * EXPIREAT 1 after it deletes it); a user without APPEND, or without
+ * EXPIREAT, is refused with NOPERM naming the command, and still no probe
+ * key is left (EXPIREAT is probed before the APPEND that creates one).
+ */
+Test(redis_acl, start_check_probes_append_without_data, .init = setup, .fini = teardown)
+{
+	static const char *const noappend[] = {
+		"ACL", "SETUSER", "chot-noappend", "on", ">pw1", "resetkeys", "%W~s:*", "%W~p:*",
+		"%W~v:*", "%W~chot:{alerts}", "-@all", "+expireat", "+set", "+xadd", "+zadd",
+	};
+	static const char *const noexpire[] = {
+		"ACL", "SETUSER", "chot-noexpire", "on", ">pw2", "resetkeys", "%W~s:*", "%W~p:*",
+		"%W~v:*", "%W~chot:{alerts}", "-@all", "+append", "+set", "+xadd",
+	};
+	char err[512];
+	int rc;
+
+	rc = check_as("chot-ingest", RSRV_INGEST_PW, err, sizeof(err));
+	cr_assert_eq(rc, 0, "the shipped chot-ingest passes the check: %d %s", rc, err);
+	cr_assert_eq(probe_keys(), 0, "the probes left a key behind");
+
+	setuser(noappend, sizeof(noappend) / sizeof(noappend[0]));
+	rc = check_as("chot-noappend", "pw1", err, sizeof(err));
+	cr_assert_eq(rc, -EPERM, "no APPEND: -EPERM, got %d (%s)", rc, err);
+	cr_assert(strstr(err, "APPEND") != NULL && strstr(err, "NOPERM") != NULL &&
+		  strstr(err, "chot-noappend") != NULL, "the error names it: %s", err);
+
+	setuser(noexpire, sizeof(noexpire) / sizeof(noexpire[0]));
+	rc = check_as("chot-noexpire", "pw2", err, sizeof(err));
+	cr_assert_eq(rc, -EPERM, "no EXPIREAT: -EPERM, got %d (%s)", rc, err);
+	cr_assert(strstr(err, "EXPIREAT") != NULL, "the error names EXPIREAT: %s", err);
+	cr_assert_eq(probe_keys(), 0, "a refused check left a key behind");
 }
