@@ -15,7 +15,11 @@
  *
  * Closed generations form a FIFO.  At most `pipeline` commands are in
  * flight; Redis answers them in order, so a send cursor and a reply cursor
- * over the FIFO are all the bookkeeping there is.  When the connection
+ * over the FIFO are all the bookkeeping there is.  The window is sized in
+ * time, not memory: it must hold more Redis work than the longest gap
+ * between two polls (formatting a generation, a descheduled lcore), or
+ * Redis sits idle with work queued here.  When the window is full and the
+ * lcore has nothing else to do, dp_store_wait sleeps on the socket.  When the connection
  * breaks, every in-flight command's outcome is unknown: the send cursor
  * moves back to the reply cursor and they go out once more after the
  * reconnect.  That is safe: EXPIREAT to the same instant and SET of the
@@ -65,7 +69,7 @@
 #define BACKOFF_MAX_US 2000000
 #define IDLE_READ_US   100000
 #define BUSY_READ_US   20      /* replies due: one read() gathers ~20 us of them */
-#define PIPELINE_DEFAULT 4096  /* redis.pipeline: commands in flight (see below) */
+#define PIPELINE_DEFAULT 16384 /* redis.pipeline unset (configs/chotd.conf says why) */
 /*
  * Events one generation holds at most: a quarter of the backlog bound
  * (redis.max_pending_events), between GEN_MIN and GEN_MAX.  Under overload
