@@ -19,10 +19,11 @@
  * time, not memory: it must hold more Redis work than the longest gap
  * between two polls (formatting a generation, a descheduled lcore), or
  * Redis sits idle with work queued here.  When the window is full and the
- * lcore has nothing else to do, dp_store_wait sleeps on the socket.  When the connection
- * breaks, every in-flight command's outcome is unknown: the send cursor
- * moves back to the reply cursor and they go out once more after the
- * reconnect.  That is safe: EXPIREAT to the same instant and SET of the
+ * lcore has nothing else to do, dp_store_wait sleeps on the socket.
+ *
+ * When the connection breaks, every in-flight command's outcome is
+ * unknown: the send cursor moves back to the reply cursor and they go out
+ * once more after the reconnect.  That is safe: EXPIREAT to the same instant and SET of the
  * same sealed vault bytes are idempotent, and an APPEND that ran twice
  * leaves exact duplicate records, which every reader drops (proto/layout.h);
  * the events of the APPENDs sent again are counted (redis_resent).
