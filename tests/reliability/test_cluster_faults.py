@@ -50,7 +50,7 @@ import chotpy as cp                  # noqa: E402
 import test_reliability as rel       # noqa: E402
 
 CLUSTER_COUNTERS = ("redis_moved", "redis_ask", "redis_tryagain", "redis_clusterdown",
-                    "redis_map_refreshes", "redis_wait_short", "redis_errors")
+                    "redis_map_refreshes", "redis_wait_short", "redis_errors", "redis_resent")
 
 
 class ClusterCase(rel.Case):

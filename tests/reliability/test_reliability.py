@@ -257,7 +257,8 @@ class Case:
             "rate_achieved")})
         self.figures.update({"chotd_" + k: c.get(k) for k in (
             "rx_packets", "replayed", "stale_epoch", "dup_scans", "events_stored",
-            "events_dropped", "batches_dropped", "acks_sent", "redis_errors")})
+            "events_dropped", "batches_dropped", "acks_sent", "redis_errors",
+            "redis_resent")})
         return rep, c
 
     def case_loss(self):
