@@ -108,6 +108,16 @@ int dp_store_submit(struct dp_store *s, uint64_t cookie, const struct dp_store_e
 /* Drive I/O: connect/reconnect, flush, read replies, fire completions. Never blocks. */
 void dp_store_poll(struct dp_store *s, uint64_t now_us);
 
+/*
+ * Sleep at most max_us until the store's connection has replies to read or
+ * room to write, when that is all it is waiting for (the in-flight window
+ * full, or nothing more to send).  Returns at once otherwise, and for
+ * stores without one socket (null://, cluster://).  For an lcore that has
+ * nothing else to do: chotd's RX lcore while ingest.backpressure holds
+ * the port, so the core serves Redis and the kernel instead of spinning.
+ */
+void dp_store_wait(struct dp_store *s, unsigned max_us);
+
 /* Block (poll + sleep) until nothing is pending or timeout_ms passes; for shutdown.
  * Returns the number of events still pending. */
 uint64_t dp_store_drain(struct dp_store *s, unsigned timeout_ms);

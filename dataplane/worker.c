@@ -489,6 +489,12 @@ dp_worker_poll(struct dp_worker *w, uint64_t now_us)
 }
 
 void
+dp_worker_wait(struct dp_worker *w, unsigned max_us)
+{
+	dp_store_wait(w->store, max_us);
+}
+
+void
 dp_worker_drain(struct dp_worker *w, unsigned timeout_ms)
 {
 	uint64_t left;

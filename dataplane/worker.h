@@ -53,6 +53,9 @@ void dp_worker_batch(struct dp_worker *w, struct rte_mbuf *m, const struct dp_fr
 /* Drive the store (completions fire here). */
 void dp_worker_poll(struct dp_worker *w, uint64_t now_us);
 
+/* Sleep at most max_us while the store only waits on Redis (dp_store_wait). */
+void dp_worker_wait(struct dp_worker *w, unsigned max_us);
+
 /*
  * Shutdown: wait (bounded by timeout_ms) for the store to confirm what is
  * pending; what it has not confirmed by then is abandoned: counted in

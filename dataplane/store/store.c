@@ -122,6 +122,13 @@ dp_store_poll(struct dp_store *s, uint64_t now_us)
 }
 
 void
+dp_store_wait(struct dp_store *s, unsigned max_us)
+{
+	if (s->ops->wait != NULL)
+		s->ops->wait(s, max_us);
+}
+
+void
 dp_store_abandon(struct dp_store *s)
 {
 	s->ops->abandon(s);

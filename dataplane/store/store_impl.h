@@ -23,6 +23,7 @@ struct store_ops {
 	int (*submit)(struct dp_store *s, uint64_t cookie, const struct dp_store_event *evs,
 		      unsigned n);
 	void (*poll)(struct dp_store *s, uint64_t now_us);
+	void (*wait)(struct dp_store *s, unsigned max_us);   /* may be NULL */
 	void (*stats)(const struct dp_store *s, struct dp_store_stats *st);
 	void (*abandon)(struct dp_store *s);
 	void (*destroy)(struct dp_store *s);
