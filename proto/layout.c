@@ -1,7 +1,6 @@
 /*
  * The Redis key layout (see layout.h): key names and binary members.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
