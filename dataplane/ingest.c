@@ -99,6 +99,8 @@ dp_ingest(struct dp_ingest *in, const uint8_t *pt, uint32_t len, uint64_t now_ms
 		 * and SipHash instead of stalling one by one. */
 		dp_dedupe_prefetch(in->dedupe, &in->keys_dd[m]);
 		rte_prefetch0(&in->vault_seen[ingest_vault_slot(ingest_pid8(pid))]);
+		if (in->lk != NULL && in->lk->prefetch != NULL)
+			in->lk->prefetch(in->lt, pid);
 		m++;
 	}
 	/* The checkpoint check after all the pseudonyms: back to back, the
