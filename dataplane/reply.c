@@ -42,7 +42,7 @@ dp_reply_udp(uint8_t *out, size_t cap, const uint8_t *hdr, const struct dp_frame
 {
 	size_t l3 = f->l3_off, l3len = f->ip_ver == 4 ? 20 : 40, l4 = l3 + l3len;
 	size_t total = l4 + 8 + plen;
-	uint8_t *ip = out + l3, *udp = out + l4;
+	uint8_t ip[40], udp[8];
 	uint32_t sum;
 	uint16_t c;
 
@@ -52,9 +52,13 @@ dp_reply_udp(uint8_t *out, size_t cap, const uint8_t *hdr, const struct dp_frame
 		return -EADDRNOTAVAIL;    /* never reflect to broadcast / multicast / nobody */
 	if (total > cap || plen > 0xffff - 48)
 		return -EMSGSIZE;
-	/* L2: copy (VLAN tags included), swap MACs. */
-	memcpy(out, hdr, l3);
-	swap_bytes(out, out + 6, 6);
+	/*
+	 * The IP and UDP headers are built and summed here, then copied out:
+	 * summed back from the frame, they were read from lines just written
+	 * (a fresh mbuf's, often not in cache yet), a stall per frame.  Every
+	 * byte of hdr used is read before out is written: out may be hdr (a
+	 * reply built in the request's own mbuf).
+	 */
 	if (f->ip_ver == 4) {
 		memset(ip, 0, 20);
 		ip[0] = 0x45;
@@ -77,7 +81,6 @@ dp_reply_udp(uint8_t *out, size_t cap, const uint8_t *hdr, const struct dp_frame
 	wire_put_be16(udp + 2, f->src_port);
 	wire_put_be16(udp + 4, (uint16_t)(8 + plen));
 	wire_put_be16(udp + 6, 0);
-	memcpy(udp + 8, payload, plen);
 	if (f->ip_ver == 4) {
 		uint8_t ph[12];
 
@@ -89,8 +92,14 @@ dp_reply_udp(uint8_t *out, size_t cap, const uint8_t *hdr, const struct dp_frame
 	} else {
 		sum = pseudo6(ip + 8, ip + 24, (uint32_t)(8 + plen), 17);
 	}
-	c = dp_csum_fold(dp_csum_add(sum, udp, 8 + plen));
+	c = dp_csum_fold(dp_csum_add(dp_csum_add(sum, udp, 8), payload, plen));
 	wire_put_be16(udp + 6, c == 0 ? 0xffff : c);
+	/* L2: copy (VLAN tags included), swap MACs. */
+	memmove(out, hdr, l3);
+	swap_bytes(out, out + 6, 6);
+	memcpy(out + l3, ip, l3len);
+	memcpy(out + l4, udp, 8);
+	memmove(out + l4 + 8, payload, plen);
 	return (int)total;
 }
 
