@@ -4,7 +4,8 @@
  *   - the ACK frames it built go to the TX lcore's ring in one enqueue
  *     (rte_ring_sp_enqueue_burst), not one enqueue per ACK;
  *   - the received mbufs it has consumed are freed together
- *     (rte_pktmbuf_free_bulk), not one free per datagram.
+ *     (rte_pktmbuf_free_bulk), not one free per datagram, or carry the
+ *     burst's ACK frames (dp_txq_reuse): no alloc, no free.
  *
  * Both happen at dp_txq_flush(), which the worker calls at the end of each
  * burst and of each store poll (completions ACK there), and by itself
@@ -69,6 +70,23 @@ dp_txq_add(struct dp_txq *q, struct rte_mbuf *m)
 		return false;
 	q->out[q->n_out++] = m;
 	return true;
+}
+
+/* A consumed mbuf to build a frame in (the most recent: its lines are the
+ * warmest), instead of an alloc and a free; NULL when none is plain
+ * enough (one segment, direct, not shared). */
+static inline struct rte_mbuf *
+dp_txq_reuse(struct dp_txq *q)
+{
+	struct rte_mbuf *m;
+
+	if (q->n_done == 0)
+		return NULL;
+	m = q->done[q->n_done - 1];
+	if (!RTE_MBUF_DIRECT(m) || m->nb_segs != 1 || rte_mbuf_refcnt_read(m) != 1)
+		return NULL;
+	q->n_done--;
+	return m;
 }
 
 /* A received mbuf the worker is done with; freed at the next flush.  true

@@ -69,43 +69,38 @@
 #include "worker_impl.h"
 
 /*
- * Build an ACK for (dev, key_id, epoch, acked) back to the datagram (hdr, f),
- * tagged with the ACK key of generation key_id: the generation of the batch
- * it answers, whatever generation the device used since.
+ * The ACK frame of intent it, tagged with the ACK key of generation key_id:
+ * the generation of the batch it answers, whatever generation the device
+ * used since.  Built in a consumed RX mbuf of the burst when there is one
+ * (txq.h: its lines are warm, and there is no alloc / free).
  */
 static void
-worker_send_ack(struct dp_worker *w, const struct dp_device *dev, uint16_t key_id,
-		uint32_t epoch, uint64_t acked, const uint8_t *hdr, const struct dp_frame *f)
+worker_ack_frame(struct dp_worker *w, const struct dp_ack_intent *it)
 {
-	struct wire_ack a = { .key_id = key_id, .device_id = dev->device_id,
-			      .boot_epoch = epoch, .acked_seq = acked };
+	struct wire_ack a = { .key_id = it->key_id, .device_id = it->dev->device_id,
+			      .boot_epoch = it->epoch, .acked_seq = it->acked };
 	uint8_t ack[WIRE_ACK_LEN];
 	const uint8_t *ackkey;
 	struct rte_mbuf *m;
+	uint64_t t0;
 	int len;
 
-	uint64_t t0;
-
-	if (acked == 0)
-		return;     /* nothing of this epoch is stored yet: nothing to say */
 	t0 = rte_rdtsc();
-	ackkey = dp_admit_ackkey(dev, key_id, w->keys, &w->ack_scratch);
+	ackkey = dp_admit_ackkey(it->dev, it->key_id, w->keys, &w->ack_scratch);
 	if (ackkey == NULL) {       /* cannot happen: the batch verified under key_id */
 		w->ctr.acks_dropped++;
 		return;
 	}
 	wire_ack_build(ack, &a, ackkey);
 	w->shared_cycles += rte_rdtsc() - t0;    /* the ACK tag: chot-sockbase's too */
-	/* The datagram's own mbuf when it is done with (dp_worker_batch): its
-	 * header lines are in cache, and there is no alloc / free; else a new one. */
-	m = w->rx_m != NULL ? w->rx_m : rte_pktmbuf_alloc(w->pool);
-	w->rx_m = NULL;
-	if (m == NULL) {
+	m = dp_txq_reuse(&w->txq);
+	if (m == NULL && (m = rte_pktmbuf_alloc(w->pool)) == NULL) {
 		w->ctr.acks_dropped++;
 		return;
 	}
 	len = dp_reply_udp(rte_pktmbuf_mtod(m, uint8_t *),
-			   rte_pktmbuf_data_len(m) + rte_pktmbuf_tailroom(m), hdr, f, ack, sizeof(ack));
+			   rte_pktmbuf_data_len(m) + rte_pktmbuf_tailroom(m), it->hdr, &it->f, ack,
+			   sizeof(ack));
 	if (len < 0) {
 		rte_pktmbuf_free(m);
 		w->ctr.acks_dropped++;
@@ -114,11 +109,53 @@ worker_send_ack(struct dp_worker *w, const struct dp_device *dev, uint16_t key_i
 	m->data_len = (uint16_t)len;
 	m->pkt_len = (uint32_t)len;
 	m->ol_flags = 0;               /* a direct mbuf (RX offload flags mean nothing on TX) */
-	/* On the TX ring with the rest of the burst's (counted there). */
-	if (!dp_txq_add(&w->txq, m)) {
-		dp_worker_txq_flush(w);
-		(void)dp_txq_add(&w->txq, m);
+	(void)dp_txq_add(&w->txq, m);  /* room: at most DP_TXQ_MAX intents per flush */
+}
+
+void
+dp_worker_acks_build(struct dp_worker *w)
+{
+	unsigned i;
+
+	if (w->txq.n_out + w->n_acks > DP_TXQ_MAX) {
+		/* Cannot happen: ACK frames are queued only here, and handed on
+		 * right after (dp_worker_txq_flush).  Counted if it ever does. */
+		struct dp_txq_result r = dp_txq_flush(&w->txq);
+
+		w->ctr.acks_sent += r.sent;
+		w->ctr.acks_dropped += r.refused;
 	}
+	for (i = 0; i < w->n_acks; i++)
+		worker_ack_frame(w, &w->acks[i]);
+	w->n_acks = 0;
+}
+
+/*
+ * ACK (dev, key_id, epoch, acked) back to the datagram (hdr, f), built at
+ * the end of the burst (dp_worker_burst_end, or of the store poll) in one
+ * of the burst's consumed mbufs.  One ACK per batch, in order: a device
+ * with several batches in a burst could be answered by one cumulative ACK
+ * (DESIGN §2), but the integration tests pin one per batch (test_admit:
+ * the re-ACK of a re-sent batch is the last frame, under its own key).
+ */
+static void
+worker_send_ack(struct dp_worker *w, struct dp_device *dev, uint16_t key_id, uint32_t epoch,
+		uint64_t acked, const uint8_t *hdr, const struct dp_frame *f)
+{
+	size_t hlen = (size_t)f->l4_off + 8;
+	struct dp_ack_intent *it;
+
+	if (acked == 0)
+		return;     /* nothing of this epoch is stored yet: nothing to say */
+	if (w->n_acks == DP_TXQ_MAX)
+		dp_worker_txq_flush(w);
+	it = &w->acks[w->n_acks++];
+	it->dev = dev;
+	it->acked = acked;
+	it->epoch = epoch;
+	it->key_id = key_id;
+	it->f = *f;
+	memcpy(it->hdr, hdr, hlen < sizeof(it->hdr) ? hlen : sizeof(it->hdr));
 }
 
 static void
@@ -323,11 +360,6 @@ dp_worker_batch(struct dp_worker *w, struct rte_mbuf *m, const struct dp_frame *
 	struct dp_admit *a = &w->admit;
 	uint64_t t0 = rte_rdtsc();
 	enum chot_reason r;
-	/* The first ACK sent while this datagram is processed may be built in
-	 * its mbuf (worker_send_ack): a plain one-segment mbuf only. */
-	bool reuse = RTE_MBUF_DIRECT(m) && m->nb_segs == 1 && rte_mbuf_refcnt_read(m) == 1;
-
-	w->rx_m = reuse ? m : NULL;
 	w->rx_tsc = dp_rx_tsc_get(m);
 	r = dp_admit(w->devs, w->keys, dgram, h, w->pt, a);
 	if (r == WIRE_OK) {
@@ -349,10 +381,9 @@ dp_worker_batch(struct dp_worker *w, struct rte_mbuf *m, const struct dp_frame *
 			worker_send_ack(w, a->dev, h->key_id, h->boot_epoch, a->dev->win.acked,
 					frame, f);
 	}
-	/* Freed with the rest of the burst's (txq.h), unless an ACK took it. */
-	if ((!reuse || w->rx_m != NULL) && dp_txq_consumed(&w->txq, m))
+	/* Freed with the rest of the burst's, or an ACK's frame (txq.h). */
+	if (dp_txq_consumed(&w->txq, m))
 		dp_worker_txq_flush(w);
-	w->rx_m = NULL;
 	dp_worker_publish(w);
 }
 

@@ -34,6 +34,16 @@ struct dp_pending {
 	struct dp_alert_tally alerts;  /* its stored events' alerts (checkpoint_tx.h) */
 };
 
+/* An ACK to send at the end of the burst (worker.c). */
+struct dp_ack_intent {
+	struct dp_device *dev;
+	uint64_t acked;
+	uint32_t epoch;
+	uint16_t key_id;
+	struct dp_frame f;
+	uint8_t hdr[DP_HDR_TMPL_MAX];
+};
+
 /* What the RX lcore reads for flow control (worker.h), on its own line:
  * written by the worker with relaxed __atomic stores, read likewise.  They
  * are hints (room, idleness), never used to reach other data. */
@@ -66,18 +76,26 @@ struct dp_worker {
 	struct dp_ingest ing;
 	struct wire_verdict verdict;          /* the batch's CHV1, when asked for (§9) */
 	uint64_t rx_tsc;                      /* when the RX lcore received it */
-	struct rte_mbuf *rx_m;                /* its mbuf, while an ACK may reuse it */
 	uint8_t pt[WIRE_MAX_BODY];
 	struct dp_admit admit;                /* the datagram being admitted */
 	struct dp_devkeys ack_scratch;        /* an ACK key not in the device's cache */
 	struct dp_txq txq;                    /* the burst's ACK frames and consumed mbufs */
+	unsigned n_acks;
+	struct dp_ack_intent acks[DP_TXQ_MAX];  /* the burst's ACKs, built at its end */
 } __rte_cache_aligned;
 
-/* Hand the burst's frames on (txq.h) and count the ACKs that made it. */
+/* worker.c: build the burst's ACK frames (their intents). */
+void dp_worker_acks_build(struct dp_worker *w);
+
+/* Hand the burst's frames on (txq.h), its ACKs built first, and count the
+ * ACKs that made it. */
 static inline void
 dp_worker_txq_flush(struct dp_worker *w)
 {
-	struct dp_txq_result r = dp_txq_flush(&w->txq);
+	struct dp_txq_result r;
+
+	dp_worker_acks_build(w);
+	r = dp_txq_flush(&w->txq);
 
 	w->ctr.acks_sent += r.sent;
 	w->ctr.acks_dropped += r.refused;
