@@ -43,7 +43,7 @@ dp_reply_udp(uint8_t *out, size_t cap, const uint8_t *hdr, const struct dp_frame
 	size_t l3 = f->l3_off, l3len = f->ip_ver == 4 ? 20 : 40, l4 = l3 + l3len;
 	size_t total = l4 + 8 + plen;
 	uint8_t ip[40], udp[8];
-	uint32_t sum;
+	uint32_t sum, addr;
 	uint16_t c;
 
 	if (f->ip_ver != 4 && f->ip_ver != 6)
@@ -53,12 +53,15 @@ dp_reply_udp(uint8_t *out, size_t cap, const uint8_t *hdr, const struct dp_frame
 	if (total > cap || plen > 0xffff - 48)
 		return -EMSGSIZE;
 	/*
-	 * The IP and UDP headers are built and summed here, then copied out:
-	 * summed back from the frame, they were read from lines just written
-	 * (a fresh mbuf's, often not in cache yet), a stall per frame.  Every
-	 * byte of hdr used is read before out is written: out may be hdr (a
-	 * reply built in the request's own mbuf).
+	 * The checksums are summed from the fields (f, payload), never read
+	 * back from header bytes just written: a load over several fresh
+	 * narrow stores waits for them to reach the cache (a stall per frame,
+	 * longer still in a fresh mbuf).  Every byte of hdr used is read
+	 * before out is written: out may be hdr (a reply built in the
+	 * request's own mbuf).
 	 */
+	addr = dp_csum_add(dp_csum_add(0, f->dst_ip, f->ip_ver == 4 ? 4 : 16), f->src_ip,
+			   f->ip_ver == 4 ? 4 : 16);
 	if (f->ip_ver == 4) {
 		memset(ip, 0, 20);
 		ip[0] = 0x45;
@@ -68,7 +71,8 @@ dp_reply_udp(uint8_t *out, size_t cap, const uint8_t *hdr, const struct dp_frame
 		ip[9] = 17;
 		memcpy(ip + 12, f->dst_ip, 4);
 		memcpy(ip + 16, f->src_ip, 4);
-		wire_put_be16(ip + 10, dp_csum_fold(dp_csum_add(0, ip, 20)));
+		wire_put_be16(ip + 10, dp_csum_fold(0x4500 + (uint32_t)(20 + 8 + plen) + 0x4000 +
+						    (64 << 8 | 17) + addr));
 	} else {
 		memcpy(ip, hdr + l3, 4);      /* version, traffic class, flow label */
 		wire_put_be16(ip + 4, (uint16_t)(8 + plen));
@@ -81,18 +85,10 @@ dp_reply_udp(uint8_t *out, size_t cap, const uint8_t *hdr, const struct dp_frame
 	wire_put_be16(udp + 2, f->src_port);
 	wire_put_be16(udp + 4, (uint16_t)(8 + plen));
 	wire_put_be16(udp + 6, 0);
-	if (f->ip_ver == 4) {
-		uint8_t ph[12];
-
-		memcpy(ph, ip + 12, 8);
-		ph[8] = 0;
-		ph[9] = 17;
-		wire_put_be16(ph + 10, (uint16_t)(8 + plen));
-		sum = dp_csum_add(0, ph, 12);
-	} else {
-		sum = pseudo6(ip + 8, ip + 24, (uint32_t)(8 + plen), 17);
-	}
-	c = dp_csum_fold(dp_csum_add(dp_csum_add(sum, udp, 8), payload, plen));
+	/* Pseudo-header (addresses, protocol, UDP length), then the UDP
+	 * header's words (ports, length, checksum 0), then the payload. */
+	sum = addr + 17 + (uint32_t)(8 + plen) + f->dst_port + f->src_port + (uint32_t)(8 + plen);
+	c = dp_csum_fold(dp_csum_add(sum, payload, plen));
 	wire_put_be16(udp + 6, c == 0 ? 0xffff : c);
 	/* L2: copy (VLAN tags included), swap MACs. */
 	memmove(out, hdr, l3);

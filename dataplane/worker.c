@@ -69,38 +69,42 @@
 #include "worker_impl.h"
 
 /*
- * The ACK frame of intent it, tagged with the ACK key of generation key_id:
- * the generation of the batch it answers, whatever generation the device
- * used since.  Built in a consumed RX mbuf of the burst when there is one
- * (txq.h: its lines are warm, and there is no alloc / free).
+ * The CHA1 message of intent it, tagged with the ACK key of generation
+ * key_id: the generation of the batch it answers, whatever generation the
+ * device used since.
  */
 static void
-worker_ack_frame(struct dp_worker *w, const struct dp_ack_intent *it)
+worker_ack_tag(struct dp_worker *w, struct dp_ack_intent *it)
 {
 	struct wire_ack a = { .key_id = it->key_id, .device_id = it->dev->device_id,
 			      .boot_epoch = it->epoch, .acked_seq = it->acked };
-	uint8_t ack[WIRE_ACK_LEN];
-	const uint8_t *ackkey;
+	const uint8_t *ackkey = dp_admit_ackkey(it->dev, it->key_id, w->keys, &w->ack_scratch);
+
+	it->tagged = ackkey != NULL;     /* else cannot happen: the batch verified under key_id */
+	if (it->tagged)
+		wire_ack_build(it->ack, &a, ackkey);
+}
+
+/* The frame of a tagged intent, in a consumed RX mbuf of the burst when
+ * there is one (txq.h: its lines are warm, and there is no alloc / free). */
+static void
+worker_ack_frame(struct dp_worker *w, const struct dp_ack_intent *it)
+{
 	struct rte_mbuf *m;
-	uint64_t t0;
 	int len;
 
-	t0 = rte_rdtsc();
-	ackkey = dp_admit_ackkey(it->dev, it->key_id, w->keys, &w->ack_scratch);
-	if (ackkey == NULL) {       /* cannot happen: the batch verified under key_id */
+	if (!it->tagged) {
 		w->ctr.acks_dropped++;
 		return;
 	}
-	wire_ack_build(ack, &a, ackkey);
-	w->shared_cycles += rte_rdtsc() - t0;    /* the ACK tag: chot-sockbase's too */
 	m = dp_txq_reuse(&w->txq);
 	if (m == NULL && (m = rte_pktmbuf_alloc(w->pool)) == NULL) {
 		w->ctr.acks_dropped++;
 		return;
 	}
 	len = dp_reply_udp(rte_pktmbuf_mtod(m, uint8_t *),
-			   rte_pktmbuf_data_len(m) + rte_pktmbuf_tailroom(m), it->hdr, &it->f, ack,
-			   sizeof(ack));
+			   rte_pktmbuf_data_len(m) + rte_pktmbuf_tailroom(m), it->hdr, &it->f,
+			   it->ack, sizeof(it->ack));
 	if (len < 0) {
 		rte_pktmbuf_free(m);
 		w->ctr.acks_dropped++;
@@ -115,8 +119,11 @@ worker_ack_frame(struct dp_worker *w, const struct dp_ack_intent *it)
 void
 dp_worker_acks_build(struct dp_worker *w)
 {
+	uint64_t t0;
 	unsigned i;
 
+	if (w->n_acks == 0)
+		return;
 	if (w->txq.n_out + w->n_acks > DP_TXQ_MAX) {
 		/* Cannot happen: ACK frames are queued only here, and handed on
 		 * right after (dp_worker_txq_flush).  Counted if it ever does. */
@@ -125,6 +132,11 @@ dp_worker_acks_build(struct dp_worker *w)
 		w->ctr.acks_sent += r.sent;
 		w->ctr.acks_dropped += r.refused;
 	}
+	/* The tags first, timed as one: the ACK tag is chot-sockbase's too. */
+	t0 = rte_rdtsc();
+	for (i = 0; i < w->n_acks; i++)
+		worker_ack_tag(w, &w->acks[i]);
+	w->shared_cycles += rte_rdtsc() - t0;
 	for (i = 0; i < w->n_acks; i++)
 		worker_ack_frame(w, &w->acks[i]);
 	w->n_acks = 0;

@@ -41,6 +41,8 @@ struct dp_ack_intent {
 	uint32_t epoch;
 	uint16_t key_id;
 	struct dp_frame f;
+	bool tagged;                    /* ack holds the CHA1 message with its tag */
+	uint8_t ack[WIRE_ACK_LEN];
 	uint8_t hdr[DP_HDR_TMPL_MAX];
 };
 
