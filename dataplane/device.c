@@ -15,7 +15,6 @@
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
-#include <rte_prefetch.h>
 
 #include <sodium.h>
 
@@ -98,23 +97,6 @@ dp_devices_find(struct dp_devices *t, uint32_t device_id)
 	c->device_id = device_id;
 	c->slot = (uint32_t)(uintptr_t)data;
 	return &t->slots[(uintptr_t)data];
-}
-
-void
-dp_devices_prefetch(struct dp_devices *t, uint32_t device_id, uint64_t seq)
-{
-	const struct dev_cache_ent *c = dev_cache_ent(t, device_id);
-	const struct dp_device *d;
-	unsigned b = (unsigned)((seq >> 6) % DP_WIN_BLOCKS);
-
-	if (c->device_id != device_id || device_id == 0)
-		return;
-	d = &t->slots[c->slot];
-	rte_prefetch0(d);
-	rte_prefetch0(&d->keys[DP_DEV_KEYS - 1]);
-	rte_prefetch0(&d->win);
-	rte_prefetch0(&d->win.seen[b]);
-	rte_prefetch0(&d->win.stored[b]);
 }
 
 struct dp_device *

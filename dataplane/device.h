@@ -48,12 +48,6 @@ void dp_devices_destroy(struct dp_devices *t);
 /* The device, or NULL when unknown. */
 struct dp_device *dp_devices_find(struct dp_devices *t, uint32_t device_id);
 
-/* Start fetching what admitting (device_id, seq) reads of a known device
- * (its keys, its window's head and the blocks of seq), a few datagrams
- * before it is admitted: the table is out of cache between a device's
- * batches.  A device not in the lookup cache is not fetched. */
-void dp_devices_prefetch(struct dp_devices *t, uint32_t device_id, uint64_t seq);
-
 /* Insert a copy of *proto; the stored device, or NULL (table full). */
 struct dp_device *dp_devices_add(struct dp_devices *t, const struct dp_device *proto);
 

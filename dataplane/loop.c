@@ -157,67 +157,36 @@ loop_dispatch_ring(unsigned wi, struct rte_mbuf *m, const struct dp_frame *f,
 
 static loop_dispatch_fn loop_dispatch;
 
-/* One received frame: count, parse, answer ARP/ND, check the header.  true:
- * a datagram for worker *wi (f, h filled); false: m is dealt with. */
-static bool
-loop_rx_check(struct rte_mbuf *m, struct dp_frame *f, struct wire_hdr *h, unsigned *wi)
+/* One received frame: count, parse, answer ARP/ND, check the header, dispatch. */
+static void
+loop_rx_one(struct rte_mbuf *m, uint64_t now_ms)
 {
 	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
 	const struct dp_conf *c = &dp_app.conf;
+	struct dp_frame f;
+	struct wire_hdr h;
 	enum chot_reason r;
+	unsigned wi;
 
 	dp_app.rx_ctr.rx_packets++;
-	r = dp_parse_frame(p, rte_pktmbuf_data_len(m), (uint16_t)c->udp_port, &c->addrs, f);
+	r = dp_parse_frame(p, rte_pktmbuf_data_len(m), (uint16_t)c->udp_port, &c->addrs, &f);
 	if (r == FRAME_CONTROL) {
 		dp_count_reason(&dp_app.rx_ctr, r);
 		if (c->addrs.n4 + c->addrs.n6 > 0)
-			loop_control(m, f);
+			loop_control(m, &f);
 		else
 			rte_pktmbuf_free(m);
-		return false;
+		return;
 	}
 	if (r == WIRE_OK)
-		r = wire_hdr_parse(p + f->payload_off, f->payload_len, h);
+		r = wire_hdr_parse(p + f.payload_off, f.payload_len, &h);
 	if (r != WIRE_OK) {
 		dp_count_reason(&dp_app.rx_ctr, r);
 		rte_pktmbuf_free(m);
-		return false;
+		return;
 	}
-	*wi = h->device_id % dp_app.n_workers;
-	return true;
-}
-
-/* The datagrams of one burst (at most 512): all checked first, each one's
- * device entry prefetched when its shard runs here, then dispatched, so
- * the device table's misses overlap instead of stalling each admission. */
-struct loop_burst {
-	struct dp_frame f[512];
-	struct wire_hdr h[512];
-	uint16_t wi[512];
-	uint16_t ok[512];          /* indexes of the checked datagrams */
-};
-
-static void
-loop_rx_burst(struct loop_burst *b, struct rte_mbuf **pkts, uint16_t n, uint64_t t0,
-	      uint64_t now_ms)
-{
-	unsigned i, k, n_ok = 0, wi;
-
-	for (i = 0; i < n; i++) {
-		if (i + 4 < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
-		dp_rx_tsc_set(pkts[i], t0);   /* verdict latency (§9) */
-		if (!loop_rx_check(pkts[i], &b->f[i], &b->h[i], &wi))
-			continue;
-		b->wi[i] = (uint16_t)wi;
-		b->ok[n_ok++] = (uint16_t)i;
-		if (dp_app.rtc)
-			dp_worker_prefetch(dp_app.workers[wi], &b->h[i]);
-	}
-	for (k = 0; k < n_ok; k++) {
-		i = b->ok[k];
-		loop_dispatch(b->wi[i], pkts[i], &b->f[i], &b->h[i], now_ms);
-	}
+	wi = h.device_id % dp_app.n_workers;
+	loop_dispatch(wi, m, &f, &h, now_ms);
 }
 
 static bool
@@ -271,7 +240,6 @@ dp_rx_loop(void)
 {
 	const struct dp_conf *c = &dp_app.conf;
 	struct rte_mbuf *pkts[512];
-	static struct loop_burst burst;     /* RX lcore only */
 	uint64_t hz = rte_get_tsc_hz(), tick = hz / 10000 + 1;   /* 100 us */
 	uint64_t last_rx = rte_rdtsc(), next_tick = 0, next_snap = 0, idle_tsc;
 	uint64_t snap_tsc = hz / 1000000 * DP_WORKER_SNAP_US + 1;
@@ -300,7 +268,12 @@ dp_rx_loop(void)
 			now_ms = dp_clock_ms(c);
 			for (i = 0; i < dp_app.n_workers && dp_app.rtc; i++)
 				ev0 += dp_worker_counters(dp_app.workers[i])->ingest_events;
-			loop_rx_burst(&burst, pkts, n, t0, now_ms);
+			for (i = 0; i < n; i++) {
+				if (i + 4 < n)
+					rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void *));
+				dp_rx_tsc_set(pkts[i], t0);   /* verdict latency (§9) */
+				loop_rx_one(pkts[i], now_ms);
+			}
 			for (i = 0; i < dp_app.n_workers && dp_app.rtc; i++) {
 				dp_worker_burst_end(dp_app.workers[i]);
 				ev1 += dp_worker_counters(dp_app.workers[i])->ingest_events;
@@ -367,8 +340,6 @@ dp_worker_lcore_main(void *arg)
 	struct rte_ring *r = dp_worker_rx_ring(w);
 	const struct dp_conf *c = &dp_app.conf;
 	struct rte_mbuf *pkts[512];
-	static struct loop_burst bursts[DP_MAX_WORKERS];   /* one per worker lcore */
-	struct loop_burst *b = &bursts[wi];
 	unsigned n, i;
 
 	DP_LOG(INFO, "worker %u: running on lcore %u\n", wi, rte_lcore_id());
@@ -381,16 +352,15 @@ dp_worker_lcore_main(void *arg)
 
 			for (i = 0; i < n; i++) {
 				const uint8_t *p = rte_pktmbuf_mtod(pkts[i], const uint8_t *);
+				struct dp_frame f;
+				struct wire_hdr h;
 
 				/* Already checked by the RX lcore: cannot fail here. */
 				(void)dp_parse_frame(p, rte_pktmbuf_data_len(pkts[i]),
-						     (uint16_t)c->udp_port, &c->addrs, &b->f[i]);
-				(void)wire_hdr_parse(p + b->f[i].payload_off, b->f[i].payload_len,
-						     &b->h[i]);
-				dp_worker_prefetch(w, &b->h[i]);
+						     (uint16_t)c->udp_port, &c->addrs, &f);
+				(void)wire_hdr_parse(p + f.payload_off, f.payload_len, &h);
+				dp_worker_batch(w, pkts[i], &f, &h, now_ms);
 			}
-			for (i = 0; i < n; i++)
-				dp_worker_batch(w, pkts[i], &b->f[i], &b->h[i], now_ms);
 			dp_worker_burst_end(w);
 			if (ctr->ingest_events != ev0)   /* bursts that carried events */
 				ctr->ingest_cycles += rte_rdtsc() - t0;

@@ -400,12 +400,6 @@ dp_worker_batch(struct dp_worker *w, struct rte_mbuf *m, const struct dp_frame *
 }
 
 void
-dp_worker_prefetch(struct dp_worker *w, const struct wire_hdr *h)
-{
-	dp_devices_prefetch(w->devs, h->device_id, h->batch_seq);
-}
-
-void
 dp_worker_burst_end(struct dp_worker *w)
 {
 	dp_worker_txq_flush(w);

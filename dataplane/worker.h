@@ -52,10 +52,6 @@ void dp_worker_destroy(struct dp_worker *w);
 void dp_worker_batch(struct dp_worker *w, struct rte_mbuf *m, const struct dp_frame *f,
 		     const struct wire_hdr *h, uint64_t now_ms);
 
-/* h's datagram comes to this worker soon (the same burst): start fetching
- * its device's entry.  Only on the worker's own lcore. */
-void dp_worker_prefetch(struct dp_worker *w, const struct wire_hdr *h);
-
 /* A burst of dp_worker_batch() calls is over: its ACK frames go to the tx
  * ring, its mbufs back to their pool (in bulk).  Call after every burst. */
 void dp_worker_burst_end(struct dp_worker *w);
