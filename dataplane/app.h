@@ -37,6 +37,13 @@ struct dp_app {
 	 * ACKs): with ingest_cycles, the I/O path's cost (a benchmark figure,
 	 * printed at exit as ingest_tx_cycles; RX lcore only). */
 	uint64_t tx_cycles;
+	/* Of ingest_cycles + tx_cycles, the TSC inside the PMD's own calls
+	 * (rte_eth_rx_burst of bursts that carried events, rte_eth_tx_burst
+	 * after them): with net_pcap, reading and writing capture files
+	 * (chot-bench shows them apart; printed as ingest_rx_burst_cycles /
+	 * ingest_tx_burst_cycles). */
+	uint64_t rx_burst_cycles;
+	uint64_t tx_burst_cycles;
 	/* Stop flags: only through the dp_app_*stop* functions below (atomics). */
 	bool quit;                          /* stop RX (signal / idle exit) */
 	bool stop_workers;                  /* RX has stopped: drain and exit */

@@ -42,6 +42,10 @@ struct chk_lookup {
 	const struct greenlane_entry *(*greenlane)(const void *t, const uint8_t pid[PID_LEN]);
 	bool (*is_checkpoint)(const void *t, uint32_t site_id);
 	enum zone_level (*zone)(const void *t, uint32_t commune);
+	/* Optional (NULL: none): start fetching what watch() will read for
+	 * pid, called as soon as the pid is known (ingest.c), so the miss
+	 * overlaps the rest of the batch's work. */
+	void (*prefetch)(const void *t, const uint8_t pid[PID_LEN]);
 };
 
 /* The reason mask of one event (0 = clear). */

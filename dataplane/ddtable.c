@@ -1,6 +1,7 @@
 /*
- * The dedupe table's storage (ddtable.h): two-choice buckets of 8 over a
- * fixed entry array.
+ * The dedupe table's storage (ddtable.h): two-choice buckets of 7 over a
+ * fixed entry array, the second bucket read only behind the first's
+ * overflow flag.
  */
 #include <errno.h>
 
@@ -25,7 +26,7 @@ ddt_init(struct ddt *t, uint32_t capacity)
 	memset(t, 0, sizeof(*t));
 	if (capacity == 0)
 		capacity = 1;
-	/* 2 x capacity bucket slots: buckets = capacity / 4, a power of two. */
+	/* 1.75 x capacity bucket slots: buckets = capacity / 4, a power of two. */
 	nb = ddt_pow2(capacity / 4 > 0 ? capacity / 4 : 1);
 	t->b_len = (size_t)nb * sizeof(*t->b);
 	t->e_len = (size_t)capacity * sizeof(*t->e);
@@ -77,7 +78,8 @@ ddt_find(const struct ddt *t, const struct dp_dedupe_key *k, uint64_t h)
 
 	if (s >= 0)
 		return t->b[b1].idx[s];
-	if (b2 != b1 && (s = ddt_slot_of(t, b2, sig, k)) >= 0)
+	/* Only a flagged bucket's keys may live in their second bucket. */
+	if (t->b[b1].ovf && b2 != b1 && (s = ddt_slot_of(t, b2, sig, k)) >= 0)
 		return t->b[b2].idx[s];
 	return DDT_NONE;
 }
@@ -94,13 +96,15 @@ ddt_free_slot(const struct ddt *t, uint32_t bi)
 	return -1;
 }
 
-/* The other bucket of the entry in slot s of bucket bi. */
+/* The other bucket of the entry in slot s of bucket bi; *first: bi is
+ * its first bucket (moving it sets bi's overflow flag). */
 static inline uint32_t
-ddt_alt(const struct ddt *t, uint32_t bi, unsigned s)
+ddt_alt(const struct ddt *t, uint32_t bi, unsigned s, bool *first)
 {
 	uint64_t h = ddt_hash(&t->e[t->b[bi].idx[s]].key);
 	uint32_t b1 = ddt_b1(t, h);
 
+	*first = b1 == bi;
 	return b1 == bi ? ddt_b2(t, h) : b1;
 }
 
@@ -118,7 +122,8 @@ ddt_make_room(struct ddt *t, uint32_t bi1, uint32_t bi2, unsigned depth)
 
 	for (p = 0; p < 2; p++)
 		for (s = 0; s < DDT_SLOTS; s++) {
-			uint32_t bi = pair[p], alt = ddt_alt(t, bi, s);
+			bool first;
+			uint32_t bi = pair[p], alt = ddt_alt(t, bi, s, &first);
 			int f;
 
 			if (alt == bi)
@@ -132,6 +137,8 @@ ddt_make_room(struct ddt *t, uint32_t bi1, uint32_t bi2, unsigned depth)
 			t->b[alt].sig[f] = t->b[bi].sig[s];
 			t->b[alt].idx[f] = t->b[bi].idx[s];
 			t->b[bi].sig[s] = 0;
+			if (first)
+				t->b[bi].ovf = 1;   /* one of its keys now lives in alt */
 			return bi;
 		}
 	return DDT_NONE;
@@ -154,14 +161,19 @@ ddt_put(struct ddt *t, const struct dp_dedupe_key *k, uint64_t h, uint64_t ts)
 	if (s < 0) {
 		bi = ddt_b2(t, h);
 		s = ddt_free_slot(t, bi);
+		if (s >= 0)
+			t->b[ddt_b1(t, h)].ovf = 1;
 	}
 	if (s < 0) {
+		/* make_room frees a slot in b1 or b2: in b2, b1 overflows. */
 		bi = ddt_make_room(t, ddt_b1(t, h), ddt_b2(t, h), 2);
 		if (bi == DDT_NONE) {
 			t->collisions++;
 			return -ENOSPC;
 		}
 		s = ddt_free_slot(t, bi);
+		if (bi != ddt_b1(t, h))
+			t->b[ddt_b1(t, h)].ovf = 1;
 	}
 	i = t->free[--t->n_free];
 	t->e[i].key = *k;
@@ -179,6 +191,8 @@ ddt_del(struct ddt *t, const struct dp_dedupe_key *k, uint64_t h)
 	int s = ddt_slot_of(t, bi, sig, k);
 
 	if (s < 0) {
+		if (!t->b[bi].ovf)
+			return false;
 		bi = ddt_b2(t, h);
 		s = ddt_slot_of(t, bi, sig, k);
 		if (s < 0)
@@ -190,4 +204,24 @@ ddt_del(struct ddt *t, const struct dp_dedupe_key *k, uint64_t h)
 	t->free[t->n_free++] = i;
 	t->count--;
 	return true;
+}
+
+void
+ddt_overflow_rebuild(struct ddt *t)
+{
+	uint32_t bi, n = t->mask + 1;
+	unsigned s;
+
+	for (bi = 0; bi < n; bi++)
+		t->b[bi].ovf = 0;
+	for (bi = 0; bi < n; bi++)
+		for (s = 0; s < DDT_SLOTS; s++) {
+			uint32_t b1;
+
+			if (t->b[bi].sig[s] == 0)
+				continue;
+			b1 = ddt_b1(t, ddt_hash(&t->e[t->b[bi].idx[s]].key));
+			if (b1 != bi)
+				t->b[b1].ovf = 1;
+		}
 }

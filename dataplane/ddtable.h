@@ -7,13 +7,24 @@
  *   - entries: capacity slots of {key 24 B, ts 8 B}, never moved once
  *     inserted (a delete frees the slot), so a sweep walks them in order
  *     and may delete as it goes;
- *   - buckets: 64 B each, 8 (signature, entry index) pairs; 2 x capacity
- *     bucket slots in all (headroom), and every key has two candidate
- *     buckets (the second derived from the first and the signature), so
- *     the table holds `capacity` keys before a bucket pair is full in
- *     practice: an insert finding both of its buckets full first moves one
- *     of their entries to its other bucket (cuckoo, depth 2); only if none
- *     can move does it fail (-ENOSPC, counted in `collisions`).
+ *   - buckets: 64 B each, 7 (signature, entry index) pairs and an
+ *     overflow flag; 1.75 x capacity bucket slots in all (headroom), and
+ *     every key has two candidate buckets (the second derived from the
+ *     first and the signature), so the table holds `capacity` keys before a
+ *     bucket pair is full in practice: an insert finding both of its
+ *     buckets full first moves one of their entries to its other bucket
+ *     (cuckoo, depth 2); only if none can move does it fail (-ENOSPC,
+ *     counted in `collisions`).
+ *
+ * One cache miss per lookup, not two: a key goes to its first bucket
+ * whenever that has room, and a bucket's overflow flag is set as soon as a
+ * key whose first bucket it is lands in (or is moved to) its second.  A
+ * lookup reads the second bucket only behind that flag.  The flag is
+ * sticky (a delete does not know whether other keys still overflowed);
+ * ddt_overflow_rebuild() recomputes every flag, and the sweep calls it.
+ * At the quick bench's load the second bucket is almost never read: the
+ * lookup's miss in a 16 MiB bucket array was a quarter of the ingest
+ * profile with both buckets read (docs/BENCHMARKS.md).
  *
  * The hash: the pid is already a keyed hash (SipHash, pseudonym.h), so its
  * first 8 bytes mixed with site and dir are enough.
@@ -29,7 +40,7 @@
 #include "dedupe.h"
 
 #define DDT_NONE      UINT32_MAX
-#define DDT_SLOTS     8
+#define DDT_SLOTS     7
 #define DDT_FREE_TS   UINT64_MAX     /* an entry slot not in use */
 
 struct ddt_entry {
@@ -39,8 +50,12 @@ struct ddt_entry {
 
 struct ddt_bucket {
 	uint32_t sig[DDT_SLOTS];     /* 0: empty */
+	uint32_t ovf;                /* nonzero: a key of this first bucket may be in its second */
 	uint32_t idx[DDT_SLOTS];
+	uint32_t spare;
 };
+
+_Static_assert(sizeof(struct ddt_bucket) == 64, "a bucket is one cache line");
 
 struct ddt {
 	struct ddt_bucket *b;
@@ -102,12 +117,11 @@ ddt_b2(const struct ddt *t, uint64_t h)
 int ddt_init(struct ddt *t, uint32_t capacity);
 void ddt_fini(struct ddt *t);
 
-/* Bring the two buckets of h into the cache. */
+/* Bring the first bucket of h into the cache (the second is rarely read). */
 static inline void
 ddt_prefetch(const struct ddt *t, uint64_t h)
 {
 	__builtin_prefetch(&t->b[ddt_b1(t, h)]);
-	__builtin_prefetch(&t->b[ddt_b2(t, h)]);
 }
 
 /* The entry index of k (hash h), or DDT_NONE. */
@@ -120,5 +134,9 @@ int ddt_put(struct ddt *t, const struct dp_dedupe_key *k, uint64_t h, uint64_t t
 
 /* Remove k; true when it was there. */
 bool ddt_del(struct ddt *t, const struct dp_dedupe_key *k, uint64_t h);
+
+/* Recompute every bucket's overflow flag from the keys it holds (one pass
+ * over the buckets: for the sweep, after deletes). */
+void ddt_overflow_rebuild(struct ddt *t);
 
 #endif /* CHOT_DP_DDTABLE_H */

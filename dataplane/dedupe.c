@@ -61,6 +61,13 @@ dp_dedupe_destroy(struct dp_dedupe *d)
 }
 
 void
+dp_dedupe_prefetch(const struct dp_dedupe *d, const struct dp_dedupe_key *k)
+{
+	if (d->window_ms > 0)
+		ddt_prefetch(&d->t, ddt_hash(k));
+}
+
+void
 dp_dedupe_begin(struct dp_dedupe *d)
 {
 	d->n_undo = 0;
@@ -131,6 +138,9 @@ dedupe_sweep(struct dp_dedupe *d)
 			d->evicted_max_ts = ts;
 		removed += ddt_del(&d->t, &e->key, ddt_hash(&e->key));
 	}
+	/* The deletes left sticky overflow flags behind: clear what no
+	 * longer holds, so lookups stay at one bucket (ddtable.h). */
+	ddt_overflow_rebuild(&d->t);
 	d->st.reclaimed += removed;
 	d->next_sweep_ts = removed < target ? d->newest_ts + d->window_ms / 4 : 0;
 	return removed;

@@ -114,6 +114,10 @@ struct dp_dedupe *dp_dedupe_create(const char *name, uint32_t capacity, uint32_t
 				   int socket);
 void dp_dedupe_destroy(struct dp_dedupe *d);
 
+/* Start fetching the table's bucket for k, as soon as the key is known:
+ * the lookup of dp_dedupe_check_insert_bulk() comes later. */
+void dp_dedupe_prefetch(const struct dp_dedupe *d, const struct dp_dedupe_key *k);
+
 /* Start journalling a new batch (forgets the previous journal). */
 void dp_dedupe_begin(struct dp_dedupe *d);
 

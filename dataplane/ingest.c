@@ -92,14 +92,25 @@ dp_ingest(struct dp_ingest *in, const uint8_t *pt, uint32_t len, uint64_t now_ms
 		}
 		chot_pseudonym(pid, in->keys->pseudonym, ev->scheme, ev->subject,
 			       ev->subject_len);
-		in->masks[m] = in->lk != NULL ? chk_event(in->lk, in->lt, ev, pid) : 0;
-		in->codes[i] = chk_verdict_code(in->masks[m]);
 		dp_dedupe_make_key(&in->keys_dd[m], pid, ev->site_id, ev->dir);
 		in->ts[m] = ev->ts_ms;
-		/* ingest_vault_hint() reads this slot of a 4 MiB table: fetch it
-		 * while the dedupe lookups run. */
+		in->ev_of[m] = (uint8_t)i;
+		/* Three tables are read at random per event (the dedupe bucket in
+		 * 16 MiB, the vault slot in 4 MiB, the watchlist filter): start
+		 * every miss now, so they overlap the next events' validation
+		 * and SipHash instead of stalling one by one. */
+		dp_dedupe_prefetch(in->dedupe, &in->keys_dd[m]);
 		rte_prefetch0(&in->vault_seen[ingest_vault_slot(ingest_pid8(pid))]);
+		if (in->lk != NULL && in->lk->prefetch != NULL)
+			in->lk->prefetch(in->lt, pid);
 		m++;
+	}
+	/* The checkpoint check after all the pseudonyms: back to back, the
+	 * lookups' misses overlap each other too. */
+	for (i = 0; i < m; i++) {
+		in->masks[i] = in->lk != NULL ?
+			       chk_event(in->lk, in->lt, &in->evs[i], in->keys_dd[i].pid) : 0;
+		in->codes[in->ev_of[i]] = chk_verdict_code(in->masks[i]);
 	}
 	dp_dedupe_begin(in->dedupe);
 	dp_dedupe_check_insert_bulk(in->dedupe, in->keys_dd, in->ts, m, in->is_dup);

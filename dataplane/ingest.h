@@ -75,6 +75,7 @@ struct dp_ingest {
 	uint64_t ts[WIRE_MAX_EVENTS];
 	bool is_dup[WIRE_MAX_EVENTS];
 	uint16_t masks[WIRE_MAX_EVENTS];       /* reason mask per valid event */
+	uint8_t ev_of[WIRE_MAX_EVENTS];        /* valid event -> its index in the batch */
 	struct dp_vault_seen vault_new[WIRE_MAX_EVENTS];
 	unsigned n_vault_new;
 };

@@ -15,7 +15,11 @@
  * a TSC deadline, as in DPDK's l2fwd.  ingest_cycles counts the TSC spent
  * processing non-empty bursts, ingest_events the events decoded, so
  * cycles/event is a benchmark figure; dp_app.tx_cycles the transmit after
- * those bursts (their ACKs), for the I/O cycles per datagram of chot-bench.
+ * those bursts (their ACKs), for the I/O cycles per datagram of chot-bench;
+ * rx_burst_cycles / tx_burst_cycles the part of both inside the PMD's
+ * rte_eth_rx_burst / rte_eth_tx_burst (net_pcap: reading and writing
+ * capture files), shown apart.  After each burst every worker hands its
+ * ACK frames on and frees its mbufs in bulk (dp_worker_burst_end).
  *
  * Backpressure (ingest.backpressure, for replays and load tests): the RX
  * lcore receives no more datagrams than the fullest worker's store can still
@@ -53,16 +57,22 @@
 
 #define TX_BURST 32
 
+/* TSC inside rte_eth_tx_burst (dp_app.tx_burst_cycles takes the part after
+ * bursts that carried datagrams).  RX lcore only. */
+static uint64_t loop_tx_tsc;
 
 /* Transmit a burst; what the port does not take is freed and counted. */
 static void
 loop_tx(struct rte_mbuf **pkts, uint16_t n)
 {
 	uint16_t sent = 0;
+	uint64_t t0;
 
 	if (n == 0)
 		return;
+	t0 = rte_rdtsc();
 	sent = rte_eth_tx_burst(dp_app.port, 0, pkts, n);
+	loop_tx_tsc += rte_rdtsc() - t0;
 	if (sent < n) {
 		dp_app.rx_ctr.tx_dropped += n - sent;
 		rte_pktmbuf_free_bulk(pkts + sent, n - sent);
@@ -241,7 +251,7 @@ dp_rx_loop(void)
 	idle_tsc = (uint64_t)c->exit_on_idle_ms * (hz / 1000);
 	loop_dispatch = dp_app.rtc ? loop_dispatch_local : loop_dispatch_ring;
 	while (!dp_app_quit_requested()) {
-		uint64_t t0 = rte_rdtsc(), now_ms = 0;
+		uint64_t t0 = rte_rdtsc(), now_ms = 0, t_rx = 0;
 
 		n = c->backpressure ? loop_rx_room((uint16_t)c->burst) : (uint16_t)c->burst;
 		if (n == 0) {
@@ -250,10 +260,12 @@ dp_rx_loop(void)
 			paused = true;
 		} else {
 			paused = false;
+			t_rx = rte_rdtsc();
 			n = rte_eth_rx_burst(dp_app.port, 0, pkts, n);
+			t_rx = rte_rdtsc() - t_rx;
 		}
 		if (n > 0) {
-			uint64_t ev0 = 0, ev1 = 0;
+			uint64_t ev0 = 0, ev1 = 0, tx0 = loop_tx_tsc;
 
 			now_ms = dp_clock_ms(c);
 			for (i = 0; i < dp_app.n_workers && dp_app.rtc; i++)
@@ -264,13 +276,18 @@ dp_rx_loop(void)
 				dp_rx_tsc_set(pkts[i], t0);   /* verdict latency (§9) */
 				loop_rx_one(pkts[i], now_ms);
 			}
-			for (i = 0; i < dp_app.n_workers && dp_app.rtc; i++)
+			for (i = 0; i < dp_app.n_workers && dp_app.rtc; i++) {
+				dp_worker_burst_end(dp_app.workers[i]);
 				ev1 += dp_worker_counters(dp_app.workers[i])->ingest_events;
+			}
 			last_rx = rte_rdtsc();
-			if (ev1 != ev0)
+			if (ev1 != ev0) {
 				dp_app.rx_ctr.ingest_cycles += last_rx - t0;
+				dp_app.rx_burst_cycles += t_rx;
+			}
 			loop_drain_tx_rings();
 			dp_app.tx_cycles += rte_rdtsc() - last_rx;
+			dp_app.tx_burst_cycles += loop_tx_tsc - tx0;
 		} else {
 			loop_drain_tx_rings();
 		}
@@ -353,6 +370,7 @@ dp_worker_lcore_main(void *arg)
 				(void)wire_hdr_parse(p + f.payload_off, f.payload_len, &h);
 				dp_worker_batch(w, pkts[i], &f, &h, now_ms);
 			}
+			dp_worker_burst_end(w);
 			if (ctr->ingest_events != ev0)   /* bursts that carried events */
 				ctr->ingest_cycles += rte_rdtsc() - t0;
 		} else if (dp_app_workers_stopping()) {

@@ -360,6 +360,8 @@ print_counters(void)
 	printf("dedupe_late %lu\ndedupe_lateness_max_ms %lu\n", (unsigned long)late,
 	       (unsigned long)lateness);
 	printf("ingest_tx_cycles %lu\n", (unsigned long)dp_app.tx_cycles);
+	printf("ingest_rx_burst_cycles %lu\ningest_tx_burst_cycles %lu\n",
+	       (unsigned long)dp_app.rx_burst_cycles, (unsigned long)dp_app.tx_burst_cycles);
 	/* ingest_cycles are TSC ticks: with this, cycles/event become events/s. */
 	printf("tsc_hz %lu\n", (unsigned long)rte_get_tsc_hz());
 	fflush(stdout);

@@ -29,16 +29,46 @@
 #define IPPROTO_DSTOPTS_ 60
 #define ICMPV6_NS        135
 
+/*
+ * The sum of p[0..len) as big-endian 16-bit words, added to sum (RFC 1071).
+ * Summed as native 32-bit words into 64 bits and folded, then swapped to
+ * network order once (RFC 1071 §2(B): the ones'-complement sum commutes
+ * with the byte order): every ACK and verdict frame is summed, and the
+ * byte-by-byte loop it replaces was ~100 cycles of each.
+ */
 uint32_t
 dp_csum_add(uint32_t sum, const uint8_t *p, size_t len)
 {
-	size_t i;
+	uint64_t acc = 0;
+	uint32_t w32;
+	uint16_t w16;
+	size_t i = 0;
 
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
+	for (; i + 4 <= len; i += 4) {
+		memcpy(&w32, p + i, 4);
+		acc += w32;
+	}
+	if (i + 2 <= len) {
+		memcpy(&w16, p + i, 2);
+		acc += w16;
+		i += 2;
+	}
+	if (i < len) {          /* the odd byte: the high byte of a last word */
+		uint8_t last[2] = { p[i], 0 };
+
+		memcpy(&w16, last, 2);
+		acc += w16;
+	}
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	acc = (acc & 0xffff) + (acc >> 16);
+	acc = (acc & 0xffff) + (acc >> 16);
+	acc = (acc & 0xffff) + (acc >> 16);
+	w16 = (uint16_t)acc;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	w16 = (uint16_t)(w16 >> 8 | w16 << 8);
+#endif
+	return sum + w16;
 }
 
 uint16_t

@@ -42,8 +42,8 @@ dp_reply_udp(uint8_t *out, size_t cap, const uint8_t *hdr, const struct dp_frame
 {
 	size_t l3 = f->l3_off, l3len = f->ip_ver == 4 ? 20 : 40, l4 = l3 + l3len;
 	size_t total = l4 + 8 + plen;
-	uint8_t *ip = out + l3, *udp = out + l4;
-	uint32_t sum;
+	uint8_t ip[40], udp[8];
+	uint32_t sum, addr;
 	uint16_t c;
 
 	if (f->ip_ver != 4 && f->ip_ver != 6)
@@ -52,9 +52,16 @@ dp_reply_udp(uint8_t *out, size_t cap, const uint8_t *hdr, const struct dp_frame
 		return -EADDRNOTAVAIL;    /* never reflect to broadcast / multicast / nobody */
 	if (total > cap || plen > 0xffff - 48)
 		return -EMSGSIZE;
-	/* L2: copy (VLAN tags included), swap MACs. */
-	memcpy(out, hdr, l3);
-	swap_bytes(out, out + 6, 6);
+	/*
+	 * The checksums are summed from the fields (f, payload), never read
+	 * back from header bytes just written: a load over several fresh
+	 * narrow stores waits for them to reach the cache (a stall per frame,
+	 * longer still in a fresh mbuf).  Every byte of hdr used is read
+	 * before out is written: out may be hdr (a reply built in the
+	 * request's own mbuf).
+	 */
+	addr = dp_csum_add(dp_csum_add(0, f->dst_ip, f->ip_ver == 4 ? 4 : 16), f->src_ip,
+			   f->ip_ver == 4 ? 4 : 16);
 	if (f->ip_ver == 4) {
 		memset(ip, 0, 20);
 		ip[0] = 0x45;
@@ -64,7 +71,8 @@ dp_reply_udp(uint8_t *out, size_t cap, const uint8_t *hdr, const struct dp_frame
 		ip[9] = 17;
 		memcpy(ip + 12, f->dst_ip, 4);
 		memcpy(ip + 16, f->src_ip, 4);
-		wire_put_be16(ip + 10, dp_csum_fold(dp_csum_add(0, ip, 20)));
+		wire_put_be16(ip + 10, dp_csum_fold(0x4500 + (uint32_t)(20 + 8 + plen) + 0x4000 +
+						    (64 << 8 | 17) + addr));
 	} else {
 		memcpy(ip, hdr + l3, 4);      /* version, traffic class, flow label */
 		wire_put_be16(ip + 4, (uint16_t)(8 + plen));
@@ -77,20 +85,17 @@ dp_reply_udp(uint8_t *out, size_t cap, const uint8_t *hdr, const struct dp_frame
 	wire_put_be16(udp + 2, f->src_port);
 	wire_put_be16(udp + 4, (uint16_t)(8 + plen));
 	wire_put_be16(udp + 6, 0);
-	memcpy(udp + 8, payload, plen);
-	if (f->ip_ver == 4) {
-		uint8_t ph[12];
-
-		memcpy(ph, ip + 12, 8);
-		ph[8] = 0;
-		ph[9] = 17;
-		wire_put_be16(ph + 10, (uint16_t)(8 + plen));
-		sum = dp_csum_add(0, ph, 12);
-	} else {
-		sum = pseudo6(ip + 8, ip + 24, (uint32_t)(8 + plen), 17);
-	}
-	c = dp_csum_fold(dp_csum_add(sum, udp, 8 + plen));
+	/* Pseudo-header (addresses, protocol, UDP length), then the UDP
+	 * header's words (ports, length, checksum 0), then the payload. */
+	sum = addr + 17 + (uint32_t)(8 + plen) + f->dst_port + f->src_port + (uint32_t)(8 + plen);
+	c = dp_csum_fold(dp_csum_add(sum, payload, plen));
 	wire_put_be16(udp + 6, c == 0 ? 0xffff : c);
+	/* L2: copy (VLAN tags included), swap MACs. */
+	memmove(out, hdr, l3);
+	swap_bytes(out, out + 6, 6);
+	memcpy(out + l3, ip, l3len);
+	memcpy(out + l4, udp, 8);
+	memmove(out + l4 + 8, payload, plen);
 	return (int)total;
 }
 

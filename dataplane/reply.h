@@ -20,7 +20,8 @@
  * f->l4_off + 8 bytes are hdr, carrying payload[0..plen).  Returns the frame
  * length, or -EMSGSIZE when it does not fit cap, -EINVAL when f is not UDP,
  * -EADDRNOTAVAIL when the source is not one a reply may go to
- * (dp_src_unicast(): broadcast, multicast, unspecified, port 0).
+ * (dp_src_unicast(): broadcast, multicast, unspecified, port 0).  out may
+ * be hdr itself: the reply is then built in the request's own buffer.
  */
 int dp_reply_udp(uint8_t *out, size_t cap, const uint8_t *hdr, const struct dp_frame *f,
 		 const uint8_t *payload, size_t plen);

@@ -8,8 +8,10 @@
  * through an SP/SC ring.
  *
  * Mbuf ownership: dp_worker_batch() consumes the mbuf it is given (frees it
- * exactly once).  ACK frames are new mbufs put on the worker's tx ring; the
- * main lcore transmits them (it owns the port's only TX queue).
+ * exactly once, at the latest in the next dp_worker_burst_end()).  ACK
+ * frames are new mbufs put on the worker's tx ring, a burst's together at
+ * dp_worker_burst_end() or at the end of a dp_worker_poll(); the main lcore
+ * transmits them (it owns the port's only TX queue).
  */
 #ifndef CHOT_DP_WORKER_H
 #define CHOT_DP_WORKER_H
@@ -50,7 +52,11 @@ void dp_worker_destroy(struct dp_worker *w);
 void dp_worker_batch(struct dp_worker *w, struct rte_mbuf *m, const struct dp_frame *f,
 		     const struct wire_hdr *h, uint64_t now_ms);
 
-/* Drive the store (completions fire here). */
+/* A burst of dp_worker_batch() calls is over: its ACK frames go to the tx
+ * ring, its mbufs back to their pool (in bulk).  Call after every burst. */
+void dp_worker_burst_end(struct dp_worker *w);
+
+/* Drive the store (completions fire here; their ACKs are handed on). */
 void dp_worker_poll(struct dp_worker *w, uint64_t now_us);
 
 /* Sleep at most max_us while the store only waits on Redis (dp_store_wait). */

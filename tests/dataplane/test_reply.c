@@ -70,6 +70,10 @@ ParameterizedTest(struct reply_case *c, reply, udp_ack)
 	}
 	cr_assert_eq(dp_reply_udp(out, 50, req, &f, payload, sizeof(payload)), -EMSGSIZE,
 		     "a too small buffer is refused");
+	/* Built in the request's own buffer (worker.c replies in the RX
+	 * mbuf): the same bytes. */
+	cr_assert_eq(dp_reply_udp(req, sizeof(req), req, &f, payload, sizeof(payload)), n);
+	cr_assert_eq(memcmp(req, out, (size_t)n), 0, "in place = into another buffer");
 }
 
 static size_t
@@ -151,4 +155,50 @@ Test(reply, nd)
 	cr_assert_eq(dp_parse_frame(fr, len, 7311, &a, &f), FRAME_CONTROL);
 	cr_assert_eq(dp_reply_nd(fr, len, sizeof(fr), &f, &a, our_mac), -ENOENT,
 		     "NS for another address is not answered");
+}
+
+/* The RFC 1071 byte-at-a-time sum, the reference dp_csum_add must equal. */
+static uint32_t
+csum_ref(uint32_t sum, const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	return sum;
+}
+
+Test(reply, csum_matches_rfc1071)
+{
+	/* RFC 1071 §3's example: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2. */
+	static const uint8_t ex[8] = { 0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7 };
+	uint8_t buf[1600];
+	uint64_t x = 88172645463325252ull;
+	size_t len, off, i;
+
+	cr_assert_eq(dp_csum_fold(dp_csum_add(0, ex, sizeof(ex))), (uint16_t)~0xddf2);
+	for (i = 0; i < sizeof(buf); i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		buf[i] = (uint8_t)x;
+	}
+	memset(buf + 1000, 0, 64);      /* all-zero runs: the +0 / -0 case */
+	memset(buf + 1100, 0xff, 64);   /* all-ones runs */
+	for (len = 0; len <= 200; len++)
+		for (off = 0; off < 1400; off += 97) {
+			uint32_t s0 = (uint32_t)(off * 2654435761u) & 0xfffff;
+
+			cr_assert_eq(dp_csum_fold(dp_csum_add(s0, buf + off, len)),
+				     dp_csum_fold(csum_ref(s0, buf + off, len)),
+				     "len %zu off %zu", len, off);
+			cr_assert_eq(dp_csum_fold(dp_csum_add(0, buf + off, len)),
+				     dp_csum_fold(csum_ref(0, buf + off, len)),
+				     "len %zu off %zu from 0", len, off);
+		}
+	cr_assert_eq(dp_csum_fold(dp_csum_add(0, buf + 1000, 64)), 0xffff, "zeros");
+	cr_assert_eq(dp_csum_fold(dp_csum_add(0, buf + 1100, 64)),
+		     dp_csum_fold(csum_ref(0, buf + 1100, 64)), "ones");
 }

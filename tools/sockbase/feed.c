@@ -12,7 +12,9 @@
  * socket, as fast as the kernel takes them: the feeder backs off (50 us)
  * only when sendmmsg says EAGAIN / ENOBUFS.  No EAL.
  *
- * On exit: frames, datagrams, skipped_frames, sent, send_retries,
+ * Then it reads the receiver's ACKs (feed_drain) until none came for
+ * FEED_DRAIN_MS.  On exit: frames, datagrams, skipped_frames, sent,
+ * send_retries, acks_received,
  * feed_wall_us and feed_cpu_user_us / feed_cpu_sys_us (getrusage around the
  * send loop) as `name value` lines on stdout.  On loopback the kernel's
  * receive path (UDP demux, queueing to the receiver's socket) runs in the
@@ -39,7 +41,8 @@
 #include "wire.h"
 #include "clock.h"
 
-#define SNDBUF_BYTES (8 << 20)
+#define SNDBUF_BYTES (8 << 20)     /* and the receive buffer, for the ACKs */
+#define FEED_DRAIN_MS 500          /* reading ACKs ends after this long without one */
 
 struct feed_dgrams {
 	uint8_t *data;          /* payloads back to back */
@@ -171,7 +174,56 @@ feed_connect(const char *to)
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	/* Room for the receiver's ACKs while the send loop runs (feed_drain). */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	return fd;
+}
+
+/*
+ * Read the receiver's ACKs until none came for idle_ms, as scanners do:
+ * the socket stays open and drained, so an ACK costs the receiver's
+ * sendmmsg a delivery to a live socket.  (The feeder used to close at the
+ * end of its send loop while the receiver still worked through its queue:
+ * every later ACK met a closed port, its sendmmsg paying for an ICMP port
+ * unreachable, and the earlier ones a full receive buffer: costs no
+ * receiver behind a network pays, counted in socket_io_cycles_per_datagram.)
+ */
+static uint64_t
+feed_drain(int fd, unsigned idle_ms)
+{
+	uint64_t last = chot_mono_us();
+	uint8_t buf[SB_BURST][64];
+	struct mmsghdr msg[SB_BURST];
+	struct iovec iov[SB_BURST];
+	uint64_t acks = 0;
+	unsigned k;
+	int n;
+
+	memset(msg, 0, sizeof(msg));
+	for (k = 0; k < SB_BURST; k++) {
+		iov[k].iov_base = buf[k];
+		iov[k].iov_len = sizeof(buf[k]);
+		msg[k].msg_hdr.msg_iov = &iov[k];
+		msg[k].msg_hdr.msg_iovlen = 1;
+	}
+	/* Polled, never asleep: a sleeping reader would make every ACK's
+	 * sendmmsg wake it (on loopback, in the receiver's time), which a
+	 * receiver sending to the network never pays. */
+	for (;;) {
+		n = recvmmsg(fd, msg, SB_BURST, MSG_DONTWAIT, NULL);
+		if (n > 0) {
+			acks += (unsigned)n;
+			last = chot_mono_us();
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+		    errno != ECONNREFUSED)
+			break;
+		if (chot_mono_us() - last >= (uint64_t)idle_ms * 1000)
+			break;
+	}
+	return acks;
 }
 
 /* Send datagrams [0, d->n) loops times. 0 or -1 (a hard send error). */
@@ -229,7 +281,7 @@ sb_feed_main(int argc, char **argv)
 	};
 	struct feed_dgrams d = { 0 };
 	const char *pcap = NULL, *to = NULL;
-	uint64_t sent = 0, retries = 0, t0, t1;
+	uint64_t sent = 0, retries = 0, acks, t0, t1;
 	struct rusage r0, r1;
 	unsigned loops = 1;
 	int opt, fd, rc;
@@ -274,12 +326,14 @@ sb_feed_main(int argc, char **argv)
 	rc = feed_send(fd, &d, loops, &sent, &retries);
 	t1 = chot_mono_us();
 	getrusage(RUSAGE_SELF, &r1);
+	acks = rc == 0 ? feed_drain(fd, FEED_DRAIN_MS) : 0;
 	close(fd);
 	printf("frames %lu\n", (unsigned long)d.frames);
 	printf("datagrams %lu\n", (unsigned long)d.n);
 	printf("skipped_frames %lu\n", (unsigned long)d.skipped);
 	printf("sent %lu\n", (unsigned long)sent);
 	printf("send_retries %lu\n", (unsigned long)retries);
+	printf("acks_received %lu\n", (unsigned long)acks);
 	printf("feed_wall_us %lu\n", (unsigned long)(t1 - t0));
 	printf("feed_cpu_user_us %lu\n", (unsigned long)(feed_tv_us(&r1.ru_utime) -
 							 feed_tv_us(&r0.ru_utime)));

@@ -17,7 +17,8 @@
  * inside dp_admit, dp_ingest and the ACK tag, as chotd counts it, and
  * ingest_rx_cycles the TSC inside recvmmsg calls that returned datagrams
  * (non-blocking: waiting is a poll() outside them); ingest_cycles is the
- * TSC from each such call's return to its ACKs sent.  Their sum less the
+ * TSC from each such call's return to its ACKs sent, of which
+ * ingest_tx_syscall_cycles inside the sendmmsg calls.  Their sum less the
  * shared part is this path's I/O cost (chot-bench's
  * socket_io_cycles_per_datagram), counted as chotd counts its own.
  *
@@ -87,6 +88,7 @@ struct sb_rx {
 	struct dp_counters ctr;
 	uint64_t shared_cycles;           /* in dp_admit, dp_ingest, ACK tags */
 	uint64_t rx_cycles;               /* in recvmmsg calls that returned datagrams */
+	uint64_t tx_cycles;               /* in the sendmmsg calls of their ACKs */
 	int fd;
 	const struct chot_keys *keys;
 	struct dp_devices *devs;
@@ -386,6 +388,7 @@ print_counters(const struct sb_rx *rx, const struct rusage *r0, const struct rus
 			       chot_reason_name(i), (unsigned long)c.reasons[i]);
 	printf("ingest_shared_cycles %lu\n", (unsigned long)rx->shared_cycles);
 	printf("ingest_rx_cycles %lu\n", (unsigned long)rx->rx_cycles);
+	printf("ingest_tx_syscall_cycles %lu\n", (unsigned long)rx->tx_cycles);
 	dp_dedupe_get_stats(rx->dedupe, &ds);
 	printf("dedupe_late %lu\ndedupe_lateness_max_ms %lu\n", (unsigned long)ds.late,
 	       (unsigned long)ds.lateness_max_ms);
@@ -406,7 +409,7 @@ static void
 sb_loop(struct sb_rx *rx, unsigned idle_ms, uint64_t *busy_us)
 {
 	struct pollfd pfd = { .fd = rx->fd, .events = POLLIN };
-	uint64_t first = 0, last = 0, t0, t_rx;
+	uint64_t first = 0, last = 0, t0, t_rx, t_tx;
 	unsigned i;
 	int n;
 
@@ -453,8 +456,11 @@ sb_loop(struct sb_rx *rx, unsigned idle_ms, uint64_t *busy_us)
 			for (i = 0; i < (unsigned)n; i++)
 				sb_datagram(rx, i, now_ms);
 		}
+		t_rx = rte_rdtsc();
 		sb_flush_acks(rx);
-		rx->ctr.ingest_cycles += rte_rdtsc() - t0;
+		t_tx = rte_rdtsc();
+		rx->tx_cycles += t_tx - t_rx;
+		rx->ctr.ingest_cycles += t_tx - t0;
 		last = chot_mono_us();
 	}
 	*busy_us = last - first;
