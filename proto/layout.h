@@ -11,8 +11,11 @@
  *                                20-byte records, pid[16] || ms_of_block BE24 || dir
  *   v:{<pid hex>}          STRING the identity vault entry (vault.h), SET once
  *                                per subject per *week* (the first scan of the
- *                                week), EXAT the week key's expiry, so it lives
- *                                as long as the records that need it.
+ *                                week), EXAT the expiry of the newest week key
+ *                                the writer has seen (not the scan's own week:
+ *                                a late scan must not shorten the entry the
+ *                                newer weeks need), so it lives as long as the
+ *                                records that need it.
  *
  * Append-only binary records.  The writer sends one APPEND per key and
  * generation, carrying that generation's records for the key back to back
