@@ -18,9 +18,12 @@ scan_cmp(const void *a, const void *b)
 {
 	const struct tr_scan *x = a, *y = b;
 
+	int c;
+
 	if (x->ts_ms != y->ts_ms)
 		return x->ts_ms < y->ts_ms ? -1 : 1;
-	return memcmp(x->pid, y->pid, PID_LEN);
+	c = memcmp(x->pid, y->pid, PID_LEN);
+	return c != 0 ? c : (int)x->dir - (int)y->dir;
 }
 
 static void
@@ -168,7 +171,17 @@ cmd_site(struct ctl_app *app, int argc, char **argv)
 	for (size_t i = 0; i < v.n; i++)
 		if (v.v[i].ts_ms >= from && v.v[i].ts_ms <= to)
 			tr_scanvec_push(&keep, &v.v[i]);
+	/* Stored records come in append order, a resent generation's twice:
+	 * sorted, then each scan once. */
 	qsort(keep.v, keep.n, sizeof(*keep.v), scan_cmp);
+	if (keep.n > 0) {
+		size_t m = 1;
+
+		for (size_t i = 1; i < keep.n; i++)
+			if (scan_cmp(&keep.v[m - 1], &keep.v[i]) != 0)
+				keep.v[m++] = keep.v[i];
+		keep.n = m;
+	}
 	print_scans(app, &keep, true);
 	rc = keep.n > 0 ? CTL_FOUND : CTL_NOT_FOUND;
 	tr_scanvec_free(&v);

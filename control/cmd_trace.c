@@ -191,7 +191,7 @@ cmd_trace(struct ctl_app *app, int argc, char **argv)
 	v.limit = has_limit ? (size_t)limit : app->out == OUT_TABLE ? 50 : r.n_contacts;
 	v.elapsed_ms = ((double)chot_mono_us() / 1000.0) - t0;
 	v.redis_calls = ctl_redis_calls(app->redis) - calls0;
-	v.dup_records = ctl_redis_dup_records(app->redis) - dups0;
+	v.dup_records = ctl_redis_dup_records(app->redis) - dups0 + r.dup_scans;
 	if (app->keys_given && app->keys.has_vault) {
 		size_t n = r.n_contacts < v.limit ? r.n_contacts : v.limit;
 		uint8_t (*pids)[PID_LEN] = malloc((n + 1) * PID_LEN);

@@ -18,7 +18,8 @@
  * layout_records_unique() (sorted, exact duplicates dropped and counted), in
  * a scratch buffer reused for the whole stream, or in the queue when held.
  * A value that is not a whole number of records is refused, naming its key,
- * and none of it is handed over.
+ * and none of it is handed over.  ctl_redis_values_stream() skips the sort:
+ * each value goes to its callback whole and as stored, wherever it lands.
  *
  * A MOVED/ASK answer (a slot moving under the trace) is followed once, on
  * a connection of its own, before the node's next reply is read.  A node
@@ -73,6 +74,7 @@ struct zstream {
 	size_t rec_len;
 	ctl_key_fn key_fn;
 	ctl_record_fn record_fn;
+	ctl_values_fn values_fn;        /* set: values handed over whole, as stored */
 	ctl_reply_done_fn done_fn;
 	void *ctx;
 	uint8_t *shard_of;              /* NULL: one node */
@@ -173,6 +175,11 @@ fatal(struct zstream *z, int rc)
 static void
 hand_over(struct zstream *z, size_t k, const uint8_t *recs, size_t n)
 {
+	if (z->values_fn != NULL) {
+		if (z->rc == 0 && n > 0)
+			z->rc = z->values_fn(z->ctx, k, recs, n);
+		return;
+	}
 	for (size_t i = 0; i < n && z->rc == 0; i++)
 		z->rc = z->record_fn(z->ctx, k, recs + i * z->rec_len, z->rec_len);
 }
@@ -210,7 +217,7 @@ take_value(struct zshard *s, size_t k, const char *v, size_t len)
 		refuse_corrupt(s, k, len);
 		return;
 	}
-	if (layout_records_ascending((const uint8_t *)v, n, z->rec_len)) {
+	if (z->values_fn != NULL || layout_records_ascending((const uint8_t *)v, n, z->rec_len)) {
 		if (s->direct)
 			hand_over(z, k, (const uint8_t *)v, n);
 		else if (q_put(s, v, len) != 0)
@@ -585,6 +592,8 @@ route_keys(struct zstream *z, size_t **order)
 	return 0;
 }
 
+static int stream_run(struct zstream *z);
+
 int
 ctl_redis_records_stream(struct ctl_redis *r, size_t n, size_t rec_len, ctl_key_fn key_fn,
 			 ctl_record_fn record_fn, ctl_reply_done_fn done_fn, void *ctx, char *err,
@@ -593,6 +602,29 @@ ctl_redis_records_stream(struct ctl_redis *r, size_t n, size_t rec_len, ctl_key_
 	struct zstream z = { .r = r, .n = n, .rec_len = rec_len, .key_fn = key_fn,
 			     .record_fn = record_fn, .done_fn = done_fn, .ctx = ctx, .err = err,
 			     .errlen = errlen };
+
+	return stream_run(&z);
+}
+
+int
+ctl_redis_values_stream(struct ctl_redis *r, size_t n, size_t rec_len, ctl_key_fn key_fn,
+			ctl_values_fn values_fn, ctl_reply_done_fn done_fn, void *ctx, char *err,
+			size_t errlen)
+{
+	struct zstream z = { .r = r, .n = n, .rec_len = rec_len, .key_fn = key_fn,
+			     .values_fn = values_fn, .done_fn = done_fn, .ctx = ctx, .err = err,
+			     .errlen = errlen };
+
+	return stream_run(&z);
+}
+
+static int
+stream_run(struct zstream *z)
+{
+	struct ctl_redis *r = z->r;
+	size_t n = z->n, rec_len = z->rec_len;
+	char *err = z->err;
+	size_t errlen = z->errlen;
 	size_t *order = NULL;
 	uint64_t sent = 0;
 	int rc = 0;
@@ -605,27 +637,27 @@ ctl_redis_records_stream(struct ctl_redis *r, size_t n, size_t rec_len, ctl_key_
 		snprintf(err, errlen, "Redis connection lost earlier in this command");
 		return -EIO;
 	}
-	z.nsh = r->cluster ? r->map->nshards : 1;
-	z.sh = calloc(z.nsh, sizeof(*z.sh));
-	if (z.sh == NULL) {
+	z->nsh = r->cluster ? r->map->nshards : 1;
+	z->sh = calloc(z->nsh, sizeof(*z->sh));
+	if (z->sh == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	for (unsigned s = 0; s < z.nsh; s++)
-		z.sh[s].z = &z;
+	for (unsigned s = 0; s < z->nsh; s++)
+		z->sh[s].z = z;
 	if (r->cluster) {
-		rc = route_keys(&z, &order);
+		rc = route_keys(z, &order);
 	} else {
-		z.sh[0].c = r->single;
-		z.sh[0].nkeys = n;
+		z->sh[0].c = r->single;
+		z->sh[0].nkeys = n;
 	}
-	for (unsigned s = 0; s < z.nsh && rc == 0; s++)
-		if (z.sh[s].c != NULL)
-			ctl_conn_stream_on(z.sh[s].c, &stream_fns, &z.sh[s]);
-	while (rc == 0 && z.next < n)
-		rc = pump(&z);
-	for (unsigned s = 0; s < z.nsh; s++) {
-		struct zshard *sh = &z.sh[s];
+	for (unsigned s = 0; s < z->nsh && rc == 0; s++)
+		if (z->sh[s].c != NULL)
+			ctl_conn_stream_on(z->sh[s].c, &stream_fns, &z->sh[s]);
+	while (rc == 0 && z->next < n)
+		rc = pump(z);
+	for (unsigned s = 0; s < z->nsh; s++) {
+		struct zshard *sh = &z->sh[s];
 
 		sent += sh->sent;
 		if (sh->c != NULL) {
@@ -637,14 +669,14 @@ ctl_redis_records_stream(struct ctl_redis *r, size_t n, size_t rec_len, ctl_key_
 		free(sh->q);
 	}
 	r->calls += sent;
-	free(z.sh);
-	free(z.tmp);
-	free(z.shard_of);
+	free(z->sh);
+	free(z->tmp);
+	free(z->shard_of);
 	free(order);
 	if (rc != 0) {
 		if (rc == -ENOMEM && strstr(err, "out of memory") == NULL)
 			snprintf(err, errlen, "Redis connection lost: out of memory");
 		return rc == -ENOMEM ? -ENOMEM : -EIO;
 	}
-	return z.rc;
+	return z->rc;
 }

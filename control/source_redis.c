@@ -78,15 +78,26 @@ sh_key(void *ctx, size_t i, char *buf, size_t cap)
 	return layout_site_key(buf, c->b[i].site_id, c->b[i].block);
 }
 
+/* A bucket's records, as stored (ctl_redis_values_stream): decoded in one go. */
 static int
-sh_member(void *ctx, size_t i, const uint8_t *m, size_t len)
+sh_values(void *ctx, size_t i, const uint8_t *recs, size_t n)
 {
 	struct sh_ctx *c = ctx;
-	struct tr_scan s = { .site_id = c->b[i].site_id };
+	struct tr_scanvec *v = c->out;
+	uint32_t block = c->b[i].block;
 
-	if (layout_site_member_decode(m, len, c->b[i].block, s.pid, &s.ts_ms, &s.dir) != 0)
-		return 0;
-	return tr_scanvec_push(c->out, &s);
+	if (tr_scanvec_reserve(v, n) != 0)
+		return -ENOMEM;
+	for (size_t k = 0; k < n; k++) {
+		struct tr_scan *s = &v->v[v->n];
+
+		s->site_id = c->b[i].site_id;
+		if (layout_site_member_decode(recs + k * LAYOUT_SITE_RECORD_LEN,
+					      LAYOUT_SITE_RECORD_LEN, block, s->pid, &s->ts_ms,
+					      &s->dir) == 0)
+			v->n++;   /* not ours: ignore rather than guess */
+	}
+	return 0;
 }
 
 static int
@@ -104,9 +115,8 @@ src_site_blocks(void *ctx, const struct tr_bucket *b, size_t n, struct tr_scanve
 	struct ctl_app *app = ctx;
 	struct sh_ctx c = { .b = b, .out = out, .done = done, .arg = arg };
 
-	return ctl_redis_records_stream(app->redis, n, LAYOUT_SITE_RECORD_LEN, sh_key, sh_member,
-					done != NULL ? sh_done : NULL, &c, app->err,
-					sizeof(app->err));
+	return ctl_redis_values_stream(app->redis, n, LAYOUT_SITE_RECORD_LEN, sh_key, sh_values,
+				       done != NULL ? sh_done : NULL, &c, app->err, sizeof(app->err));
 }
 
 static enum site_kind

@@ -117,6 +117,9 @@ site_kind_fixed(uint32_t site_id, void *ctx)
 struct group {
 	const uint8_t *pid;   /* NULL = empty slot */
 	uint32_t head, tail, n;
+	uint8_t last_dir;     /* of the scan at tail */
+	bool dups;            /* some scan not after the one before it: look for duplicates */
+	uint64_t last_ts;
 };
 
 struct scratch {
@@ -158,8 +161,9 @@ scratch_reserve(struct scratch *x, size_t n)
 	while (gcap < n * 2)
 		gcap *= 2;
 	if (gcap > x->gcap) {
+		/* Zeroed once: probe_site() empties the slots it used. */
 		free(x->g);
-		x->g = malloc(gcap * sizeof(*x->g));
+		x->g = calloc(gcap, sizeof(*x->g));
 		x->gcap = x->g != NULL ? gcap : 0;
 		if (x->g == NULL)
 			return -ENOMEM;
@@ -176,6 +180,49 @@ scratch_free(struct scratch *x)
 	free(x->rs);
 	free(x->ivs);
 	free(x->g);
+}
+
+static int
+rs_cmp(const void *a, const void *b)
+{
+	const struct rules_scan *x = a, *y = b;
+
+	if (x->ts_ms != y->ts_ms)
+		return x->ts_ms < y->ts_ms ? -1 : 1;
+	return (int)x->dir - (int)y->dir;
+}
+
+/*
+ * A pid's scans at one site x->rs[0..ns), out of order (records are stored
+ * in append order, not sorted: proto/layout.h): sorted by (ts, dir) and
+ * exact duplicates (a resent generation's) dropped; those in chunks probed
+ * for the first time are counted, so a scan re-probed at depth 2 is not
+ * counted twice.  Returns the number kept.
+ */
+static size_t
+drop_dups(struct tracer *t, const struct scratch *x, const struct group *g, size_t ns)
+{
+	const struct tr_scan *fresh = t->presence.v + (t->fresh_chunk < t->n_chunks ?
+						      t->chunks[t->fresh_chunk].lo : t->presence.n);
+	size_t kept = 0, i = 0;
+
+	/* Which stored scan each rs came from is lost by the sort: count first. */
+	for (uint32_t k = g->head; k != UINT32_MAX; k = x->next[k], i++) {
+		uint32_t j;
+
+		if (x->sc[k] < fresh)
+			continue;
+		for (j = x->next[k]; j != UINT32_MAX; j = x->next[j])
+			if (x->sc[j]->ts_ms == x->sc[k]->ts_ms && x->sc[j]->dir == x->sc[k]->dir)
+				break;
+		if (j != UINT32_MAX)
+			t->dup_scans++;   /* a later copy exists: this one is dropped */
+	}
+	qsort(x->rs, ns, sizeof(*x->rs), rs_cmp);
+	for (i = 0; i < ns; i++)
+		if (kept == 0 || rs_cmp(&x->rs[kept - 1], &x->rs[i]) != 0)
+			x->rs[kept++] = x->rs[i];
+	return kept;
 }
 
 /*
@@ -206,7 +253,6 @@ probe_site(struct tracer *t, struct scratch *x, const struct tr_probe *p, size_t
 		return 0;
 	if (scratch_reserve(x, total) != 0)
 		return -ENOMEM;
-	memset(x->g, 0, x->gcap * sizeof(*x->g));
 	/* Group by pid, keeping each pid's scans in arrival order. */
 	for (size_t c = 0; c < t->n_chunks; c++)
 		for (size_t k = lo[c]; k < hi[c]; k++) {
@@ -223,9 +269,16 @@ probe_site(struct tracer *t, struct scratch *x, const struct tr_probe *p, size_t
 				;
 			if (x->g[i].pid == NULL) {
 				x->g[i] = (struct group){ .pid = sc->pid, .head = (uint32_t)n,
-							  .tail = (uint32_t)n };
+							  .tail = (uint32_t)n, .last_ts = sc->ts_ms,
+							  .last_dir = sc->dir };
 				x->order[ng++] = (uint32_t)i;
 			} else {
+				/* Not after the pid's last scan here: maybe a duplicate. */
+				if (sc->ts_ms < x->g[i].last_ts ||
+				    (sc->ts_ms == x->g[i].last_ts && sc->dir <= x->g[i].last_dir))
+					x->g[i].dups = true;
+				x->g[i].last_ts = sc->ts_ms;
+				x->g[i].last_dir = sc->dir;
 				x->next[x->g[i].tail] = (uint32_t)n;
 				x->g[i].tail = (uint32_t)n;
 			}
@@ -262,6 +315,8 @@ probe_site(struct tracer *t, struct scratch *x, const struct tr_probe *p, size_t
 		for (uint32_t k = g->head; k != UINT32_MAX; k = x->next[k])
 			x->rs[ns++] = (struct rules_scan){ .ts_ms = x->sc[k]->ts_ms,
 							   .site_id = site, .dir = x->sc[k]->dir };
+		if (g->dups)
+			ns = drop_dups(t, x, g, ns);
 		m = rules_intervals(x->rs, ns, site_kind_fixed, &kc, x->ivs);
 		for (size_t k = 0; k < m; k++) {
 			const struct rules_interval *iv = &x->ivs[k];
@@ -296,6 +351,8 @@ probe_site(struct tracer *t, struct scratch *x, const struct tr_probe *p, size_t
 		}
 next_group:;
 	}
+	for (size_t gi = 0; gi < ng; gi++)
+		x->g[x->order[gi]].pid = NULL;   /* the table is empty again */
 	return 0;
 }
 
@@ -312,6 +369,7 @@ probe_all(struct tracer *t, struct tr_probe *p, size_t np, int degree, bool last
 	int rc;
 
 	qsort(p, np, sizeof(*p), probe_cmp);
+	t->fresh_chunk = t->n_chunks;
 	rc = tr_fetch_presence(t, p, np, last, pump_to, &u);
 	if (rc == 0)
 		rc = pump_to(&u, UINT32_MAX);   /* sites with nothing new to read, the rest */
@@ -505,6 +563,7 @@ tr_run(const struct tr_source *src, const struct tr_query *q, struct tr_result *
 			goto done;
 	}
 	rc = rank_contacts(&t, out);
+	out->dup_scans = t.dup_scans;
 done:
 	tr_subjmap_free(&t.subj);
 	free(t.fetched);

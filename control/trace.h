@@ -56,7 +56,9 @@ struct tr_source {
 	 * Append every scan stored in the n (site, block) buckets, bucket after
 	 * bucket in the order given, calling done(arg, i) (when not NULL) once
 	 * bucket i's scans are all in `out`, so the engine can work on a site
-	 * while the next ones are still on the wire.  0, done's error, or -errno.
+	 * while the next ones are still on the wire.  A bucket's scans come in
+	 * any order, and as stored: exact duplicates (proto/layout.h) included;
+	 * the engine drops them (tr_result.dup_scans).  0, done's error, or -errno.
 	 */
 	int (*site_blocks)(void *ctx, const struct tr_bucket *b, size_t n, struct tr_scanvec *out,
 			  tr_bucket_done_fn done, void *arg);
@@ -93,9 +95,12 @@ struct tr_result {
 	size_t n_visits;
 	struct tr_contact *contacts;  /* ranked */
 	size_t n_contacts;
+	uint64_t dup_scans;           /* exact duplicate presence scans dropped (site_blocks) */
 };
 
 int tr_scanvec_push(struct tr_scanvec *v, const struct tr_scan *s);
+/* Room for n more scans at v->v[v->n...]. 0 or -ENOMEM. */
+int tr_scanvec_reserve(struct tr_scanvec *v, size_t n);
 void tr_scanvec_free(struct tr_scanvec *v);
 
 /* Run a trace. 0, or -errno from the source / -ENOMEM. */

@@ -106,6 +106,8 @@ struct tracer {
 	struct tr_scanvec presence;   /* every fetched presence scan, chunk after chunk */
 	struct tr_chunk chunks[TR_MAX_CHUNKS];
 	size_t n_chunks;
+	size_t fresh_chunk;           /* chunks from here on are probed for the first time */
+	uint64_t dup_scans;
 };
 
 /* Every bucket of `site` that will be read is in t->presence; 0 or -errno (stops). */

@@ -57,17 +57,28 @@ tr_mem_free(void *p, size_t bytes)
 }
 
 int
+tr_scanvec_reserve(struct tr_scanvec *v, size_t n)
+{
+	size_t cap = v->cap ? v->cap : 256;
+	void *nv;
+
+	if (v->n + n <= v->cap)
+		return 0;
+	while (cap < v->n + n)
+		cap *= 2;
+	nv = tr_mem_grow(v->v, v->cap * sizeof(*v->v), cap * sizeof(*v->v));
+	if (nv == NULL)
+		return -ENOMEM;
+	v->v = nv;
+	v->cap = cap;
+	return 0;
+}
+
+int
 tr_scanvec_push(struct tr_scanvec *v, const struct tr_scan *s)
 {
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 256;
-		void *n = tr_mem_grow(v->v, v->cap * sizeof(*v->v), cap * sizeof(*v->v));
-
-		if (n == NULL)
-			return -ENOMEM;
-		v->v = n;
-		v->cap = cap;
-	}
+	if (v->n == v->cap && tr_scanvec_reserve(v, 1) != 0)
+		return -ENOMEM;
 	v->v[v->n++] = *s;
 	return 0;
 }

@@ -117,6 +117,30 @@ done_fn(void *ctx, size_t i)
  * one more on the same connection, answered with then (the connection must
  * still be in step after an error).
  */
+/* ctl_redis_values_stream's callback: "i:<the value as stored>". */
+static int
+values_fn(void *ctx, size_t i, const uint8_t *recs, size_t n)
+{
+	struct got *g = ctx;
+
+	g->members += (int)n;
+	if (g->len + n * REC + 32 < sizeof(g->log))
+		g->len += (size_t)snprintf(g->log + g->len, sizeof(g->log) - g->len, "%zu:%.*s ",
+					   i, (int)(n * REC), (const char *)recs);
+	return 0;
+}
+
+static bool values_mode;   /* run2() streams with ctl_redis_values_stream */
+
+static int
+stream(struct ctl_redis *r, size_t n, struct got *g, char *err, size_t errlen)
+{
+	if (values_mode)
+		return ctl_redis_values_stream(r, n, REC, key_fn, values_fn, done_fn, g, err,
+					       errlen);
+	return ctl_redis_records_stream(r, n, REC, key_fn, member_fn, done_fn, g, err, errlen);
+}
+
 static int
 run2(const char *answer, size_t len, size_t n, const char *then, size_t step, struct got *g,
      struct got *g2, char *err, size_t errlen)
@@ -133,11 +157,10 @@ run2(const char *answer, size_t len, size_t n, const char *then, size_t step, st
 	cr_assert_eq(pthread_create(&th, NULL, fake_server, &f), 0, "pthread_create");
 	r = ctl_redis_from_fd(sv[0]);
 	cr_assert_not_null(r, "ctl_redis_from_fd");
-	rc = ctl_redis_records_stream(r, n, REC, key_fn, member_fn, done_fn, g, err, errlen);
+	rc = stream(r, n, g, err, errlen);
 	if (then != NULL) {
 		char err2[128] = "";
-		int rc2 = ctl_redis_records_stream(r, 1, REC, key_fn, member_fn, done_fn, g2, err2,
-						   sizeof(err2));
+		int rc2 = stream(r, 1, g2, err2, sizeof(err2));
 
 		cr_expect_eq(rc2, 0, "the stream after: expected 0, got %d (%s)", rc2, err2);
 	}
@@ -195,6 +218,53 @@ Test(redis_stream, good_answers_in_every_cut)
 				     "got %llu", good[c].name, (unsigned long long)good[c].dups,
 				     (unsigned long long)g.dups);
 		}
+}
+
+/* The same answers through ctl_redis_values_stream: each value whole, as stored. */
+static const struct good_case as_stored[] = {
+	{ "one value", "$6\r\nabcdef\r\n", 1, "0:abcdef 0! ", 0 },
+	{ "missing key (nil) and empty value", "$-1\r\n$0\r\n\r\n", 2, "0! 1! ", 0 },
+	{ "records out of order: as stored", "$9\r\nxyzabcmno\r\n", 1, "0:xyzabcmno 0! ", 0 },
+	{ "a generation appended twice: kept, not counted", "$12\r\nabcdefabcdef\r\n", 1,
+	  "0:abcdefabcdef 0! ", 0 },
+	{ "empty, one, nil", "$0\r\n\r\n$3\r\nxxx\r\n$-1\r\n", 3, "0! 1:xxx 1! 2! ", 0 },
+};
+
+Test(redis_stream, values_as_stored_in_every_cut)
+{
+	values_mode = true;
+	for (size_t c = 0; c < sizeof(as_stored) / sizeof(as_stored[0]); c++)
+		for (size_t step = 1; step <= 8; step++) {
+			struct got g = { .fail_at = -1 };
+			char err[128] = "";
+			int rc = run(as_stored[c].answer, strlen(as_stored[c].answer),
+				     as_stored[c].n, step, &g, err, sizeof(err));
+
+			cr_expect_eq(rc, 0, "%s, %zu-byte writes: expected 0, got %d (%s)",
+				     as_stored[c].name, step, rc, err);
+			cr_expect_str_eq(g.log, as_stored[c].want, "%s, %zu-byte writes: expected "
+					 "callbacks '%s', got '%s'", as_stored[c].name, step,
+					 as_stored[c].want, g.log);
+			cr_expect_eq(g.dups, 0, "%s: the values stream counts no duplicates, got "
+				     "%llu", as_stored[c].name, (unsigned long long)g.dups);
+		}
+	values_mode = false;
+}
+
+Test(redis_stream, values_corrupt_value_is_refused_whole)
+{
+	struct got g = { .fail_at = -1 };
+	char err[256] = "";
+	int rc;
+
+	values_mode = true;
+	rc = run("$4\r\nabcd\r\n$3\r\nxyz\r\n", 19, 2, 3, &g, err, sizeof(err));
+	values_mode = false;
+	cr_expect_eq(rc, -EBADMSG, "a 4-byte value of 3-byte records: expected -EBADMSG, got %d",
+		     rc);
+	cr_expect(strstr(err, "p:{7}:100") != NULL, "the error names the key: '%s'", err);
+	cr_expect(strstr(g.log, "0:") == NULL, "none of the corrupt value handed over: '%s'",
+		  g.log);
 }
 
 Test(redis_stream, error_reply_is_reported_and_drained)

@@ -130,8 +130,47 @@ static const struct tr_source src = {
 	.timelines = mem_timelines, .site_blocks = mem_site_blocks, .kind = NULL, .ctx = &ms,
 };
 
+/*
+ * The same scans as Redis may hand them over (proto/layout.h): a bucket's
+ * records in append order, not sorted (here: reversed), and a resent
+ * generation's exact duplicates (here: every scan twice).  dups_in_range
+ * counts the copies dropped that the engine must report: those in [FROM, TO].
+ */
+static uint64_t dups_in_range;
+
+static int
+resent_site_blocks(void *ctx, const struct tr_bucket *b, size_t n, struct tr_scanvec *out,
+		   tr_bucket_done_fn done, void *arg)
+{
+	(void)ctx;
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = N_DATA; j-- > 0;) {
+			struct tr_scan s;
+
+			scan_of(&data[j], &s);
+			if (s.site_id != b[i].site_id || layout_block(s.ts_ms) != b[i].block)
+				continue;
+			if (tr_scanvec_push(out, &s) != 0 || tr_scanvec_push(out, &s) != 0)
+				return -ENOMEM;
+			if (s.ts_ms >= FROM && s.ts_ms <= TO)
+				dups_in_range++;
+		}
+		if (done != NULL) {
+			int rc = done(arg, i);
+
+			if (rc != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static const struct tr_source resent_src = {
+	.timelines = mem_timelines, .site_blocks = resent_site_blocks, .kind = NULL, .ctx = &ms,
+};
+
 static struct tr_result
-run(int depth, uint64_t window_ms, uint64_t min_overlap_ms)
+run_on(const struct tr_source *from, int depth, uint64_t window_ms, uint64_t min_overlap_ms)
 {
 	struct tr_query q = { .from_ms = FROM, .to_ms = TO, .window_ms = window_ms,
 			      .min_overlap_ms = min_overlap_ms, .depth = depth };
@@ -140,9 +179,15 @@ run(int depth, uint64_t window_ms, uint64_t min_overlap_ms)
 
 	pid_of(q.pid, A);
 	memset(&r, 0, sizeof(r));
-	rc = tr_run(&src, &q, &r);
+	rc = tr_run(from, &q, &r);
 	cr_assert_eq(rc, 0, "tr_run over the in-memory source: expected 0, got %d", rc);
 	return r;
+}
+
+static struct tr_result
+run(int depth, uint64_t window_ms, uint64_t min_overlap_ms)
+{
+	return run_on(&src, depth, window_ms, min_overlap_ms);
 }
 
 struct want {
@@ -214,6 +259,30 @@ Test(trace_engine, depth2_sets_via_and_ranking)
 	/* Not in any set: A (the F0), F (met B before B was exposed), Z (outside the window). */
 	expect_contacts(&r, w, 5, "depth 2");
 	tr_result_free(&r);
+}
+
+Test(trace_engine, presence_out_of_order_and_resent_changes_nothing)
+{
+	for (int depth = 1; depth <= 2; depth++) {
+		struct tr_result a = run(depth, RULES_WINDOW_DEFAULT_MS, 0), b;
+
+		dups_in_range = 0;
+		b = run_on(&resent_src, depth, RULES_WINDOW_DEFAULT_MS, 0);
+		cr_assert_eq(b.n_contacts, a.n_contacts, "depth %d: %zu contacts with duplicates, "
+			     "%zu without", depth, b.n_contacts, a.n_contacts);
+		cr_expect_eq(memcmp(b.contacts, a.contacts, a.n_contacts * sizeof(*a.contacts)), 0,
+			     "depth %d: the contacts differ when presence comes reversed and twice",
+			     depth);
+		cr_expect_eq(a.dup_scans, 0, "depth %d: no duplicates in the clean source, got %llu",
+			     depth, (unsigned long long)a.dup_scans);
+		cr_expect(dups_in_range > 0, "the resent source sent no duplicate in range");
+		cr_expect_eq(b.dup_scans, dups_in_range, "depth %d: expected %llu duplicates "
+			     "dropped (each counted once, depth 2 re-probes depth 1's), got %llu",
+			     depth, (unsigned long long)dups_in_range,
+			     (unsigned long long)b.dup_scans);
+		tr_result_free(&a);
+		tr_result_free(&b);
+	}
 }
 
 Test(trace_engine, min_overlap_filters_both_degrees)
