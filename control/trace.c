@@ -113,59 +113,68 @@ site_kind_fixed(uint32_t site_id, void *ctx)
 	return ((const struct site_kind_ctx *)ctx)->kind;
 }
 
-/* Scratch reused across sites: the site's scans grouped by pid. */
+/*
+ * Scratch reused across sites: the site's scans grouped by pid.  Groups are
+ * dense, in first-seen order; the table holds their numbers under 32 bits of
+ * the pid's hash (8 bytes a slot, as in trace_store.c's subject table), so
+ * a probe past another pid rarely reads that group.
+ */
 struct group {
-	const uint8_t *pid;   /* NULL = empty slot */
-	uint32_t head, tail, n;
-	uint8_t last_dir;     /* of the scan at tail */
+	const uint8_t *pid;
+	uint64_t h;           /* tr_pid_hash(pid) */
+	uint64_t last_ts;     /* of the scan at tail */
+	uint32_t head, tail;  /* the pid's scans: x->sc[head], then x->next[] */
+	uint32_t slot;        /* where the table holds it */
+	uint8_t last_dir;
 	bool dups;            /* some scan not after the one before it: look for duplicates */
-	uint64_t last_ts;
 };
+
+#define GROUP_TAG 0xffffffff00000000ULL
 
 struct scratch {
 	const struct tr_scan **sc;   /* the site's scans */
 	uint32_t *next;              /* per scan: the next of its pid, UINT32_MAX = last */
-	size_t cap;
-	struct group *g;             /* open addressing by pid */
-	size_t gcap;
-	uint32_t *order;             /* used slots, in first-seen order */
+	struct group *g;             /* g[0..ng): one per pid */
 	struct rules_scan *rs;
 	struct rules_interval *ivs;
+	size_t cap;                  /* of each array above */
+	uint64_t *slot;              /* tag | (group + 1); 0 = empty */
+	size_t scap;                 /* slots, a power of two */
 };
 
 static int
 scratch_reserve(struct scratch *x, size_t n)
 {
-	size_t gcap = 64;
+	size_t scap = 64;
 
 	if (n > x->cap) {
 		size_t cap = n * 2;
 
 		free(x->sc);
 		free(x->next);
-		free(x->order);
+		free(x->g);
 		free(x->rs);
 		free(x->ivs);
 		x->sc = malloc(cap * sizeof(*x->sc));
 		x->next = malloc(cap * sizeof(*x->next));
-		x->order = malloc(cap * sizeof(*x->order));
+		x->g = malloc(cap * sizeof(*x->g));
 		x->rs = malloc(cap * sizeof(*x->rs));
 		x->ivs = malloc(cap * sizeof(*x->ivs));
 		x->cap = cap;
-		if (x->sc == NULL || x->next == NULL || x->order == NULL || x->rs == NULL ||
+		if (x->sc == NULL || x->next == NULL || x->g == NULL || x->rs == NULL ||
 		    x->ivs == NULL) {
 			x->cap = 0;
 			return -ENOMEM;
 		}
 	}
-	while (gcap < n * 2)
-		gcap *= 2;
-	if (gcap > x->gcap) {
+	while (scap < n * 2)
+		scap *= 2;
+	if (scap > x->scap) {
 		/* Zeroed once: probe_site() empties the slots it used. */
-		free(x->g);
-		x->g = calloc(gcap, sizeof(*x->g));
-		x->gcap = x->g != NULL ? gcap : 0;
-		if (x->g == NULL)
+		free(x->slot);
+		x->slot = calloc(scap, sizeof(*x->slot));
+		x->scap = x->slot != NULL ? scap : 0;
+		if (x->slot == NULL)
 			return -ENOMEM;
 	}
 	return 0;
@@ -176,10 +185,10 @@ scratch_free(struct scratch *x)
 {
 	free(x->sc);
 	free(x->next);
-	free(x->order);
+	free(x->g);
 	free(x->rs);
 	free(x->ivs);
-	free(x->g);
+	free(x->slot);
 }
 
 static int
@@ -257,36 +266,46 @@ probe_site(struct tracer *t, struct scratch *x, const struct tr_probe *p, size_t
 	for (size_t c = 0; c < t->n_chunks; c++)
 		for (size_t k = lo[c]; k < hi[c]; k++) {
 			const struct tr_scan *sc = &t->presence.v[k];
+			uint64_t h;
 			size_t i;
 
 			if (sc->ts_ms < t->q->from_ms || sc->ts_ms > t->q->to_ms)
 				continue;
 			x->sc[n] = sc;
 			x->next[n] = UINT32_MAX;
-			for (i = (size_t)(tr_pid_hash(sc->pid) >> 20) & (x->gcap - 1);
-			     x->g[i].pid != NULL && memcmp(x->g[i].pid, sc->pid, PID_LEN) != 0;
-			     i = (i + 1) & (x->gcap - 1))
-				;
-			if (x->g[i].pid == NULL) {
-				x->g[i] = (struct group){ .pid = sc->pid, .head = (uint32_t)n,
-							  .tail = (uint32_t)n, .last_ts = sc->ts_ms,
-							  .last_dir = sc->dir };
-				x->order[ng++] = (uint32_t)i;
-			} else {
-				/* Not after the pid's last scan here: maybe a duplicate. */
-				if (sc->ts_ms < x->g[i].last_ts ||
-				    (sc->ts_ms == x->g[i].last_ts && sc->dir <= x->g[i].last_dir))
-					x->g[i].dups = true;
-				x->g[i].last_ts = sc->ts_ms;
-				x->g[i].last_dir = sc->dir;
-				x->next[x->g[i].tail] = (uint32_t)n;
-				x->g[i].tail = (uint32_t)n;
+			h = tr_pid_hash(sc->pid);
+			for (i = (size_t)(h >> 20) & (x->scap - 1);; i = (i + 1) & (x->scap - 1)) {
+				uint64_t v = x->slot[i];
+
+				if (v == 0) {
+					x->g[ng] = (struct group){ .pid = sc->pid, .h = h,
+								   .last_ts = sc->ts_ms,
+								   .head = (uint32_t)n,
+								   .tail = (uint32_t)n,
+								   .slot = (uint32_t)i,
+								   .last_dir = sc->dir };
+					x->slot[i] = (h & GROUP_TAG) | ++ng;
+					break;
+				}
+				if ((v & GROUP_TAG) == (h & GROUP_TAG) &&
+				    memcmp(x->g[(uint32_t)v - 1].pid, sc->pid, PID_LEN) == 0) {
+					struct group *g = &x->g[(uint32_t)v - 1];
+
+					/* Not after the pid's last scan here: maybe a duplicate. */
+					if (sc->ts_ms < g->last_ts ||
+					    (sc->ts_ms == g->last_ts && sc->dir <= g->last_dir))
+						g->dups = true;
+					g->last_ts = sc->ts_ms;
+					g->last_dir = sc->dir;
+					x->next[g->tail] = (uint32_t)n;
+					g->tail = (uint32_t)n;
+					break;
+				}
 			}
-			x->g[i].n++;
 			n++;
 		}
 	for (size_t gi = 0; gi < ng; gi++) {
-		const struct group *g = &x->g[x->order[gi]];
+		const struct group *g = &x->g[gi];
 		struct tr_subj *s = NULL;
 		bool looked = false;
 		size_t ns = 0, m;
@@ -298,11 +317,10 @@ probe_site(struct tracer *t, struct scratch *x, const struct tr_probe *p, size_t
 		 * lookup's samples (a guess: the search may go on past that slot).
 		 */
 		if (gi + 16 < ng && t->subj.cap > 0)
-			__builtin_prefetch(&t->subj.slot[(size_t)(tr_pid_hash(x->g[x->order[gi + 16]].pid) >>
-								  20) & (t->subj.cap - 1)]);
+			__builtin_prefetch(&t->subj.slot[(size_t)(x->g[gi + 16].h >> 20) &
+							 (t->subj.cap - 1)]);
 		if (gi + 4 < ng && t->subj.cap > 0) {
-			uint64_t v = t->subj.slot[(size_t)(tr_pid_hash(x->g[x->order[gi + 4]].pid) >> 20) &
-						  (t->subj.cap - 1)];
+			uint64_t v = t->subj.slot[(size_t)(x->g[gi + 4].h >> 20) & (t->subj.cap - 1)];
 
 			if (v != 0) {   /* a record spans two cache lines */
 				const char *rec = (const char *)&t->subj.s[(uint32_t)v - 1];
@@ -352,7 +370,7 @@ probe_site(struct tracer *t, struct scratch *x, const struct tr_probe *p, size_t
 next_group:;
 	}
 	for (size_t gi = 0; gi < ng; gi++)
-		x->g[x->order[gi]].pid = NULL;   /* the table is empty again */
+		x->slot[x->g[gi].slot] = 0;   /* the table is empty again */
 	return 0;
 }
 
