@@ -745,10 +745,8 @@ store_redis_create(const struct dp_store_conf *conf, const struct redis_url *u)
 	r->gens = calloc(r->gcap, sizeof(*r->gens));
 	r->co = coalesce_create(gen_max, MEMO_SLOTS, r->conf.retention_days,
 				conf->vault_key);
-	if (r->co != NULL) {
+	if (r->co != NULL)
 		coalesce_set_alerts_max(r->co, conf->alerts_max);
-		coalesce_seen(r->co, chot_real_ms());
-	}
 	nb = r->conf.max_pending_events < (1u << 20) ? r->conf.max_pending_events : (1u << 20);
 	r->batches = calloc(nb, sizeof(*r->batches));
 	if (r->gens == NULL || r->co == NULL || r->batches == NULL) {

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "layout.h"
 #include "redis.h"
 #include "redis_int.h"
 
@@ -319,6 +320,100 @@ Test(redis_stream, value_bigger_than_the_buffer)
 	cr_expect_eq(g->dups, 1, "one duplicate, got %llu", (unsigned long long)g->dups);
 	free(answer);
 	free(g);
+}
+
+/* --- week keys (9-byte records): the vault unit is taken out (proto/layout.h) --- */
+
+struct wk_got {
+	char log[512];
+	size_t len;
+};
+
+static int
+wk_member(void *ctx, size_t i, const uint8_t *m, size_t len)
+{
+	struct wk_got *g = ctx;
+
+	cr_assert_eq(len, LAYOUT_SUBJECT_RECORD_LEN);
+	cr_assert_neq(m[4], LAYOUT_UNIT_MARK, "a unit record handed over as an event");
+	g->len += (size_t)snprintf(g->log + g->len, sizeof(g->log) - g->len, "%zu:%u ", i, m[3]);
+	return 0;
+}
+
+static int
+wk_done(void *ctx, size_t i)
+{
+	struct wk_got *g = ctx;
+
+	g->len += (size_t)snprintf(g->log + g->len, sizeof(g->log) - g->len, "%zu! ", i);
+	return 0;
+}
+
+/* "$<len>\r\n<bytes>\r\n" */
+static size_t
+bulk(char *out, const uint8_t *v, size_t len)
+{
+	size_t n = (size_t)sprintf(out, "$%zu\r\n", len);
+
+	memcpy(out + n, v, len);
+	memcpy(out + n + len, "\r\n", 2);
+	return n + len + 2;
+}
+
+Test(redis_stream, week_keys_vault_unit_taken_out)
+{
+	uint8_t sealed[LAYOUT_VAULT_MAX], unit[LAYOUT_VAULT_UNIT_MAX], r[3][9], v[256];
+	char answer[1024];
+	size_t ul, vl, al = 0;
+
+	memset(sealed, 0xff, sizeof(sealed));   /* payload bytes that look like marks */
+	ul = layout_vault_unit(unit, sealed, 29);
+	for (int i = 0; i < 3; i++)
+		layout_subject_member(r[i], (uint32_t)i + 1, 1000 * (uint64_t)i, 1);
+	/* key 0: r2, unit, r0, unit again (a resend): unsorted, handed over sorted */
+	vl = 0;
+	memcpy(v + vl, r[2], 9), vl += 9;
+	memcpy(v + vl, unit, ul), vl += ul;
+	memcpy(v + vl, r[0], 9), vl += 9;
+	memcpy(v + vl, unit, ul), vl += ul;
+	al += bulk(answer + al, v, vl);
+	/* key 1: already sorted, then the unit */
+	vl = 0;
+	memcpy(v + vl, r[0], 9), vl += 9;
+	memcpy(v + vl, r[1], 9), vl += 9;
+	memcpy(v + vl, unit, ul), vl += ul;
+	al += bulk(answer + al, v, vl);
+	/* key 2: the unit alone */
+	al += bulk(answer + al, unit, ul);
+	/* key 3: a unit whose length runs past the value: corrupt */
+	memcpy(v, r[0], 9);
+	memcpy(v + 9, unit, 9 + 18);
+	al += bulk(answer + al, v, 9 + 9 + 18);
+	for (size_t step = 1; step <= 64; step += 7) {
+		struct wk_got g = { 0 };
+		char err[200] = "";
+		int sv[2], rc;
+		pthread_t th;
+		struct fake f;
+		struct ctl_redis *rd;
+
+		cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+		f = (struct fake){ .fd = sv[1], .answer = answer, .len = al, .step = step };
+		cr_assert_eq(pthread_create(&th, NULL, fake_server, &f), 0);
+		rd = ctl_redis_from_fd(sv[0]);
+		cr_assert_not_null(rd);
+		rc = ctl_redis_records_stream(rd, 4, LAYOUT_SUBJECT_RECORD_LEN, key_fn, wk_member,
+					      wk_done, &g, err, sizeof(err));
+		cr_expect_eq(rc, -EBADMSG, "key 3 is corrupt: got %d (%s)", rc, err);
+		cr_expect(strstr(err, "key p:{7}:103 holds 36 bytes with a malformed vault unit") !=
+			  NULL, "err names the key: '%s'", err);
+		cr_expect_str_eq(g.log, "0:1 0:3 0! 1:1 1:2 1! 2! ",
+				 "%zu-byte writes: events only, sorted: got '%s'", step, g.log);
+		cr_expect_eq(ctl_redis_dup_records(rd), 0, "a resent unit is no duplicate record");
+		cr_expect_eq(ctl_redis_corrupt_values(rd), 1);
+		ctl_redis_close(rd);
+		pthread_join(th, NULL);
+	}
 }
 
 /* --- two shards (ctl_redis_from_map): replies put back in key order --- */
