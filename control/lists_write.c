@@ -8,7 +8,7 @@
  * vault does but keeps it in chot:{lists}:plates, HSET in the same MULTI as
  * the greenlane entry (and HDEL'd with it): the list never names a vehicle
  * whose plate cannot be revealed, and the operator needs no write on the
- * vault v:* (chotd's alone).
+ * vault (the units in the s: week keys, chotd's alone).
  */
 #include <errno.h>
 #include <stdio.h>

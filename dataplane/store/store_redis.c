@@ -23,9 +23,9 @@
  *
  * When the connection breaks, every in-flight command's outcome is
  * unknown: the send cursor moves back to the reply cursor and they go out
- * once more after the reconnect.  That is safe: EXPIREAT to the same instant and SET of the
- * same sealed vault bytes are idempotent, and an APPEND that ran twice
- * leaves exact duplicate records, which every reader drops (proto/layout.h);
+ * once more after the reconnect.  That is safe: EXPIREAT to the same instant
+ * is idempotent, and an APPEND that ran twice leaves exact duplicate
+ * records (and vault units), which every reader drops (proto/layout.h);
  * the events of the APPENDs sent again are counted (redis_resent).
  *
  * A generation's batches complete (done(ctx, cookie, 0), in submit order)
@@ -282,7 +282,7 @@ queue_repairs(struct store_redis *r)
  * connection wrote.  The EXPIREATs the expiry memo left out also go in
  * before the WAIT (an EXPIREAT of an existing key always counts as a
  * change too; a generation without repairs has its own EXPIREATs, or only
- * vault SETs, which always count).  Out of memory: the generation is
+ * APPENDs, which always count).  Out of memory: the generation is
  * resent as it is.
  */
 static void
