@@ -422,6 +422,7 @@ struct slow {
 	int fd;
 	const char *part1, *part2;   /* sent with pauses before each */
 	unsigned wait1_ms, wait2_ms;
+	size_t len1, len2;           /* binary parts: their lengths (0: strlen) */
 };
 
 static void *
@@ -431,9 +432,9 @@ slow_server(void *arg)
 	char buf[4096];
 
 	usleep(s->wait1_ms * 1000);
-	(void)send(s->fd, s->part1, strlen(s->part1), MSG_NOSIGNAL);
+	(void)send(s->fd, s->part1, s->len1 != 0 ? s->len1 : strlen(s->part1), MSG_NOSIGNAL);
 	usleep(s->wait2_ms * 1000);
-	(void)send(s->fd, s->part2, strlen(s->part2), MSG_NOSIGNAL);
+	(void)send(s->fd, s->part2, s->len2 != 0 ? s->len2 : strlen(s->part2), MSG_NOSIGNAL);
 	while (read(s->fd, buf, sizeof(buf)) > 0)
 		;
 	close(s->fd);
@@ -498,8 +499,9 @@ Test(redis_stream, two_shards_in_key_order)
 
 /* Two fake shards A (key 0) and B (key 1) answering with the given scripts. */
 static int
-run_two(struct slow *a, struct slow *b, unsigned timeout_ms, struct got *g, char *err,
-	size_t errlen)
+run_two_rec(struct slow *a, struct slow *b, unsigned timeout_ms, size_t rec_len,
+	    ctl_record_fn mfn, ctl_reply_done_fn dfn, void *ctx, uint64_t *dups,
+	    uint64_t *corrupt, char *err, size_t errlen)
 {
 	struct slot_map *m = calloc(1, sizeof(*m));
 	int sa[2], sb[2], fds[2], rc;
@@ -523,14 +525,64 @@ run_two(struct slow *a, struct slow *b, unsigned timeout_ms, struct got *g, char
 	r = ctl_redis_from_map(m, fds);
 	cr_assert_not_null(r);
 	r->timeout_ms = timeout_ms;
-	rc = ctl_redis_records_stream(r, 2, REC, two_key_fn, member_fn, done_fn, g, err, errlen);
-	g->dups = ctl_redis_dup_records(r);
-	g->corrupt = ctl_redis_corrupt_values(r);
+	rc = ctl_redis_records_stream(r, 2, rec_len, two_key_fn, mfn, dfn, ctx, err, errlen);
+	*dups = ctl_redis_dup_records(r);
+	*corrupt = ctl_redis_corrupt_values(r);
 	ctl_redis_close(r);     /* the servers see EOF */
 	pthread_join(ta, NULL);
 	pthread_join(tb, NULL);
 	free(m);
 	return rc;
+}
+
+static int
+run_two(struct slow *a, struct slow *b, unsigned timeout_ms, struct got *g, char *err,
+	size_t errlen)
+{
+	return run_two_rec(a, b, timeout_ms, REC, member_fn, done_fn, g, &g->dups, &g->corrupt,
+			   err, errlen);
+}
+
+/* A week key's value held in B's queue: its vault unit taken out there, a torn one refused. */
+Test(redis_stream, two_shards_held_week_key)
+{
+	uint8_t sealed[LAYOUT_VAULT_MAX] = { 0 }, unit[LAYOUT_VAULT_UNIT_MAX], r[2][9], v[128];
+	char ans_a[256], ans_b[256];
+	size_t ul = layout_vault_unit(unit, sealed, 29), vl = 0, la, lb;
+
+	layout_subject_member(r[0], 1, 0, 1);
+	layout_subject_member(r[1], 2, 0, 1);
+	memcpy(v + vl, r[1], 9), vl += 9;
+	memcpy(v + vl, unit, ul), vl += ul;
+	memcpy(v + vl, r[0], 9), vl += 9;
+	memcpy(v + vl, unit, ul), vl += ul;
+	memcpy(v + vl, r[0], 9), vl += 9;              /* a resent record */
+	la = bulk(ans_a, r[0], 9);
+	for (int torn = 0; torn < 2; torn++) {
+		struct slow a = { .part1 = ans_a, .len1 = la, .part2 = "", .wait1_ms = 80 };
+		struct slow b = { .part1 = ans_b, .part2 = "" };
+		struct wk_got g = { 0 };
+		uint64_t dups = 0, corrupt = 0;
+		char err[256] = "";
+		int rc;
+
+		lb = bulk(ans_b, v, torn ? vl - 9 - 9 : vl);   /* torn: the last unit cut short */
+		b.len1 = lb;
+		rc = run_two_rec(&a, &b, 5000, LAYOUT_SUBJECT_RECORD_LEN, wk_member, wk_done, &g,
+				 &dups, &corrupt, err, sizeof(err));
+		if (torn) {
+			cr_assert_eq(rc, -EBADMSG, "got %d (%s)", rc, err);
+			cr_assert(strstr(err, "malformed vault unit") != NULL, "%s", err);
+			cr_assert_str_eq(g.log, "0:1 0! ", "A's records only: '%s'", g.log);
+			cr_assert_eq(corrupt, 1);
+		} else {
+			cr_assert_eq(rc, 0, "got %d (%s)", rc, err);
+			cr_assert_str_eq(g.log, "0:1 0! 1:1 1:2 1! ", "events only, sorted: '%s'",
+					 g.log);
+			cr_assert_eq(dups, 1, "the resent record, not the resent unit: %llu",
+				     (unsigned long long)dups);
+		}
+	}
 }
 
 /* B's whole value arrives first: held, sorted and deduplicated in its queue, then handed over. */
