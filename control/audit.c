@@ -7,14 +7,16 @@
  * connection authenticated as, --user), and operators hold no other write
  * on the trail (docs/OPERATIONS.md, "The audit trail").  Raw identifiers
  * come only from sealed values opened with the keys file's vault key: the
- * vault (v:{pid}), or for a registered green-lane plate chot:{lists}:plates;
- * each reveal is itself audited first.
+ * vault unit in the subject's week keys (s:{pid}:w<week>, proto/layout.h),
+ * or for a registered green-lane plate chot:{lists}:plates; each reveal is
+ * itself audited first.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "ctl.h"
 #include "layout.h"
 #include "vault.h"
@@ -120,24 +122,75 @@ open_sealed(const struct ctl_app *app, const uint8_t pid[PID_LEN], const char *p
 }
 
 /*
+ * pid's id from the GETs of its week keys, newest first (rep[0..nw)): the
+ * first vault unit that opens; "" when no key holds one, "?" when none of
+ * those held opens (or a key is corrupt).  *tmp (capacity *cap) is scratch.
+ */
+static int
+open_weeks(const struct ctl_app *app, const uint8_t pid[PID_LEN], const struct ctl_reply *rep,
+	   size_t nw, uint8_t **tmp, size_t *cap, char id[WIRE_SUBJECT_MAX_NUL])
+{
+	uint8_t sealed[LAYOUT_VAULT_MAX], scheme;
+	bool seen = false;
+
+	id[0] = '\0';
+	for (size_t w = 0; w < nw; w++) {
+		size_t len, sl = 0;
+
+		if (rep[w].is_error || rep[w].n != 1 || rep[w].v[0].len == 0)
+			continue;
+		len = rep[w].v[0].len;
+		if (len > *cap) {
+			uint8_t *nt = realloc(*tmp, len);
+
+			if (nt == NULL)
+				return -ENOMEM;
+			*tmp = nt;
+			*cap = len;
+		}
+		memcpy(*tmp, rep[w].v[0].p, len);
+		if (layout_subject_split(*tmp, len, sealed, &sl) < 0) {
+			seen = true;    /* corrupt: another week may still open */
+			continue;
+		}
+		if (sl == 0)
+			continue;
+		seen = true;
+		if (vault_open(sealed, sl, app->keys.vault, pid, &scheme, id) >= 0)
+			return 0;
+	}
+	if (seen)
+		snprintf(id, WIRE_SUBJECT_MAX_NUL, "?");
+	else
+		id[0] = '\0';
+	return 0;
+}
+
+/*
  * Every pid's reveal record first (one pipelined round trip per chunk), then
- * the sealed values (another: a pipeline of vault GETs, or one HMGET of
- * hash): two round trips per chunk instead of two per row, and no sealed
- * value is read before its record is written.
+ * the sealed values (another: a pipeline of GETs of the pids' week keys
+ * over [from_ms, to_ms], or one HMGET of hash): two round trips per chunk
+ * instead of two per row, and no sealed value is read before its record is
+ * written.
  */
 static int
 reveal(struct ctl_app *app, const char *hash, const uint8_t (*pids)[PID_LEN], size_t n,
-       char (*ids)[WIRE_SUBJECT_MAX_NUL])
+       uint64_t from_ms, uint64_t to_ms, char (*ids)[WIRE_SUBJECT_MAX_NUL])
 {
-	char (*key)[LAYOUT_KEY_MAX] = calloc(AUDIT_CHUNK, sizeof(*key));
-	const char *(*argv)[2] = calloc(AUDIT_CHUNK, sizeof(*argv));
-	size_t (*argl)[2] = calloc(AUDIT_CHUNK, sizeof(*argl));
+	uint32_t w1 = layout_week(to_ms), w0 = layout_week(from_ms < to_ms ? from_ms : to_ms);
+	size_t nw = w1 - w0 + 1 < CTL_REVEAL_WEEKS_MAX ? w1 - w0 + 1 : CTL_REVEAL_WEEKS_MAX;
+	size_t slots = AUDIT_CHUNK * nw;
+	char (*key)[LAYOUT_KEY_MAX] = calloc(slots, sizeof(*key));
+	const char *(*argv)[2] = calloc(slots, sizeof(*argv));
+	size_t (*argl)[2] = calloc(slots, sizeof(*argl));
 	const char **hargv = calloc(AUDIT_CHUNK + 2, sizeof(*hargv));
 	size_t *hargl = calloc(AUDIT_CHUNK + 2, sizeof(*hargl));
-	const char *const **av = calloc(AUDIT_CHUNK, sizeof(*av));
-	const size_t **al = calloc(AUDIT_CHUNK, sizeof(*al));
-	int *ac = calloc(AUDIT_CHUNK, sizeof(*ac));
-	struct ctl_reply *rep = calloc(AUDIT_CHUNK, sizeof(*rep));
+	const char *const **av = calloc(slots, sizeof(*av));
+	const size_t **al = calloc(slots, sizeof(*al));
+	int *ac = calloc(slots, sizeof(*ac));
+	struct ctl_reply *rep = calloc(slots, sizeof(*rep));
+	uint8_t *tmp = NULL;
+	size_t tmpcap = 0;
 	int rc = 0;
 
 	if (key == NULL || argv == NULL || argl == NULL || hargv == NULL || hargl == NULL ||
@@ -173,28 +226,31 @@ reveal(struct ctl_app *app, const char *hash, const uint8_t (*pids)[PID_LEN], si
 			ctl_reply_free(&rep[0]);
 			continue;
 		}
-		for (size_t i = 0; i < m; i++) {
+		/* GET s:{pid}:w<week> for each pid, newest week first (layout.h's vault unit) */
+		for (size_t i = 0; i < m * nw; i++) {
 			argv[i][0] = "GET";
 			argl[i][0] = 3;
-			argl[i][1] = layout_vault_key(key[i], pids[base + i]);
+			argl[i][1] = layout_subject_key(key[i], pids[base + i / nw],
+							w1 - (uint32_t)(i % nw));
 			argv[i][1] = key[i];
 			av[i] = argv[i];
 			al[i] = argl[i];
 			ac[i] = 2;
 		}
-		if (ctl_redis_pipe(app->redis, m, ac, av, al, rep, app->err, sizeof(app->err)) != 0) {
+		if (ctl_redis_pipe(app->redis, m * nw, ac, av, al, rep, app->err,
+				   sizeof(app->err)) != 0) {
 			rc = ctl_fail(app, CTL_UNAVAILABLE, "%s", app->err);
 			break;
 		}
-		for (size_t i = 0; i < m; i++) {
-			bool have = !rep[i].is_error && rep[i].n == 1;
-
-			open_sealed(app, pids[base + i], have ? rep[i].v[0].p : NULL,
-				    have ? rep[i].v[0].len : 0, ids[base + i]);
+		for (size_t i = 0; i < m; i++)
+			if (rc == 0 && open_weeks(app, pids[base + i], rep + i * nw, nw, &tmp,
+						  &tmpcap, ids[base + i]) != 0)
+				rc = ctl_fail(app, CTL_UNAVAILABLE, "reveal: out of memory");
+		for (size_t i = 0; i < m * nw; i++)
 			ctl_reply_free(&rep[i]);
-		}
 	}
 out:
+	free(tmp);
 	free(key);
 	free(argv);
 	free(argl);
@@ -208,15 +264,24 @@ out:
 }
 
 int
-ctl_reveal(struct ctl_app *app, const uint8_t (*pids)[PID_LEN], size_t n,
-	   char (*ids)[WIRE_SUBJECT_MAX_NUL])
+ctl_reveal(struct ctl_app *app, const uint8_t (*pids)[PID_LEN], size_t n, uint64_t from_ms,
+	   uint64_t to_ms, char (*ids)[WIRE_SUBJECT_MAX_NUL])
 {
-	return reveal(app, NULL, pids, n, ids);
+	return reveal(app, NULL, pids, n, from_ms, to_ms, ids);
+}
+
+int
+ctl_reveal_now(struct ctl_app *app, const uint8_t (*pids)[PID_LEN], size_t n,
+	       char (*ids)[WIRE_SUBJECT_MAX_NUL])
+{
+	uint64_t now = chot_real_ms();
+
+	return reveal(app, NULL, pids, n, now - CTL_REVEAL_BACK_MS, now + LAYOUT_DAY_MS, ids);
 }
 
 int
 ctl_reveal_hash(struct ctl_app *app, const char *hash, const uint8_t (*pids)[PID_LEN], size_t n,
 		char (*ids)[WIRE_SUBJECT_MAX_NUL])
 {
-	return reveal(app, hash, pids, n, ids);
+	return reveal(app, hash, pids, n, 0, 0, ids);
 }

@@ -159,7 +159,7 @@ print_range(struct actx *c, const struct alist *l, size_t from, size_t to)
 		}
 		for (size_t i = 0; i < n; i++)
 			memcpy(pids[i], l->v[from + i].pid, PID_LEN);
-		rc = ctl_reveal(app, (const uint8_t (*)[PID_LEN])pids, n, ids);
+		rc = ctl_reveal_now(app, (const uint8_t (*)[PID_LEN])pids, n, ids);
 		free(pids);
 		if (rc != 0) {
 			free(ids);

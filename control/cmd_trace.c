@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "ctl.h"
 #include "godata.h"
+#include "layout.h"
 #include "lists_write.h"
 
 /* The widest --window / --min-overlap: a day is far past any contact rule,
@@ -205,9 +206,14 @@ cmd_trace(struct ctl_app *app, int argc, char **argv)
 		}
 		for (size_t i = 0; i < n; i++)
 			memcpy(pids[i], r.contacts[i].pid, PID_LEN);
-		rc = ctl_reveal(app, (const uint8_t (*)[PID_LEN])q.pid, 1, &id0);
+		/* The vault units of the trace's weeks: every contact scanned in them
+		 * (a day either side: the contact window reaches past the edges). */
+		uint64_t vfrom = q.from_ms > LAYOUT_DAY_MS ? q.from_ms - LAYOUT_DAY_MS : 0;
+		uint64_t vto = q.to_ms + LAYOUT_DAY_MS;
+
+		rc = ctl_reveal(app, (const uint8_t (*)[PID_LEN])q.pid, 1, vfrom, vto, &id0);
 		if (rc == 0)
-			rc = ctl_reveal(app, (const uint8_t (*)[PID_LEN])pids, n, ids);
+			rc = ctl_reveal(app, (const uint8_t (*)[PID_LEN])pids, n, vfrom, vto, ids);
 		free(pids);
 		if (rc != 0) {
 			free(ids);

@@ -39,10 +39,22 @@ int ctl_audit(struct ctl_app *app, const char *cmd, const uint8_t *pid, const ch
 int ctl_audit_many(struct ctl_app *app, const char *cmd, const uint8_t (*pids)[PID_LEN],
 		   size_t n, const char *const *details);
 
-/* Vault (audit.c): raw id of each pid, or "" when absent, "?" when it does
- * not open.  Every reveal is audited first; two round trips in all. */
-int ctl_reveal(struct ctl_app *app, const uint8_t (*pids)[PID_LEN], size_t n,
-	       char (*ids)[WIRE_SUBJECT_MAX_NUL]);
+/*
+ * Vault (audit.c): raw id of each pid, or "" when absent, "?" when it does
+ * not open.  Every reveal is audited first; two round trips in all.  The
+ * vault is the unit in the subject's week keys (proto/layout.h): the week
+ * keys over [from_ms, to_ms] are read (at most CTL_REVEAL_WEEKS_MAX, newest
+ * first), so the window must hold a scan of each pid (a trace's: its
+ * contacts were seen in it).  ctl_reveal_now: the weeks a key can still be
+ * alive in, from now back CTL_REVEAL_BACK_MS (redis.retention_days's
+ * default, 21 days, and the week a key outlives it by).
+ */
+#define CTL_REVEAL_WEEKS_MAX 8
+#define CTL_REVEAL_BACK_MS   ((21 + 7) * 86400000ULL)
+int ctl_reveal(struct ctl_app *app, const uint8_t (*pids)[PID_LEN], size_t n, uint64_t from_ms,
+	       uint64_t to_ms, char (*ids)[WIRE_SUBJECT_MAX_NUL]);
+int ctl_reveal_now(struct ctl_app *app, const uint8_t (*pids)[PID_LEN], size_t n,
+		   char (*ids)[WIRE_SUBJECT_MAX_NUL]);
 /* The same, the sealed values read from the fields (pid hex) of one hash:
  * the registered plates (chot:{lists}:plates).  Two round trips per 512 pids too. */
 int ctl_reveal_hash(struct ctl_app *app, const char *hash, const uint8_t (*pids)[PID_LEN],

@@ -8,7 +8,7 @@
  * vault does but keeps it in chot:{lists}:plates, HSET in the same MULTI as
  * the greenlane entry (and HDEL'd with it): the list never names a vehicle
  * whose plate cannot be revealed, and the operator needs no write on the
- * vault v:* (chotd's alone).
+ * vault (the units in the s: week keys, chotd's alone).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -551,7 +551,7 @@ ctl_list_reveal(struct ctl_app *app, const char *hash, const void *rows, size_t 
 	for (size_t i = 0; i < n; i++)
 		memcpy(pids[i], (const char *)rows + i * row_size, PID_LEN);
 	rc = hash != NULL ? ctl_reveal_hash(app, hash, (const uint8_t (*)[PID_LEN])pids, n, *ids)
-			  : ctl_reveal(app, (const uint8_t (*)[PID_LEN])pids, n, *ids);
+			  : ctl_reveal_now(app, (const uint8_t (*)[PID_LEN])pids, n, *ids);
 	free(pids);
 	return rc;
 }

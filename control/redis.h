@@ -87,6 +87,8 @@ typedef int (*ctl_reply_done_fn)(void *ctx, size_t i);
  * layout_records_unique(): record_fn sees its records in bytewise order,
  * exact duplicates dropped (counted: ctl_redis_dup_records), the order and
  * the records ZRANGE gave of the sorted-set layout; a missing key has none.
+ * rec_len LAYOUT_SUBJECT_RECORD_LEN means week keys: their vault units are
+ * taken out first (layout_subject_split), so record_fn sees events only.
  * A value already in order is read where hiredis's reader holds it; one
  * that is not is sorted in a buffer reused for the whole stream.  On a
  * cluster every master (or replica) gets the keys of its slots as its own
@@ -95,8 +97,8 @@ typedef int (*ctl_reply_done_fn)(void *ctx, size_t i);
  * key order, and done_fn (may be NULL) is called as each key's records
  * are all handed over.
  * Returns 0; -EACCES with err set when Redis answered an error (err names
- * the key), -EBADMSG when a value is not a whole number of records (a
- * corrupt key: err names it, ctl_redis_corrupt_values counts it, none of it
+ * the key), -EBADMSG when a value is not a whole number of records or has a
+ * malformed vault unit (a corrupt key: err names it, ctl_redis_corrupt_values counts it, none of it
  * is handed over) -- the stream is still drained either way, so the
  * connection stays usable; -EIO when the connection failed or timed out; or
  * record_fn's error.

@@ -18,8 +18,12 @@
  * layout_records_unique() (sorted, exact duplicates dropped and counted), in
  * a scratch buffer reused for the whole stream, or in the queue when held.
  * A value that is not a whole number of records is refused, naming its key,
- * and none of it is handed over.  ctl_redis_values_stream() skips the sort:
- * each value goes to its callback whole and as stored, wherever it lands.
+ * and none of it is handed over.  With 9-byte records the values are week
+ * keys (proto/layout.h): their vault units are taken out first
+ * (layout_subject_split), never handed over nor counted as duplicates, and
+ * a malformed unit is refused like a torn value.  ctl_redis_values_stream()
+ * skips the sort: each value (without a unit) goes to its callback whole and
+ * as stored, wherever it lands.
  *
  * A MOVED/ASK answer (a slot moving under the trace) is followed once, on
  * a connection of its own, before the node's next reply is read.  A node
@@ -197,8 +201,13 @@ refuse_corrupt(struct zshard *s, size_t k, size_t len)
 
 	z->r->corrupt_values++;
 	s->is_err = s->corrupt = true;
-	snprintf(s->errtxt, sizeof(s->errtxt), "key %.*s holds %zu bytes, not a whole number of "
-		 "%zu-byte records: corrupt, not read", (int)kl, key, len, z->rec_len);
+	if (len % z->rec_len != 0)
+		snprintf(s->errtxt, sizeof(s->errtxt), "key %.*s holds %zu bytes, not a whole "
+			 "number of %zu-byte records: corrupt, not read", (int)kl, key, len,
+			 z->rec_len);
+	else
+		snprintf(s->errtxt, sizeof(s->errtxt), "key %.*s holds %zu bytes with a malformed "
+			 "vault unit (proto/layout.h): corrupt, not read", (int)kl, key, len);
 }
 
 /*
@@ -211,13 +220,19 @@ take_value(struct zshard *s, size_t k, const char *v, size_t len)
 {
 	struct zstream *z = s->z;
 	size_t n = len / z->rec_len;
-	long kept;
+	bool units;
+	uint8_t *q;
+	long kept, ev;
 
 	if (len % z->rec_len != 0) {
 		refuse_corrupt(s, k, len);
 		return;
 	}
-	if (z->values_fn != NULL || layout_records_ascending((const uint8_t *)v, n, z->rec_len)) {
+	/* A week key may hold its subject's vault unit: taken out, never handed over. */
+	units = z->rec_len == LAYOUT_SUBJECT_RECORD_LEN &&
+		!layout_subject_plain((const uint8_t *)v, len);
+	if (!units && (z->values_fn != NULL ||
+		       layout_records_ascending((const uint8_t *)v, n, z->rec_len))) {
 		if (s->direct)
 			hand_over(z, k, (const uint8_t *)v, n);
 		else if (q_put(s, v, len) != 0)
@@ -242,7 +257,12 @@ take_value(struct zshard *s, size_t k, const char *v, size_t len)
 			z->tmpcap = cap;
 		}
 		memcpy(z->tmp, v, len);
-		kept = layout_records_unique(z->tmp, len, z->rec_len, &z->r->dup_records);
+		ev = units ? layout_subject_split(z->tmp, len, NULL, NULL) : (long)len;
+		if (ev < 0) {
+			refuse_corrupt(s, k, len);
+			return;
+		}
+		kept = layout_records_unique(z->tmp, (size_t)ev, z->rec_len, &z->r->dup_records);
 		hand_over(z, k, z->tmp, (size_t)kept);
 		return;
 	}
@@ -250,8 +270,13 @@ take_value(struct zshard *s, size_t k, const char *v, size_t len)
 		fatal(z, -ENOMEM);
 		return;
 	}
-	kept = layout_records_unique((uint8_t *)s->q + s->qlen - len, len, z->rec_len,
-				     &z->r->dup_records);
+	q = (uint8_t *)s->q + s->qlen - len;
+	ev = units ? layout_subject_split(q, len, NULL, NULL) : (long)len;
+	if (ev < 0) {   /* on_end queues the error in place of the value */
+		refuse_corrupt(s, k, len);
+		return;
+	}
+	kept = layout_records_unique(q, (size_t)ev, z->rec_len, &z->r->dup_records);
 	s->qlen -= len - (size_t)kept * z->rec_len;
 }
 

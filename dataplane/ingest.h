@@ -14,10 +14,11 @@
  * 0 clear, 1 invalid) land in codes[0..n_events), and each survivor carries
  * its reason mask and the caller's device_id to the store (its alert).
  *
- * The vault hint: a subject's vault entry is written once per Unix week
- * (proto/layout.h: SET ... EXAT the week key's expiry).  A direct-mapped
- * cache of (first 8 pid bytes, week) per worker says whether this batch is
- * the subject's first this week (a collision costs one extra SET).  Its
+ * The vault hint: a subject's vault unit is written once per Unix week
+ * (proto/layout.h: appended to the subject's week key with its records).
+ * A direct-mapped cache of (first 8 pid bytes, week) per worker says
+ * whether this batch is the subject's first this week (a collision costs
+ * one extra unit in the key, the same bytes, which readers skip).  Its
  * slots are prefetched while the dedupe lookups run.  The cache learns a
  * batch's subjects only once the store took the batch (dp_ingest_commit);
  * a refused batch is undone with dp_ingest_rollback (its dedupe inserts).

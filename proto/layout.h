@@ -5,24 +5,19 @@
  *
  *   s:{<pid hex>}:w<week>  STRING a subject's timeline for one week
  *                                (week = ts_ms / 604800000, Unix weeks):
- *                                9-byte records, site_id BE32 || ms_of_week BE32 || dir
+ *                                9-byte records, site_id BE32 || ms_of_week BE32 || dir,
+ *                                and the subject's vault unit (below)
  *   p:{<site_id>}:b<block> STRING a site's presence for one 4-hour block
  *                                (block = ts_ms / 14400000, UTC):
  *                                20-byte records, pid[16] || ms_of_block BE24 || dir
- *   v:{<pid hex>}          STRING the identity vault entry (vault.h), SET once
- *                                per subject per *week* (the first scan of the
- *                                week), EXAT the expiry of the newest week key
- *                                the writer has seen (not the scan's own week:
- *                                a late scan must not shorten the entry the
- *                                newer weeks need), so it lives as long as the
- *                                records that need it.
  *
  * Append-only binary records.  The writer sends one APPEND per key and
  * generation, carrying that generation's records for the key back to back
  * (the "members" of this file are those records).  APPEND is O(1) where a
  * ZADD into a listpack was a sorted insert, linear in the key's length: that
  * is what Redis spent its time on at 1M citizens (issue 14, DESIGN §7).
- * The bytes at rest are the raw records, nothing else.
+ * The bytes at rest are the raw records (and a week key's vault unit,
+ * below), nothing else.
  *
  * Idempotence moves to the readers (DESIGN §4): a generation sent again
  * after a broken connection appends its records a second time, so a key may
@@ -45,8 +40,42 @@
  *
  * Expiry: a week/block key expires retention after the end of its bucket
  * (EXPIREAT, once per key: the writer's expiry memo), so data lives at least
- * `redis.retention_days`; the vault entry written in a week expires with
- * that week's timeline key.
+ * `redis.retention_days`.
+ *
+ * The vault unit: the subject's sealed identity (vault.h: ciphertext of
+ * scheme || subject, then the tag; the nonce is derived from the pid and the
+ * vault key, so it is not stored) lives inside the subject's week keys, not
+ * in a key of its own.  The writer appends it once per subject and week
+ * (ingest.h's vault memo: the first scan of the week) in the same APPEND as
+ * that generation's records for the key, on the same 9-byte grid, so every
+ * APPEND is still whole records:
+ *
+ *   header   0 0 0 0 || 0xFF || 'v' || payload length BE16 || 0   (9 bytes)
+ *   payload  the sealed value, zero-padded to a multiple of 9 bytes
+ *
+ * Byte 4 of an event record is the top byte of ms_of_week < 604,800,000 <
+ * 0x24100000, so it is at most 0x24: a record whose byte 4 is 0xFF is a
+ * unit header, never an event.  A unit's records are contiguous (the writer
+ * adds them in one go, and an APPEND's records are the key's in order), so
+ * its payload is skipped by its length and never read as records.  A unit
+ * appended again (a resent generation, a restarted chotd whose memo is
+ * empty, a memo slot collision) is the same bytes, since sealing is
+ * deterministic: readers take the first and ignore the rest.
+ * layout_subject_split() is the one parser: it takes the unit out and
+ * compacts the event records, which then go through layout_records_unique()
+ * as before; a unit is never counted as an event nor as a duplicate.  A
+ * header whose kind, length, reserved or padding bytes are not the above, or
+ * a unit running past the value's end, makes the value corrupt (-EINVAL).
+ *
+ * Why not a `vault` key (DESIGN §4 has one, written once per subject and
+ * day): a key costs its name, dict and expiry entries (~60 bytes) on top of
+ * its value (~150 bytes as a separate SET v:{pid}), and a subject's key per
+ * week already exists; inside it the unit costs 27 to 63 bytes (45 for a
+ * 12-digit CCCD), about a fifth, and no command of its own (it rides the APPEND).  The entry lives exactly
+ * as long as the records that need it: it expires with its week key, each
+ * week key of a subject carries one, and no late scan can cut a separate
+ * entry's expiry short.  Revealing a subject reads its week keys newest
+ * first back to the retention and opens the first unit that opens.
  */
 #ifndef CHOT_LAYOUT_H
 #define CHOT_LAYOUT_H
@@ -72,7 +101,6 @@
 /* Key builders: write a NUL-terminated key into out, return its length. */
 size_t layout_subject_key(char out[LAYOUT_KEY_MAX], const uint8_t pid[PID_LEN], uint32_t week);
 size_t layout_site_key(char out[LAYOUT_KEY_MAX], uint32_t site_id, uint32_t block);
-size_t layout_vault_key(char out[LAYOUT_KEY_MAX], const uint8_t pid[PID_LEN]);
 
 static inline uint32_t layout_day(uint64_t ts_ms) { return (uint32_t)(ts_ms / LAYOUT_DAY_MS); }
 static inline uint32_t layout_week(uint64_t ts_ms) { return (uint32_t)(ts_ms / LAYOUT_WEEK_MS); }
@@ -108,5 +136,39 @@ int layout_subject_member_decode(const uint8_t *m, size_t len, uint32_t week,
 				 uint32_t *site_id, uint64_t *ts_ms, uint8_t *dir);
 int layout_site_member_decode(const uint8_t *m, size_t len, uint32_t block,
 			      uint8_t pid[PID_LEN], uint64_t *ts_ms, uint8_t *dir);
+
+/* The vault unit of a week key (above). */
+#define LAYOUT_UNIT_MARK     0xFF    /* byte 4 of a unit header */
+#define LAYOUT_UNIT_VAULT    'v'     /* byte 5: the unit's kind */
+#define LAYOUT_VAULT_MIN     17      /* sealed lengths (vault.h): 1 + subject + 16 */
+#define LAYOUT_VAULT_MAX     49
+#define LAYOUT_VAULT_UNIT_MAX                                                             \
+	(LAYOUT_SUBJECT_RECORD_LEN + (LAYOUT_VAULT_MAX + LAYOUT_SUBJECT_RECORD_LEN - 1) /    \
+	 LAYOUT_SUBJECT_RECORD_LEN * LAYOUT_SUBJECT_RECORD_LEN)
+
+/*
+ * The vault unit carrying a sealed value of len bytes (LAYOUT_VAULT_MIN ..
+ * LAYOUT_VAULT_MAX): its length in bytes, a multiple of the record length,
+ * or 0 when len is out of range.
+ */
+size_t layout_vault_unit(uint8_t out[LAYOUT_VAULT_UNIT_MAX], const uint8_t *sealed, size_t len);
+
+/* A week key's value is event records only (no unit header): readable as they are. */
+bool layout_subject_plain(const uint8_t *val, size_t len);
+
+/*
+ * A week key's value as read (GET), len bytes: takes out its vault units,
+ * copying the first one's sealed value into vault (when not NULL) and its
+ * length into *vault_len (0 when the value has none), and moves the event
+ * records, in their order, to the start of val.  Returns their length in
+ * bytes (a multiple of LAYOUT_SUBJECT_RECORD_LEN, for
+ * layout_records_unique()), or -EINVAL when the value is corrupt: len not a
+ * multiple of the record length, or a unit header not as layout.h says
+ * (val may then be partly compacted).
+ */
+long layout_subject_split(uint8_t *val, size_t len, uint8_t vault[LAYOUT_VAULT_MAX],
+			  size_t *vault_len);
+/* The event records of such a value (its units skipped), read only: a count, or -EINVAL. */
+long layout_subject_count(const uint8_t *val, size_t len);
 
 #endif /* CHOT_LAYOUT_H */

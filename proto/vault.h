@@ -8,8 +8,12 @@
  * changes nothing), and a nonce is never reused for a different plaintext
  * (a pid names one scheme+subject).
  *
- * Sealed value: nonce (24) || ciphertext of (scheme (1) || subject) || tag (16).
- * Additional data: the 16-byte pid, so a value cannot be moved to another key.
+ * Sealed value: ciphertext of (scheme (1) || subject) || tag (16): 1 + subject
+ * + 16 bytes.  The nonce is not stored: whoever opens a value holds the vault
+ * key, so it recomputes the nonce from the pid (24 bytes less per subject at
+ * rest, where the value sits in every week key of the subject: layout.h).
+ * Additional data: the 16-byte pid, so a value cannot be moved to another
+ * subject.
  */
 #ifndef CHOT_VAULT_H
 #define CHOT_VAULT_H
@@ -21,7 +25,9 @@
 #include "wire.h"
 
 #define VAULT_NONCE_LEN 24
-#define VAULT_MAX_SEALED (VAULT_NONCE_LEN + 1 + WIRE_SUBJECT_MAX + 16)
+#define VAULT_TAG_LEN   16
+#define VAULT_MIN_SEALED (1 + VAULT_TAG_LEN)   /* an empty subject */
+#define VAULT_MAX_SEALED (1 + WIRE_SUBJECT_MAX + VAULT_TAG_LEN)
 
 /* Returns the sealed length. */
 size_t vault_seal(uint8_t out[VAULT_MAX_SEALED], const uint8_t vault_key[32],

@@ -28,15 +28,14 @@ struct kmember {
 	uint32_t next;
 };
 
-/* "*5\r\n$3\r\nSET\r\n$NN\r\n<key>\r\n$NN\r\n<sealed>\r\n$4\r\nEXAT\r\n$N\r\n<s>\r\n" */
-#define VAULT_CMD_MAX (64 + LAYOUT_KEY_MAX + VAULT_MAX_SEALED)
+/* The member pool's records an event may add: two, and its vault unit's. */
+#define VAULT_UNIT_RECS (LAYOUT_VAULT_UNIT_MAX / LAYOUT_SUBJECT_RECORD_LEN)
 
 /* XADD key MAXLEN ~ N * and 7 field/value pairs: 20 arguments. */
 #define ALERT_CMD_MAX 512
 
 struct coalesce {
 	unsigned max_events, retention_days, alerts_max;
-	uint32_t last_week;     /* the latest week of any event added (vault expiry) */
 	uint8_t vault_key[32];
 	bool has_vault;
 
@@ -47,10 +46,6 @@ struct coalesce {
 	uint32_t ngroups;
 	struct kmember *members;
 	uint32_t nmembers;
-	char *vbuf;             /* vault SETs, already in RESP */
-	size_t vlen;
-	uint32_t *vcmd_len;
-	uint32_t nvault;
 	char *abuf;             /* alert XADDs, already in RESP */
 	size_t alen;
 	uint32_t *acmd_len;
@@ -92,7 +87,8 @@ coalesce_create(unsigned max_events, unsigned memo_slots, unsigned retention_day
 	co->tmask = slots - 1;
 	co->table = calloc(slots, sizeof(*co->table));
 	co->groups = malloc(2 * (size_t)max_events * sizeof(*co->groups));
-	co->members = malloc(2 * (size_t)max_events * sizeof(*co->members));
+	co->members = malloc((2 + (vault_key != NULL ? VAULT_UNIT_RECS : 0)) * (size_t)max_events *
+			     sizeof(*co->members));
 	if (co->table == NULL || co->groups == NULL || co->members == NULL)
 		goto fail;
 	if (memo_slots != 0) {
@@ -106,10 +102,6 @@ coalesce_create(unsigned max_events, unsigned memo_slots, unsigned retention_day
 	if (vault_key != NULL) {
 		memcpy(co->vault_key, vault_key, 32);
 		co->has_vault = true;
-		co->vbuf = malloc((size_t)max_events * VAULT_CMD_MAX);
-		co->vcmd_len = malloc((size_t)max_events * sizeof(*co->vcmd_len));
-		if (co->vbuf == NULL || co->vcmd_len == NULL)
-			goto fail;
 	}
 	return co;
 fail:
@@ -125,8 +117,6 @@ coalesce_destroy(struct coalesce *co)
 	free(co->table);
 	free(co->groups);
 	free(co->members);
-	free(co->vbuf);
-	free(co->vcmd_len);
 	free(co->abuf);
 	free(co->acmd_len);
 	free(co->memo);
@@ -138,13 +128,6 @@ void
 coalesce_set_alerts_max(struct coalesce *co, unsigned max)
 {
 	co->alerts_max = max != 0 ? max : LISTS_ALERTS_MAX_DEFAULT;
-}
-
-void
-coalesce_seen(struct coalesce *co, uint64_t ts_ms)
-{
-	if (layout_week(ts_ms) > co->last_week)
-		co->last_week = layout_week(ts_ms);
 }
 
 unsigned
@@ -159,14 +142,14 @@ coalesce_room(const struct coalesce *co, unsigned n)
 	return co->events + n <= co->max_events;
 }
 
+/* Add nrec records of mlen bytes at m to key's group, contiguous in its APPEND. */
 static void
 group_add(struct coalesce *co, const char *key, size_t keylen, uint64_t expire_at,
-	  const uint8_t *m, size_t mlen)
+	  const uint8_t *m, size_t mlen, size_t nrec)
 {
 	uint64_t h = key_hash(key, keylen) | 1;   /* never 0: 0 is an empty memo slot */
 	uint32_t s = (uint32_t)h & co->tmask;
 	struct kgroup *g;
-	struct kmember *km = &co->members[co->nmembers];
 
 	for (;;) {
 		uint32_t gi = co->table[s];
@@ -188,32 +171,20 @@ group_add(struct coalesce *co, const char *key, size_t keylen, uint64_t expire_a
 			break;
 		s = (s + 1) & co->tmask;
 	}
-	memcpy(km->m, m, mlen);
-	km->next = UINT32_MAX;
-	if (g->n++ == 0)
-		g->first = co->nmembers;
-	else
-		co->members[g->last].next = co->nmembers;
-	g->last = co->nmembers++;
+	for (size_t i = 0; i < nrec; i++) {
+		struct kmember *km = &co->members[co->nmembers];
+
+		memcpy(km->m, m + i * mlen, mlen);
+		km->next = UINT32_MAX;
+		if (g->n++ == 0)
+			g->first = co->nmembers;
+		else
+			co->members[g->last].next = co->nmembers;
+		g->last = co->nmembers++;
+	}
 }
 
 /* --- RESP writing into a buffer reserved in advance (proto/resp.h) --- */
-
-/* SET v:{pid} <sealed> EXAT <the newest week key's expiry> (coalesce.h) */
-static size_t
-vault_cmd(char *out, const uint8_t *sealed, size_t sl, const char *key, size_t kl,
-	  uint64_t expire_at)
-{
-	char *p = out;
-
-	p = resp_put_head(p, '*', 5);
-	p = resp_put_bulk(p, "SET", 3);
-	p = resp_put_bulk(p, key, kl);
-	p = resp_put_bulk(p, sealed, sl);
-	p = resp_put_bulk(p, "EXAT", 4);
-	p = resp_put_bulk_u64(p, expire_at);
-	return (size_t)(p - out);
-}
 
 static char *
 put_field_u64(char *p, const char *name, uint64_t v)
@@ -264,28 +235,24 @@ coalesce_add(struct coalesce *co, const struct dp_store_event *evs, unsigned n)
 		size_t kl;
 		uint32_t week = layout_week(ev->ts_ms), block = layout_block(ev->ts_ms);
 
-		coalesce_seen(co, ev->ts_ms);
 		kl = layout_subject_key(key, evs[i].pid, week);
 		layout_subject_member(sm, ev->site_id, ev->ts_ms, ev->dir);
 		group_add(co, key, kl, layout_week_expire_at(week, co->retention_days), sm,
-			  sizeof(sm));
+			  sizeof(sm), 1);
+		if (co->has_vault && evs[i].write_vault) {
+			/* The vault unit, right after the record, in the same APPEND (layout.h) */
+			uint8_t sealed[VAULT_MAX_SEALED], unit[LAYOUT_VAULT_UNIT_MAX];
+			size_t sl = vault_seal(sealed, co->vault_key, evs[i].pid, ev->scheme,
+					       ev->subject, ev->subject_len);
+			size_t ul = layout_vault_unit(unit, sealed, sl);
+
+			group_add(co, key, kl, layout_week_expire_at(week, co->retention_days), unit,
+				  LAYOUT_SUBJECT_RECORD_LEN, ul / LAYOUT_SUBJECT_RECORD_LEN);
+		}
 		kl = layout_site_key(key, ev->site_id, block);
 		layout_site_member(pm, evs[i].pid, ev->ts_ms, ev->dir);
 		group_add(co, key, kl, layout_block_expire_at(block, co->retention_days), pm,
-			  sizeof(pm));
-		if (co->has_vault && evs[i].write_vault) {
-			uint8_t sealed[VAULT_MAX_SEALED];
-			size_t sl = vault_seal(sealed, co->vault_key, evs[i].pid, ev->scheme,
-					       ev->subject, ev->subject_len);
-			size_t len;
-
-			kl = layout_vault_key(key, evs[i].pid);
-			len = vault_cmd(co->vbuf + co->vlen, sealed, sl, key, kl,
-					layout_week_expire_at(co->last_week,
-							      co->retention_days));
-			co->vlen += len;
-			co->vcmd_len[co->nvault++] = (uint32_t)len;
-		}
+			  sizeof(pm), 1);
 		if (evs[i].reasons != 0) {
 			size_t len = alert_cmd(co->abuf + co->alen, &evs[i], co->alerts_max);
 
@@ -344,7 +311,7 @@ put_expireat(char *p, const struct kgroup *g)
 int
 coalesce_flush(struct coalesce *co, struct resp_out *out, struct resp_out *repair)
 {
-	size_t bytes = co->vlen + co->alen;
+	size_t bytes = co->alen;
 	uint32_t nrep = 0;
 	char *p, *q;
 
@@ -356,7 +323,7 @@ coalesce_flush(struct coalesce *co, struct resp_out *out, struct resp_out *repai
 		if (co->memo != NULL && co->memo[g->hash & co->memo_mask] == g->hash)
 			nrep++;
 	}
-	if (resp_reserve(out, bytes, 2 * co->ngroups + co->nvault + co->nalert) != 0 ||
+	if (resp_reserve(out, bytes, 2 * co->ngroups + co->nalert) != 0 ||
 	    resp_reserve(repair, (size_t)nrep * EXPIREAT_MAX, nrep) != 0)
 		return -ENOMEM;
 	p = out->buf + out->len;
@@ -390,13 +357,6 @@ coalesce_flush(struct coalesce *co, struct resp_out *out, struct resp_out *repai
 		}
 		co->table[g->slot] = 0;
 	}
-	if (co->nvault != 0) {
-		memcpy(p, co->vbuf, co->vlen);
-		p += co->vlen;
-		memcpy(out->cmd_len + out->ncmds, co->vcmd_len,
-		       co->nvault * sizeof(*co->vcmd_len));
-		out->ncmds += co->nvault;
-	}
 	if (co->nalert != 0) {
 		memcpy(p, co->abuf, co->alen);
 		p += co->alen;
@@ -409,8 +369,6 @@ coalesce_flush(struct coalesce *co, struct resp_out *out, struct resp_out *repai
 		repair->len = (size_t)(q - repair->buf);
 	co->ngroups = 0;
 	co->nmembers = 0;
-	co->vlen = 0;
-	co->nvault = 0;
 	co->alen = 0;
 	co->nalert = 0;
 	co->events = 0;
@@ -448,7 +406,10 @@ coalesce_cmd_events(const char *cmd, size_t len)
 		return 0;
 	p += kl + 2;
 	n = bulk_head(&p, e);
-	return n > 0 ? (uint32_t)(n / LAYOUT_SUBJECT_RECORD_LEN) : 0;
+	if (n <= 0 || e - p < n)
+		return 0;
+	n = layout_subject_count((const uint8_t *)p, (size_t)n);  /* its vault unit is no event */
+	return n > 0 ? (uint32_t)n : 0;
 }
 
 void

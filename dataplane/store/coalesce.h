@@ -4,8 +4,8 @@
  * Events of many batches are gathered into one *generation*.  Records are
  * grouped by key (proto/layout.h), so a generation becomes one APPEND per
  * distinct key, carrying the key's records of the generation back to back
- * in one bulk string (raw bytes, n x the record size), each followed by one
- * EXPIREAT, then the vault SETs.
+ * in one bulk string (raw bytes, n x the record size; a subject's vault unit
+ * among them), each followed by one EXPIREAT.
  * When Redis keeps up, a generation is whatever arrived since the last
  * flush (often one batch); when Redis is the bottleneck the generation grows
  * while the pipe is full, so the commands per event fall exactly when it
@@ -19,23 +19,18 @@
  * Order inside a flushed generation: for each key in first-seen order, its
  * APPEND then its EXPIREAT (the APPEND creates the key, which must exist
  * when EXPIREAT runs); inside an APPEND the records in submit order; then the
- * vault SETs in submit order; then the alerts (XADD chot:{alerts}, one per
- * event with a reason mask, DESIGN §9) in submit order.  A generation
+ * alerts (XADD chot:{alerts}, one per event with a reason mask, DESIGN §9)
+ * in submit order.  A generation
  * replayed after a reconnect may append its records again and repeat an
  * alert (neither APPEND nor XADD * is idempotent): readers drop exact
  * duplicate records (layout_records_unique) and show each alert's (pid,
  * site, ts_ms) once; the store counts the events it resent (redis_resent).
  *
- * The vault SET (once per subject and week, ingest.h) expires with the
- * newest week key written so far: SET ... EXAT layout_week_expire_at() of
- * the latest week of any event this coalescer took, not the event's own.
- * Events may come late (validate.h accepts them back to the retention), and
- * a late scan's SET with its own, older week's expiry would cut short the
- * vault entry the subject's newer weeks need; the latest week seen moves
- * only forward (at most FUTURE_SLACK_MS ahead of the clock), and is the
- * event's own week in steady state.  The stores start it at the clock's
- * week (coalesce_seen), so a worker whose first events are late ones does
- * not cut short what another worker wrote this week.
+ * The vault unit (once per subject and week, ingest.h's write_vault) goes
+ * into the subject's week key, in the same APPEND as its records, right
+ * after the record of the event that carried the hint: the unit's records
+ * are added in one go, so they are contiguous in the APPEND (layout.h).  It
+ * expires with the week key, so no expiry of its own is needed.
  *
  * Expiry memo: a key's expiry is fixed by its bucket, so one EXPIREAT per
  * key is enough.  A direct-mapped table of key hashes remembers the keys
@@ -79,9 +74,6 @@ void coalesce_destroy(struct coalesce *co);
 /* The alerts' stream cap (XADD MAXLEN ~ max); default LISTS_ALERTS_MAX_DEFAULT. */
 void coalesce_set_alerts_max(struct coalesce *co, unsigned max);
 
-/* The latest week seen moves forward to ts_ms's (the vault expiry). */
-void coalesce_seen(struct coalesce *co, uint64_t ts_ms);
-
 /* Events held (added since the last flush). */
 unsigned coalesce_events(const struct coalesce *co);
 
@@ -103,8 +95,9 @@ int coalesce_flush(struct coalesce *co, struct resp_out *out, struct resp_out *r
 
 /*
  * The events one command of a flush carries, for counting resends
- * (redis_resent): the records of an APPEND to a subject timeline (every
- * event has exactly one), 0 for any other command.
+ * (redis_resent): the event records of an APPEND to a subject timeline
+ * (every event has exactly one; a vault unit is none), 0 for any other
+ * command.
  */
 uint32_t coalesce_cmd_events(const char *cmd, size_t len);
 

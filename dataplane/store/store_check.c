@@ -15,12 +15,12 @@
 /*
  * The start-up check (dp_store_check, store.h): one blocking connection,
  * AUTH, then each write command chotd uses, on a key of each family of
- * proto/layout.h (s:, p:, v:), leaving no data behind: EXPIREAT of a
- * missing key does nothing; APPEND of nothing creates an empty string, which
- * the EXPIREAT 1 right after deletes (a time in the past), so a key's
- * EXPIREAT is probed before its APPEND: once the APPEND ran, the EXPIREAT
- * that removes the key cannot be refused; SET XX of a missing key does
- * nothing.  (Only a crash between the two leaves an empty probe key.)
+ * proto/layout.h (s:, p:; the vault unit rides the s: APPEND), leaving no
+ * data behind: EXPIREAT of a missing key does nothing; APPEND of nothing
+ * creates an empty string, which the EXPIREAT 1 right after deletes (a time
+ * in the past), so a key's EXPIREAT is probed before its APPEND: once the
+ * APPEND ran, the EXPIREAT that removes the key cannot be refused.  (Only a
+ * crash between the two leaves an empty probe key.)
  * The hash tag "chot-start-probe" is not hex, so no chot key ever has it.
  * Redis checks the ACL (command and key) before it runs a command, so a
  * NOPERM here is exactly the NOPERM the first real write would get.
@@ -39,7 +39,6 @@ static const struct probe {
 	{ { "EXPIREAT", "p:{chot-start-probe}:b0", "1" }, NULL },
 	/* The alerts stream (DESIGN §9): ID 0-0 is refused after the ACL check. */
 	{ { "XADD", "chot:{alerts}", "NOMKSTREAM", "0-0", "probe", "1" }, "0-0" },
-	{ { "SET", "v:{chot-start-probe}", "probe", "XX" }, NULL },   /* with a vault key only */
 };
 
 static int
@@ -112,8 +111,6 @@ store_redis_check(const struct dp_store_conf *conf, const struct redis_url *u,
 		}
 		freeReplyObject(rep);
 	}
-	if (conf->vault_key == NULL)
-		n--;
 	for (i = 0; i < n && rc == 0; i++) {
 		const char *const *argv = check_cmds[i].argv;
 

@@ -481,7 +481,6 @@ store_cluster_create(const struct dp_store_conf *conf, const struct redis_url *u
 		k->base.ops->destroy(&k->base);
 		return NULL;
 	}
-	coalesce_seen(k->co, chot_real_ms());
 	k->hooks = (struct cl_shard_hooks){ .chunk_done = hook_chunk_done,
 					    .redirect = hook_redirect, .lost = hook_lost,
 					    .log = hook_log, .ctx = k };

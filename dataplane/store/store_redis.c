@@ -23,9 +23,9 @@
  *
  * When the connection breaks, every in-flight command's outcome is
  * unknown: the send cursor moves back to the reply cursor and they go out
- * once more after the reconnect.  That is safe: EXPIREAT to the same instant and SET of the
- * same sealed vault bytes are idempotent, and an APPEND that ran twice
- * leaves exact duplicate records, which every reader drops (proto/layout.h);
+ * once more after the reconnect.  That is safe: EXPIREAT to the same instant
+ * is idempotent, and an APPEND that ran twice leaves exact duplicate
+ * records (and vault units), which every reader drops (proto/layout.h);
  * the events of the APPENDs sent again are counted (redis_resent).
  *
  * A generation's batches complete (done(ctx, cookie, 0), in submit order)
@@ -282,7 +282,7 @@ queue_repairs(struct store_redis *r)
  * connection wrote.  The EXPIREATs the expiry memo left out also go in
  * before the WAIT (an EXPIREAT of an existing key always counts as a
  * change too; a generation without repairs has its own EXPIREATs, or only
- * vault SETs, which always count).  Out of memory: the generation is
+ * APPENDs, which always count).  Out of memory: the generation is
  * resent as it is.
  */
 static void
@@ -745,10 +745,8 @@ store_redis_create(const struct dp_store_conf *conf, const struct redis_url *u)
 	r->gens = calloc(r->gcap, sizeof(*r->gens));
 	r->co = coalesce_create(gen_max, MEMO_SLOTS, r->conf.retention_days,
 				conf->vault_key);
-	if (r->co != NULL) {
+	if (r->co != NULL)
 		coalesce_set_alerts_max(r->co, conf->alerts_max);
-		coalesce_seen(r->co, chot_real_ms());
-	}
 	nb = r->conf.max_pending_events < (1u << 20) ? r->conf.max_pending_events : (1u << 20);
 	r->batches = calloc(nb, sizeof(*r->batches));
 	if (r->gens == NULL || r->co == NULL || r->batches == NULL) {

@@ -131,10 +131,9 @@ def main():
             subjects = ["079201001234", "001099000111", "036188004321"]
             pids = [cp.pid_hex(k["pseudonym"], cp.CCCD, s) for s in subjects]
             for p, s in zip(pids, subjects):
-                admin.call("SET", "v:{%s}" % p, cp.vault_seal(k["vault"], p, cp.CCCD, s))
+                cp.put_vault(admin, k["vault"], p, cp.CCCD, s)
             plate_pid = cp.pid_hex(k["pseudonym"], cp.GREEN_LANE, "51C12345")
-            admin.call("SET", "v:{%s}" % plate_pid,
-                       cp.vault_seal(k["vault"], plate_pid, cp.GREEN_LANE, "51C12345"))
+            cp.put_vault(admin, k["vault"], plate_pid, cp.GREEN_LANE, "51C12345")
             A = [
                 dict(ts_ms=now - 50000, site=17, pid=pids[0], scheme="cccd",
                      reasons=["watch_f0", "zone_red"], device=5001, origin_commune=16005),

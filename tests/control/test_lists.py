@@ -16,7 +16,7 @@ configs/redis.conf) holding a chot-flood province ingested by a real chotd.
      and --csv (which zone import reads back).
   4. vehicle register: the entry under the pid of (GREEN_LANE, normalised
      plate), the plate sealed beside it in chot:{lists}:plates (opened here
-     independently), nothing written to the vault v:*; vehicle list --keys
+     independently), nothing written to the vault (the s: keys); vehicle list --keys
      shows it (audited); with the plate's HSET refused nothing is written
      (one MULTI); revoke removes both (exit 1 the second time).
   5. Every change bumps chot:{lists}:version by exactly 1 and leaves its audit
@@ -103,7 +103,7 @@ def part_flag(st, op, keys_path, k):
     check(w is not None and w[0] == "quarantine" and w[2] == until and w[3] == "",
           "flag quarantine --until: %r" % (w,))
     # The watchlist, three ways, and the reveal.
-    st.r.call("SET", "v:{%s}" % pid, cp.vault_seal(k["vault"], pid, cp.CCCD, subject))
+    cp.put_vault(st.r, k["vault"], pid, cp.CCCD, subject)
     r = op.run("--json", "watchlist")
     wl = json.loads(r.stdout)["watchlist"] if r.returncode == 0 else []
     check(len(wl) == 1 and wl[0] == {"pid": pid, "status": "quarantine", "set_ms": w[1],
@@ -252,8 +252,8 @@ def part_vehicle(st, op, keys_path, k, redis, srcdir):
               "the plate sealed in %s" % PLATES)
     except Exception as e:  # noqa: BLE001
         fails.append("the sealed plate in %s does not open: %r" % (PLATES, e))
-    check(st.r.call("EXISTS", "v:{%s}" % pid) == 0,
-          "vehicle register wrote the vault v:{%s}: the operator must not" % pid)
+    check(st.r.scan("s:{%s}:*" % pid) == [],
+          "vehicle register wrote the vault (a week key s:{%s}): the operator must not" % pid)
     plates = sorted(x.decode() for x in st.r.call("HKEYS", PLATES))
     check(plates == sorted(st.hash(cp.LISTS_GREENLANE)),
           "one sealed plate per green-lane entry: %r" % plates)

@@ -8,7 +8,7 @@ configs/redis.conf, on a real redis-server:
     forge or erase one (XADD, XDEL, XTRIM, DEL on chot:{alerts}), cannot
     write the site registry (sites import stays chot-admin's), and cannot
     clobber a list with another type (SET, DEL) or write other keys, the
-    vault v:* included (SET, DEL);
+    week keys s:* that hold the vault units included (APPEND, SET, DEL);
   - chot-operator can flag, zone set/import and vehicle register/revoke
     through chotctl, and so can a personal operator made from it by
     tools/chot-operator-add.sh (the selectors are copied).
@@ -91,7 +91,7 @@ def main():
             refused(ing, "ingest", "XDEL", cp.ALERTS_STREAM, aid)
             refused(ing, "ingest", "XTRIM", cp.ALERTS_STREAM, "MAXLEN", "0")
             refused(ing, "ingest", "DEL", cp.ALERTS_STREAM)
-            refused(ing, "ingest", "GET", "v:{%s}" % PID)
+            refused(ing, "ingest", "GET", "s:{%s}:w1" % PID)     # nor the vault in it
             # operator: reads alerts, cannot forge or erase them.
             allowed(opr, "operator", "XRANGE", cp.ALERTS_STREAM, "-", "+")
             allowed(opr, "operator", "XREVRANGE", cp.ALERTS_STREAM, "+", "-")
@@ -115,9 +115,9 @@ def main():
             refused(opr, "operator", "HSET", "chot:audit", "a", "b")
             # ... and the vault is chotd's: an operator cannot overwrite an identity
             # (vehicle register keeps its sealed plate in the lists' plates hash).
-            refused(opr, "operator", "SET", "v:{%s}" % PID, "x")
-            refused(opr, "operator", "SET", "v:{%s}" % PID, "x", "EX", "100")
-            refused(opr, "operator", "DEL", "v:{%s}" % PID)
+            refused(opr, "operator", "APPEND", "s:{%s}:w1" % PID, "x" * 9)
+            refused(opr, "operator", "SETRANGE", "s:{%s}:w1" % PID, "0", "x")
+            refused(opr, "operator", "DEL", "s:{%s}:w1" % PID)
             refused(opr, "operator", "SET", PLATES, "x")
             refused(opr, "operator", "DEL", PLATES)
             allowed(opr, "operator", "HMGET", PLATES, PID)

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "layout.h"
 #include "redis.h"
 #include "redis_int.h"
 
@@ -391,12 +392,107 @@ Test(redis_stream, value_bigger_than_the_buffer)
 	free(g);
 }
 
+/* --- week keys (9-byte records): the vault unit is taken out (proto/layout.h) --- */
+
+struct wk_got {
+	char log[512];
+	size_t len;
+};
+
+static int
+wk_member(void *ctx, size_t i, const uint8_t *m, size_t len)
+{
+	struct wk_got *g = ctx;
+
+	cr_assert_eq(len, LAYOUT_SUBJECT_RECORD_LEN);
+	cr_assert_neq(m[4], LAYOUT_UNIT_MARK, "a unit record handed over as an event");
+	g->len += (size_t)snprintf(g->log + g->len, sizeof(g->log) - g->len, "%zu:%u ", i, m[3]);
+	return 0;
+}
+
+static int
+wk_done(void *ctx, size_t i)
+{
+	struct wk_got *g = ctx;
+
+	g->len += (size_t)snprintf(g->log + g->len, sizeof(g->log) - g->len, "%zu! ", i);
+	return 0;
+}
+
+/* "$<len>\r\n<bytes>\r\n" */
+static size_t
+bulk(char *out, const uint8_t *v, size_t len)
+{
+	size_t n = (size_t)sprintf(out, "$%zu\r\n", len);
+
+	memcpy(out + n, v, len);
+	memcpy(out + n + len, "\r\n", 2);
+	return n + len + 2;
+}
+
+Test(redis_stream, week_keys_vault_unit_taken_out)
+{
+	uint8_t sealed[LAYOUT_VAULT_MAX], unit[LAYOUT_VAULT_UNIT_MAX], r[3][9], v[256];
+	char answer[1024];
+	size_t ul, vl, al = 0;
+
+	memset(sealed, 0xff, sizeof(sealed));   /* payload bytes that look like marks */
+	ul = layout_vault_unit(unit, sealed, 29);
+	for (int i = 0; i < 3; i++)
+		layout_subject_member(r[i], (uint32_t)i + 1, 1000 * (uint64_t)i, 1);
+	/* key 0: r2, unit, r0, unit again (a resend): unsorted, handed over sorted */
+	vl = 0;
+	memcpy(v + vl, r[2], 9), vl += 9;
+	memcpy(v + vl, unit, ul), vl += ul;
+	memcpy(v + vl, r[0], 9), vl += 9;
+	memcpy(v + vl, unit, ul), vl += ul;
+	al += bulk(answer + al, v, vl);
+	/* key 1: already sorted, then the unit */
+	vl = 0;
+	memcpy(v + vl, r[0], 9), vl += 9;
+	memcpy(v + vl, r[1], 9), vl += 9;
+	memcpy(v + vl, unit, ul), vl += ul;
+	al += bulk(answer + al, v, vl);
+	/* key 2: the unit alone */
+	al += bulk(answer + al, unit, ul);
+	/* key 3: a unit whose length runs past the value: corrupt */
+	memcpy(v, r[0], 9);
+	memcpy(v + 9, unit, 9 + 18);
+	al += bulk(answer + al, v, 9 + 9 + 18);
+	for (size_t step = 1; step <= 64; step += 7) {
+		struct wk_got g = { 0 };
+		char err[200] = "";
+		int sv[2], rc;
+		pthread_t th;
+		struct fake f;
+		struct ctl_redis *rd;
+
+		cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+		f = (struct fake){ .fd = sv[1], .answer = answer, .len = al, .step = step };
+		cr_assert_eq(pthread_create(&th, NULL, fake_server, &f), 0);
+		rd = ctl_redis_from_fd(sv[0]);
+		cr_assert_not_null(rd);
+		rc = ctl_redis_records_stream(rd, 4, LAYOUT_SUBJECT_RECORD_LEN, key_fn, wk_member,
+					      wk_done, &g, err, sizeof(err));
+		cr_expect_eq(rc, -EBADMSG, "key 3 is corrupt: got %d (%s)", rc, err);
+		cr_expect(strstr(err, "key p:{7}:103 holds 36 bytes with a malformed vault unit") !=
+			  NULL, "err names the key: '%s'", err);
+		cr_expect_str_eq(g.log, "0:1 0:3 0! 1:1 1:2 1! 2! ",
+				 "%zu-byte writes: events only, sorted: got '%s'", step, g.log);
+		cr_expect_eq(ctl_redis_dup_records(rd), 0, "a resent unit is no duplicate record");
+		cr_expect_eq(ctl_redis_corrupt_values(rd), 1);
+		ctl_redis_close(rd);
+		pthread_join(th, NULL);
+	}
+}
+
 /* --- two shards (ctl_redis_from_map): replies put back in key order --- */
 
 struct slow {
 	int fd;
 	const char *part1, *part2;   /* sent with pauses before each */
 	unsigned wait1_ms, wait2_ms;
+	size_t len1, len2;           /* binary parts: their lengths (0: strlen) */
 };
 
 static void *
@@ -406,9 +502,9 @@ slow_server(void *arg)
 	char buf[4096];
 
 	usleep(s->wait1_ms * 1000);
-	(void)send(s->fd, s->part1, strlen(s->part1), MSG_NOSIGNAL);
+	(void)send(s->fd, s->part1, s->len1 != 0 ? s->len1 : strlen(s->part1), MSG_NOSIGNAL);
 	usleep(s->wait2_ms * 1000);
-	(void)send(s->fd, s->part2, strlen(s->part2), MSG_NOSIGNAL);
+	(void)send(s->fd, s->part2, s->len2 != 0 ? s->len2 : strlen(s->part2), MSG_NOSIGNAL);
 	while (read(s->fd, buf, sizeof(buf)) > 0)
 		;
 	close(s->fd);
@@ -473,8 +569,9 @@ Test(redis_stream, two_shards_in_key_order)
 
 /* Two fake shards A (key 0) and B (key 1) answering with the given scripts. */
 static int
-run_two(struct slow *a, struct slow *b, unsigned timeout_ms, struct got *g, char *err,
-	size_t errlen)
+run_two_rec(struct slow *a, struct slow *b, unsigned timeout_ms, size_t rec_len,
+	    ctl_record_fn mfn, ctl_reply_done_fn dfn, void *ctx, uint64_t *dups,
+	    uint64_t *corrupt, char *err, size_t errlen)
 {
 	struct slot_map *m = calloc(1, sizeof(*m));
 	int sa[2], sb[2], fds[2], rc;
@@ -498,14 +595,64 @@ run_two(struct slow *a, struct slow *b, unsigned timeout_ms, struct got *g, char
 	r = ctl_redis_from_map(m, fds);
 	cr_assert_not_null(r);
 	r->timeout_ms = timeout_ms;
-	rc = ctl_redis_records_stream(r, 2, REC, two_key_fn, member_fn, done_fn, g, err, errlen);
-	g->dups = ctl_redis_dup_records(r);
-	g->corrupt = ctl_redis_corrupt_values(r);
+	rc = ctl_redis_records_stream(r, 2, rec_len, two_key_fn, mfn, dfn, ctx, err, errlen);
+	*dups = ctl_redis_dup_records(r);
+	*corrupt = ctl_redis_corrupt_values(r);
 	ctl_redis_close(r);     /* the servers see EOF */
 	pthread_join(ta, NULL);
 	pthread_join(tb, NULL);
 	free(m);
 	return rc;
+}
+
+static int
+run_two(struct slow *a, struct slow *b, unsigned timeout_ms, struct got *g, char *err,
+	size_t errlen)
+{
+	return run_two_rec(a, b, timeout_ms, REC, member_fn, done_fn, g, &g->dups, &g->corrupt,
+			   err, errlen);
+}
+
+/* A week key's value held in B's queue: its vault unit taken out there, a torn one refused. */
+Test(redis_stream, two_shards_held_week_key)
+{
+	uint8_t sealed[LAYOUT_VAULT_MAX] = { 0 }, unit[LAYOUT_VAULT_UNIT_MAX], r[2][9], v[128];
+	char ans_a[256], ans_b[256];
+	size_t ul = layout_vault_unit(unit, sealed, 29), vl = 0, la, lb;
+
+	layout_subject_member(r[0], 1, 0, 1);
+	layout_subject_member(r[1], 2, 0, 1);
+	memcpy(v + vl, r[1], 9), vl += 9;
+	memcpy(v + vl, unit, ul), vl += ul;
+	memcpy(v + vl, r[0], 9), vl += 9;
+	memcpy(v + vl, unit, ul), vl += ul;
+	memcpy(v + vl, r[0], 9), vl += 9;              /* a resent record */
+	la = bulk(ans_a, r[0], 9);
+	for (int torn = 0; torn < 2; torn++) {
+		struct slow a = { .part1 = ans_a, .len1 = la, .part2 = "", .wait1_ms = 80 };
+		struct slow b = { .part1 = ans_b, .part2 = "" };
+		struct wk_got g = { 0 };
+		uint64_t dups = 0, corrupt = 0;
+		char err[256] = "";
+		int rc;
+
+		lb = bulk(ans_b, v, torn ? vl - 9 - 9 : vl);   /* torn: the last unit cut short */
+		b.len1 = lb;
+		rc = run_two_rec(&a, &b, 5000, LAYOUT_SUBJECT_RECORD_LEN, wk_member, wk_done, &g,
+				 &dups, &corrupt, err, sizeof(err));
+		if (torn) {
+			cr_assert_eq(rc, -EBADMSG, "got %d (%s)", rc, err);
+			cr_assert(strstr(err, "malformed vault unit") != NULL, "%s", err);
+			cr_assert_str_eq(g.log, "0:1 0! ", "A's records only: '%s'", g.log);
+			cr_assert_eq(corrupt, 1);
+		} else {
+			cr_assert_eq(rc, 0, "got %d (%s)", rc, err);
+			cr_assert_str_eq(g.log, "0:1 0! 1:1 1:2 1! ", "events only, sorted: '%s'",
+					 g.log);
+			cr_assert_eq(dups, 1, "the resent record, not the resent unit: %llu",
+				     (unsigned long long)dups);
+		}
+	}
 }
 
 /* B's whole value arrives first: held, sorted and deduplicated in its queue, then handed over. */

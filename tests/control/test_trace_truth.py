@@ -16,8 +16,8 @@
   4. Every lookup leaves one record in the chot:audit stream; with CHOT.AUDIT
      taken away from chot-operator the lookup is refused (exit 3) and prints
      no result.
-  5. ACL: chot-operator cannot write scan data; chot-ingest cannot read the
-     vault.
+  5. ACL: chot-operator cannot write scan data; chot-ingest cannot read it
+     (nor the vault units in the week keys).
 
 usage: test_trace_truth.py CHOTCTL CHOTD CHOT_FLOOD SRCDIR [--quick]
 Run with /usr/bin/python3 (Debian's, for tests/integration/chotpy.py).
@@ -194,9 +194,9 @@ def main():
                         fails.append("audit not writable: expected a one-line error, got %r"
                                      % r.stderr)
                     redis.cli("ACL", "SETUSER", "chot-operator", "+chot.audit")
-                    # ACL: the operator cannot write scan data, ingest cannot read the vault.
+                    # ACL: the operator cannot write scan data, ingest cannot read it (nor the vault).
                     for user, cmd in (("operator", ["APPEND", "s:{00}:w1", "x"]),
-                                      ("ingest", ["GET", "v:{00}"])):
+                                      ("ingest", ["GET", "s:{00}:w1"])):
                         pw = open(redis.passfiles[user]).read().strip()
                         rr = subprocess.run(["redis-cli", "-p", str(redis.port), "--user",
                                              "chot-" + user, "--pass", pw, "--no-auth-warning"]

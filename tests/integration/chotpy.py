@@ -519,10 +519,55 @@ HOUR_MS = 3600000
 BLOCK_MS = 4 * HOUR_MS
 
 
+UNIT_MARK, UNIT_VAULT = 0xFF, ord("v")     # proto/layout.h's vault unit
+VAULT_MIN, VAULT_MAX = 17, 49
+
+
+def vault_unit(sealed):
+    """The vault unit of proto/layout.h carrying a sealed value: a header
+    record 0 0 0 0 0xFF 'v' len BE16 0, then the value zero-padded to whole
+    9-byte records.  What chotd appends to a subject's week key."""
+    if not VAULT_MIN <= len(sealed) <= VAULT_MAX:
+        raise ValueError("a sealed vault value is %d..%d bytes, not %d"
+                         % (VAULT_MIN, VAULT_MAX, len(sealed)))
+    pad = -len(sealed) % 9
+    return bytes([0, 0, 0, 0, UNIT_MARK, UNIT_VAULT]) + len(sealed).to_bytes(2, "big") + b"\0" \
+        + sealed + bytes(pad)
+
+
+def subject_split(value, key=b"?"):
+    """A week key's value (proto/layout.h, layout_subject_split): (the
+    event records as bytes, the first vault unit's sealed value or None).
+    A value off the 9-byte grid, or a malformed unit, is corrupt."""
+    value = value or b""
+    if len(value) % 9:
+        raise AssertionError("%r holds %d bytes, not whole 9-byte records" % (key, len(value)))
+    recs, vault, i = [], None, 0
+    while i < len(value):
+        r = value[i:i + 9]
+        if r[4] != UNIT_MARK:
+            recs.append(r)
+            i += 9
+            continue
+        n = int.from_bytes(r[6:8], "big")
+        body = value[i + 9:i + 9 + n + (-n % 9)]
+        if (r[:4] != bytes(4) or r[5] != UNIT_VAULT or r[8] != 0 or
+                not VAULT_MIN <= n <= VAULT_MAX or len(body) != n + (-n % 9) or
+                any(body[n:])):
+            raise AssertionError("%r: a malformed vault unit at byte %d" % (key, i))
+        if vault is None:
+            vault = body[:n]
+        i += 9 + len(body)
+    return b"".join(recs), vault
+
+
 def records(value, size, key):
     """A key's STRING value as its fixed-size records (proto/layout.h); a
-    value that is not whole records is corrupt, never half-read."""
+    value that is not whole records is corrupt, never half-read.  A week
+    key's (9-byte records) vault unit is taken out: never an event."""
     value = value or b""
+    if size == 9:
+        value = subject_split(value, key)[0]
     if len(value) % size:
         raise AssertionError("%r holds %d bytes, not whole %d-byte records"
                              % (key, len(value), size))
@@ -865,22 +910,52 @@ class Cluster:
 
 
 # ---------------------------------------------------------------- vault, lists (DESIGN §4, §9)
+def vault_nonce(vkey, pid):
+    """proto/vault.h's derived nonce: BLAKE2b-192 keyed with the vault key
+    over "chotvlt1" || pid (not stored: whoever opens recomputes it)."""
+    return hashlib.blake2b(b"chotvlt1" + pid, digest_size=24, key=vkey).digest()
+
+
 def vault_seal(vkey, pid, scheme, subject):
-    """The sealed vault value of proto/vault.h, from its description: nonce =
-    BLAKE2b-192 keyed with the vault key over "chotvlt1" || pid; XChaCha20-
-    Poly1305 of scheme || subject with the pid as additional data."""
+    """The sealed vault value of proto/vault.h, from its description:
+    XChaCha20-Poly1305 of scheme || subject with the pid as additional data,
+    under the derived nonce; stored as ciphertext || tag, no nonce."""
     pid = bytes.fromhex(pid) if isinstance(pid, str) else pid
-    nonce = hashlib.blake2b(b"chotvlt1" + pid, digest_size=24, key=vkey).digest()
-    ct = nb.crypto_aead_xchacha20poly1305_ietf_encrypt(bytes([scheme]) + subject.encode(), pid,
-                                                       nonce, vkey)
-    return nonce + ct
+    return nb.crypto_aead_xchacha20poly1305_ietf_encrypt(bytes([scheme]) + subject.encode(), pid,
+                                                         vault_nonce(vkey, pid), vkey)
 
 
 def vault_open(vkey, pid, sealed):
     """(scheme, subject) of a sealed vault value; raises on a bad one."""
     pid = bytes.fromhex(pid) if isinstance(pid, str) else pid
-    pt = nb.crypto_aead_xchacha20poly1305_ietf_decrypt(sealed[24:], pid, sealed[:24], vkey)
+    pt = nb.crypto_aead_xchacha20poly1305_ietf_decrypt(sealed, pid, vault_nonce(vkey, pid), vkey)
     return pt[0], pt[1:].decode()
+
+
+def put_vault(r, vkey, pid, scheme, subject, ts_ms=None, retention_days=21):
+    """Store a subject's identity as chotd does (proto/layout.h): its vault
+    unit APPENDed to the subject's week key of ts_ms (default now), with the
+    key's expiry.  r: a Resp (or anything with call()) allowed to APPEND."""
+    pid_hex = pid if isinstance(pid, str) else pid.hex()
+    week = (int(time.time() * 1000) if ts_ms is None else ts_ms) // WEEK_MS
+    key = "s:{%s}:w%d" % (pid_hex, week)
+    r.call("APPEND", key, vault_unit(vault_seal(vkey, pid_hex, scheme, subject)))
+    r.call("EXPIREAT", key, (week + 1) * WEEK_MS // 1000 + retention_days * DAY_MS // 1000)
+    return key
+
+
+def stored_vault(r, vkey, pid, weeks):
+    """(scheme, subject) from the first vault unit that opens in the
+    subject's week keys `weeks` (newest first), or None: chotctl's reveal."""
+    pid_hex = pid if isinstance(pid, str) else pid.hex()
+    for w in weeks:
+        sealed = subject_split(r.call("GET", "s:{%s}:w%d" % (pid_hex, w)))[1]
+        if sealed is not None:
+            try:
+                return vault_open(vkey, pid_hex, sealed)
+            except Exception:
+                continue
+    return None
 
 
 SCHEME_NAMES = {CCCD: "cccd", PCCOVID: "pccovid", VNEID: "vneid", PASSPORT: "passport",
@@ -1006,13 +1081,13 @@ def cluster_restart(cluster, port, timeout=30):
 
 
 def cluster_keys_without_ttl(cluster):
-    """{master port: number of chot keys (s:, p:, v:) with no expiry}: chot
+    """{master port: number of chot keys (s:, p:) with no expiry}: chot
     keys always expire (DESIGN §4), so anything but 0 is a bug."""
     script = ("#!lua flags=allow-cross-slot-keys\n"
               "local n = 0 local c = '0' repeat "
               "local r = redis.call('SCAN', c, 'COUNT', 1000) c = r[1] "
               "for _, k in ipairs(r[2]) do local p = string.sub(k, 1, 2) "
-              "if (p == 's:' or p == 'p:' or p == 'v:') and redis.call('TTL', k) == -1 "
+              "if (p == 's:' or p == 'p:') and redis.call('TTL', k) == -1 "
               "then n = n + 1 end end until c == '0' return n")
     out = {}
     for p in cluster.masters():

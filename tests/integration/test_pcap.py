@@ -94,12 +94,28 @@ def main():
                 if pr != stored:
                     fails.append("presence != expected: %d missing, %d extra" %
                                  (len(stored - pr), len(pr - stored)))
-                # One identity-vault entry per stored subject, sealed (no raw id).
+                # Every week key holds its subject's vault unit (proto/layout.h),
+                # sealed (no raw id), opening to an identity whose pseudonym is the
+                # key's pid; no v: keys any more.
                 r = cp.Resp(redis.port)
-                vkeys = r.scan("v:*")
+                weeks = r.get_many(r.scan("s:*"))
                 pids = set(p for p, _, _, _ in stored)
-                if set(k[3:35].decode() for k in vkeys) != pids:
-                    fails.append("vault keys %d != stored subjects %d" % (len(vkeys), len(pids)))
+                opened = set()
+                for k, v in weeks:
+                    pid = k[3:35].decode()
+                    sealed = cp.subject_split(v, k)[1]
+                    if sealed is None:
+                        fails.append("%r: no vault unit" % k)
+                        continue
+                    scheme, subject = cp.vault_open(keys["vault"], pid, sealed)
+                    if cp.pid_hex(keys["pseudonym"], scheme, subject) != pid or subject.encode() in v:
+                        fails.append("%r: its vault unit is not its subject's, or not sealed" % k)
+                    opened.add(pid)
+                if opened != pids:
+                    fails.append("subjects with an opening vault unit %d != stored subjects %d"
+                                 % (len(opened), len(pids)))
+                if r.scan("v:*"):
+                    fails.append("v: keys are written: %r" % r.scan("v:*")[:5])
                 r.close()
             if fails:
                 print(out)

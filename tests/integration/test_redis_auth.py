@@ -46,14 +46,14 @@ def main():
         redis = cp.Redis(tmp, shipped_conf=os.path.join(srcdir, "configs/redis.conf"))
         try:
             redis.cli("ACL", "SETUSER", "chot-noappend", "on", ">noappend-pw", "resetkeys",
-                      "%W~s:*", "%W~p:*", "%W~v:*", "resetchannels", "-@all", "+expireat",
-                      "+set", "+ping", "+auth", "+hello")
+                      "%W~s:*", "%W~p:*", "resetchannels", "-@all", "+expireat",
+                      "+ping", "+auth", "+hello")
             redis.cli("ACL", "SETUSER", "chot-wrongkeys", "on", ">wrongkeys-pw", "resetkeys",
                       "%W~x:*", "resetchannels", "-@all", "+append", "+expireat", "+set",
                       "+ping", "+auth", "+hello")
             redis.cli("ACL", "SETUSER", "chot-noxadd", "on", ">noxadd-pw", "resetkeys",
-                      "%W~s:*", "%W~p:*", "%W~v:*", "%R~chot:{lists}:*", "resetchannels",
-                      "-@all", "+append", "+expireat", "+set", "+get", "+hscan", "+ping",
+                      "%W~s:*", "%W~p:*", "%R~chot:{lists}:*", "resetchannels",
+                      "-@all", "+append", "+expireat", "+get", "+hscan", "+ping",
                       "+auth", "+hello")
             server = "127.0.0.1:%d" % redis.port
             cases = [

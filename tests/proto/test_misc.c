@@ -114,7 +114,7 @@ Test(vault, seal_open_round_trip_and_rejects)
 	pid2[0] ^= 1;
 	n1 = vault_seal(s1, key, pid, 1, "001203004567", 12);
 	n2 = vault_seal(s2, key, pid, 1, "001203004567", 12);
-	cr_assert_eq(n1, 24 + 1 + 12 + 16);
+	cr_assert_eq(n1, 1 + 12 + 16, "no nonce stored: scheme, subject, tag");
 	cr_assert(n1 == n2 && memcmp(s1, s2, n1) == 0, "sealing is deterministic (idempotent)");
 	cr_assert_eq(vault_open(s1, n1, key, pid, &scheme, subj), 12);
 	cr_assert_eq(scheme, 1);
@@ -122,7 +122,7 @@ Test(vault, seal_open_round_trip_and_rejects)
 	cr_assert_eq(vault_open(s1, n1, other, pid, &scheme, subj), -EBADMSG, "wrong key");
 	cr_assert_eq(vault_open(s1, n1, key, pid2, &scheme, subj), -EBADMSG,
 	             "a value moved to another pid does not open");
-	s1[30] ^= 1;
+	s1[5] ^= 1;
 	cr_assert_eq(vault_open(s1, n1, key, pid, &scheme, subj), -EBADMSG, "tampered");
 	cr_assert_eq(vault_open(s1, 10, key, pid, &scheme, subj), -EINVAL, "short");
 	n1 = vault_seal(s1, key, pid, 4, "B1234567B1234567B1234567B1234567", 32);
@@ -141,8 +141,6 @@ Test(layout, keys)
 	cr_assert_str_eq(k, "s:{000102030405060708090a0b0c0d0e0f}:w2708");
 	layout_site_key(k, 17, 113748);
 	cr_assert_str_eq(k, "p:{17}:b113748");
-	layout_vault_key(k, pid);
-	cr_assert_str_eq(k, "v:{000102030405060708090a0b0c0d0e0f}");
 	cr_assert_eq(layout_day(VEC_TS0), 18958);
 	cr_assert_eq(layout_week(VEC_TS0), 2708);
 	cr_assert_eq(layout_week(2709ULL * 604800000 - 1), 2708);
@@ -189,6 +187,87 @@ Test(layout, members_round_trip)
 	             "ms of day out of range");
 	cr_assert_eq(layout_site_member_decode(m, 20, 0, back, &ts, &dir), -EINVAL,
 	             "ms of block out of range");
+}
+
+/* A week key as chotd writes it: records, a vault unit in an APPEND, more records. */
+Test(layout, subject_split_takes_the_vault_unit_out)
+{
+	uint8_t key[32], pid[PID_LEN], sealed[VAULT_MAX_SEALED], unit[LAYOUT_VAULT_UNIT_MAX];
+	uint8_t val[20 * LAYOUT_VAULT_UNIT_MAX], got[LAYOUT_VAULT_MAX], want[4][9], scheme;
+	char subj[WIRE_SUBJECT_MAX_NUL];
+	size_t sl, ul, len = 0, gl = 99;
+	uint64_t dups = 0;
+	long n;
+
+	cr_assert_eq(wire_init(), 0);
+	vec_key(key, 0x40);
+	vec_bytes(pid, PID_LEN, 0x60);
+	sl = vault_seal(sealed, key, pid, 1, "001203004567", 12);
+	ul = layout_vault_unit(unit, sealed, sl);
+	cr_assert_eq(ul, 9 + 36, "header and 29 bytes padded to 36");
+	cr_assert_eq(unit[4], 0xff, "byte 4 of the header: impossible in an event record");
+	cr_assert_eq(layout_vault_unit(unit, sealed, 16), 0, "too short for a sealed value");
+	cr_assert_eq(layout_vault_unit(unit, sealed, LAYOUT_VAULT_MAX + 1), 0);
+	/* The largest ms_of_week has byte 4 0x24: never the mark. */
+	layout_subject_member(want[0], 0xffffffff, LAYOUT_WEEK_MS - 1, 0xff);
+	cr_assert_lt(want[0][4], LAYOUT_UNIT_MARK);
+	layout_subject_member(want[1], 7, 1000, 1);
+	layout_subject_member(want[2], 0, 0, 0);
+	layout_subject_member(want[3], 7, 1000, 1);   /* a resent record */
+	/* record, unit, record, record, unit again (a resend), record */
+	memcpy(val + len, want[0], 9), len += 9;
+	memcpy(val + len, unit, ul), len += ul;
+	memcpy(val + len, want[1], 9), len += 9;
+	memcpy(val + len, want[2], 9), len += 9;
+	memcpy(val + len, unit, ul), len += ul;
+	memcpy(val + len, want[3], 9), len += 9;
+	cr_assert_not(layout_subject_plain(val, len));
+	cr_assert_eq(layout_subject_count(val, len), 4, "units are no events");
+	n = layout_subject_split(val, len, got, &gl);
+	cr_assert_eq(n, 4 * 9, "the four records, compacted");
+	cr_assert_eq(gl, sl);
+	cr_assert_eq(memcmp(got, sealed, sl), 0, "the sealed value comes out whole");
+	cr_assert_eq(vault_open(got, gl, key, pid, &scheme, subj), 12);
+	cr_assert_str_eq(subj, "001203004567");
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(memcmp(val + 9 * i, want[i], 9), 0, "record %d in its order", i);
+	cr_assert(layout_subject_plain(val, (size_t)n));
+	cr_assert_eq(layout_records_unique(val, (size_t)n, 9, &dups), 3);
+	cr_assert_eq(dups, 1, "the resent record is a duplicate, the resent unit is not");
+
+	/* A value without a unit is left alone. */
+	memcpy(val, want, sizeof(want));
+	cr_assert(layout_subject_plain(val, sizeof(want)));
+	cr_assert_eq(layout_subject_split(val, sizeof(want), got, &gl), (long)sizeof(want));
+	cr_assert_eq(gl, 0);
+	cr_assert_eq(memcmp(val, want, sizeof(want)), 0);
+	cr_assert_eq(layout_subject_split(val, 0, NULL, NULL), 0, "an empty value");
+
+	/* Corrupt: off the grid, a bad header, a unit cut short. */
+	cr_assert_eq(layout_subject_split(val, 10, got, &gl), -EINVAL);
+	cr_assert_eq(layout_subject_count(val, 10), -EINVAL);
+	memcpy(val, want[0], 9);
+	memcpy(val + 9, unit, ul);
+	cr_assert_eq(layout_subject_split(val, 9 + ul - 9, got, &gl), -EINVAL, "unit cut short");
+	cr_assert_eq(layout_subject_count(val, 9 + ul - 9), -EINVAL);
+	static const struct { int at; uint8_t v; const char *what; } bad[] = {
+		{ 6, 0x01, "length 256+: impossible" }, { 7, 16, "length 16: too short" },
+		{ 7, 50, "length 50: too long" }, { 5, 'x', "unknown kind" },
+		{ 0, 1, "reserved byte" }, { 8, 1, "reserved byte" },
+		{ 9 + 35, 1, "padding not zero" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memcpy(val, unit, ul);
+		val[bad[i].at] = bad[i].v;
+		cr_assert_eq(layout_subject_split(val, ul, got, &gl), -EINVAL, "%s", bad[i].what);
+	}
+	memcpy(val, unit, ul);
+	cr_assert_eq(layout_subject_split(val, ul, got, &gl), 0, "a unit alone: no records");
+	cr_assert_eq(gl, sl);
+	/* The largest sealed value: 49 bytes, 6 records of payload. */
+	sl = vault_seal(sealed, key, pid, 4, "B1234567B1234567B1234567B1234567", 32);
+	cr_assert_eq(layout_vault_unit(unit, sealed, sl), LAYOUT_VAULT_UNIT_MAX);
+	cr_assert_eq(LAYOUT_VAULT_UNIT_MAX, 63);
 }
 
 /* proto/clock.h: the cycle-counter clock follows the counter from its anchor. */

@@ -12,6 +12,7 @@
 #include "layout.h"
 #include "lists.h"
 #include "pseudonym.h"
+#include "vault.h"
 
 #define TS0 1795132800000ULL    /* midnight UTC, a day into a Unix week */
 
@@ -127,22 +128,36 @@ Test(coalesce, groups_members_by_key_across_batches)
 	cr_assert_eq(coalesce_events(co), 0, "a flush empties the generation");
 	cr_assert_eq(rep.ncmds, 0, "no memo, no repair");
 	n = parse_all(&out, c, 64);
-	/* keys in first-seen order: s:1, p:7:h, s:2, p:9:h+4 -> 4 x (APPEND, EXPIREAT), 2 SET */
-	cr_assert_eq(n, 10, "got %u commands", n);
+	/* keys in first-seen order: s:1, p:7:h, s:2, p:9:h+4 -> 4 x (APPEND, EXPIREAT);
+	 * the vault units ride the s: APPENDs, no command of their own */
+	cr_assert_eq(n, 8, "got %u commands", n);
 	layout_subject_key(key, a[0].se.pid, layout_week(TS0));
 	cr_assert(is(&c[0], 0, "APPEND") && is(&c[0], 1, key));
 	cr_assert_eq(c[0].argc, 3);
-	cr_assert_eq(c[0].argl[2], 3 * LAYOUT_SUBJECT_RECORD_LEN,
-		     "subject 1's three scans in one APPEND");
+	cr_assert_eq(c[0].argl[2], 3 * LAYOUT_SUBJECT_RECORD_LEN + 45,
+		     "subject 1's three scans and its vault unit in one APPEND");
 	{
-		uint8_t rec[LAYOUT_SUBJECT_RECORD_LEN];
+		uint8_t rec[LAYOUT_SUBJECT_RECORD_LEN], val[128], sealed[LAYOUT_VAULT_MAX], scheme;
+		uint8_t unit[LAYOUT_VAULT_UNIT_MAX];
 		const struct ev *order[3] = { &a[0], &b[0], &b[1] };
+		char subj[WIRE_SUBJECT_MAX_NUL];
+		size_t sl = 0, at[3] = { 0, 9 + 45, 18 + 45 };
 
 		for (unsigned i = 0; i < 3; i++) {
 			layout_subject_member(rec, order[i]->ev.site_id, order[i]->ev.ts_ms, 1);
-			cr_assert(memcmp(c[0].argv[2] + i * sizeof(rec), rec, sizeof(rec)) == 0,
+			cr_assert(memcmp(c[0].argv[2] + at[i], rec, sizeof(rec)) == 0,
 				  "record %u in submit order", i);
 		}
+		sl = vault_seal(sealed, vkey, a[0].se.pid, 1, a[0].ev.subject, 12);
+		cr_assert_eq(layout_vault_unit(unit, sealed, sl), 45);
+		cr_assert(memcmp(c[0].argv[2] + 9, unit, 45) == 0,
+			  "the unit whole, right after the record of the event with the hint");
+		memcpy(val, c[0].argv[2], c[0].argl[2]);
+		cr_assert_eq(layout_subject_split(val, c[0].argl[2], sealed, &sl),
+			     3 * LAYOUT_SUBJECT_RECORD_LEN);
+		cr_assert_eq(vault_open(sealed, sl, vkey, a[0].se.pid, &scheme, subj), 12);
+		cr_assert_str_eq(subj, a[0].ev.subject);
+		cr_assert_eq(coalesce_cmd_events(out.buf, out.cmd_len[0]), 3, "the unit is no event");
 	}
 	cr_assert(is(&c[1], 0, "EXPIREAT") && is(&c[1], 1, key), "EXPIREAT right after its APPEND");
 	layout_site_key(key, 7, layout_block(TS0));
@@ -155,16 +170,8 @@ Test(coalesce, groups_members_by_key_across_batches)
 			 (unsigned long long)layout_block_expire_at(layout_block(TS0), 21));
 		cr_assert(is(&c[3], 2, ts), "site key expiry from layout.h");
 	}
+	cr_assert_eq(c[4].argl[2], LAYOUT_SUBJECT_RECORD_LEN + 45, "subject 2: a record, a unit");
 	cr_assert_eq(c[6].argl[2], LAYOUT_SITE_RECORD_LEN, "site 9: one record");
-	cr_assert(is(&c[8], 0, "SET") && is(&c[9], 0, "SET"), "vault SETs come last");
-	{
-		char ts[24];
-
-		snprintf(ts, sizeof(ts), "%llu",
-			 (unsigned long long)layout_week_expire_at(layout_week(TS0), 21));
-		cr_assert(is(&c[8], 3, "EXAT") && is(&c[8], 4, ts),
-			  "the vault expires with the week's timeline key");
-	}
 	coalesce_destroy(co);
 	resp_out_free(&out);
 	resp_out_free(&rep);
@@ -219,52 +226,39 @@ Test(coalesce, append_exact_resp)
 	resp_out_free(&rep);
 }
 
-/* A late scan (an older week) must not cut short the vault entry a newer
- * week needs: the vault expires with the newest week seen, also after a
- * flush, and coalesce_seen() moves it forward too. */
-Test(coalesce, vault_expires_with_the_newest_week)
+/* A late scan's unit goes into its own (older) week key and lives with it;
+ * without a vault key there is no unit at all. */
+Test(coalesce, vault_unit_goes_into_the_scans_week_key)
 {
 	struct coalesce *co = coalesce_create(64, 0, 21, vkey);
+	struct coalesce *nov = coalesce_create(64, 0, 21, NULL);
 	struct resp_out out = { 0 }, rep = { 0 };
 	struct cmd c[64];
 	struct ev e[2];
-	char now[24], later[24];
+	char key[LAYOUT_KEY_MAX], ts[24];
 	unsigned n;
 
-	cr_assert_not_null(co);
-	snprintf(now, sizeof(now), "%llu",
-		 (unsigned long long)layout_week_expire_at(layout_week(TS0), 21));
-	snprintf(later, sizeof(later), "%llu",
-		 (unsigned long long)layout_week_expire_at(layout_week(TS0) + 2, 21));
+	cr_assert(co != NULL && nov != NULL);
 	mk(&e[0], 1, 7, TS0 + 1000, true);
 	mk(&e[1], 2, 7, TS0 - 2 * LAYOUT_WEEK_MS, true);     /* two weeks late */
 	add(co, e, 2);
 	cr_assert_eq(coalesce_flush(co, &out, &rep), 0);
 	n = parse_all(&out, c, 64);
-	cr_assert_eq(n, 10, "4 keys, 2 SETs: got %u", n);
-	cr_assert(is(&c[8], 0, "SET") && is(&c[8], 4, now));
-	cr_assert(is(&c[9], 0, "SET") && is(&c[9], 4, now), "the late scan's vault: this week's");
-	{
-		char ts[24];
-
-		snprintf(ts, sizeof(ts), "%llu", (unsigned long long)layout_week_expire_at(
-				 layout_week(TS0) - 2, 21));
-		cr_assert(is(&c[5], 0, "EXPIREAT") && is(&c[5], 2, ts),
-			  "its timeline key keeps its own week's expiry");
-	}
+	cr_assert_eq(n, 8, "4 keys, no SET: got %u", n);
+	layout_subject_key(key, e[1].se.pid, layout_week(TS0) - 2);
+	cr_assert(is(&c[4], 0, "APPEND") && is(&c[4], 1, key));
+	cr_assert_eq(c[4].argl[2], LAYOUT_SUBJECT_RECORD_LEN + 45, "its record and its unit");
+	snprintf(ts, sizeof(ts), "%llu",
+		 (unsigned long long)layout_week_expire_at(layout_week(TS0) - 2, 21));
+	cr_assert(is(&c[5], 0, "EXPIREAT") && is(&c[5], 2, ts),
+		  "the key, and so its unit, keeps its own week's expiry");
 	out.len = out.ncmds = 0;
-	coalesce_seen(co, TS0 + 2 * LAYOUT_WEEK_MS);
-	add(co, e + 1, 1);
-	cr_assert_eq(coalesce_flush(co, &out, &rep), 0);
+	add(nov, e, 2);
+	cr_assert_eq(coalesce_flush(nov, &out, &rep), 0);
 	n = parse_all(&out, c, 64);
-	cr_assert(is(&c[n - 1], 0, "SET") && is(&c[n - 1], 4, later), "coalesce_seen moves it");
-	coalesce_seen(co, TS0);
-	out.len = out.ncmds = 0;
-	add(co, e, 1);
-	cr_assert_eq(coalesce_flush(co, &out, &rep), 0);
-	n = parse_all(&out, c, 64);
-	cr_assert(is(&c[n - 1], 4, later), "and never back");
+	cr_assert_eq(c[0].argl[2], LAYOUT_SUBJECT_RECORD_LEN, "no vault key: records only");
 	coalesce_destroy(co);
+	coalesce_destroy(nov);
 	resp_out_free(&out);
 	resp_out_free(&rep);
 }
@@ -398,27 +392,26 @@ Test(coalesce, alerts_xadd)
 	add(co, e, 3);
 	cr_assert_eq(coalesce_flush(co, &out, &rep), 0);
 	n = parse_all(&out, c, 64);
-	/* s:1 s:2 s:3 p:7 -> 8, one vault SET, two XADDs last */
-	cr_assert_eq(n, 11, "got %u commands", n);
-	cr_assert(is(&c[8], 0, "SET"));
-	cr_assert_eq(c[9].argc, 20);
+	/* s:1 s:2 s:3 p:7 -> 8, two XADDs last */
+	cr_assert_eq(n, 10, "got %u commands", n);
+	cr_assert_eq(c[8].argc, 20);
 	chot_pid_hex(pid, e[0].se.pid);
 	for (unsigned i = 0; i < 20; i++) {
 		char ts[24];
 
 		snprintf(ts, sizeof(ts), "%llu", TS0 + 1000);
-		cr_expect(is(&c[9], i, want[i] ? want[i] : i == 7 ? ts : pid), "argument %u: %.*s", i,
-			  (int)c[9].argl[i], c[9].argv[i]);
+		cr_expect(is(&c[8], i, want[i] ? want[i] : i == 7 ? ts : pid), "argument %u: %.*s", i,
+			  (int)c[8].argl[i], c[8].argv[i]);
 	}
-	cr_assert(is(&c[10], 0, "XADD") && is(&c[10], 15, "greenlane_unknown") &&
-		  is(&c[10], 17, "5002"));
+	cr_assert(is(&c[9], 0, "XADD") && is(&c[9], 15, "greenlane_unknown") &&
+		  is(&c[9], 17, "5002"));
 	/* and the next generation starts without them */
 	out.len = out.ncmds = 0;
 	e[0].se.reasons = 0;
 	e[2].se.reasons = 0;
 	add(co, e, 3);
 	cr_assert_eq(coalesce_flush(co, &out, &rep), 0);
-	cr_assert_eq(parse_all(&out, c, 64), 9);
+	cr_assert_eq(parse_all(&out, c, 64), 8);
 	coalesce_destroy(co);
 	resp_out_free(&out);
 	resp_out_free(&rep);
