@@ -468,21 +468,19 @@ visit_time_cmp(const void *a, const void *b)
 }
 
 /*
- * The contacts (F1 and F2), ranked, into out.  They are ranked in the
- * subject table's own memory, already faulted in: each contact is moved
- * to the front of the table (a tr_contact is smaller than a tr_subj, so
- * the moves never overwrite a record not read yet), the keys are sorted in
- * the table's tail, the contacts permuted in place, and the table shrunk
- * into the result.  A depth-2 trace ranks ~200k contacts; fresh pages for
- * them cost more than the sort did (page clearing was a fifth of chotctl's
- * CPU).  The subject table is gone afterwards.
+ * The contacts (F1 and F2), ranked, into out.  Each contact is moved to the
+ * front of the subject table (a tr_contact is smaller than a tr_subj, so
+ * the moves never overwrite a record not read yet), their packed keys are
+ * sorted in the table's tail (memory already faulted in), and the contacts
+ * gathered in rank order into the result.  The subject table is gone
+ * afterwards.
  */
 static int
 rank_contacts(struct tracer *t, struct tr_result *out)
 {
 	struct tr_subjmap *m = &t->subj;
 	struct tr_contact *c = (struct tr_contact *)(void *)m->s;
-	size_t nc = 0, bytes_s = m->cap_s * sizeof(*m->s), bytes_c;
+	size_t nc = 0, bytes_s = m->cap_s * sizeof(*m->s);
 	const struct tr_contact **src_c;
 	int rc;
 
@@ -491,30 +489,15 @@ rank_contacts(struct tracer *t, struct tr_result *out)
 			memmove(&c[nc++], &m->s[i].best, sizeof(*c));
 	m->n = 0;   /* the records are gone; tr_subjmap_free() still frees the memory */
 	/* Sized exactly: tr_result_free() frees by n_contacts. */
-	bytes_c = (nc + 1) * sizeof(*c);
-	if (nc * (sizeof(*c) + 2 * sizeof(struct tr_rkey)) <= bytes_s &&
-	    tr_rank_inplace(c, nc, t->q->from_ms, (struct tr_rkey *)(void *)(c + nc))) {
-		if (bytes_s >= TR_MEM_BIG && bytes_c >= TR_MEM_BIG) {
-			/* Hand the table over, shrunk (mremap). */
-			out->contacts = tr_mem_grow(m->s, bytes_s, bytes_c);
-			if (out->contacts == NULL)
-				return -ENOMEM;
-			m->s = NULL;
-			m->cap_s = 0;
-		} else {
-			out->contacts = tr_mem_grow(NULL, 0, bytes_c);
-			if (out->contacts == NULL)
-				return -ENOMEM;
-			memcpy(out->contacts, c, nc * sizeof(*c));
-		}
-		out->n_contacts = nc;
-		return 0;
-	}
-	/* A key out of the in-place sort's range: rank through pointers. */
-	out->contacts = tr_mem_grow(NULL, 0, bytes_c);
+	out->contacts = tr_mem_grow(NULL, 0, (nc + 1) * sizeof(*c));
 	if (out->contacts == NULL)
 		return -ENOMEM;
 	out->n_contacts = nc;
+	if (nc * (sizeof(*c) + 2 * sizeof(struct tr_rkey)) <= bytes_s &&
+	    tr_rank_packed(c, nc, t->q->from_ms, (struct tr_rkey *)(void *)(c + nc),
+			   out->contacts))
+		return 0;
+	/* A key out of the packed sort's range: rank through pointers. */
 	src_c = malloc((nc + 1) * sizeof(*src_c));
 	if (src_c == NULL)
 		return -ENOMEM;

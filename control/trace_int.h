@@ -76,12 +76,13 @@ struct tr_rkey {
 };
 
 /*
- * Put c[0..n) in tr_rank() order in place, sorting keys in work[0..2n)
- * (the caller's memory: a depth-2 trace ranks ~200k contacts, and fresh
- * pages cost more than the sort).  Needs every overlap and every
- * first_ms - base_ms to fit 32 bits: false (nothing moved) otherwise.
+ * Write c[0..n) to out[0..n) in tr_rank() order, sorting packed keys in
+ * work[0..2n) (the caller's memory: the subject table's tail, already
+ * faulted in).  Needs every overlap and every first_ms - base_ms to fit 32
+ * bits and fewer than 2^24 contacts: false (nothing written) otherwise.
  */
-bool tr_rank_inplace(struct tr_contact *c, size_t n, uint64_t base_ms, struct tr_rkey *work);
+bool tr_rank_packed(const struct tr_contact *c, size_t n, uint64_t base_ms, struct tr_rkey *work,
+		    struct tr_contact *out);
 
 /* --- the trace state (trace.c and trace_fetch.c) --- */
 

@@ -24,6 +24,7 @@
 
 #include "layout.h"
 #include "trace.h"
+#include "trace_int.h"
 #include "validate.h"
 
 #define MIN (60ULL * 1000)
@@ -408,4 +409,51 @@ Test(trace_engine, rank_order_many)
 			  (unsigned long long)b->overlap_ms, a->degree, b->degree,
 			  (unsigned long long)a->first_ms, (unsigned long long)b->first_ms);
 	}
+}
+
+/*
+ * tr_rank_packed (the trace's own ranking, keys packed in 16 bytes):
+ * first_ms differing only in its 2 low bits (split across the key's words),
+ * pids equal in their first 38 bits (the key's share) and differing after,
+ * or inside them; against a plain comparison sort.
+ */
+static int
+plain_cmp(const void *pa, const void *pb)
+{
+	const struct tr_contact *a = pa, *b = pb;
+
+	if (a->overlap_ms != b->overlap_ms)
+		return a->overlap_ms > b->overlap_ms ? -1 : 1;
+	if (a->degree != b->degree)
+		return a->degree < b->degree ? -1 : 1;
+	if (a->first_ms != b->first_ms)
+		return a->first_ms < b->first_ms ? -1 : 1;
+	return memcmp(a->pid, b->pid, PID_LEN);
+}
+
+Test(trace_engine, rank_inplace_packed_keys)
+{
+	enum { N = 3000 };
+	static struct tr_contact c[N], want[N], got[N];
+	static struct tr_rkey work[2 * N];
+	uint32_t seed = 777;
+	const uint64_t base = 1000000;
+
+	memset(c, 0, sizeof(c));
+	for (uint32_t i = 0; i < N; i++) {
+		seed = seed * 1103515245u + 12345u;
+		c[i].overlap_ms = (seed >> 16) % 3;
+		c[i].degree = 1 + (int)((seed >> 8) % 2);
+		c[i].first_ms = base + (seed >> 20) % 8;      /* the low 2 bits decide often */
+		memset(c[i].pid, 0xa5, 4);
+		c[i].pid[4] = (uint8_t)((seed >> 3) & 0xc0); /* bits 32-33: inside the 38 */
+		c[i].pid[5] = (uint8_t)(seed >> 11);         /* bits 40-47: past them */
+		memcpy(&c[i].pid[PID_LEN - 4], &i, sizeof(i));
+	}
+	memcpy(want, c, sizeof(c));
+	qsort(want, N, sizeof(*want), plain_cmp);
+	cr_assert(tr_rank_packed(c, N, base, work, got), "tr_rank_packed refused keys in range");
+	for (size_t i = 0; i < N; i++)
+		cr_assert_eq(memcmp(got[i].pid, want[i].pid, PID_LEN), 0,
+			     "rank %zu: not the contact a plain sort puts there", i);
 }
