@@ -256,6 +256,10 @@ dp_dedupe_check_insert_bulk(struct dp_dedupe *d, const struct dp_dedupe_key *key
 		h[i] = ddt_hash(&keys[i]);
 		ddt_prefetch(&d->t, h[i]);
 	}
+	/* Most keys are new: the entries they will take are the next ones on
+	 * the free stack (ddt_put). */
+	for (i = 0; i < n && i < d->t.n_free; i++)
+		__builtin_prefetch(&d->t.e[d->t.free[d->t.n_free - 1 - i]], 1);
 	for (i = 0; i < n; i++)
 		idx[i] = ddt_find(&d->t, &keys[i], h[i]);
 	sweeps = d->st.sweeps;

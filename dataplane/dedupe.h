@@ -97,6 +97,17 @@ dp_dedupe_make_key(struct dp_dedupe_key *k, const uint8_t pid[PID_LEN], uint32_t
 	k->pad[0] = k->pad[1] = k->pad[2] = 0;
 }
 
+/* The rest of a key whose pid was written in place (k->pid): a pid copied
+ * in right after SipHash stored it would be a 16-byte load of two 8-byte
+ * stores, which the store buffer cannot forward (a stall an event). */
+static inline void
+dp_dedupe_key_finish(struct dp_dedupe_key *k, uint32_t site_id, uint8_t dir)
+{
+	k->site_id = site_id;
+	k->dir = dir;
+	k->pad[0] = k->pad[1] = k->pad[2] = 0;
+}
+
 struct dp_dedupe;
 
 struct dp_dedupe_stats {

@@ -66,7 +66,7 @@ dp_ingest(struct dp_ingest *in, const uint8_t *pt, uint32_t len, uint64_t now_ms
 {
 	Chot__V1__ScanBatch *b;
 	enum chot_reason r;
-	uint8_t pid[PID_LEN];
+	uint8_t *pid;
 	unsigned i, m = 0, n = 0, dups = 0;
 
 	in->n = in->dups = in->n_events = 0;
@@ -90,9 +90,10 @@ dp_ingest(struct dp_ingest *in, const uint8_t *pt, uint32_t len, uint64_t now_ms
 			in->codes[i] = CHK_INVALID;
 			continue;
 		}
+		pid = in->keys_dd[m].pid;
 		chot_pseudonym(pid, in->keys->pseudonym, ev->scheme, ev->subject,
 			       ev->subject_len);
-		dp_dedupe_make_key(&in->keys_dd[m], pid, ev->site_id, ev->dir);
+		dp_dedupe_key_finish(&in->keys_dd[m], ev->site_id, ev->dir);
 		in->ts[m] = ev->ts_ms;
 		in->ev_of[m] = (uint8_t)i;
 		/* Three tables are read at random per event (the dedupe bucket in
