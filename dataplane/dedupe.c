@@ -68,6 +68,13 @@ dp_dedupe_prefetch(const struct dp_dedupe *d, const struct dp_dedupe_key *k)
 }
 
 void
+dp_dedupe_prefetch_entry(const struct dp_dedupe *d, const struct dp_dedupe_key *k)
+{
+	if (d->window_ms > 0)
+		ddt_prefetch_entry(&d->t, ddt_hash(k));
+}
+
+void
 dp_dedupe_begin(struct dp_dedupe *d)
 {
 	d->n_undo = 0;

@@ -128,6 +128,9 @@ void dp_dedupe_destroy(struct dp_dedupe *d);
 /* Start fetching the table's bucket for k, as soon as the key is known:
  * the lookup of dp_dedupe_check_insert_bulk() comes later. */
 void dp_dedupe_prefetch(const struct dp_dedupe *d, const struct dp_dedupe_key *k);
+/* Some time after dp_dedupe_prefetch(k): start reading the entries k's
+ * bucket points at (the second miss of a key seen before). */
+void dp_dedupe_prefetch_entry(const struct dp_dedupe *d, const struct dp_dedupe_key *k);
 
 /* Start journalling a new batch (forgets the previous journal). */
 void dp_dedupe_begin(struct dp_dedupe *d);

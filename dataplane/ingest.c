@@ -12,6 +12,11 @@
 #include "pseudonym.h"
 #include "wire.h"
 
+/* How many events (a validation and a SipHash each, ~200 cycles) after its
+ * bucket's prefetch an event's dedupe entries are prefetched: about one
+ * DRAM latency.  The batch's last ones are left to the bulk lookup. */
+#define INGEST_ENTRY_LAG 3
+
 /* A subject's first 8 pid bytes, and its slot in the vault cache. */
 static inline uint64_t
 ingest_pid8(const uint8_t pid[PID_LEN])
@@ -101,6 +106,9 @@ dp_ingest(struct dp_ingest *in, const uint8_t *pt, uint32_t len, uint64_t now_ms
 		 * every miss now, so they overlap the next events' validation
 		 * and SipHash instead of stalling one by one. */
 		dp_dedupe_prefetch(in->dedupe, &in->keys_dd[m]);
+		/* INGEST_ENTRY_LAG events on, that bucket is in: its entries next. */
+		if (m >= INGEST_ENTRY_LAG)
+			dp_dedupe_prefetch_entry(in->dedupe, &in->keys_dd[m - INGEST_ENTRY_LAG]);
 		rte_prefetch0(&in->vault_seen[ingest_vault_slot(ingest_pid8(pid))]);
 		if (in->lk != NULL && in->lk->prefetch != NULL)
 			in->lk->prefetch(in->lt, pid);
