@@ -43,6 +43,7 @@ static const struct conf_row conf_rows[] = {
 	ROW_U32("ingest", "mbufs", "8191", mbufs, 2047, 1u << 22),
 	ROW_U32("ingest", "max_devices", "65536", max_devices, 16, 1u << 24),
 	ROW_U32("ingest", "exit_on_idle_ms", "0", exit_on_idle_ms, 0, 86400000),
+	ROW_U64("ingest", "exit_after_packets", "0", exit_after_packets, 0, UINT64_MAX),
 	ROW_U32("ingest", "prefault", "0", prefault, 0, 1),
 	ROW_U32("ingest", "backpressure", "0", backpressure, 0, 1),
 	ROW_U64("ingest", "now_ms", "0", now_ms, 0, UINT64_MAX),

@@ -36,6 +36,7 @@ struct dp_conf {
 	uint32_t mbufs;               /* mbuf pool size (net_pcap infinite_rx needs > capture) */
 	uint32_t max_devices;         /* per worker */
 	uint32_t exit_on_idle_ms;     /* 0 = run until signalled */
+	uint64_t exit_after_packets;  /* stop after this many received; 0 = off */
 	uint32_t prefault;            /* touch all EAL memory at start (no hugepages) */
 	uint32_t backpressure;        /* stop polling the port while the store is half full */
 	uint64_t now_ms;              /* 0 = wall clock; else a fixed clock (tests) */

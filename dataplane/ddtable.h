@@ -124,6 +124,22 @@ ddt_prefetch(const struct ddt *t, uint64_t h)
 	__builtin_prefetch(&t->b[ddt_b1(t, h)]);
 }
 
+/* Once the first bucket of h is in (ddt_prefetch): bring in the entries
+ * its signature matches point at, so that ddt_find's key compare does not
+ * wait on a second random miss (a key seen before: a duplicate, or the
+ * same subject, site and direction outside the window). */
+static inline void
+ddt_prefetch_entry(const struct ddt *t, uint64_t h)
+{
+	const struct ddt_bucket *b = &t->b[ddt_b1(t, h)];
+	uint32_t sig = ddt_sig(h);
+	unsigned s;
+
+	for (s = 0; s < DDT_SLOTS; s++)
+		if (b->sig[s] == sig)
+			__builtin_prefetch(&t->e[b->idx[s]]);
+}
+
 /* The entry index of k (hash h), or DDT_NONE. */
 uint32_t ddt_find(const struct ddt *t, const struct dp_dedupe_key *k, uint64_t h);
 

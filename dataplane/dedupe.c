@@ -68,6 +68,13 @@ dp_dedupe_prefetch(const struct dp_dedupe *d, const struct dp_dedupe_key *k)
 }
 
 void
+dp_dedupe_prefetch_entry(const struct dp_dedupe *d, const struct dp_dedupe_key *k)
+{
+	if (d->window_ms > 0)
+		ddt_prefetch_entry(&d->t, ddt_hash(k));
+}
+
+void
 dp_dedupe_begin(struct dp_dedupe *d)
 {
 	d->n_undo = 0;
@@ -242,7 +249,7 @@ dp_dedupe_check_insert_bulk(struct dp_dedupe *d, const struct dp_dedupe_key *key
 	uint64_t h[WIRE_MAX_EVENTS];
 	uint32_t idx[WIRE_MAX_EVENTS];
 	bool ins[WIRE_MAX_EVENTS];
-	uint64_t sweeps;
+	uint64_t sweeps, seen = 0;    /* bit h & 63 of every key inserted so far */
 	unsigned i, j;
 
 	if (d->window_ms == 0) {
@@ -256,19 +263,29 @@ dp_dedupe_check_insert_bulk(struct dp_dedupe *d, const struct dp_dedupe_key *key
 		h[i] = ddt_hash(&keys[i]);
 		ddt_prefetch(&d->t, h[i]);
 	}
+	/* Most keys are new: the entries they will take are the next ones on
+	 * the free stack (ddt_put). */
+	for (i = 0; i < n && i < d->t.n_free; i++)
+		__builtin_prefetch(&d->t.e[d->t.free[d->t.n_free - 1 - i]], 1);
+	/* The buckets, prefetched since each event's pseudonym, say which
+	 * entries the keys compare against: all their misses at once. */
+	for (i = 0; i < n; i++)
+		ddt_prefetch_entry(&d->t, h[i]);
 	for (i = 0; i < n; i++)
 		idx[i] = ddt_find(&d->t, &keys[i], h[i]);
 	sweeps = d->st.sweeps;
 	for (i = 0; i < n; i++) {
 		bool existed;
-		uint64_t old_ts = 0;
+		uint64_t old_ts = 0, bit = 1ULL << (h[i] & 63);
 
 		dedupe_see(d, ts[i]);
 		if (d->st.sweeps != sweeps) {
 			existed = dedupe_get(d, ddt_find(&d->t, &keys[i], h[i]), &old_ts);
 		} else {
 			existed = dedupe_get(d, idx[i], &old_ts);
-			for (j = i; j-- > 0;)
+			/* An earlier insert of the same key: only where its hash
+			 * bit is set in seen (a key twice in a batch is rare). */
+			for (j = i; (seen & bit) && j-- > 0;)
 				if (ins[j] && h[j] == h[i] && ddt_key_eq(&keys[j], &keys[i])) {
 					existed = true;
 					old_ts = ts[j];
@@ -276,6 +293,8 @@ dp_dedupe_check_insert_bulk(struct dp_dedupe *d, const struct dp_dedupe_key *key
 				}
 		}
 		dup[i] = dedupe_decide(d, &keys[i], h[i], ts[i], existed, old_ts, &ins[i]);
+		if (ins[i])
+			seen |= bit;
 	}
 }
 

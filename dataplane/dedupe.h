@@ -97,6 +97,17 @@ dp_dedupe_make_key(struct dp_dedupe_key *k, const uint8_t pid[PID_LEN], uint32_t
 	k->pad[0] = k->pad[1] = k->pad[2] = 0;
 }
 
+/* The rest of a key whose pid was written in place (k->pid): a pid copied
+ * in right after SipHash stored it would be a 16-byte load of two 8-byte
+ * stores, which the store buffer cannot forward (a stall an event). */
+static inline void
+dp_dedupe_key_finish(struct dp_dedupe_key *k, uint32_t site_id, uint8_t dir)
+{
+	k->site_id = site_id;
+	k->dir = dir;
+	k->pad[0] = k->pad[1] = k->pad[2] = 0;
+}
+
 struct dp_dedupe;
 
 struct dp_dedupe_stats {
@@ -117,6 +128,9 @@ void dp_dedupe_destroy(struct dp_dedupe *d);
 /* Start fetching the table's bucket for k, as soon as the key is known:
  * the lookup of dp_dedupe_check_insert_bulk() comes later. */
 void dp_dedupe_prefetch(const struct dp_dedupe *d, const struct dp_dedupe_key *k);
+/* Some time after dp_dedupe_prefetch(k): start reading the entries k's
+ * bucket points at (the second miss of a key seen before). */
+void dp_dedupe_prefetch_entry(const struct dp_dedupe *d, const struct dp_dedupe_key *k);
 
 /* Start journalling a new batch (forgets the previous journal). */
 void dp_dedupe_begin(struct dp_dedupe *d);

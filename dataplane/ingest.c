@@ -12,6 +12,11 @@
 #include "pseudonym.h"
 #include "wire.h"
 
+/* How many events (a validation and a SipHash each, ~200 cycles) after its
+ * bucket's prefetch an event's dedupe entries are prefetched: about one
+ * DRAM latency.  The batch's last ones are left to the bulk lookup. */
+#define INGEST_ENTRY_LAG 3
+
 /* A subject's first 8 pid bytes, and its slot in the vault cache. */
 static inline uint64_t
 ingest_pid8(const uint8_t pid[PID_LEN])
@@ -66,7 +71,7 @@ dp_ingest(struct dp_ingest *in, const uint8_t *pt, uint32_t len, uint64_t now_ms
 {
 	Chot__V1__ScanBatch *b;
 	enum chot_reason r;
-	uint8_t pid[PID_LEN];
+	uint8_t *pid;
 	unsigned i, m = 0, n = 0, dups = 0;
 
 	in->n = in->dups = in->n_events = 0;
@@ -90,9 +95,10 @@ dp_ingest(struct dp_ingest *in, const uint8_t *pt, uint32_t len, uint64_t now_ms
 			in->codes[i] = CHK_INVALID;
 			continue;
 		}
+		pid = in->keys_dd[m].pid;
 		chot_pseudonym(pid, in->keys->pseudonym, ev->scheme, ev->subject,
 			       ev->subject_len);
-		dp_dedupe_make_key(&in->keys_dd[m], pid, ev->site_id, ev->dir);
+		dp_dedupe_key_finish(&in->keys_dd[m], ev->site_id, ev->dir);
 		in->ts[m] = ev->ts_ms;
 		in->ev_of[m] = (uint8_t)i;
 		/* Three tables are read at random per event (the dedupe bucket in
@@ -100,6 +106,9 @@ dp_ingest(struct dp_ingest *in, const uint8_t *pt, uint32_t len, uint64_t now_ms
 		 * every miss now, so they overlap the next events' validation
 		 * and SipHash instead of stalling one by one. */
 		dp_dedupe_prefetch(in->dedupe, &in->keys_dd[m]);
+		/* INGEST_ENTRY_LAG events on, that bucket is in: its entries next. */
+		if (m >= INGEST_ENTRY_LAG)
+			dp_dedupe_prefetch_entry(in->dedupe, &in->keys_dd[m - INGEST_ENTRY_LAG]);
 		rte_prefetch0(&in->vault_seen[ingest_vault_slot(ingest_pid8(pid))]);
 		if (in->lk != NULL && in->lk->prefetch != NULL)
 			in->lk->prefetch(in->lt, pid);

@@ -41,6 +41,7 @@
  * cache line) and ring counts; it publishes its own counters for telemetry
  * every DP_WORKER_SNAP_US.  The stop flags are atomics (app.h).
  */
+#include <inttypes.h>
 #include <string.h>
 #include <time.h>
 
@@ -245,6 +246,11 @@ dp_rx_loop(void)
 	uint64_t hz = rte_get_tsc_hz(), tick = hz / 10000 + 1;   /* 100 us */
 	uint64_t last_rx = rte_rdtsc(), next_tick = 0, next_snap = 0, idle_tsc;
 	uint64_t snap_tsc = hz / 1000000 * DP_WORKER_SNAP_US + 1;
+	/* ingest.exit_after_packets: what may still be received (UINT64_MAX:
+	 * no limit).  A burst asks for at most that many, and rte_eth_rx_burst
+	 * never returns more than asked, so the count is exact even on a port
+	 * that never runs dry (net_pcap infinite_rx). */
+	uint64_t rx_left = c->exit_after_packets > 0 ? c->exit_after_packets : UINT64_MAX;
 	uint16_t n, i;
 	bool paused = false;
 
@@ -254,7 +260,18 @@ dp_rx_loop(void)
 		uint64_t t0 = rte_rdtsc(), now_ms = 0, t_rx = 0;
 
 		n = c->backpressure ? loop_rx_room((uint16_t)c->burst) : (uint16_t)c->burst;
-		if (n == 0) {
+		if (rx_left < n)
+			n = (uint16_t)rx_left;
+		if (rx_left == 0) {
+			/* Done receiving: exit once the workers have nothing left. */
+			if (loop_idle()) {
+				DP_LOG(INFO, "port %u: %" PRIu64 " packets received "
+				       "(ingest.exit_after_packets): exiting\n",
+				       dp_app.port, c->exit_after_packets);
+				dp_app_request_quit();
+			}
+			paused = true;   /* as held by backpressure: wait below, uncounted */
+		} else if (n == 0) {
 			if (!paused)
 				dp_app.rx_ctr.rx_paused++;
 			paused = true;
@@ -263,6 +280,8 @@ dp_rx_loop(void)
 			t_rx = rte_rdtsc();
 			n = rte_eth_rx_burst(dp_app.port, 0, pkts, n);
 			t_rx = rte_rdtsc() - t_rx;
+			if (rx_left != UINT64_MAX)
+				rx_left -= n;
 		}
 		if (n > 0) {
 			uint64_t ev0 = 0, ev1 = 0, tx0 = loop_tx_tsc;

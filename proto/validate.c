@@ -170,6 +170,56 @@ batch_mark_nul_strings(const uint8_t *body, size_t len, Chot__V1__ScanBatch *b)
 	return n_ev == b->n_events ? WIRE_OK : BODY_UNPACK;
 }
 
+/*
+ * The batch of a well-formed body: nothing but 1..WIRE_MAX_EVENTS events
+ * (field 1, length-delimited) at its top level.  The wrapper is walked here
+ * and each event handed to protobuf-c's unpack, the call protobuf-c makes
+ * itself for each element of a repeated message field; its unpack of the
+ * whole batch would first scan every event's bytes into a member list and
+ * then parse them again (~5 % of its decode on the quick province).  NULL
+ * with *r BODY_UNPACK / BODY_ARENA when an event fails to unpack; NULL with
+ * *r WIRE_OK for any other shape (unknown or malformed top-level fields, no
+ * event or too many): protobuf-c's unpack of the batch then judges it, as
+ * before, so every reason stays what it was.
+ */
+static Chot__V1__ScanBatch *
+batch_unpack_events(const uint8_t *body, size_t len, struct wire_arena *a, enum chot_reason *r)
+{
+	static const Chot__V1__ScanBatch init = CHOT__V1__SCAN_BATCH__INIT;
+	const uint8_t *p = body, *end = body + len, *ev[WIRE_MAX_EVENTS];
+	size_t evlen[WIRE_MAX_EVENTS], n = 0, i;
+	Chot__V1__ScanBatch *b;
+	Chot__V1__ScanEvent **evs;
+
+	*r = WIRE_OK;
+	while (p < end) {
+		/* One-byte key 0x0a (field 1, wire type 2), else the slow path. */
+		if (*p++ != 0x0a || n == WIRE_MAX_EVENTS ||
+		    pb_field(&p, end, 2, &ev[n], &evlen[n]) < 0)
+			return NULL;
+		n++;
+	}
+	if (n == 0)
+		return NULL;
+	b = a->pb.alloc(a, sizeof(*b));
+	evs = a->pb.alloc(a, n * sizeof(*evs));
+	if (b == NULL || evs == NULL) {
+		*r = BODY_ARENA;
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		evs[i] = chot__v1__scan_event__unpack(&a->pb, evlen[i], ev[i]);
+		if (evs[i] == NULL) {
+			*r = a->exhausted ? BODY_ARENA : BODY_UNPACK;
+			return NULL;
+		}
+	}
+	*b = init;
+	b->n_events = n;
+	b->events = evs;
+	return b;
+}
+
 enum chot_reason
 wire_batch_decode(const uint8_t *body, size_t len, struct wire_arena *a, Chot__V1__ScanBatch **out)
 {
@@ -177,7 +227,11 @@ wire_batch_decode(const uint8_t *body, size_t len, struct wire_arena *a, Chot__V
 	enum chot_reason r;
 
 	*out = NULL;
-	b = chot__v1__scan_batch__unpack(&a->pb, len, body);
+	b = batch_unpack_events(body, len, a, &r);
+	if (r != WIRE_OK)
+		return r;
+	if (b == NULL)   /* nothing was allocated: the whole arena is protobuf-c's */
+		b = chot__v1__scan_batch__unpack(&a->pb, len, body);
 	if (b == NULL)
 		return a->exhausted ? BODY_ARENA : BODY_UNPACK;
 	if (b->n_events == 0)

@@ -5,7 +5,8 @@ usage: test_bench_quick.py SOURCE_ROOT BUILD_DIR
 
 Fails if the bench exits non-zero, a §7 key is missing or not a positive
 number, or the e2e pass lost or invented events (stored must equal the
-generator's truth, nothing dropped): those are bugs, not speeds.  The
+generator's truth, nothing dropped), or the ingest pass's counters differ
+from the truth: those are bugs, not speeds.  The
 rsyslog peer is left out (optional, and slow to start).  The checkpoint
 phase (verdict_p99_us, alert_p99_ms) needs root and `ip netns`: without
 them its two keys may be null (checkpoint_skipped says why); with them every
@@ -37,6 +38,11 @@ def main():
     bad = [k for k in keys if not isinstance(res.get(k), (int, float)) or res[k] <= 0]
     if bad:
         print(f"missing or non-positive DESIGN §7 keys: {bad}")
+        return 1
+    if res.get("ingest_counters_match_truth") is not True:
+        # The ingest pass replays the capture from memory and must stop after
+        # exactly one pass (ingest.exit_after_packets): its counters are the truth's.
+        print(f"ingest pass ({res.get('ingest_rx')}): counters differ from the truth")
         return 1
     if res["e2e_events_dropped"] != 0 or res["e2e_events_stored"] != res["events_stored_expected"]:
         print(f"e2e stored {res['e2e_events_stored']} (expected {res['events_stored_expected']}), "

@@ -32,6 +32,7 @@ Test(config, defaults_match_design)
 	cr_assert_eq(c.redis_flush_us, 200);
 	cr_assert_eq(c.redis_retention_days, 21);
 	cr_assert_eq(c.exit_on_idle_ms, 0);
+	cr_assert_eq(c.exit_after_packets, 0);
 }
 
 struct kv_case {
@@ -52,6 +53,8 @@ static struct kv_case kv_cases[] = {
 	{ "ingest.address=192.0.2.1/24,2001:db8::1/64", 0 },
 	{ "ingest.address=192.0.2.300", -EINVAL },
 	{ "ingest.now_ms=1700000000000", 0 },
+	{ "ingest.exit_after_packets=4000000", 0 },
+	{ "ingest.exit_after_packets=-1", -EINVAL },
 	{ "dedupe.window_s=0", 0 },
 	{ "dedupe.capacity=10", -EINVAL },
 	{ "redis.url=null://", 0 },
