@@ -16,10 +16,15 @@ command a stdin line) reads a key while its slot is moved around it
      (B's errorstat_MOVED flat).  Without the age refresh B would answer
      MOVED: this case fails.
   3. a keyless call right after: no refresh (the map is fresh again).
+  4. the real `chotctl alerts --follow` (chot-operator), left running
+     12 s with nothing to print: it asks CLUSTER SLOTS twice in all (the
+     cluster's cmdstat_cluster|slots), once at start and once by age, and
+     exits 0 on SIGINT.  Without the age refresh: once.
 
-usage: test_map_age.py REDIS_REPL SRCDIR
+usage: test_map_age.py REDIS_REPL CHOTCTL SRCDIR
 """
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -78,6 +83,37 @@ def gets(c, port):
     return stat(c, port, "commandstats", "cmdstat_get", "calls")
 
 
+def slots_asked(c):
+    """CLUSTER SLOTS answered by the whole cluster so far."""
+    return sum(stat(c, p, "commandstats", "cmdstat_cluster|slots", "calls")
+               for p in c.live_ports())
+
+
+def follow_case(c, chotctl, fails):
+    n0 = slots_asked(c)
+    env = dict(os.environ, USER="chot-test")
+    p = subprocess.Popen([chotctl, "-r", c.url, "--user", "chot-operator", "--password-file",
+                          c.passfiles["operator"], "--json", "alerts", "--follow"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    try:
+        time.sleep(MAX_AGE_S + 2)
+        n1 = slots_asked(c)
+        p.send_signal(signal.SIGINT)
+        rc = p.wait(timeout=5)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    err = p.stderr.read()
+    print("4. alerts --follow for %.0f s: CLUSTER SLOTS %d -> %d, exit %d %s" % (
+        MAX_AGE_S + 2, n0, n1, rc, err.strip()))
+    if rc != 0:
+        fails.append("4: alerts --follow exit %d on SIGINT: %s" % (rc, err[-300:]))
+    if n1 - n0 != 2:
+        fails.append("4: alerts --follow asked CLUSTER SLOTS %d times in %.0f s (expected 2: "
+                     "at start, then once by age)" % (n1 - n0, MAX_AGE_S + 2))
+
+
 def move_slot(c, slot, src, dst):
     ids = {n["port"]: n["id"] for n in c.cluster_nodes()}
     c.cli(dst, "CLUSTER", "SETSLOT", slot, "IMPORTING", ids[src])
@@ -99,7 +135,7 @@ def move_slot(c, slot, src, dst):
 
 
 def main():
-    repl_exe, srcdir = sys.argv[1:3]
+    repl_exe, chotctl, srcdir = sys.argv[1:4]
     fails = []
     t0 = time.time()
     with cp.TempDir() as tmp:
@@ -167,6 +203,10 @@ def main():
             if q.refreshes != 2:
                 fails.append("3: a call right after the refresh read the map again "
                              "(refreshes %d)" % q.refreshes)
+            q.close()
+            q = None
+
+            follow_case(c, chotctl, fails)
         finally:
             if q is not None:
                 q.close()
