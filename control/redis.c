@@ -15,8 +15,9 @@
  * it).  The map is also read again by age: the first call that needs
  * routing once it is CTL_MAP_MAX_AGE_US (10 s) old refreshes it, so a long
  * `alerts --follow` or `serve` follows a resharding or a failover without
- * waiting for a MOVED.  A node that cannot be reached or does not answer fails the call
- * with its host:port in the error, which chotctl reports with exit 3.
+ * waiting for a MOVED.  A node that cannot be reached or does not answer
+ * fails the call with its host:port in the error, which chotctl reports
+ * with exit 3.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -202,7 +203,7 @@ ctl_redis_read_ep(const struct ctl_redis *r, int si, bool *readonly)
 
 /* --- the slot map --- */
 
-/* CLUSTER SLOTS from the first node that answers (a seed; on a refresh a known master first). */
+/* CLUSTER SLOTS from the first node that answers: a seed, or on a refresh a known master first. */
 static int
 load_map(struct ctl_redis *r, char *err, size_t errlen, int *unavailable)
 {
