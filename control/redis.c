@@ -12,8 +12,12 @@
  * --replicas, after READONLY), a pipeline is split per node and sent to
  * every node before any reply is read, and a MOVED or ASK answer is
  * followed once (MOVED also fixes the map, and the next call refreshes
- * it).  A node that cannot be reached or does not answer fails the call
- * with its host:port in the error, which chotctl reports with exit 3.
+ * it).  The map is also read again by age: the first call that needs
+ * routing once it is CTL_MAP_MAX_AGE_US (10 s) old refreshes it, so a long
+ * `alerts --follow` or `serve` follows a resharding or a failover without
+ * waiting for a MOVED.  A node that cannot be reached or does not answer
+ * fails the call with its host:port in the error, which chotctl reports
+ * with exit 3.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
 #include "layout.h"
 #include "redis_int.h"
 #include "resp.h"
@@ -44,6 +49,12 @@ uint64_t
 ctl_redis_corrupt_values(const struct ctl_redis *r)
 {
 	return r->corrupt_values;
+}
+
+uint64_t
+ctl_redis_map_refreshes(const struct ctl_redis *r)
+{
+	return r->map_refreshes;
 }
 
 /* --- signing in --- */
@@ -192,7 +203,7 @@ ctl_redis_read_ep(const struct ctl_redis *r, int si, bool *readonly)
 
 /* --- the slot map --- */
 
-/* CLUSTER SLOTS from the first seed (or known master) that answers. */
+/* CLUSTER SLOTS from the first node that answers: a seed, or on a refresh a known master first. */
 static int
 load_map(struct ctl_redis *r, char *err, size_t errlen, int *unavailable)
 {
@@ -212,11 +223,14 @@ load_map(struct ctl_redis *r, char *err, size_t errlen, int *unavailable)
 	 * most 2 s before the next one is asked. */
 	if (r->timeout_ms > SEED_TIMEOUT_MS)
 		r->timeout_ms = SEED_TIMEOUT_MS;
-	for (unsigned i = 0; i < r->url.nseeds; i++)
-		tried[ntried++] = r->url.seeds[i];
-	if (r->map != NULL)        /* a refresh: the masters we know are seeds too */
+	/* A refresh asks the masters it knows first, then the seeds, as
+	 * chotd's cluster store does: they are the nodes a changed cluster
+	 * most surely still has. */
+	if (r->map != NULL)
 		for (unsigned i = 0; i < r->map->nshards; i++)
 			tried[ntried++] = r->map->shards[i].master.ep;
+	for (unsigned i = 0; i < r->url.nseeds; i++)
+		tried[ntried++] = r->url.seeds[i];
 	*unavailable = 1;
 	for (unsigned i = 0; i < ntried; i++) {
 		const char *argv[] = { "CLUSTER", "SLOTS" };
@@ -259,20 +273,36 @@ load_map(struct ctl_redis *r, char *err, size_t errlen, int *unavailable)
 		free(m);
 		return -EIO;
 	}
+	if (r->map != NULL)
+		r->map_refreshes++;
 	free(r->map);
 	r->map = m;
 	r->map_stale = false;
+	r->map_at_us = chot_mono_us();
 	return 0;
 }
 
 int
 ctl_redis_refresh_if_stale(struct ctl_redis *r, char *err, size_t errlen)
 {
+	char why[512];
 	int unavailable;
+	uint64_t now;
 
-	if (!r->cluster || !r->map_stale)
+	if (!r->cluster)
 		return 0;
-	return load_map(r, err, errlen, &unavailable) == 0 ? 0 : -EIO;
+	if (r->map_stale)
+		return load_map(r, err, errlen, &unavailable) == 0 ? 0 : -EIO;
+	if (r->map_max_age_us == 0 || r->watching)
+		return 0;
+	now = chot_mono_us();
+	if (now - r->map_at_us < r->map_max_age_us)
+		return 0;
+	if (load_map(r, why, sizeof(why), &unavailable) != 0) {
+		r->map_errors++;
+		r->map_at_us = now;          /* the next try an interval later */
+	}
+	return 0;
 }
 
 int
@@ -338,6 +368,7 @@ ctl_redis_open_opts(const char *url, const char *user, const char *password,
 	r->timeout_ms = o != NULL && o->timeout_ms > 0 ? o->timeout_ms : 10000;
 	r->replicas = o != NULL && o->replicas;
 	r->cluster = r->url.kind == REDIS_URL_CLUSTER;
+	r->map_max_age_us = CTL_MAP_MAX_AGE_US;
 	if (r->cluster) {
 		if (load_map(r, err, errlen, unavailable) != 0) {
 			ctl_redis_close(r);

@@ -160,6 +160,12 @@ uint64_t ctl_redis_dup_records(const struct ctl_redis *r);
 /* Values refused so far for not being a whole number of records. */
 uint64_t ctl_redis_corrupt_values(const struct ctl_redis *r);
 
+/*
+ * Slot maps read again since the first (cluster://: after a MOVED, or by
+ * age every 10 s at most, lazily before a call; 0 for one node).
+ */
+uint64_t ctl_redis_map_refreshes(const struct ctl_redis *r);
+
 /* cluster://?  And how many masters (1 for one node). */
 bool ctl_redis_is_cluster(const struct ctl_redis *r);
 unsigned ctl_redis_masters(const struct ctl_redis *r);

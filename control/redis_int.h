@@ -15,6 +15,16 @@
 
 #define CTL_MAX_NODES (2 * SLOT_MAX_SHARDS + 16)
 
+/*
+ * The slot map's longest life: a call that needs routing re-reads it first
+ * when it is older (a resharding or a failover is then found without waiting
+ * for a MOVED: a node that went away never sends one).  chotd's cluster
+ * store refreshes its own map as often (dataplane/store/store_cluster.c,
+ * CL_REFRESH_US).  Checked only as a call starts, never inside a stream, and
+ * not while a WATCH is open (its EXEC must reach the WATCHed node).
+ */
+#define CTL_MAP_MAX_AGE_US 10000000ULL
+
 struct ctl_peer {
 	struct redis_endpoint ep;
 	struct ctl_conn *c;
@@ -29,6 +39,10 @@ struct ctl_redis {
 	struct ctl_conn *single;        /* redis://, unix://, or the tests' fd */
 	struct slot_map *map;           /* cluster:// */
 	bool map_stale;                 /* a MOVED was seen: refresh before the next use */
+	uint64_t map_at_us;             /* when the map was read (chot_mono_us) */
+	uint64_t map_max_age_us;        /* CTL_MAP_MAX_AGE_US; 0: never by age (fake nodes) */
+	uint64_t map_refreshes;         /* maps read again after the first */
+	uint64_t map_errors;            /* refreshes by age that failed (the old map kept) */
 	bool watching;                  /* a WATCH is open: reads go to masters too */
 	struct ctl_peer nodes[CTL_MAX_NODES];
 	unsigned nnodes;
@@ -51,7 +65,13 @@ void ctl_redis_drop(struct ctl_redis *r, struct ctl_conn *c);
 /* Where reads of shard si go: its master, or with --replicas its first replica. */
 const struct redis_endpoint *ctl_redis_read_ep(const struct ctl_redis *r, int si, bool *readonly);
 
-/* Refresh the slot map when a MOVED made it stale. 0 or -EIO (err set). */
+/*
+ * Refresh the slot map when a MOVED made it stale, or when it is older than
+ * map_max_age_us.  0 or -EIO (err set): only a MOVED's refresh fails the
+ * call; one by age that fails keeps the old map (still right unless the
+ * cluster changed) and is tried again a whole interval later, so a stopped
+ * seed costs its timeout once an interval, not once a call.
+ */
 int ctl_redis_refresh_if_stale(struct ctl_redis *r, char *err, size_t errlen);
 
 /* The slot's owner for a read, or an error naming the slot when no master has it. */
