@@ -79,6 +79,14 @@ void coalesce_destroy(struct coalesce *co);
 /* The alerts' stream cap (XADD MAXLEN ~ max); default LISTS_ALERTS_MAX_DEFAULT. */
 void coalesce_set_alerts_max(struct coalesce *co, unsigned max);
 
+/*
+ * Write with CHOT.APPEND key expire_at records (redismod/chot_append.c), one
+ * command a key, instead of APPEND and EXPIREAT: the store turns it on when
+ * its start-up check found the command on the server (dp_store_conf
+ * chot_append).  The expiry memo and the repair buffer are then unused.
+ */
+void coalesce_set_chot_append(struct coalesce *co, bool on);
+
 /* The latest week seen moves forward to ts_ms's (the vault expiry). */
 void coalesce_seen(struct coalesce *co, uint64_t ts_ms);
 
@@ -103,8 +111,8 @@ int coalesce_flush(struct coalesce *co, struct resp_out *out, struct resp_out *r
 
 /*
  * The events one command of a flush carries, for counting resends
- * (redis_resent): the records of an APPEND to a subject timeline (every
- * event has exactly one), 0 for any other command.
+ * (redis_resent): the records of an APPEND or a CHOT.APPEND to a subject
+ * timeline (every event has exactly one), 0 for any other command.
  */
 uint32_t coalesce_cmd_events(const char *cmd, size_t len);
 
