@@ -52,6 +52,7 @@
  */
 #define APPEND_EXACT_MAX 4096
 #define APPEND_LADDER_SHIFT 3           /* 2^3 = 8 rungs per doubling */
+#define APPEND_SDS_OVERHEAD 16          /* >= an sds header (<= 9 bytes) and its NUL */
 #define APPEND_MAX_LEN (512ULL * 1024 * 1024)   /* Redis's proto-max-bulk-len cap */
 
 /* The room a value of len bytes is given: exact, or its ladder rung. */
@@ -63,9 +64,13 @@ append_capacity(size_t len)
 
 	if (len <= APPEND_EXACT_MAX)
 		return len;
+	/* The rung is the allocation, the sds header and NUL included: rungs
+	 * are multiples of jemalloc's size classes' spacing, so a rung that is
+	 * a class is used to the byte, not rounded up into the next class. */
+	len += APPEND_SDS_OVERHEAD;
 	top = 63 - __builtin_clzll((unsigned long long)len);
 	step = (size_t)1 << (top - APPEND_LADDER_SHIFT);
-	return (len + step - 1) & ~(step - 1);
+	return ((len + step - 1) & ~(step - 1)) - APPEND_SDS_OVERHEAD;
 }
 
 /* Is the key being written by the master's stream or the AOF, not a client? */
