@@ -17,12 +17,20 @@
  *                                newer weeks need), so it lives as long as the
  *                                records that need it.
  *
- * Append-only binary records.  The writer sends one APPEND per key and
+ * Append-only binary records.  The writer sends one append per key and
  * generation, carrying that generation's records for the key back to back
- * (the "members" of this file are those records).  APPEND is O(1) where a
- * ZADD into a listpack was a sorted insert, linear in the key's length: that
- * is what Redis spent its time on at 1M citizens (issue 14, DESIGN §7).
+ * (the "members" of this file are those records).  An append is O(1) where
+ * a ZADD into a listpack was a sorted insert, linear in the key's length:
+ * that is what Redis spent its time on at 1M citizens (issue 14, DESIGN §7).
  * The bytes at rest are the raw records, nothing else.
+ *
+ * The append is `CHOT.APPEND key expire_at records` (the chot_audit
+ * module's, redismod/chot_append.c) when every master runs it, which chotd
+ * finds at start: the value reallocated at its exact size (up to 4 KiB;
+ * beyond, growth bounded to 1/8), and the key's expiry set in the same
+ * command.  Otherwise plain APPEND, whose doubling growth Redis never trims
+ * while running (a ~1.35 KB presence key held ~2.2 KB), and EXPIREAT.  The
+ * bytes at rest are the same either way; readers cannot tell.
  *
  * Idempotence moves to the readers (DESIGN §4): a generation sent again
  * after a broken connection appends its records a second time, so a key may
@@ -43,10 +51,12 @@
  * hours fit the record's 24-bit offset.  Each key is one hash tag; no
  * command touches two keys, so the layout is Redis Cluster safe.
  *
- * Expiry: a week/block key expires retention after the end of its bucket
- * (EXPIREAT, once per key: the writer's expiry memo), so data lives at least
- * `redis.retention_days`; the vault entry written in a week expires with
- * that week's timeline key.
+ * Expiry: a week/block key expires retention after the end of its bucket,
+ * so data lives at least `redis.retention_days`: with CHOT.APPEND every
+ * append carries it (set when the key has none or another); with APPEND,
+ * an EXPIREAT once per key (the writer's expiry memo, repaired after a
+ * reconnect).  The vault entry written in a week expires with that week's
+ * timeline key.
  */
 #ifndef CHOT_LAYOUT_H
 #define CHOT_LAYOUT_H

@@ -28,8 +28,9 @@
  * neutral.
  *
  * Flags "write deny-oom", one key at argv[1] declared RW INSERT (APPEND's
- * key spec; no ACCESS: nothing of the value is returned), so an ACL write-only key pattern (%W~s:*) allows it, as it
- * allows APPEND, and Redis Cluster routes it by that key (MOVED, ASK).
+ * key spec; no ACCESS: nothing of the value is returned), so an ACL
+ * write-only key pattern (%W~s:*) allows it, as it allows APPEND, and Redis
+ * Cluster routes it by that key (MOVED, ASK).
  * Replication and the AOF get the command verbatim: replicas and an AOF
  * load need the module too (configs/redis.conf loads it everywhere); the
  * past-expiry deletion goes out as a DEL instead.  AOF rewrite and RDB hold

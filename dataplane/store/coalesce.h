@@ -5,7 +5,9 @@
  * grouped by key (proto/layout.h), so a generation becomes one APPEND per
  * distinct key, carrying the key's records of the generation back to back
  * in one bulk string (raw bytes, n x the record size), each followed by one
- * EXPIREAT, then the vault SETs.
+ * EXPIREAT, then the vault SETs.  With CHOT.APPEND (coalesce_set_chot_append,
+ * the server has the module) it is one CHOT.APPEND key expire_at records per
+ * key instead, and no EXPIREAT: the expiry memo below is then unused.
  * When Redis keeps up, a generation is whatever arrived since the last
  * flush (often one batch); when Redis is the bottleneck the generation grows
  * while the pipe is full, so the commands per event fall exactly when it
@@ -37,8 +39,8 @@
  * week (coalesce_seen), so a worker whose first events are late ones does
  * not cut short what another worker wrote this week.
  *
- * Expiry memo: a key's expiry is fixed by its bucket, so one EXPIREAT per
- * key is enough.  A direct-mapped table of key hashes remembers the keys
+ * Expiry memo (APPEND mode only): a key's expiry is fixed by its bucket, so
+ * one EXPIREAT per key is enough.  A direct-mapped table of key hashes remembers the keys
  * whose EXPIREAT went out since coalesce_forget(); their EXPIREAT is then
  * left out of the generation and formatted into a separate *repair* buffer
  * instead.  The store calls coalesce_forget() whenever the connection

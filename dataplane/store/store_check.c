@@ -60,18 +60,19 @@ static void
 probe_chot_append(redisContext *c, const char *server, struct dp_store_caps *caps)
 {
 	for (unsigned i = 0; i < 2 && caps->chot_append; i++) {
-		redisReply *rep = redisCommandArgv(c, 4, (const char **)append_probes[i], NULL);
+		const char *const *argv = append_probes[i];
+		redisReply *rep = redisCommandArgv(c, 4, (const char **)argv, NULL);
+		bool yes = rep != NULL &&
+			   (rep->type == REDIS_REPLY_INTEGER ||
+			    (rep->type == REDIS_REPLY_ERROR &&
+			     (strncmp(rep->str, "MOVED ", 6) == 0 ||
+			      strncmp(rep->str, "ASK ", 4) == 0)));
 
-		if (rep == NULL) {
-			snprintf(caps->why, sizeof(caps->why), "redis %.300s: no answer to CHOT.APPEND: %.150s",
-				 server, c->errstr);
-			caps->chot_append = false;
-		} else if (rep->type != REDIS_REPLY_INTEGER &&
-			   !(rep->type == REDIS_REPLY_ERROR &&
-			     (strncmp(rep->str, "MOVED ", 6) == 0 || strncmp(rep->str, "ASK ", 4) == 0))) {
-			snprintf(caps->why, sizeof(caps->why), "redis %.300s: CHOT.APPEND %s: %.150s", server,
-				 append_probes[i][1], rep->type == REDIS_REPLY_ERROR ? rep->str
-						       : "an unexpected reply");
+		if (!yes) {
+			snprintf(caps->why, sizeof(caps->why), "redis %.300s: CHOT.APPEND %s: %.150s",
+				 server, argv[1],
+				 rep == NULL ? c->errstr
+				 : rep->type == REDIS_REPLY_ERROR ? rep->str : "an unexpected reply");
 			caps->chot_append = false;
 		}
 		freeReplyObject(rep);
