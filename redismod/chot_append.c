@@ -101,6 +101,35 @@ append_grow(RedisModuleKey *key, size_t old, size_t n)
 			return NULL;
 		return RedisModule_StringDMA(key, &len, REDISMODULE_WRITE);
 	}
+	/* Exact, with the allocator's own room first: a value's sds records
+	 * the usable size of its allocation (jemalloc's class, up to 1/4 more
+	 * than asked), so growing into it is in place and costs no copy; when it
+	 * does not fit, sdsMakeRoomFor moves the value to twice its length, and
+	 * it is shrunk back to exact.  Up to APPEND_EXACT_MAX these are small
+	 * jemalloc classes, which never grow or shrink in place: the value's
+	 * address says whether it moved. */
+	if (old > 0 && old <= APPEND_EXACT_MAX) {
+		char *p0 = RedisModule_StringDMA(key, &old, REDISMODULE_READ), *p;
+		size_t l = len;
+
+		if (RedisModule_StringTruncate(key, len) != REDISMODULE_OK)
+			return NULL;
+		p = RedisModule_StringDMA(key, &l, REDISMODULE_WRITE);
+		if (p == p0)
+			return p;
+		/* Moved, with room for 2 len: the shrink to len reallocates exact
+		 * (room > 2 len) unless the room is exactly 2 len (the address
+		 * stays): then back to old, and the sure way below. */
+		if (RedisModule_StringTruncate(key, len + 1) != REDISMODULE_OK ||
+		    RedisModule_StringTruncate(key, len) != REDISMODULE_OK)
+			return NULL;
+		p0 = p;
+		p = RedisModule_StringDMA(key, &l, REDISMODULE_WRITE);
+		if (p != p0)
+			return p;
+		if (RedisModule_StringTruncate(key, old) != REDISMODULE_OK)
+			return NULL;
+	}
 	/* Reallocate at cap: the module API cannot size a string's room, but
 	 * StringTruncate shrinking a string to less than half its room
 	 * reallocates it at its new length (sdsRemoveFreeSpace).  Growing by
