@@ -85,7 +85,8 @@ append_replaying(RedisModuleCtx *ctx)
 /*
  * Grow the string at key from old to old + n bytes, its room exactly
  * append_capacity(old + n) when it must move.  Returns the value's bytes
- * (old of them kept) or NULL (out of memory: nothing changed).
+ * (old of them kept), or NULL if StringTruncate refused (not a string, or
+ * past 512 MB: both checked before, so never).
  */
 static char *
 append_grow(RedisModuleKey *key, size_t old, size_t n)
@@ -107,8 +108,9 @@ append_grow(RedisModuleKey *key, size_t old, size_t n)
 	 * does not fit, sdsMakeRoomFor moves the value to twice its length, and
 	 * it is shrunk back to exact.  Up to APPEND_EXACT_MAX these are small
 	 * jemalloc classes, which never grow or shrink in place: the value's
-	 * address says whether it moved. */
-	if (old > 0 && old <= APPEND_EXACT_MAX) {
+	 * address says whether it moved.  (A value growing past it goes to its
+	 * rung below, so a ladder-sized value always has its rung's room.) */
+	if (old > 0 && len <= APPEND_EXACT_MAX) {
 		char *p0 = RedisModule_StringDMA(key, &old, REDISMODULE_READ), *p;
 		size_t l = len;
 
