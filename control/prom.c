@@ -94,6 +94,8 @@ static const struct prom_field {
 	{ "dedupe_late", PROM_COUNTER, "Stored events that might duplicate an entry the full "
 	  "dedupe table evicted (an upper bound on the extra events stored)." },
 	{ "redis_connected", PROM_GAUGE, "1 when the worker's Redis connection is up." },
+	{ "redis_chot_append", PROM_GAUGE, "1 when the worker writes with CHOT.APPEND (the "
+	  "chot_audit module on every master at start), 0 with APPEND + EXPIREAT." },
 	{ "redis_reconnects", PROM_COUNTER, "Reconnections to Redis." },
 	{ "redis_commands", PROM_COUNTER, "Commands sent to Redis." },
 	/* How often the worker republished its telemetry snapshot (every 1 ms,

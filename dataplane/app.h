@@ -28,6 +28,7 @@ struct dp_app {
 	struct rte_mempool *pool;
 	unsigned n_workers;
 	bool rtc;                           /* all shards on the main lcore */
+	bool chot_append;                   /* the stores write with CHOT.APPEND (store_check) */
 	struct dp_worker *workers[DP_MAX_WORKERS];
 	unsigned worker_lcore[DP_MAX_WORKERS];
 	/* The RX lcore's counters as published for telemetry (snapshot.h). */

@@ -270,13 +270,23 @@ store_check(const char *password)
 		.password = password,
 		.vault_key = dp_app.keys.has_vault ? dp_app.keys.vault : NULL,
 	};
+	struct dp_store_caps caps;
 	char err[512];
-	int rc = dp_store_check(&sc, STORE_CHECK_MS, err, sizeof(err));
+	int rc = dp_store_check_caps(&sc, STORE_CHECK_MS, &caps, err, sizeof(err));
 
 	if (rc == -EACCES || rc == -EPERM || rc == -EINVAL)
 		rte_exit(EXIT_FAILURE, "%s: refusing to start\n", err);
 	if (rc < 0)
 		DP_LOG(WARNING, "%s: starting anyway, the store reconnects by itself\n", err);
+	/* The write mode, once, for the life of the process (store.h): an SRE
+	 * also sees it per worker as /chot/workers redis_chot_append. */
+	dp_app.chot_append = caps.chot_append;
+	if (caps.chot_append)
+		DP_LOG(INFO, "store: writes with CHOT.APPEND (exact-size values, the expiry in "
+		       "the same command): %s\n", caps.why);
+	else if (strncmp(c->redis_url, "null:", 5) != 0)
+		DP_LOG(NOTICE, "store: writes with APPEND + EXPIREAT (%s)\n",
+		       rc < 0 ? "the check did not finish" : caps.why);
 }
 
 static void
@@ -311,6 +321,7 @@ workers_init(void)
 			.redis_password = password[0] ? password : NULL,
 			.pool = dp_app.pool,
 			.ring_size = RING_SIZE,
+			.chot_append = dp_app.chot_append,
 		};
 
 		dp_app.workers[i] = dp_worker_create(&p);

@@ -61,6 +61,11 @@ struct dp_store_conf {
 	unsigned wait_timeout_ms;   /* WAIT's timeout */
 	const uint8_t *vault_key;   /* 32 bytes, or NULL: no vault writes */
 	unsigned alerts_max;        /* XADD chot:{alerts} MAXLEN ~ this; 0: LISTS_ALERTS_MAX_DEFAULT */
+	/* Write each key with CHOT.APPEND key expire_at records (the chot_audit
+	 * module's, redismod/chot_append.c: exact-size values, the expiry in
+	 * the same command) instead of APPEND + EXPIREAT.  Only when the
+	 * start-up check found it on every master (dp_store_check_caps). */
+	bool chot_append;
 	dp_store_log_fn log;        /* or NULL: stderr */
 	void *log_ctx;
 };
@@ -91,6 +96,7 @@ struct dp_store_stats {
 	 * at rest twice; readers drop the duplicates (proto/layout.h). */
 	uint64_t resent;
 	bool connected;
+	bool chot_append;             /* writes with CHOT.APPEND (dp_store_conf) */
 };
 
 /* Create; NULL with errno (EINVAL: bad URL). Does not block on connect. */
@@ -148,5 +154,22 @@ void dp_store_get_stats(const struct dp_store *s, struct dp_store_stats *st);
  */
 int dp_store_check(const struct dp_store_conf *conf, unsigned timeout_ms, char *err,
 		   size_t errlen);
+
+/*
+ * What the servers offer chotd, found by dp_store_check_caps.  chot_append:
+ * every master runs CHOT.APPEND for conf's user on both key families (a
+ * data-neutral probe: CHOT.APPEND <probe key> 1 "", an expiry in the past on
+ * a key that does not exist, which writes nothing); otherwise why says
+ * which server did not and what it answered.
+ */
+struct dp_store_caps {
+	bool chot_append;
+	char why[512];
+};
+
+/* dp_store_check, and the caps found (caps may be NULL).  When the check
+ * fails, or for null://, caps->chot_append is false. */
+int dp_store_check_caps(const struct dp_store_conf *conf, unsigned timeout_ms,
+			struct dp_store_caps *caps, char *err, size_t errlen);
 
 #endif /* CHOT_DP_STORE_H */

@@ -111,6 +111,7 @@ tel_worker(struct rte_tel_data *w, const char *cmd, unsigned i)
 	    tel_u64(w, cmd, "dedupe_late", sn.dedupe_late) < 0 ||
 	    tel_u64(w, cmd, "dedupe_lateness_max_ms", sn.dedupe_lateness_max_ms) < 0 ||
 	    tel_u64(w, cmd, "redis_connected", sn.redis_connected) < 0 ||
+	    tel_u64(w, cmd, "redis_chot_append", sn.redis_chot_append) < 0 ||
 	    tel_u64(w, cmd, "redis_reconnects", sn.redis_reconnects) < 0 ||
 	    tel_u64(w, cmd, "redis_commands", sn.redis_commands) < 0 ||
 	    tel_u64(w, cmd, "snapshots", sn.snapshots) < 0)

@@ -39,6 +39,7 @@ struct dp_worker_params {
 	const char *redis_password;     /* or NULL */
 	struct rte_mempool *pool;       /* for ACK mbufs */
 	unsigned ring_size;
+	bool chot_append;               /* the store writes with CHOT.APPEND (store.h) */
 };
 
 /* NULL with errno; logs the reason. */
@@ -116,6 +117,7 @@ struct dp_worker_snap {
 	uint64_t barrier_batches;     /* duplicate-only batches waiting to be ACKed */
 	uint64_t backlog_events;      /* the store's events_pending */
 	uint64_t redis_connected;
+	uint64_t redis_chot_append;   /* 1: the store writes with CHOT.APPEND */
 	uint64_t redis_reconnects;
 	uint64_t redis_commands;
 	uint64_t snapshots;           /* how many the worker has published */

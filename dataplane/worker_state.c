@@ -62,6 +62,7 @@ worker_snapshot(struct dp_worker *w)
 	dp_store_get_stats(w->store, &st);
 	sn.backlog_events = st.events_pending;
 	sn.redis_connected = st.connected;
+	sn.redis_chot_append = st.chot_append;
 	sn.redis_reconnects = st.reconnects;
 	sn.redis_commands = st.commands_sent;
 	sn.snapshots = dp_snap_count(&w->snap_seq) + 1;
@@ -219,6 +220,7 @@ dp_worker_create(const struct dp_worker_params *p)
 		.wait_timeout_ms = c->redis_wait_timeout_ms,
 		.vault_key = p->keys->has_vault ? p->keys->vault : NULL,
 		.alerts_max = c->alerts_max,
+		.chot_append = p->chot_append,
 		.log = worker_store_log,
 	};
 	struct dp_worker *w;

@@ -11,13 +11,21 @@
  *                                (block = ts_ms / 14400000, UTC):
  *                                20-byte records, pid[16] || ms_of_block BE24 || dir
  *
- * Append-only binary records.  The writer sends one APPEND per key and
+ * Append-only binary records.  The writer sends one append per key and
  * generation, carrying that generation's records for the key back to back
- * (the "members" of this file are those records).  APPEND is O(1) where a
- * ZADD into a listpack was a sorted insert, linear in the key's length: that
- * is what Redis spent its time on at 1M citizens (issue 14, DESIGN §7).
+ * (the "members" of this file are those records).  An append is O(1) where
+ * a ZADD into a listpack was a sorted insert, linear in the key's length:
+ * that is what Redis spent its time on at 1M citizens (issue 14, DESIGN §7).
  * The bytes at rest are the raw records (and a week key's vault unit,
  * below), nothing else.
+ *
+ * The append is `CHOT.APPEND key expire_at records` (the chot_audit
+ * module's, redismod/chot_append.c) when every master runs it, which chotd
+ * finds at start: the value reallocated at its exact size (up to 4 KiB;
+ * beyond, growth bounded to 1/8), and the key's expiry set in the same
+ * command.  Otherwise plain APPEND, whose doubling growth Redis never trims
+ * while running (a ~1.35 KB presence key held ~2.2 KB), and EXPIREAT.  The
+ * bytes at rest are the same either way; readers cannot tell.
  *
  * Idempotence moves to the readers (DESIGN §4): a generation sent again
  * after a broken connection appends its records a second time, so a key may
@@ -38,15 +46,17 @@
  * hours fit the record's 24-bit offset.  Each key is one hash tag; no
  * command touches two keys, so the layout is Redis Cluster safe.
  *
- * Expiry: a week/block key expires retention after the end of its bucket
- * (EXPIREAT, once per key: the writer's expiry memo), so data lives at least
- * `redis.retention_days`.
+ * Expiry: a week/block key expires retention after the end of its bucket,
+ * so data lives at least `redis.retention_days`: with CHOT.APPEND every
+ * append carries it (set when the key has none or another); with APPEND,
+ * an EXPIREAT once per key (the writer's expiry memo, repaired after a
+ * reconnect).
  *
  * The vault unit: the subject's sealed identity (vault.h: ciphertext of
  * scheme || subject, then the tag; the nonce is derived from the pid and the
  * vault key, so it is not stored) lives inside the subject's week keys, not
  * in a key of its own.  The writer appends it once per subject and week
- * (ingest.h's vault memo: the first scan of the week) in the same APPEND as
+ * (ingest.h's vault memo: the first scan of the week) in the same append as
  * that generation's records for the key, on the same 9-byte grid, so every
  * APPEND is still whole records:
  *
@@ -71,7 +81,7 @@
  * day): a key costs its name, dict and expiry entries (~60 bytes) on top of
  * its value (~150 bytes as a separate SET v:{pid}), and a subject's key per
  * week already exists; inside it the unit costs 27 to 63 bytes (45 for a
- * 12-digit CCCD), about a fifth, and no command of its own (it rides the APPEND).  The entry lives exactly
+ * 12-digit CCCD), about a fifth, and no command of its own (it rides the append).  The entry lives exactly
  * as long as the records that need it: it expires with its week key, each
  * week key of a subject carries one, and no late scan can cut a separate
  * entry's expiry short.  Revealing a subject reads its week keys newest

@@ -36,6 +36,7 @@
 #include <redismodule.h>
 
 #include "audit_args.h"
+#include "chot_append.h"
 #include "layout.h"
 
 static long long audit_maxlen;  /* 0: never trim; set once, at load */
@@ -118,6 +119,10 @@ RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
 	 * here, and an operator needs no key permission on it. */
 	if (RedisModule_CreateCommand(ctx, "chot.audit", audit_cmd, "write deny-oom deny-script",
 				      0, 0, 0) == REDISMODULE_ERR)
+		return REDISMODULE_ERR;
+	/* chotd's writes (chot_append.c): in this module so that the one
+	 * loadmodule line of every redis.conf brings it. */
+	if (chot_append_register(ctx) != REDISMODULE_OK)
 		return REDISMODULE_ERR;
 	if (audit_maxlen > 0)
 		RedisModule_Log(ctx, "notice", "chot_audit: CHOT.AUDIT appends to %s, trimmed to "

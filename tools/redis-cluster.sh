@@ -254,6 +254,12 @@ cmd_up() {
 	done
 	mlist=${mlist# } rlist=${rlist# }
 	for a in $mlist; do cluster_post_create "${a##*:}"; done
+	# chotd writes with CHOT.APPEND only when every master has it, and a
+	# replica promoted later must have it too: every node runs the module.
+	for a in "${addrs[@]}"; do
+		admin_cli "${a##*:}" command info chot.append | grep -q 'chot.append' ||
+			die "node $a has no CHOT.APPEND (chot_audit module not loaded: $module)"
+	done
 
 	local seeds first=${mlist%% *}
 	seeds="$mlist${rlist:+ $rlist}"

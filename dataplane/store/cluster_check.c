@@ -16,11 +16,14 @@
  * first seed that answers, then the single-node check (store_redis_check)
  * on every master.  A probe key lives on one master only; on the others the
  * probe gets MOVED, which Redis sends only after the ACL let the command
- * through, so the check there proves the same thing.
+ * through, so the check there proves the same thing.  CHOT.APPEND is used
+ * only when every master has it (each store_redis_check can only clear
+ * caps->chot_append): a master without the module would refuse the writes
+ * of its slots.
  */
 int
 store_cluster_check(const struct dp_store_conf *conf, const struct redis_url *u,
-		    unsigned timeout_ms, char *err, size_t errlen)
+		    unsigned timeout_ms, struct dp_store_caps *caps, char *err, size_t errlen)
 {
 	const char *user = conf->user != NULL ? conf->user : u->user;
 	const char *pw = conf->password != NULL ? conf->password : u->password;
@@ -40,6 +43,7 @@ store_cluster_check(const struct dp_store_conf *conf, const struct redis_url *u,
 		if (rc == -EACCES || rc == -EPERM)
 			break;
 	}
+	snprintf(caps->why, sizeof(caps->why), "every master runs CHOT.APPEND");
 	for (unsigned i = 0; rc == 0 && i < m->nshards; i++) {
 		struct redis_url *su = calloc(1, sizeof(*su));
 
@@ -51,7 +55,7 @@ store_cluster_check(const struct dp_store_conf *conf, const struct redis_url *u,
 		su->kind = REDIS_URL_TCP;
 		su->nseeds = 1;
 		su->seeds[0] = m->shards[i].master.ep;
-		rc = store_redis_check(conf, su, timeout_ms, err, errlen);
+		rc = store_redis_check(conf, su, timeout_ms, caps, err, errlen);
 		explicit_bzero(su, sizeof(*su));
 		free(su);
 	}

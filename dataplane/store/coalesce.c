@@ -52,6 +52,7 @@ struct coalesce {
 	uint32_t nalert;
 	uint64_t *memo;         /* key hashes whose EXPIREAT went out; 0 = empty */
 	uint32_t memo_mask;
+	bool chot_append;       /* CHOT.APPEND key expire records: no EXPIREAT, no memo */
 };
 
 static uint64_t
@@ -128,6 +129,12 @@ void
 coalesce_set_alerts_max(struct coalesce *co, unsigned max)
 {
 	co->alerts_max = max != 0 ? max : LISTS_ALERTS_MAX_DEFAULT;
+}
+
+void
+coalesce_set_chot_append(struct coalesce *co, bool on)
+{
+	co->chot_append = on;
 }
 
 unsigned
@@ -308,6 +315,74 @@ put_expireat(char *p, const struct kgroup *g)
 /* "*3\r\n$6\r\nAPPEND\r\n$NN\r\n" + "\r\n$<20 digits>\r\n" + "\r\n", less the key */
 #define APPEND_HEAD_MAX (16 + 25 + 25)
 
+/* "*4\r\n$11\r\nCHOT.APPEND\r\n$NN\r\n" + "\r\n" + "$NN\r\n<20 digits>\r\n"
+ * + "$<20 digits>\r\n" + "\r\n", less the key */
+#define CHOT_APPEND_HEAD_MAX (22 + 8 + 30 + 25)
+
+/* CHOT.APPEND key <expire_at> <the group's records back to back> (layout.h) */
+static char *
+put_chot_append(char *p, const struct coalesce *co, const struct kgroup *g)
+{
+	p = resp_put_head(p, '*', 4);
+	p = resp_put_bulk(p, "CHOT.APPEND", 11);
+	p = resp_put_bulk(p, g->key, g->keylen);
+	p = resp_put_bulk_u64(p, g->expire_at);
+	p = resp_put_head(p, '$', (uint64_t)g->n * g->mlen);
+	for (uint32_t m = g->first; m != UINT32_MAX; m = co->members[m].next) {
+		memcpy(p, co->members[m].m, g->mlen);
+		p += g->mlen;
+	}
+	*p++ = '\r';
+	*p++ = '\n';
+	return p;
+}
+
+/* The alerts after the groups' commands (ending at p), then an empty
+ * generation. */
+static void
+flush_end(struct coalesce *co, struct resp_out *out, char *p)
+{
+	if (co->nalert != 0) {
+		memcpy(p, co->abuf, co->alen);
+		p += co->alen;
+		memcpy(out->cmd_len + out->ncmds, co->acmd_len,
+		       co->nalert * sizeof(*co->acmd_len));
+		out->ncmds += co->nalert;
+	}
+	out->len = (size_t)(p - out->buf);
+	co->ngroups = 0;
+	co->nmembers = 0;
+	co->alen = 0;
+	co->nalert = 0;
+	co->events = 0;
+}
+
+/* With the module (coalesce_set_chot_append): one CHOT.APPEND a key, its
+ * expiry inside, so no EXPIREAT, nothing for the memo, no repairs. */
+static int
+flush_chot_append(struct coalesce *co, struct resp_out *out)
+{
+	size_t bytes = co->alen;
+	char *p;
+
+	for (uint32_t i = 0; i < co->ngroups; i++)
+		bytes += CHOT_APPEND_HEAD_MAX + co->groups[i].keylen +
+			 (size_t)co->groups[i].n * co->groups[i].mlen;
+	if (resp_reserve(out, bytes, co->ngroups + co->nalert) != 0)
+		return -ENOMEM;
+	p = out->buf + out->len;
+	for (uint32_t i = 0; i < co->ngroups; i++) {
+		const struct kgroup *g = &co->groups[i];
+		char *start = p;
+
+		p = put_chot_append(p, co, g);
+		out->cmd_len[out->ncmds++] = (uint32_t)(p - start);
+		co->table[g->slot] = 0;
+	}
+	flush_end(co, out, p);
+	return 0;
+}
+
 int
 coalesce_flush(struct coalesce *co, struct resp_out *out, struct resp_out *repair)
 {
@@ -315,6 +390,8 @@ coalesce_flush(struct coalesce *co, struct resp_out *out, struct resp_out *repai
 	uint32_t nrep = 0;
 	char *p, *q;
 
+	if (co->chot_append)
+		return flush_chot_append(co, out);
 	for (uint32_t i = 0; i < co->ngroups; i++) {
 		struct kgroup *g = &co->groups[i];
 
@@ -357,21 +434,9 @@ coalesce_flush(struct coalesce *co, struct resp_out *out, struct resp_out *repai
 		}
 		co->table[g->slot] = 0;
 	}
-	if (co->nalert != 0) {
-		memcpy(p, co->abuf, co->alen);
-		p += co->alen;
-		memcpy(out->cmd_len + out->ncmds, co->acmd_len,
-		       co->nalert * sizeof(*co->acmd_len));
-		out->ncmds += co->nalert;
-	}
-	out->len = (size_t)(p - out->buf);
+	flush_end(co, out, p);
 	if (nrep != 0)
 		repair->len = (size_t)(q - repair->buf);
-	co->ngroups = 0;
-	co->nmembers = 0;
-	co->alen = 0;
-	co->nalert = 0;
-	co->events = 0;
 	return 0;
 }
 
@@ -392,19 +457,43 @@ bulk_head(const char **p, const char *e)
 	return n;
 }
 
+/* Skip one bulk string at *p; 0, or -1 if malformed. */
+static int
+bulk_skip(const char **p, const char *e)
+{
+	long n = bulk_head(p, e);
+
+	if (n < 0 || e - *p < n + 2)
+		return -1;
+	*p += n + 2;
+	return 0;
+}
+
 uint32_t
 coalesce_cmd_events(const char *cmd, size_t len)
 {
 	static const char head[] = "*3\r\n$6\r\nAPPEND\r\n";
-	const char *p = cmd + sizeof(head) - 1, *e = cmd + len;
+	static const char chead[] = "*4\r\n$11\r\nCHOT.APPEND\r\n";
+	const char *p, *e = cmd + len;
+	bool chot;
 	long kl, n;
 
-	if (len < sizeof(head) - 1 || memcmp(cmd, head, sizeof(head) - 1) != 0)
+	if (len >= sizeof(head) - 1 && memcmp(cmd, head, sizeof(head) - 1) == 0) {
+		p = cmd + sizeof(head) - 1;
+		chot = false;
+	} else if (len >= sizeof(chead) - 1 && memcmp(cmd, chead, sizeof(chead) - 1) == 0) {
+		p = cmd + sizeof(chead) - 1;
+		chot = true;
+	} else {
 		return 0;
+	}
+	/* The key: a subject timeline's (s:...), then CHOT.APPEND's expire_at. */
 	kl = bulk_head(&p, e);
 	if (kl < 2 || e - p < kl + 2 || p[0] != 's' || p[1] != ':')
 		return 0;
 	p += kl + 2;
+	if (chot && bulk_skip(&p, e) != 0)
+		return 0;
 	n = bulk_head(&p, e);
 	if (n <= 0 || e - p < n)
 		return 0;

@@ -5,7 +5,10 @@
  * grouped by key (proto/layout.h), so a generation becomes one APPEND per
  * distinct key, carrying the key's records of the generation back to back
  * in one bulk string (raw bytes, n x the record size; a subject's vault unit
- * among them), each followed by one EXPIREAT.
+ * among them), each followed by one EXPIREAT.  With CHOT.APPEND
+ * (coalesce_set_chot_append, the server has the module) it is one
+ * CHOT.APPEND key expire_at records per key instead, and no EXPIREAT: the
+ * expiry memo below is then unused.
  * When Redis keeps up, a generation is whatever arrived since the last
  * flush (often one batch); when Redis is the bottleneck the generation grows
  * while the pipe is full, so the commands per event fall exactly when it
@@ -32,8 +35,8 @@
  * are added in one go, so they are contiguous in the APPEND (layout.h).  It
  * expires with the week key, so no expiry of its own is needed.
  *
- * Expiry memo: a key's expiry is fixed by its bucket, so one EXPIREAT per
- * key is enough.  A direct-mapped table of key hashes remembers the keys
+ * Expiry memo (APPEND mode only): a key's expiry is fixed by its bucket, so
+ * one EXPIREAT per key is enough.  A direct-mapped table of key hashes remembers the keys
  * whose EXPIREAT went out since coalesce_forget(); their EXPIREAT is then
  * left out of the generation and formatted into a separate *repair* buffer
  * instead.  The store calls coalesce_forget() whenever the connection
@@ -74,6 +77,14 @@ void coalesce_destroy(struct coalesce *co);
 /* The alerts' stream cap (XADD MAXLEN ~ max); default LISTS_ALERTS_MAX_DEFAULT. */
 void coalesce_set_alerts_max(struct coalesce *co, unsigned max);
 
+/*
+ * Write with CHOT.APPEND key expire_at records (redismod/chot_append.c), one
+ * command a key, instead of APPEND and EXPIREAT: the store turns it on when
+ * its start-up check found the command on the server (dp_store_conf
+ * chot_append).  The expiry memo and the repair buffer are then unused.
+ */
+void coalesce_set_chot_append(struct coalesce *co, bool on);
+
 /* Events held (added since the last flush). */
 unsigned coalesce_events(const struct coalesce *co);
 
@@ -95,9 +106,9 @@ int coalesce_flush(struct coalesce *co, struct resp_out *out, struct resp_out *r
 
 /*
  * The events one command of a flush carries, for counting resends
- * (redis_resent): the event records of an APPEND to a subject timeline
- * (every event has exactly one; a vault unit is none), 0 for any other
- * command.
+ * (redis_resent): the event records of an APPEND or a CHOT.APPEND to a
+ * subject timeline (every event has exactly one; a vault unit is none), 0 for
+ * any other command.
  */
 uint32_t coalesce_cmd_events(const char *cmd, size_t len);
 

@@ -142,17 +142,37 @@ dp_store_get_stats(const struct dp_store *s, struct dp_store_stats *st)
 }
 
 int
-dp_store_check(const struct dp_store_conf *conf, unsigned timeout_ms, char *err, size_t errlen)
+dp_store_check_caps(const struct dp_store_conf *conf, unsigned timeout_ms,
+		    struct dp_store_caps *caps, char *err, size_t errlen)
 {
+	struct dp_store_caps none;
 	struct redis_url u;
+	int rc;
 
+	if (caps == NULL)
+		caps = &none;
+	caps->chot_append = false;
+	snprintf(caps->why, sizeof(caps->why), "not probed");
 	if (store_parse_url(conf->url, &u, err, errlen) != 0)
 		return -EINVAL;
 	if (u.kind == REDIS_URL_NULL)
 		return 0;
+	/* Cleared by the first server without it (store_redis_check). */
+	caps->chot_append = true;
+	snprintf(caps->why, sizeof(caps->why), "the server runs CHOT.APPEND");
 	if (u.kind == REDIS_URL_CLUSTER)
-		return store_cluster_check(conf, &u, timeout_ms, err, errlen);
-	return store_redis_check(conf, &u, timeout_ms, err, errlen);
+		rc = store_cluster_check(conf, &u, timeout_ms, caps, err, errlen);
+	else
+		rc = store_redis_check(conf, &u, timeout_ms, caps, err, errlen);
+	if (rc != 0)
+		caps->chot_append = false;
+	return rc;
+}
+
+int
+dp_store_check(const struct dp_store_conf *conf, unsigned timeout_ms, char *err, size_t errlen)
+{
+	return dp_store_check_caps(conf, timeout_ms, NULL, err, errlen);
 }
 
 uint64_t

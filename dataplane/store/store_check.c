@@ -24,6 +24,14 @@
  * The hash tag "chot-start-probe" is not hex, so no chot key ever has it.
  * Redis checks the ACL (command and key) before it runs a command, so a
  * NOPERM here is exactly the NOPERM the first real write would get.
+ *
+ * Then CHOT.APPEND (redismod/chot_append.c), which chotd uses only when this
+ * server has it (dp_store_caps): CHOT.APPEND <probe key> 1 "" on each
+ * family; an expiry in the past deletes the key, which does not exist, and
+ * 0 bytes create nothing.  An integer (or a redirection) says yes; "unknown
+ * command" (no module), NOPERM (an ACL without +chot.append) or anything
+ * else says no, and chotd writes with APPEND and EXPIREAT: never a reason
+ * to refuse to start.
  */
 static const struct probe {
 	const char *argv[6];
@@ -40,6 +48,35 @@ static const struct probe {
 	/* The alerts stream (DESIGN §9): ID 0-0 is refused after the ACL check. */
 	{ { "XADD", "chot:{alerts}", "NOMKSTREAM", "0-0", "probe", "1" }, "0-0" },
 };
+
+static const char *const append_probes[][4] = {
+	{ "CHOT.APPEND", "s:{chot-start-probe}:w0", "1", "" },
+	{ "CHOT.APPEND", "p:{chot-start-probe}:b0", "1", "" },
+};
+
+/* Does this server run CHOT.APPEND for us?  Clears caps->chot_append if not. */
+static void
+probe_chot_append(redisContext *c, const char *server, struct dp_store_caps *caps)
+{
+	for (unsigned i = 0; i < 2 && caps->chot_append; i++) {
+		const char *const *argv = append_probes[i];
+		redisReply *rep = redisCommandArgv(c, 4, (const char **)argv, NULL);
+		bool yes = rep != NULL &&
+			   (rep->type == REDIS_REPLY_INTEGER ||
+			    (rep->type == REDIS_REPLY_ERROR &&
+			     (strncmp(rep->str, "MOVED ", 6) == 0 ||
+			      strncmp(rep->str, "ASK ", 4) == 0)));
+
+		if (!yes) {
+			snprintf(caps->why, sizeof(caps->why), "redis %.300s: CHOT.APPEND %s: %.150s",
+				 server, argv[1],
+				 rep == NULL ? c->errstr
+				 : rep->type == REDIS_REPLY_ERROR ? rep->str : "an unexpected reply");
+			caps->chot_append = false;
+		}
+		freeReplyObject(rep);
+	}
+}
 
 static int
 check_argc(const char *const *argv)
@@ -63,7 +100,7 @@ passed_acl(const struct probe *p, const char *err)
 
 int
 store_redis_check(const struct dp_store_conf *conf, const struct redis_url *u,
-		  unsigned timeout_ms, char *err, size_t errlen)
+		  unsigned timeout_ms, struct dp_store_caps *caps, char *err, size_t errlen)
 {
 	struct timeval tv = { .tv_sec = timeout_ms / 1000,
 			      .tv_usec = (long)(timeout_ms % 1000) * 1000 };
@@ -140,6 +177,8 @@ store_redis_check(const struct dp_store_conf *conf, const struct redis_url *u,
 		}
 		freeReplyObject(rep);
 	}
+	if (rc == 0)
+		probe_chot_append(c, server, caps);
 	redisFree(c);
 	return rc;
 }

@@ -35,7 +35,10 @@
  * the ledger).  When any master's connection breaks (a restart or a
  * failover may have lost keys whose EXPIREAT was confirmed), the memo is
  * forgotten and every unconfirmed generation's repairs are routed by the
- * map like any write, and hold their generation until confirmed.
+ * map like any write, and hold their generation until confirmed.  With
+ * CHOT.APPEND (conf.chot_append: the start-up check found it on every
+ * master) a key's expiry travels with its records, one command a key, and
+ * there is neither memo nor repair.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -410,6 +413,7 @@ cluster_stats(const struct dp_store *s, struct dp_store_stats *st)
 	st->events_pending = k->led.events_pending;
 	st->batches_pending = k->led.batches_pending;
 	st->connected = connected;
+	st->chot_append = k->conf.chot_append;
 }
 
 static void
@@ -481,6 +485,7 @@ store_cluster_create(const struct dp_store_conf *conf, const struct redis_url *u
 		k->base.ops->destroy(&k->base);
 		return NULL;
 	}
+	coalesce_set_chot_append(k->co, conf->chot_append);
 	k->hooks = (struct cl_shard_hooks){ .chunk_done = hook_chunk_done,
 					    .redirect = hook_redirect, .lost = hook_lost,
 					    .log = hook_log, .ctx = k };

@@ -46,10 +46,12 @@ void store_log(struct dp_store *s, int level, const char *fmt, ...)
 
 struct dp_store *store_null_create(const struct dp_store_conf *conf);
 struct dp_store *store_redis_create(const struct dp_store_conf *conf, const struct redis_url *u);
+/* caps is never NULL; on a cluster, called once a master, it only clears
+ * caps->chot_append (store_cluster_check sets it before the first). */
 int store_redis_check(const struct dp_store_conf *conf, const struct redis_url *u,
-		      unsigned timeout_ms, char *err, size_t errlen);
+		      unsigned timeout_ms, struct dp_store_caps *caps, char *err, size_t errlen);
 struct dp_store *store_cluster_create(const struct dp_store_conf *conf, const struct redis_url *u);
 int store_cluster_check(const struct dp_store_conf *conf, const struct redis_url *u,
-			unsigned timeout_ms, char *err, size_t errlen);
+			unsigned timeout_ms, struct dp_store_caps *caps, char *err, size_t errlen);
 
 #endif /* CHOT_DP_STORE_IMPL_H */

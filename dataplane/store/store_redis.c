@@ -39,6 +39,15 @@
  * The backlog is bounded by max_pending_events; beyond it submit refuses
  * (-ENOBUFS) and the caller drops and counts the batch.
  *
+ * With conf.chot_append (the start-up check found the chot_audit module's
+ * CHOT.APPEND) each key is one CHOT.APPEND key expire_at records: the
+ * value kept at its exact size, the expiry set in the same command, so no
+ * EXPIREAT, no expiry memo and no repairs (coalesce.h).  Resending one is
+ * as safe as resending an APPEND: the same expiry, records appended twice.
+ * A server restarted without the module answers "unknown command": an
+ * error reply like any other, counted, the batch never ACKed, until chotd
+ * is restarted (and its check picks APPEND + EXPIREAT).
+ *
  * Buffers are reused: a generation's slot keeps its RESP buffer for the
  * next generation, so the steady state allocates nothing per command.
  *
@@ -647,6 +656,7 @@ redis_stats(const struct dp_store *s, struct dp_store_stats *st)
 	st->events_pending = r->events_pending;
 	st->batches_pending = r->batches_pending;
 	st->connected = r->c != NULL && !r->connecting;
+	st->chot_append = r->conf.chot_append;
 }
 
 /* Complete the batches of the list starting at b with -ECANCELED, in order. */
@@ -745,8 +755,10 @@ store_redis_create(const struct dp_store_conf *conf, const struct redis_url *u)
 	r->gens = calloc(r->gcap, sizeof(*r->gens));
 	r->co = coalesce_create(gen_max, MEMO_SLOTS, r->conf.retention_days,
 				conf->vault_key);
-	if (r->co != NULL)
+	if (r->co != NULL) {
 		coalesce_set_alerts_max(r->co, conf->alerts_max);
+		coalesce_set_chot_append(r->co, conf->chot_append);
+	}
 	nb = r->conf.max_pending_events < (1u << 20) ? r->conf.max_pending_events : (1u << 20);
 	r->batches = calloc(nb, sizeof(*r->batches));
 	if (r->gens == NULL || r->co == NULL || r->batches == NULL) {

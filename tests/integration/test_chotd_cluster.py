@@ -133,6 +133,14 @@ def main():
                 if c.get("redis_map_refreshes", 0) < workers:
                     fails.append("%s: redis_map_refreshes %s: no slot map fetched" %
                                  (tag, c.get("redis_map_refreshes")))
+                # Every master runs the module (tools/redis-cluster.sh): chotd
+                # writes with CHOT.APPEND, the expiry inside, on every master.
+                if "store: writes with CHOT.APPEND" not in out + err:
+                    fails.append("%s: chotd did not pick CHOT.APPEND on the cluster" % tag)
+                for p in cl.masters():
+                    cs = cl.cli(p, "INFO", "commandstats")
+                    if "cmdstat_chot.append:" not in cs:
+                        fails.append("%s: master %d ran no CHOT.APPEND" % (tag, p))
                 if c.get("redis_moved") or c.get("redis_ask"):
                     fails.append("%s: redirections on a stable cluster: moved %s ask %s" %
                                  (tag, c.get("redis_moved"), c.get("redis_ask")))

@@ -12,7 +12,12 @@
   copy), in bursts of 7 so the last burst asks for less than a burst: the
   counters must equal a finite pass's.
 
-Usage: test_pcap.py CHOTD SRCDIR [--store null|redis] [--workers N] [--twice] [--replay]
+  With --store redis the server is a bare redis-server, so chotd writes with
+  APPEND + EXPIREAT; --module loads this build's chot_audit module into it,
+  and chotd must find CHOT.APPEND and write with it: the same truth either way.
+
+Usage: test_pcap.py CHOTD SRCDIR [--store null|redis] [--module] [--workers N] [--twice]
+                    [--replay]
 """
 import argparse
 import os
@@ -32,6 +37,7 @@ def main():
     ap.add_argument("--lcores", default="0")
     ap.add_argument("--twice", action="store_true")
     ap.add_argument("--replay", action="store_true")
+    ap.add_argument("--module", action="store_true")
     a = ap.parse_args()
 
     with cp.TempDir() as tmp:
@@ -71,7 +77,8 @@ def main():
                          "ingest.exit_after_packets": len(frames)})
         try:
             if a.store == "redis":
-                redis = cp.Redis(tmp)
+                redis = cp.Redis(tmp, extra_args=["--loadmodule", cp.audit_module()]
+                                 if a.module else [])
                 sets["redis.url"] = "redis://127.0.0.1:%d" % redis.port
             else:
                 sets["redis.url"] = "null://"
@@ -101,6 +108,21 @@ def main():
             except AssertionError as e:
                 fails.append(str(e))
             if redis is not None:
+                mode = ("writes with CHOT.APPEND" if a.module
+                        else "writes with APPEND + EXPIREAT")
+                if mode not in out + err:
+                    fails.append("chotd should log '%s'" % mode)
+                calls = {}
+                for line in redis.cli("INFO", "commandstats").splitlines():
+                    if line.startswith("cmdstat_"):
+                        name, rest = line[8:].split(":", 1)
+                        calls[name] = int(rest.split(",")[0].split("=")[1])
+                # The start-up check's probes run 4 EXPIREATs and 2 CHOT.APPENDs
+                # (store_check.c); the writes are one mode's only.
+                used = calls.get("chot.append", 0) > 2, calls.get("expireat", 0) > 4
+                if used != ((True, False) if a.module else (False, True)):
+                    fails.append("CHOT.APPEND, EXPIREAT written with: %s (%s), module %s"
+                                 % (used, calls, a.module))
                 tl, pr = cp.stored_events(redis.port)
                 if tl != stored:
                     fails.append("timeline != expected: %d missing, %d extra" %

@@ -34,22 +34,27 @@ free_port(void)
 }
 
 static void
-put_replaced(FILE *out, const char *line)
+put_replaced(FILE *out, const char *line, bool no_module)
 {
 	/* The placeholder passwords, and the audit module's installed path
-	 * (configs/redis.conf) for this build's copy. */
+	 * (configs/redis.conf) for this build's copy; without the module, the
+	 * commands it adds. */
 	static const char *const from[] = { "CHANGE-ME-admin", "CHANGE-ME-ingest",
-					    "CHANGE-ME-operator", "/usr/lib/chot/chot_audit.so" };
+					    "CHANGE-ME-operator", "/usr/lib/chot/chot_audit.so",
+					    " +chot.append", " +chot.audit" };
 	static const char *const to[] = { RSRV_ADMIN_PW, RSRV_INGEST_PW, RSRV_OPERATOR_PW,
-					  CHOT_AUDIT_MODULE };
+					  CHOT_AUDIT_MODULE, "", "" };
+	size_t nfrom = no_module ? 6 : 4;
 
+	if (no_module && strncmp(line, "loadmodule ", 11) == 0)
+		return;
 	while (*line != '\0') {
 		size_t i;
 
-		for (i = 0; i < 4; i++)
+		for (i = 0; i < nfrom; i++)
 			if (strncmp(line, from[i], strlen(from[i])) == 0)
 				break;
-		if (i < 4) {
+		if (i < nfrom) {
 			fputs(to[i], out);
 			line += strlen(from[i]);
 		} else {
@@ -75,7 +80,7 @@ write_conf(struct rsrv *s)
 		return -errno;
 	}
 	while (fgets(line, sizeof(line), in) != NULL)
-		put_replaced(out, line);
+		put_replaced(out, line, s->no_module);
 	fclose(in);
 	return fclose(out) == 0 ? 0 : -EIO;
 }

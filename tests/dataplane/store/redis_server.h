@@ -25,6 +25,10 @@ struct rsrv {
 	char dir[128];
 	char conf[192];
 	const char *extra[4];  /* extra "--name value" pairs, NULL-terminated */
+	/* Without the chot_audit module: its loadmodule line and the ACL's
+	 * +chot.audit / +chot.append left out (a server chot does not ship,
+	 * for the fallback to APPEND + EXPIREAT). */
+	bool no_module;
 };
 
 /* Create the dir + config and start; 0 once the admin user answers PING. */

@@ -416,3 +416,81 @@ Test(coalesce, alerts_xadd)
 	resp_out_free(&out);
 	resp_out_free(&rep);
 }
+
+/*
+ * With CHOT.APPEND (coalesce_set_chot_append): one command a key, byte for
+ * byte CHOT.APPEND key <expire_at> <records>; no EXPIREAT, nothing for the
+ * memo, nothing to repair, however often the same keys come back; vault
+ * SETs and alerts after them as before; resends counted the same.
+ */
+Test(coalesce, chot_append_exact_resp)
+{
+	struct coalesce *co = coalesce_create(64, 1024, 21, vkey);
+	struct resp_out out = { 0 }, rep = { 0 };
+	struct cmd c[64];
+	struct ev e[3];
+	uint8_t recs[2 * LAYOUT_SITE_RECORD_LEN];
+	char key[LAYOUT_KEY_MAX], want[1024], ts[24];
+	size_t off = 0, wl;
+	unsigned n, sum = 0;
+	int hl;
+
+	cr_assert_not_null(co);
+	coalesce_set_chot_append(co, true);
+	mk(&e[0], 1, 7, TS0 + 1000, true);
+	mk(&e[1], 1, 7, TS0 + 2000, false);
+	mk(&e[2], 2, 7, TS0 + 3000, false);
+	e[2].se.reasons = 1;
+	for (unsigned round = 0; round < 2; round++) {
+		out.len = out.ncmds = 0;
+		add(co, e, 3);
+		cr_assert_eq(coalesce_flush(co, &out, &rep), 0);
+		cr_assert_eq(rep.ncmds, 0, "round %u: nothing for the repair buffer", round);
+		n = parse_all(&out, c, 64);
+		/* s:1, p:7, s:2, then the vault SET, then the alert */
+		cr_assert_eq(n, 5, "round %u: got %u commands", round, n);
+		for (unsigned i = 0; i < 3; i++)
+			cr_assert(is(&c[i], 0, "CHOT.APPEND") && c[i].argc == 4,
+				  "round %u: command %u is a CHOT.APPEND", round, i);
+		cr_assert(is(&c[3], 0, "SET") && is(&c[4], 0, "XADD"));
+	}
+	/* Byte for byte, the first key's command. */
+	layout_subject_key(key, e[0].se.pid, layout_week(TS0));
+	layout_subject_member(recs, 7, TS0 + 1000, 1);
+	layout_subject_member(recs + LAYOUT_SUBJECT_RECORD_LEN, 7, TS0 + 2000, 1);
+	snprintf(ts, sizeof(ts), "%llu",
+		 (unsigned long long)layout_week_expire_at(layout_week(TS0), 21));
+	hl = sprintf(want, "*4\r\n$11\r\nCHOT.APPEND\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n$%d\r\n",
+		     strlen(key), key, strlen(ts), ts, 2 * LAYOUT_SUBJECT_RECORD_LEN);
+	memcpy(want + hl, recs, 2 * LAYOUT_SUBJECT_RECORD_LEN);
+	wl = (size_t)hl + 2 * LAYOUT_SUBJECT_RECORD_LEN;
+	memcpy(want + wl, "\r\n", 2);
+	wl += 2;
+	cr_assert_eq(out.cmd_len[0], wl, "%u bytes, want %zu", out.cmd_len[0], wl);
+	cr_assert(memcmp(out.buf, want, wl) == 0, "byte for byte");
+	layout_site_key(key, 7, layout_block(TS0));
+	snprintf(ts, sizeof(ts), "%llu",
+		 (unsigned long long)layout_block_expire_at(layout_block(TS0), 21));
+	cr_assert(is(&c[1], 1, key) && is(&c[1], 2, ts), "the site key with its block's expiry");
+	cr_assert_eq(c[1].argl[3], 3 * LAYOUT_SITE_RECORD_LEN, "site 7's three scans");
+	for (uint32_t i = 0; i < out.ncmds; off += out.cmd_len[i], i++)
+		sum += coalesce_cmd_events(out.buf + off, out.cmd_len[i]);
+	cr_assert_eq(sum, 3, "one event per timeline record: got %u", sum);
+	{
+		static const char *const bad[] = {
+			"*4\r\n$11\r\nCHOT.APPEND\r\n$5\r\ns:{a}\r\n$1\r\n1\r\n",   /* no records */
+			"*4\r\n$11\r\nCHOT.APPEND\r\n$5\r\np:{a}\r\n$1\r\n1\r\n$9\r\n123456789\r\n",
+			"*4\r\n$11\r\nCHOT.APPEND\r\n$5\r\ns:{a}\r\n$9\r\n1\r\n",    /* truncated */
+			"*3\r\n$11\r\nCHOT.APPEND\r\n$5\r\ns:{a}\r\n$9\r\n123456789\r\n",
+		};
+		const char *good = "*4\r\n$11\r\nCHOT.APPEND\r\n$5\r\ns:{a}\r\n$1\r\n1\r\n"
+				   "$18\r\n123456789123456789\r\n";
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			cr_assert_eq(coalesce_cmd_events(bad[i], strlen(bad[i])), 0, "row %zu", i);
+		cr_assert_eq(coalesce_cmd_events(good, strlen(good)), 2);
+	}
+	coalesce_destroy(co);
+	resp_out_free(&out);
+	resp_out_free(&rep);
+}

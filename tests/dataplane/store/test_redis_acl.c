@@ -40,6 +40,8 @@ static const struct acl_case cases[] = {
 	{ "chot-ingest", RSRV_INGEST_PW, { "APPEND", "p:{7}:1", "record" }, true },
 	{ "chot-ingest", RSRV_INGEST_PW, { "EXPIREAT", "s:{ab}:1", "4000000000" }, true },
 	{ "chot-ingest", RSRV_INGEST_PW, { "SET", "v:{ab}", "sealed", "EX", "100" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "CHOT.APPEND", "s:{ab}:1", "4000000000", "r" }, true },
+	{ "chot-ingest", RSRV_INGEST_PW, { "CHOT.APPEND", "p:{7}:1", "4000000000", "r" }, true },
 	{ "chot-ingest", RSRV_INGEST_PW, { "GET", "v:{ab}" }, false },
 	{ "chot-ingest", RSRV_INGEST_PW, { "GET", "s:{ab}:1" }, false },
 	{ "chot-ingest", RSRV_INGEST_PW, { "GETRANGE", "p:{7}:1", "0", "-1" }, false },
@@ -75,6 +77,15 @@ static const struct acl_case cases[] = {
 	{ "chot-ingest", RSRV_INGEST_PW, { "SET", "chot:{alerts}", "x" }, false },
 	{ "chot-ingest", RSRV_INGEST_PW, { "EXPIREAT", "v:{ab}", "1" }, false },
 	{ "chot-ingest", RSRV_INGEST_PW, { "XADD", "s:{ab}:4", "*", "a", "b" }, false },
+	/* CHOT.APPEND: the scan keys only (ACL key check by its key spec) */
+	{ "chot-ingest", RSRV_INGEST_PW, { "CHOT.APPEND", "v:{ab}", "4000000000", "x" }, false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "CHOT.APPEND", "chot:{alerts}", "4000000000", "x" },
+	  false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "CHOT.APPEND", "chot:audit", "4000000000", "x" },
+	  false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "CHOT.APPEND", "chot:{lists}:version", "1", "x" },
+	  false },
+	{ "chot-ingest", RSRV_INGEST_PW, { "CHOT.APPEND", "x:{ab}", "4000000000", "x" }, false },
 	/* chot-operator (chotctl): reads, appends to the audit stream through
 	 * CHOT.AUDIT only (tests/integration/test_audit.py tries the rest). */
 	{ "chot-operator", RSRV_OPERATOR_PW, { "GET", "s:{ab}:1" }, true },
@@ -88,6 +99,10 @@ static const struct acl_case cases[] = {
 	{ "chot-operator", RSRV_OPERATOR_PW, { "DEL", "chot:audit" }, false },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "APPEND", "s:{ab}:1", "x" }, false },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "ZADD", "s:{ab}:3", "0", "x" }, false },
+	{ "chot-operator", RSRV_OPERATOR_PW, { "CHOT.APPEND", "s:{ab}:1", "4000000000", "x" },
+	  false },
+	{ "chot-operator", RSRV_OPERATOR_PW, { "CHOT.APPEND", "p:{7}:1", "4000000000", "x" },
+	  false },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "ZREM", "p:{7}:1", "m" }, false },
 	{ "chot-operator", RSRV_OPERATOR_PW, { "DEL", "s:{ab}:1" }, false },
 	/* never the vault: `vehicle register` seals plates into chot:{lists}:plates */
@@ -104,6 +119,7 @@ static const struct acl_case cases[] = {
 	/* The default user is off: no command without AUTH. */
 	{ NULL, NULL, { "PING" }, false },
 	{ NULL, NULL, { "GET", "v:{ab}" }, false },
+	{ NULL, NULL, { "CHOT.APPEND", "s:{ab}:1", "4000000000", "x" }, false },
 };
 
 Test(redis_acl, shipped_users, .init = setup, .fini = teardown)
@@ -159,7 +175,8 @@ probe_keys(void)
 }
 
 static int
-check_as(const char *user, const char *pw, char *err, size_t errlen)
+check_caps_as(const char *user, const char *pw, struct dp_store_caps *caps, char *err,
+	      size_t errlen)
 {
 	static const uint8_t vkey[32] = { 1 };
 	char url[256];
@@ -167,7 +184,13 @@ check_as(const char *user, const char *pw, char *err, size_t errlen)
 
 	rsrv_url(&srv, user, pw, url, sizeof(url));
 	err[0] = '\0';
-	return dp_store_check(&conf, 2000, err, errlen);
+	return dp_store_check_caps(&conf, 2000, caps, err, errlen);
+}
+
+static int
+check_as(const char *user, const char *pw, char *err, size_t errlen)
+{
+	return check_caps_as(user, pw, NULL, err, errlen);
 }
 
 static void
@@ -217,4 +240,50 @@ Test(redis_acl, start_check_probes_append_without_data, .init = setup, .fini = t
 	cr_assert_eq(rc, -EPERM, "no EXPIREAT: -EPERM, got %d (%s)", rc, err);
 	cr_assert(strstr(err, "EXPIREAT") != NULL, "the error names EXPIREAT: %s", err);
 	cr_assert_eq(probe_keys(), 0, "a refused check left a key behind");
+}
+
+/*
+ * The check also finds CHOT.APPEND (store_check.c): yes with the shipped
+ * config and chot-ingest, no (and still rc 0, and no probe key) for a user
+ * whose ACL lacks +chot.append, and on a server without the module.
+ */
+Test(redis_acl, start_check_finds_chot_append, .init = setup, .fini = teardown)
+{
+	static const char *const nochot[] = {
+		"ACL", "SETUSER", "chot-nochot", "on", ">pw3", "resetkeys", "%W~s:*", "%W~p:*",
+		"%W~v:*", "%W~chot:{alerts}", "-@all", "+append", "+expireat", "+set", "+xadd",
+	};
+	struct dp_store_caps caps;
+	char err[512];
+	int rc;
+
+	rc = check_caps_as("chot-ingest", RSRV_INGEST_PW, &caps, err, sizeof(err));
+	cr_assert_eq(rc, 0, "the shipped chot-ingest passes the check: %d %s", rc, err);
+	cr_assert(caps.chot_append, "CHOT.APPEND found: %s", caps.why);
+	setuser(nochot, sizeof(nochot) / sizeof(nochot[0]));
+	rc = check_caps_as("chot-nochot", "pw3", &caps, err, sizeof(err));
+	cr_assert_eq(rc, 0, "no +chot.append is no reason to refuse: %d %s", rc, err);
+	cr_assert(!caps.chot_append, "an ACL without +chot.append: APPEND + EXPIREAT");
+	cr_assert(strstr(caps.why, "NOPERM") != NULL, "why names the refusal: %s", caps.why);
+	cr_assert_eq(probe_keys(), 0, "the probes left a key behind");
+}
+
+static void
+setup_no_module(void)
+{
+	srv.no_module = true;
+	setup();
+}
+
+Test(redis_acl, start_check_without_the_module, .init = setup_no_module, .fini = teardown)
+{
+	struct dp_store_caps caps;
+	char err[512];
+	int rc;
+
+	rc = check_caps_as("chot-ingest", RSRV_INGEST_PW, &caps, err, sizeof(err));
+	cr_assert_eq(rc, 0, "the check passes without the module: %d %s", rc, err);
+	cr_assert(!caps.chot_append, "no module: APPEND + EXPIREAT");
+	cr_assert(strstr(caps.why, "unknown command") != NULL, "why says so: %s", caps.why);
+	cr_assert_eq(probe_keys(), 0, "the probes left a key behind");
 }

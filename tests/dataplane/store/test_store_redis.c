@@ -25,6 +25,9 @@
 #define RETENTION_DAYS 14
 
 static struct rsrv srv;
+/* The store writes with CHOT.APPEND (dp_store_conf chot_append): the
+ * store_redis_chot tests, set by their .init (one process a test). */
+static bool chot_mode;
 static const uint8_t vkey[32] = { 7, 7, 7 };
 
 struct gen_event {
@@ -111,6 +114,7 @@ make_store(const char *user, const char *pw, unsigned max_pending, struct tally 
 	struct dp_store_conf conf = {
 		.pipeline = 64, .flush_us = 200, .retention_days = RETENTION_DAYS,
 		.max_pending_events = max_pending, .vault_key = vkey,
+		.chot_append = chot_mode,
 	};
 	static char url[256];
 	struct dp_store *s;
@@ -172,20 +176,28 @@ int_reply(redisContext *c, const char *fmt, ...)
 	return v;
 }
 
-/* How many EXPIREATs Redis has run (INFO commandstats). */
+/* How many times Redis has run a command (INFO commandstats). */
 static long long
-expireat_calls(redisContext *c)
+command_calls(redisContext *c, const char *name)
 {
 	redisReply *r = redisCommand(c, "INFO commandstats");
+	char field[64];
 	const char *p;
 	long long v = 0;
 
 	cr_assert(r != NULL && r->type == REDIS_REPLY_STRING, "INFO commandstats");
-	p = strstr(r->str, "cmdstat_expireat:calls=");
+	snprintf(field, sizeof(field), "cmdstat_%s:calls=", name);
+	p = strstr(r->str, field);
 	if (p != NULL)
-		v = atoll(p + strlen("cmdstat_expireat:calls="));
+		v = atoll(p + strlen(field));
 	freeReplyObject(r);
 	return v;
+}
+
+static long long
+expireat_calls(redisContext *c)
+{
+	return command_calls(c, "expireat");
 }
 
 /* A key's value (GET): its records, raw; NULL if the key is missing. */
@@ -312,6 +324,21 @@ setup_fsync_always(void)
 }
 
 static void
+setup_chot(void)
+{
+	chot_mode = true;
+	setup();
+}
+
+/* The restart replays CHOT.APPENDs from the AOF: the module loads first. */
+static void
+setup_fsync_always_chot(void)
+{
+	chot_mode = true;
+	setup_fsync_always();
+}
+
+static void
 teardown(void)
 {
 	rsrv_cleanup(&srv);
@@ -334,7 +361,8 @@ assert_each_once(const struct tally *t, unsigned from, unsigned to)
 	cr_assert_eq(t->failed, 0, "no batch may complete with an error status");
 }
 
-Test(store_redis, write_then_replay_is_idempotent, .init = setup, .fini = teardown, .timeout = 60)
+static void
+write_then_replay_is_idempotent(void)
 {
 	const unsigned n = 150 * WIRE_MAX_EVENTS;
 	struct gen_event *g = gen_simple(n, 500, 40);
@@ -367,6 +395,16 @@ Test(store_redis, write_then_replay_is_idempotent, .init = setup, .fini = teardo
 	cr_assert_eq(st.resent, 0, "nothing resent");
 	cr_assert_eq(pmembers, n, "one presence record per event: %lld vs %u", pmembers, n);
 	dbsize = int_reply(c, "DBSIZE");
+	/* One mode or the other, never a mix; with CHOT.APPEND no EXPIREAT. */
+	if (chot_mode) {
+		cr_assert_eq(expireat_calls(c), 0, "CHOT.APPEND carries the expiry");
+		cr_assert_geq(command_calls(c, "chot.append"), dbsize - 500, "a CHOT.APPEND a key");
+		cr_assert_eq(command_calls(c, "append"), 0, "no APPEND with CHOT.APPEND");
+	} else {
+		cr_assert_eq(command_calls(c, "chot.append"), 0, "no CHOT.APPEND unless told");
+		cr_assert_geq(expireat_calls(c), dbsize - 500, "an EXPIREAT a key");
+	}
+	cr_assert(st.chot_append == chot_mode, "the stats say which mode");
 
 	/* Replay: same batches, new cookies.  The records are appended again
 	 * (exact duplicates); what a reader sees may not change. */
@@ -384,8 +422,19 @@ Test(store_redis, write_then_replay_is_idempotent, .init = setup, .fini = teardo
 	free(t.done);
 }
 
-Test(store_redis, sigkill_and_restart_loses_nothing, .init = setup_fsync_always,
-     .fini = teardown, .timeout = 90)
+Test(store_redis, write_then_replay_is_idempotent, .init = setup, .fini = teardown, .timeout = 60)
+{
+	write_then_replay_is_idempotent();
+}
+
+Test(store_redis_chot, write_then_replay_is_idempotent, .init = setup_chot,
+     .fini = teardown, .timeout = 60)
+{
+	write_then_replay_is_idempotent();
+}
+
+static void
+sigkill_and_restart_loses_nothing(void)
 {
 	const unsigned n = 300 * WIRE_MAX_EVENTS;
 	struct gen_event *g = gen_simple(n, 2000, 40);
@@ -442,6 +491,18 @@ Test(store_redis, sigkill_and_restart_loses_nothing, .init = setup_fsync_always,
 	free(t.done);
 }
 
+Test(store_redis, sigkill_and_restart_loses_nothing, .init = setup_fsync_always,
+     .fini = teardown, .timeout = 90)
+{
+	sigkill_and_restart_loses_nothing();
+}
+
+Test(store_redis_chot, sigkill_and_restart_loses_nothing, .init = setup_fsync_always_chot,
+     .fini = teardown, .timeout = 90)
+{
+	sigkill_and_restart_loses_nothing();
+}
+
 /*
  * The expiry memo (coalesce.h) sends each key's EXPIREAT once per
  * connection.  If Redis restarts having lost the keys (no AOF left), the
@@ -489,6 +550,39 @@ Test(store_redis, keys_lost_in_a_restart_get_their_expiry_again, .init = setup,
 	c = rsrv_login(&srv, "chot-admin", RSRV_ADMIN_PW);
 	cr_assert_not_null(c);
 	verify(c, g, n);                 /* every key's EXPIRETIME is the layout's */
+	redisFree(c);
+	dp_store_destroy(s);
+	free(g);
+	free(t.done);
+}
+
+/* With CHOT.APPEND every write carries its key's expiry: keys lost in a
+ * restart get it back with the next write, and no EXPIREAT is ever sent. */
+Test(store_redis_chot, keys_lost_in_a_restart_get_their_expiry_again, .init = setup_chot,
+     .fini = teardown, .timeout = 60)
+{
+	const unsigned n = 40 * WIRE_MAX_EVENTS;
+	struct gen_event *g = gen_simple(n, 300, 20);
+	struct tally t;
+	struct dp_store *s;
+	redisContext *c;
+	unsigned nb;
+	char cmd[600];
+
+	tally_init(&t, 1000);
+	s = make_store("chot-ingest", RSRV_INGEST_PW, 1 << 16, &t);
+	nb = submit_all(s, g, n, 0);
+	cr_assert(run_until(s, &t, nb, 20000), "first pass completes");
+	rsrv_kill(&srv, SIGKILL);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/appendonlydir'", srv.dir);
+	cr_assert_eq(system(cmd), 0);
+	cr_assert_eq(rsrv_restart(&srv), 0, "redis-server restarts empty");
+	nb += submit_all(s, g, n, 100);
+	cr_assert(run_until(s, &t, nb, 30000), "second pass completes after the restart");
+	c = rsrv_login(&srv, "chot-admin", RSRV_ADMIN_PW);
+	cr_assert_not_null(c);
+	verify(c, g, n);                 /* every key's EXPIRETIME is the layout's */
+	cr_assert_eq(expireat_calls(c), 0, "no EXPIREAT: the expiry came with the records");
 	redisFree(c);
 	dp_store_destroy(s);
 	free(g);
@@ -550,7 +644,8 @@ Test(store_redis, wrong_password_never_acks, .init = setup, .fini = teardown, .t
  * 40 sites over 12 hours (about 200 presence entries per site-hour), one
  * vault entry per subject.  Prints the figure; asserts only a loose bound.
  */
-Test(store_redis, memory_per_event, .init = setup, .fini = teardown, .timeout = 90)
+static void
+memory_per_event(void)
 {
 	const unsigned n = 100000;
 	struct gen_event *g = calloc(n, sizeof(*g));
@@ -606,13 +701,24 @@ Test(store_redis, memory_per_event, .init = setup, .fini = teardown, .timeout = 
 	free(t.done);
 }
 
+Test(store_redis, memory_per_event, .init = setup, .fini = teardown, .timeout = 90)
+{
+	memory_per_event();
+}
+
+Test(store_redis_chot, memory_per_event, .init = setup_chot, .fini = teardown, .timeout = 90)
+{
+	memory_per_event();
+}
+
 /*
  * Redis full (maxmemory reached, noeviction): APPEND fails with OOM while
  * EXPIREAT on the missing key succeeds.  Nothing may complete, and once
  * memory is available again every key must exist WITH its expiry (an APPEND
  * retried after its EXPIREAT would leave a key that never expires).
  */
-Test(store_redis, oom_error_retried_in_order, .init = setup, .fini = teardown, .timeout = 60)
+static void
+oom_error_retried_in_order(void)
 {
 	const unsigned n = 20 * WIRE_MAX_EVENTS;
 	struct gen_event *g = gen_simple(n, 300, 20);
@@ -646,6 +752,17 @@ Test(store_redis, oom_error_retried_in_order, .init = setup, .fini = teardown, .
 	dp_store_destroy(s);
 	free(g);
 	free(t.done);
+}
+
+Test(store_redis, oom_error_retried_in_order, .init = setup, .fini = teardown, .timeout = 60)
+{
+	oom_error_retried_in_order();
+}
+
+Test(store_redis_chot, oom_error_retried_in_order, .init = setup_chot,
+     .fini = teardown, .timeout = 60)
+{
+	oom_error_retried_in_order();
 }
 
 static char sock_path[108];
