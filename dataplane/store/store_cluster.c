@@ -485,6 +485,7 @@ store_cluster_create(const struct dp_store_conf *conf, const struct redis_url *u
 		k->base.ops->destroy(&k->base);
 		return NULL;
 	}
+	coalesce_set_alerts_max(k->co, conf->alerts_max);
 	coalesce_set_chot_append(k->co, conf->chot_append);
 	k->hooks = (struct cl_shard_hooks){ .chunk_done = hook_chunk_done,
 					    .redirect = hook_redirect, .lost = hook_lost,
