@@ -429,9 +429,10 @@ Test(coalesce, chot_append_exact_resp)
 	struct resp_out out = { 0 }, rep = { 0 };
 	struct cmd c[64];
 	struct ev e[3];
-	uint8_t recs[2 * LAYOUT_SITE_RECORD_LEN];
+	uint8_t recs[2 * LAYOUT_SUBJECT_RECORD_LEN + LAYOUT_VAULT_UNIT_MAX];
+	uint8_t sealed[VAULT_MAX_SEALED], unit[LAYOUT_VAULT_UNIT_MAX];
 	char key[LAYOUT_KEY_MAX], want[1024], ts[24];
-	size_t off = 0, wl;
+	size_t off = 0, wl, sl, ul, rl;
 	unsigned n, sum = 0;
 	int hl;
 
@@ -447,23 +448,28 @@ Test(coalesce, chot_append_exact_resp)
 		cr_assert_eq(coalesce_flush(co, &out, &rep), 0);
 		cr_assert_eq(rep.ncmds, 0, "round %u: nothing for the repair buffer", round);
 		n = parse_all(&out, c, 64);
-		/* s:1, p:7, s:2, then the vault SET, then the alert */
-		cr_assert_eq(n, 5, "round %u: got %u commands", round, n);
+		/* s:1 (its vault unit inside), p:7, s:2, then the alert */
+		cr_assert_eq(n, 4, "round %u: got %u commands", round, n);
 		for (unsigned i = 0; i < 3; i++)
 			cr_assert(is(&c[i], 0, "CHOT.APPEND") && c[i].argc == 4,
 				  "round %u: command %u is a CHOT.APPEND", round, i);
-		cr_assert(is(&c[3], 0, "SET") && is(&c[4], 0, "XADD"));
+		cr_assert(is(&c[3], 0, "XADD"));
 	}
-	/* Byte for byte, the first key's command. */
+	/* Byte for byte, the first key's command: a record, the vault unit of
+	 * the event that carried the hint right after it, the next record. */
 	layout_subject_key(key, e[0].se.pid, layout_week(TS0));
+	sl = vault_seal(sealed, vkey, e[0].se.pid, 1, e[0].ev.subject, 12);
+	ul = layout_vault_unit(unit, sealed, sl);
 	layout_subject_member(recs, 7, TS0 + 1000, 1);
-	layout_subject_member(recs + LAYOUT_SUBJECT_RECORD_LEN, 7, TS0 + 2000, 1);
+	memcpy(recs + LAYOUT_SUBJECT_RECORD_LEN, unit, ul);
+	layout_subject_member(recs + LAYOUT_SUBJECT_RECORD_LEN + ul, 7, TS0 + 2000, 1);
+	rl = 2 * LAYOUT_SUBJECT_RECORD_LEN + ul;
 	snprintf(ts, sizeof(ts), "%llu",
 		 (unsigned long long)layout_week_expire_at(layout_week(TS0), 21));
-	hl = sprintf(want, "*4\r\n$11\r\nCHOT.APPEND\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n$%d\r\n",
-		     strlen(key), key, strlen(ts), ts, 2 * LAYOUT_SUBJECT_RECORD_LEN);
-	memcpy(want + hl, recs, 2 * LAYOUT_SUBJECT_RECORD_LEN);
-	wl = (size_t)hl + 2 * LAYOUT_SUBJECT_RECORD_LEN;
+	hl = sprintf(want, "*4\r\n$11\r\nCHOT.APPEND\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n$%zu\r\n",
+		     strlen(key), key, strlen(ts), ts, rl);
+	memcpy(want + hl, recs, rl);
+	wl = (size_t)hl + rl;
 	memcpy(want + wl, "\r\n", 2);
 	wl += 2;
 	cr_assert_eq(out.cmd_len[0], wl, "%u bytes, want %zu", out.cmd_len[0], wl);
