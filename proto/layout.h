@@ -70,7 +70,12 @@
  * its payload is skipped by its length and never read as records.  A unit
  * appended again (a resent generation, a restarted chotd whose memo is
  * empty, a memo slot collision) is the same bytes, since sealing is
- * deterministic: readers take the first and ignore the rest.
+ * deterministic: readers take the first and ignore the rest.  CHOT.APPEND
+ * does not store it again: it leaves a unit out of an append to a week key
+ * that exists (the append that created the key carried one: it came from a
+ * miss of the memo).  The memo is a cache (ingest.h), and at 1 M citizens it
+ * forgot most subjects within a week: with plain APPEND each miss leaves
+ * one more copy (~600 bytes a week key on the full province).
  * layout_subject_split() is the one parser: it takes the unit out and
  * compacts the event records, which then go through layout_records_unique()
  * as before; a unit is never counted as an event nor as a duplicate.  A

@@ -42,6 +42,7 @@
 #include <redismodule.h>
 
 #include "chot_append.h"
+#include "layout.h"
 
 /*
  * Values up to this length are reallocated exact at every append: the
@@ -151,6 +152,38 @@ append_grow(RedisModuleKey *key, size_t old, size_t n)
 	return RedisModule_StringDMA(key, &len, REDISMODULE_WRITE);
 }
 
+/*
+ * The records to append to an existing week key: the vault unit left out
+ * (proto/layout.h).  chotd sends a subject's unit with its first records of
+ * the week that it sees, and a worker's memo of those is a cache: at a
+ * million subjects it forgot most, so the unit went out again and again and
+ * each copy stayed, ~600 bytes a week key at 1 M citizens x 14 days.  The key
+ * got its unit when it was created (the first append of a week key comes
+ * from a miss, so it carries one), so a unit for a key that exists is left
+ * out here.  Returns the bytes to append (recs itself, or *tmp, which the
+ * caller frees), or NULL with *n unchanged when recs is not a valid value.
+ */
+static const char *
+append_drop_unit(const char *key, size_t keylen, const char *recs, size_t *n, char **tmp)
+{
+	long m;
+
+	*tmp = NULL;
+	if (keylen < 2 || key[0] != 's' || key[1] != ':' ||
+	    layout_subject_plain((const uint8_t *)recs, *n))
+		return recs;
+	*tmp = RedisModule_Alloc(*n);
+	memcpy(*tmp, recs, *n);
+	m = layout_subject_split((uint8_t *)*tmp, *n, NULL, NULL);
+	if (m < 0) {
+		RedisModule_Free(*tmp);
+		*tmp = NULL;
+		return recs;   /* not ours to judge: appended as sent, readers refuse it */
+	}
+	*n = (size_t)m;
+	return *tmp;
+}
+
 static int
 append_cmd(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
 {
@@ -159,7 +192,7 @@ append_cmd(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
 	long long at_s;
 	mstime_t at_ms;
 	size_t n, old = 0;
-	char *p;
+	char *p, *tmp = NULL;   /* recs without its vault unit (append_drop_unit) */
 	int type;
 
 	if (argc != 4)
@@ -198,15 +231,23 @@ append_cmd(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
 		return RedisModule_ReplyWithError(ctx, "ERR string exceeds maximum allowed size "
 						  "(proto-max-bulk-len)");
 	}
+	if (n > 0 && type == REDISMODULE_KEYTYPE_STRING) {
+		size_t kl;
+		const char *kn = RedisModule_StringPtrLen(argv[1], &kl);
+
+		recs = append_drop_unit(kn, kl, recs, &n, &tmp);
+	}
 	if (n > 0) {
 		p = append_grow(key, old, n);
 		if (p == NULL) {
+			RedisModule_Free(tmp);
 			RedisModule_CloseKey(key);
 			return RedisModule_ReplyWithError(ctx, "ERR chot.append: cannot resize");
 		}
 		memcpy(p + old, recs, n);
 		RedisModule_NotifyKeyspaceEvent(ctx, REDISMODULE_NOTIFY_STRING, "append", argv[1]);
 	}
+	RedisModule_Free(tmp);
 	/* A reallocated key lost its expiry with the old value: set again. */
 	if (RedisModule_GetAbsExpire(key) != at_ms) {
 		RedisModule_SetAbsExpire(key, at_ms);

@@ -15,6 +15,11 @@ made by tools/redis-cluster.sh:
   d. ACL: chot-ingest on s:* and p:* only, chot-operator never;
   e. the AOF: after a SIGKILL and a restart (the AOF replays CHOT.APPEND
      verbatim), the same bytes and the same expiry;
+  g. a week key's vault unit (proto/layout.h) is appended once: kept when
+     the append creates the key, left out when the key exists (chotd's memo
+     is a cache and sends it again; at 1 M citizens most of the time), the
+     records around it kept in order; a presence key's records are never
+     read as units, whatever their byte 4;
   f. cluster: the key spec routes it: the owner runs it, another master
      answers MOVED to the owner; a replica gets the same bytes and expiry
      (replication is verbatim).
@@ -192,6 +197,29 @@ def cluster_checks(ck, srcdir, exp):
             cl.teardown()
 
 
+def unit_checks(ck, a, exp):
+    key = "s:{%s}:w2968" % ("ab" * 16)
+    unit = cp.vault_unit(b"s" * 29)                      # 9 + 36 bytes
+    r1, r2, r3 = (bytes([0, 0, 0, 7, 0, 0, 0, i, 1]) for i in (1, 2, 3))
+    a.call("DEL", key)
+    ck.expect(a.call("CHOT.APPEND", key, exp, r1 + unit) == 9 + len(unit),
+              "a new week key: its unit kept")
+    ck.expect(a.call("CHOT.APPEND", key, exp, r2 + unit + r3) == 27 + len(unit),
+              "an existing week key: the unit sent again left out, its records kept")
+    got = a.call("GET", key)
+    ck.expect(got == r1 + unit + r2 + r3, "the value holds one unit: %r" % got)
+    ck.expect(cp.subject_split(got)[1] == b"s" * 29, "the unit still opens to its value")
+    ck.expect(a.call("CHOT.APPEND", key, exp, unit) == 27 + len(unit),
+              "a unit alone for an existing key appends nothing")
+    pk = "p:{7}:b124676"
+    prec = bytes([1, 2, 3, 4, 0xFF, ord("v"), 0, 29, 0]) + b"x" * 11   # byte 4 0xFF: a pid's
+    a.call("DEL", pk)
+    a.call("CHOT.APPEND", pk, exp, prec)
+    a.call("CHOT.APPEND", pk, exp, prec)
+    ck.expect(a.call("GET", pk) == prec * 2, "presence records are never taken for units")
+    a.call("DEL", key, pk)
+
+
 def main():
     srcdir = sys.argv[1]
     ck = Check()
@@ -203,6 +231,7 @@ def main():
             size_checks(ck, a, exp)
             expiry_checks(ck, a, exp)
             error_checks(ck, a, exp)
+            unit_checks(ck, a, exp)
             a.close()
             acl_checks(ck, r, exp)
             aof_checks(ck, r, exp)
