@@ -319,14 +319,10 @@ put_expireat(char *p, const struct kgroup *g)
  * + "$<20 digits>\r\n" + "\r\n", less the key */
 #define CHOT_APPEND_HEAD_MAX (22 + 8 + 30 + 25)
 
-/* CHOT.APPEND key <expire_at> <the group's records back to back> (layout.h) */
+/* The group's records back to back, as one bulk string (layout.h). */
 static char *
-put_chot_append(char *p, const struct coalesce *co, const struct kgroup *g)
+put_records(char *p, const struct coalesce *co, const struct kgroup *g)
 {
-	p = resp_put_head(p, '*', 4);
-	p = resp_put_bulk(p, "CHOT.APPEND", 11);
-	p = resp_put_bulk(p, g->key, g->keylen);
-	p = resp_put_bulk_u64(p, g->expire_at);
 	p = resp_put_head(p, '$', (uint64_t)g->n * g->mlen);
 	for (uint32_t m = g->first; m != UINT32_MAX; m = co->members[m].next) {
 		memcpy(p, co->members[m].m, g->mlen);
@@ -335,6 +331,17 @@ put_chot_append(char *p, const struct coalesce *co, const struct kgroup *g)
 	*p++ = '\r';
 	*p++ = '\n';
 	return p;
+}
+
+/* CHOT.APPEND key <expire_at> <records> */
+static char *
+put_chot_append(char *p, const struct coalesce *co, const struct kgroup *g)
+{
+	p = resp_put_head(p, '*', 4);
+	p = resp_put_bulk(p, "CHOT.APPEND", 11);
+	p = resp_put_bulk(p, g->key, g->keylen);
+	p = resp_put_bulk_u64(p, g->expire_at);
+	return put_records(p, co, g);
 }
 
 /* The alerts after the groups' commands (ending at p), then an empty
@@ -409,17 +416,11 @@ coalesce_flush(struct coalesce *co, struct resp_out *out, struct resp_out *repai
 		const struct kgroup *g = &co->groups[i];
 		char *start = p;
 
-		/* APPEND key <the group's records back to back> (layout.h) */
+		/* APPEND key <records> */
 		p = resp_put_head(p, '*', 3);
 		p = resp_put_bulk(p, "APPEND", 6);
 		p = resp_put_bulk(p, g->key, g->keylen);
-		p = resp_put_head(p, '$', (uint64_t)g->n * g->mlen);
-		for (uint32_t m = g->first; m != UINT32_MAX; m = co->members[m].next) {
-			memcpy(p, co->members[m].m, g->mlen);
-			p += g->mlen;
-		}
-		*p++ = '\r';
-		*p++ = '\n';
+		p = put_records(p, co, g);
 		out->cmd_len[out->ncmds++] = (uint32_t)(p - start);
 		if (co->memo != NULL && co->memo[g->hash & co->memo_mask] == g->hash) {
 			start = q;
