@@ -37,60 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "layout.h"
-#include "redis_int.h"
-#include "resp.h"
-
-#define ZS_INFLIGHT 4096            /* a node's keys sent and not yet handed over */
-#define ZS_OUT_CAP  (64 * 1024)     /* command bytes built ahead of the socket */
-#define ZS_KEY_MAX  256
-
-struct zrec {                       /* a held reply, then its payload */
-	uint64_t key;
-	uint32_t flags;
-	uint32_t bytes;
-};
-#define ZR_DONE  1u
-#define ZR_ERROR 2u                 /* the payload is the error text */
-#define ZR_CORRUPT 4u               /* ... of refuse_corrupt() */
-
-struct zstream;
-
-struct zshard {
-	struct zstream *z;
-	struct ctl_conn *c;
-	const size_t *keys;             /* its keys' indices, ascending; NULL: 0..n-1 */
-	size_t nkeys, sent, answered, delivered;
-	struct resp_buf out;
-	size_t out_pos;
-	/* the reply being read */
-	bool direct, bad, is_err, corrupt;
-	char errtxt[200];
-	size_t rec_at;
-	/* held replies: records (already unique), or an error's text */
-	char *q;
-	size_t qlen, qcap, qhead;
-};
-
-struct zstream {
-	struct ctl_redis *r;
-	size_t n, next;                 /* next: the key whose reply is due */
-	size_t rec_len;
-	ctl_key_fn key_fn;
-	ctl_record_fn record_fn;
-	ctl_values_fn values_fn;        /* set: values handed over whole, as stored */
-	ctl_reply_done_fn done_fn;
-	void *ctx;
-	uint8_t *shard_of;              /* NULL: one node */
-	struct zshard *sh;
-	unsigned nsh;
-	uint8_t *tmp;                   /* an in-turn value being sorted */
-	size_t tmpcap;
-	int rc;                         /* first error: the callbacks stop */
-	int fatal;                      /* the stream cannot go on */
-	char *err;
-	size_t errlen;
-};
+#include "redis_stream_int.h"
 
 static size_t
 key_at(const struct zshard *s, size_t j)
@@ -100,8 +47,8 @@ key_at(const struct zshard *s, size_t j)
 
 /* --- held replies --- */
 
-static int
-q_put(struct zshard *s, const void *p, size_t len)
+int
+zs_q_put(struct zshard *s, const void *p, size_t len)
 {
 	if (s->qlen + len > s->qcap) {
 		size_t cap = s->qcap != 0 ? s->qcap : 65536;
@@ -126,7 +73,7 @@ q_begin(struct zshard *s, size_t key)
 	struct zrec h = { .key = key };
 
 	s->rec_at = s->qlen;
-	return q_put(s, &h, sizeof(h));
+	return zs_q_put(s, &h, sizeof(h));
 }
 
 static void
@@ -166,118 +113,11 @@ set_error(struct zstream *z, size_t k, const char *text, bool corrupt)
 	z->rc = -EACCES;
 }
 
-static void
-fatal(struct zstream *z, int rc)
+void
+zs_fatal(struct zstream *z, int rc)
 {
 	if (z->fatal == 0)
 		z->fatal = rc;
-}
-
-/* --- values into records --- */
-
-/* Hand n records at recs to record_fn as key k's, until one fails. */
-static void
-hand_over(struct zstream *z, size_t k, const uint8_t *recs, size_t n)
-{
-	if (z->values_fn != NULL) {
-		if (z->rc == 0 && n > 0)
-			z->rc = z->values_fn(z->ctx, k, recs, n);
-		return;
-	}
-	for (size_t i = 0; i < n && z->rc == 0; i++)
-		z->rc = z->record_fn(z->ctx, k, recs + i * z->rec_len, z->rec_len);
-}
-
-/*
- * Key k's value is not a whole number of records: the reply becomes an
- * error naming the key (reported in its turn), counted once.
- */
-static void
-refuse_corrupt(struct zshard *s, size_t k, size_t len)
-{
-	struct zstream *z = s->z;
-	char key[ZS_KEY_MAX];
-	size_t kl = z->key_fn(z->ctx, k, key, sizeof(key));
-
-	z->r->corrupt_values++;
-	s->is_err = s->corrupt = true;
-	if (len % z->rec_len != 0)
-		snprintf(s->errtxt, sizeof(s->errtxt), "key %.*s holds %zu bytes, not a whole "
-			 "number of %zu-byte records: corrupt, not read", (int)kl, key, len,
-			 z->rec_len);
-	else
-		snprintf(s->errtxt, sizeof(s->errtxt), "key %.*s holds %zu bytes with a malformed "
-			 "vault unit (proto/layout.h): corrupt, not read", (int)kl, key, len);
-}
-
-/*
- * Key k's value, as it arrived: in its turn, straight to record_fn (sorted
- * in the scratch buffer first if need be); else into the queue, sorted
- * there.  A fatal error (out of memory) ends the stream.
- */
-static void
-take_value(struct zshard *s, size_t k, const char *v, size_t len)
-{
-	struct zstream *z = s->z;
-	size_t n = len / z->rec_len;
-	bool units;
-	uint8_t *q;
-	long kept, ev;
-
-	if (len % z->rec_len != 0) {
-		refuse_corrupt(s, k, len);
-		return;
-	}
-	/* A week key may hold its subject's vault unit: taken out, never handed over. */
-	units = z->rec_len == LAYOUT_SUBJECT_RECORD_LEN &&
-		!layout_subject_plain((const uint8_t *)v, len);
-	if (!units && (z->values_fn != NULL ||
-		       layout_records_ascending((const uint8_t *)v, n, z->rec_len))) {
-		if (s->direct)
-			hand_over(z, k, (const uint8_t *)v, n);
-		else if (q_put(s, v, len) != 0)
-			fatal(z, -ENOMEM);
-		return;
-	}
-	if (s->direct) {
-		if (z->rc != 0)
-			return;     /* nobody is listening: skip the sort */
-		if (len > z->tmpcap) {
-			size_t cap = z->tmpcap != 0 ? z->tmpcap : 65536;
-			uint8_t *nt;
-
-			while (cap < len)
-				cap *= 2;
-			nt = realloc(z->tmp, cap);
-			if (nt == NULL) {
-				fatal(z, -ENOMEM);
-				return;
-			}
-			z->tmp = nt;
-			z->tmpcap = cap;
-		}
-		memcpy(z->tmp, v, len);
-		ev = units ? layout_subject_split(z->tmp, len, NULL, NULL) : (long)len;
-		if (ev < 0) {
-			refuse_corrupt(s, k, len);
-			return;
-		}
-		kept = layout_records_unique(z->tmp, (size_t)ev, z->rec_len, &z->r->dup_records);
-		hand_over(z, k, z->tmp, (size_t)kept);
-		return;
-	}
-	if (q_put(s, v, len) != 0) {
-		fatal(z, -ENOMEM);
-		return;
-	}
-	q = (uint8_t *)s->q + s->qlen - len;
-	ev = units ? layout_subject_split(q, len, NULL, NULL) : (long)len;
-	if (ev < 0) {   /* on_end queues the error in place of the value */
-		refuse_corrupt(s, k, len);
-		return;
-	}
-	kept = layout_records_unique(q, (size_t)ev, z->rec_len, &z->r->dup_records);
-	s->qlen -= len - (size_t)kept * z->rec_len;
 }
 
 /* Hand over every held reply that is due. */
@@ -301,7 +141,7 @@ deliver_ready(struct zstream *z)
 			snprintf(text, sizeof(text), "%.*s", (int)h.bytes, p);
 			set_error(z, z->next, text, (h.flags & ZR_CORRUPT) != 0);
 		} else {
-			hand_over(z, z->next, (const uint8_t *)p, h.bytes / z->rec_len);
+			zs_hand_over(z, z->next, (const uint8_t *)p, h.bytes / z->rec_len);
 			if (z->rc == 0 && z->done_fn != NULL)
 				z->rc = z->done_fn(z->ctx, z->next);
 		}
@@ -329,11 +169,11 @@ on_top(void *ctx, enum ctl_top kind, const char *str, size_t len)
 	if (s->is_err)
 		snprintf(s->errtxt, sizeof(s->errtxt), "%.*s", (int)len, str);
 	if (!s->direct && q_begin(s, k) != 0) {
-		fatal(z, -ENOMEM);
+		zs_fatal(z, -ENOMEM);
 		return;
 	}
 	if (kind == CTL_TOP_STRING)
-		take_value(s, k, str, len);
+		zs_take_value(s, k, str, len);
 }
 
 /* An element of an array: a GET never answers with one (on_top marked it bad). */
@@ -422,7 +262,7 @@ on_end(void *ctx)
 		if (got.is_error)
 			snprintf(s->errtxt, sizeof(s->errtxt), "%s", got.err);
 		else if (got.n > 0)     /* a string (nil: no element) */
-			take_value(s, k, got.v[0].p, got.v[0].len);
+			zs_take_value(s, k, got.v[0].p, got.v[0].len);
 		ctl_reply_free(&got);
 		if (z->fatal != 0)
 			return z->fatal;
@@ -439,8 +279,8 @@ on_end(void *ctx)
 	}
 	if (s->is_err) {
 		s->qlen = s->rec_at + sizeof(struct zrec);
-		if (q_put(s, s->errtxt, strlen(s->errtxt)) != 0)
-			fatal(z, -ENOMEM);
+		if (zs_q_put(s, s->errtxt, strlen(s->errtxt)) != 0)
+			zs_fatal(z, -ENOMEM);
 		q_finish(s, ZR_ERROR | (s->corrupt ? ZR_CORRUPT : 0));
 	} else {
 		q_finish(s, 0);
