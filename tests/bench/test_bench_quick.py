@@ -44,8 +44,10 @@ def main():
         # exactly one pass (ingest.exit_after_packets): its counters are the truth's.
         print(f"ingest pass ({res.get('ingest_rx')}): counters differ from the truth")
         return 1
-    if res["e2e_events_dropped"] != 0 or res["e2e_events_stored"] != res["events_stored_expected"]:
-        print(f"e2e stored {res['e2e_events_stored']} (expected {res['events_stored_expected']}), "
+    if res["e2e_events_dropped"] != 0 or res["e2e_events_stored"] != res["events_stored_expected"] \
+            or any(n != res["events_stored_expected"] for n in res["e2e_events_stored_passes"]):
+        print(f"e2e stored {res['e2e_events_stored']}, passes {res['e2e_events_stored_passes']} "
+              f"(expected {res['events_stored_expected']}), "
               f"dropped {res['e2e_events_dropped']}")
         return 1
     if res.get("checkpoint_skipped"):
