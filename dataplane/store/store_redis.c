@@ -1,5 +1,8 @@
 /*
- * The Redis store: the only dataplane file that includes hiredis.h.
+ * The Redis store (one server), in three files over store_redis_int.h:
+ * this one (the store's ops, the sender and the reply reader),
+ * store_redis_gen.c (the FIFO of closed generations) and store_redis_conn.c
+ * (connect, AUTH, and what a broken connection sends again).
  *
  * One hiredis 0.14 context in non-blocking mode, driven entirely from the
  * owning worker's loop through dp_store_poll(): it never sleeps and never
@@ -55,28 +58,20 @@
  * logtype), rate limited per second, never silenced for good.  At shutdown
  * dp_store_abandon completes whatever Redis has not confirmed with
  * -ECANCELED.  Before any of this, chotd's main.c runs store_redis_check
- * (the end of this file): a blocking, data-neutral probe of the
+ * (store_check.c): a blocking, data-neutral probe of the
  * credentials and the ACL, so a configuration that can never work stops
  * chotd at start instead of retrying in silence.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 
-#include <hiredis/hiredis.h>
-
-#include "clock.h"
 #include "coalesce.h"
-#include "layout.h"
-#include "store_impl.h"
+#include "store_redis_int.h"
 
-#define BACKOFF_MIN_US 100000
-#define BACKOFF_MAX_US 2000000
 #define IDLE_READ_US   100000
 #define BUSY_READ_US   20      /* replies due: one read() gathers ~20 us of them */
 #define PIPELINE_DEFAULT 16384 /* redis.pipeline unset (configs/chotd.conf says why) */
@@ -91,344 +86,8 @@
  */
 #define GEN_MIN_EVENTS 64
 #define GEN_MAX_EVENTS 65536
-#define GEN_KEEP_BYTES (256 * 1024) /* a done generation keeps a buffer up to this */
-#define NO_BATCH       UINT32_MAX
 #define MEMO_SLOTS     (1u << 20)  /* expiry memo: 8 MiB a worker */
 
-/* A closed generation: its commands in RESP, its batches in submit order. */
-struct rgen {
-	struct resp_out out;
-	struct resp_out repair; /* EXPIREATs the expiry memo left out (coalesce.h) */
-	uint32_t replied;       /* commands answered OK, from the first */
-	size_t replied_off;     /* byte offset of the first unanswered command */
-	uint32_t events;
-	uint32_t batch_head, batch_tail;
-	bool has_wait;          /* its last command is WAIT (redis.wait_replicas) */
-};
-
-struct rbatch {
-	uint64_t cookie;
-	uint32_t events;
-	uint32_t next;          /* next batch of the same generation, or free list */
-};
-
-struct store_redis {
-	struct dp_store base;
-	struct dp_store_conf conf;
-	struct redis_url url;
-	char user[128], password[256];
-
-	redisContext *c;
-	bool connecting;        /* TCP connect in progress */
-	bool auth_pending;      /* next reply answers AUTH */
-	uint64_t retry_at_us;   /* no (re)connect / sending before this */
-	uint64_t backoff_us;
-	uint64_t now_us;
-	uint64_t last_read_us;  /* idle liveness check: read at most every IDLE_READ_US */
-
-	/* The open generation. */
-	struct coalesce *co;
-	uint32_t open_head, open_tail;   /* its batches */
-	uint64_t open_since_us;
-
-	/* Closed generations: a ring of capacity gcap (power of two) indexed by
-	 * generation number; [ghead, gtail) are waiting or in flight. */
-	struct rgen *gens;
-	uint32_t gcap, ghead, gtail;
-	uint32_t s_gen, s_cmd;           /* send cursor: next command to write */
-	size_t s_off;
-	uint32_t inflight;               /* written, not answered */
-
-	struct rbatch *batches;
-	uint32_t n_batches, free_batch;
-
-	uint64_t events_pending, batches_pending;
-	uint64_t commands_sent, replies_ok, redis_errors, reconnects, wait_short;
-	uint64_t resent;                 /* redis_resent (store.h) */
-	struct resp_out wait;            /* "WAIT N T", when wait_replicas > 0 */
-};
-
-/* One log line naming the server (rate limited by store_log, store.c). */
-static void
-rlog(struct store_redis *r, const char *what, const char *why)
-{
-	char ep[300];
-
-	if (r->url.kind == REDIS_URL_UNIX)
-		store_log(&r->base, DP_STORE_LOG_WARNING, "store %s: %s: %s", r->url.path, what,
-			  why != NULL ? why : "");
-	else
-		store_log(&r->base, DP_STORE_LOG_WARNING, "store %s: %s: %s",
-			  redis_endpoint_format(&r->url.seeds[0], ep, sizeof(ep)), what,
-			  why != NULL ? why : "");
-}
-
-static struct rgen *
-gen_at(struct store_redis *r, uint32_t id)
-{
-	return &r->gens[id & (r->gcap - 1)];
-}
-
-/* Make room for one more closed generation (the ring doubles when full). */
-static int
-gen_room(struct store_redis *r)
-{
-	uint32_t n = r->gtail - r->ghead, ncap = r->gcap * 2;
-	struct rgen *ng;
-
-	if (n < r->gcap)
-		return 0;
-	ng = calloc(ncap, sizeof(*ng));
-	if (ng == NULL)
-		return -ENOMEM;
-	for (uint32_t id = r->ghead; id != r->gtail; id++)
-		ng[id & (ncap - 1)] = *gen_at(r, id);
-	free(r->gens);
-	r->gens = ng;
-	r->gcap = ncap;
-	return 0;
-}
-
-/* Close the open generation: format it and queue it for sending. */
-static int
-gen_close(struct store_redis *r)
-{
-	struct rgen *g;
-
-	if (coalesce_events(r->co) == 0)
-		return 0;
-	if (gen_room(r) != 0)
-		return -ENOMEM;
-	g = gen_at(r, r->gtail);
-	g->out.len = 0;
-	g->out.ncmds = 0;
-	g->repair.len = 0;
-	g->repair.ncmds = 0;
-	g->events = coalesce_events(r->co);
-	if (coalesce_flush(r->co, &g->out, &g->repair) != 0)
-		return -ENOMEM;
-	g->has_wait = r->wait.ncmds != 0 && resp_out_append(&g->out, &r->wait) == 0;
-	g->replied = 0;
-	g->replied_off = 0;
-	g->batch_head = r->open_head;
-	g->batch_tail = r->open_tail;
-	r->open_head = r->open_tail = NO_BATCH;
-	r->gtail++;
-	return 0;
-}
-
-/* Every command of the oldest generation is answered: complete its batches. */
-static void
-gen_done(struct store_redis *r)
-{
-	struct rgen *g = gen_at(r, r->ghead);
-	uint32_t b = g->batch_head;
-
-	r->ghead++;
-	r->events_pending -= g->events;
-	if (g->out.cap > GEN_KEEP_BYTES)
-		resp_out_free(&g->out);
-	if (g->repair.cap > GEN_KEEP_BYTES)
-		resp_out_free(&g->repair);
-	while (b != NO_BATCH) {
-		struct rbatch *rb = &r->batches[b];
-		uint32_t next = rb->next;
-		uint64_t cookie = rb->cookie;
-
-		r->batches_pending--;
-		rb->next = r->free_batch;
-		r->free_batch = b;
-		r->base.done(r->base.ctx, cookie, 0);
-		b = next;
-	}
-}
-
-/*
- * The connection broke: Redis may have restarted and lost keys whose
- * EXPIREAT the memo says went out.  Forget the memo, and queue, after every
- * generation not yet confirmed, the EXPIREATs those generations left out.
- * If that fails (out of memory) the batches must not complete without
- * them: keep the repairs where they are and try again at the next break.
- */
-static void
-queue_repairs(struct store_redis *r)
-{
-	uint32_t end = r->gtail, id;
-	struct rgen *rg;
-
-	coalesce_forget(r->co);
-	for (id = r->ghead; id != end; id++)
-		if (gen_at(r, id)->repair.ncmds != 0)
-			break;
-	if (id == end || gen_room(r) != 0)
-		return;
-	rg = gen_at(r, r->gtail);
-	rg->out.len = 0;
-	rg->out.ncmds = 0;
-	rg->repair.len = 0;
-	rg->repair.ncmds = 0;
-	for (id = r->ghead; id != end; id++)
-		if (resp_out_append(&rg->out, &gen_at(r, id)->repair) != 0)
-			return;
-	for (id = r->ghead; id != end; id++) {
-		gen_at(r, id)->repair.len = 0;
-		gen_at(r, id)->repair.ncmds = 0;
-	}
-	rg->replied = 0;
-	rg->replied_off = 0;
-	rg->events = 0;
-	rg->has_wait = r->wait.ncmds != 0 && resp_out_append(&rg->out, &r->wait) == 0;
-	rg->batch_head = rg->batch_tail = NO_BATCH;
-	r->gtail++;
-}
-
-/*
- * The oldest generation's WAIT did not answer before the connection broke:
- * send all of it again (its records may then be at rest twice: counted in
- * redis_resent).  WAIT counts the replication offset of the client's last
- * write that changed something; on the new connection every APPEND
- * changes the data (it appends again), so the new WAIT covers what the old
- * connection wrote.  The EXPIREATs the expiry memo left out also go in
- * before the WAIT (an EXPIREAT of an existing key always counts as a
- * change too; a generation without repairs has its own EXPIREATs, or only
- * APPENDs, which always count).  Out of memory: the generation is
- * resent as it is.
- */
-static void
-wait_gen_resend(struct store_redis *r, struct rgen *g)
-{
-	struct resp_out n = { 0 }, body;
-
-	g->replied = 0;
-	g->replied_off = 0;
-	if (g->repair.ncmds == 0 || g->out.ncmds == 0)
-		return;
-	body = g->out;
-	body.ncmds--;
-	body.len -= g->out.cmd_len[g->out.ncmds - 1];
-	if (resp_out_append(&n, &body) != 0 || resp_out_append(&n, &g->repair) != 0 ||
-	    resp_out_append(&n, &r->wait) != 0) {
-		resp_out_free(&n);
-		return;
-	}
-	resp_out_free(&g->out);
-	g->out = n;
-	g->repair.len = 0;
-	g->repair.ncmds = 0;
-}
-
-/*
- * Count the events whose APPENDs go out again (redis_resent): the commands
- * in flight, and all of a head generation whose WAIT did not answer
- * (wait_gen_resend).  They may have run already: their records may now be
- * at rest twice.
- */
-static void
-count_resent(struct store_redis *r)
-{
-	uint32_t id = r->ghead, i;
-	const struct rgen *g;
-	size_t off;
-
-	if (r->inflight == 0 || id == r->gtail)
-		return;
-	g = gen_at(r, id);
-	i = g->has_wait ? 0 : g->replied;
-	off = g->has_wait ? 0 : g->replied_off;
-	for (;;) {
-		uint32_t end = id == r->s_gen ? r->s_cmd : g->out.ncmds;
-
-		for (; i < end; off += g->out.cmd_len[i], i++)
-			r->resent += coalesce_cmd_events(g->out.buf + off, g->out.cmd_len[i]);
-		if (id == r->s_gen || ++id == r->gtail)
-			return;
-		g = gen_at(r, id);
-		i = 0;
-		off = 0;
-	}
-}
-
-static void
-disconnect(struct store_redis *r, const char *why)
-{
-	if (r->c != NULL) {
-		rlog(r, "connection lost", why);
-		redisFree(r->c);
-		r->c = NULL;
-		r->redis_errors++;
-	}
-	r->connecting = false;
-	r->auth_pending = false;
-	/* Outcome of what was in flight unknown: send again from the first
-	 * unanswered command. */
-	count_resent(r);
-	r->inflight = 0;
-	/* A generation whose WAIT did not answer has nothing confirmed: all of
-	 * it goes again (WAIT counts the writes of its own connection). */
-	if (r->ghead != r->gtail && gen_at(r, r->ghead)->has_wait)
-		wait_gen_resend(r, gen_at(r, r->ghead));
-	queue_repairs(r);
-	r->s_gen = r->ghead;
-	if (r->ghead != r->gtail) {
-		r->s_cmd = gen_at(r, r->ghead)->replied;
-		r->s_off = gen_at(r, r->ghead)->replied_off;
-	} else {
-		r->s_cmd = 0;
-		r->s_off = 0;
-	}
-	r->retry_at_us = r->now_us + r->backoff_us;
-	r->backoff_us = r->backoff_us * 2 > BACKOFF_MAX_US ? BACKOFF_MAX_US : r->backoff_us * 2;
-}
-
-static void
-start_connect(struct store_redis *r)
-{
-	r->c = r->url.kind == REDIS_URL_UNIX
-		       ? redisConnectUnixNonBlock(r->url.path)
-		       : redisConnectNonBlock(r->url.seeds[0].host, r->url.seeds[0].port);
-	if (r->c == NULL || r->c->err) {
-		rlog(r, "connect", r->c != NULL ? r->c->errstr : "out of memory");
-		if (r->c != NULL) {
-			redisFree(r->c);
-			r->c = NULL;
-		}
-		r->redis_errors++;
-		r->retry_at_us = r->now_us + r->backoff_us;
-		r->backoff_us = r->backoff_us * 2 > BACKOFF_MAX_US ? BACKOFF_MAX_US : r->backoff_us * 2;
-		return;
-	}
-	r->reconnects++;
-	r->connecting = true;
-}
-
-/* Is the non-blocking connect done?  1 yes, 0 not yet, -1 failed. */
-static int
-connect_done(struct store_redis *r)
-{
-	struct pollfd pfd = { .fd = r->c->fd, .events = POLLOUT };
-	int err = 0;
-	socklen_t len = sizeof(err);
-
-	if (poll(&pfd, 1, 0) <= 0)
-		return 0;
-	if (getsockopt(r->c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
-		disconnect(r, strerror(err != 0 ? err : errno));
-		return -1;
-	}
-	return 1;
-}
-
-static void
-send_auth(struct store_redis *r)
-{
-	if (r->user[0] == '\0' && r->password[0] == '\0')
-		return;
-	if (r->user[0] != '\0')
-		redisAppendCommand(r->c, "AUTH %s %s", r->user, r->password);
-	else
-		redisAppendCommand(r->c, "AUTH %s", r->password);
-	r->auth_pending = true;
-}
 
 static void
 read_replies(struct store_redis *r)
@@ -436,14 +95,14 @@ read_replies(struct store_redis *r)
 	void *reply = NULL;
 
 	if (redisBufferRead(r->c) != REDIS_OK) {
-		disconnect(r, r->c->errstr);
+		sr_disconnect(r, r->c->errstr);
 		return;
 	}
 	for (;;) {
 		redisReply *rep;
 
 		if (redisGetReplyFromReader(r->c, &reply) != REDIS_OK) {
-			disconnect(r, r->c->errstr);
+			sr_disconnect(r, r->c->errstr);
 			return;
 		}
 		if (reply == NULL)
@@ -452,9 +111,9 @@ read_replies(struct store_redis *r)
 		if (r->auth_pending) {
 			r->auth_pending = false;
 			if (rep->type == REDIS_REPLY_ERROR) {
-				rlog(r, "AUTH refused", rep->str);
+				sr_log(r, "AUTH refused", rep->str);
 				freeReplyObject(rep);
-				disconnect(r, "authentication failed");
+				sr_disconnect(r, "authentication failed");
 				return;
 			}
 			freeReplyObject(rep);
@@ -462,7 +121,7 @@ read_replies(struct store_redis *r)
 		}
 		if (r->inflight == 0) {  /* a reply we did not ask for */
 			freeReplyObject(rep);
-			disconnect(r, "unexpected reply");
+			sr_disconnect(r, "unexpected reply");
 			return;
 		}
 		if (rep->type == REDIS_REPLY_ERROR) {
@@ -473,13 +132,13 @@ read_replies(struct store_redis *r)
 			 * APPEND retried after its EXPIREAT succeeded (on a missing
 			 * key) would leave a key that never expires.
 			 */
-			rlog(r, "error reply", rep->str);
+			sr_log(r, "error reply", rep->str);
 			freeReplyObject(rep);
-			disconnect(r, "error reply: resending from the failed command");
+			sr_disconnect(r, "error reply: resending from the failed command");
 			return;
 		}
 		{
-			struct rgen *g = gen_at(r, r->ghead);
+			struct rgen *g = sr_gen_at(r, r->ghead);
 
 			if (g->has_wait && g->replied + 1 == g->out.ncmds &&
 			    (rep->type != REDIS_REPLY_INTEGER ||
@@ -500,7 +159,7 @@ read_replies(struct store_redis *r)
 			r->replies_ok++;
 			r->backoff_us = BACKOFF_MIN_US;
 			if (++g->replied == g->out.ncmds)
-				gen_done(r);
+				sr_gen_done(r);
 		}
 	}
 }
@@ -515,7 +174,7 @@ send_more(struct store_redis *r)
 		 * is then simply sent again, the only command in flight. */
 		while (r->inflight < r->conf.pipeline && r->s_gen != r->gtail &&
 		       (r->wait.ncmds == 0 || r->s_gen == r->ghead)) {
-			struct rgen *g = gen_at(r, r->s_gen);
+			struct rgen *g = sr_gen_at(r, r->s_gen);
 			uint32_t k = g->out.ncmds - r->s_cmd;
 			size_t bytes = 0;
 
@@ -526,7 +185,7 @@ send_more(struct store_redis *r)
 			/* One contiguous run of commands, one copy into hiredis. */
 			if (redisAppendFormattedCommand(r->c, g->out.buf + r->s_off, bytes) !=
 			    REDIS_OK) {
-				disconnect(r, r->c->errstr);
+				sr_disconnect(r, r->c->errstr);
 				return;
 			}
 			r->inflight += k;
@@ -542,7 +201,7 @@ send_more(struct store_redis *r)
 	}
 	if (r->c->obuf != NULL && sdslen(r->c->obuf) > 0 &&
 	    redisBufferWrite(r->c, &done) != REDIS_OK)
-		disconnect(r, r->c->errstr);
+		sr_disconnect(r, r->c->errstr);
 }
 
 static void
@@ -554,21 +213,21 @@ redis_poll(struct dp_store *s, uint64_t now_us)
 	if (r->c == NULL) {
 		if (now_us < r->retry_at_us)
 			return;
-		start_connect(r);
+		sr_start_connect(r);
 		if (r->c == NULL)
 			return;
 	}
 	if (r->connecting) {
-		if (connect_done(r) != 1)
+		if (sr_connect_done(r) != 1)
 			return;
 		r->connecting = false;
-		send_auth(r);
+		sr_send_auth(r);
 	}
 	/* Close the open generation once everything before it is written and
 	 * either the pipe is idle or it has waited flush_us. */
 	if (coalesce_events(r->co) > 0 && r->s_gen == r->gtail &&
 	    (r->inflight == 0 || now_us - r->open_since_us >= r->conf.flush_us))
-		gen_close(r);
+		sr_gen_close(r);
 	send_more(r);
 	/* Read when replies are due, but not on every loop turn: a read() that
 	 * finds nothing costs a syscall, and the profile of a loaded run was
@@ -620,7 +279,7 @@ redis_submit(struct dp_store *s, uint64_t cookie, const struct dp_store_event *e
 		return -EINVAL;
 	if (r->events_pending + n > r->conf.max_pending_events || r->free_batch == NO_BATCH)
 		return -ENOBUFS;
-	if (!coalesce_room(r->co, n) && gen_close(r) != 0)
+	if (!coalesce_room(r->co, n) && sr_gen_close(r) != 0)
 		return -ENOBUFS;
 	if (coalesce_add(r->co, evs, n) != 0)
 		return -ENOBUFS;
@@ -683,10 +342,10 @@ redis_abandon(struct dp_store *s)
 
 	/* The open generation joins the FIFO, so completions stay in submit
 	 * order; if that fails (out of memory) its batches go last anyway. */
-	(void)gen_close(r);
+	(void)sr_gen_close(r);
 	for (id = r->ghead; id != r->gtail; id++) {
-		abandon_batches(r, gen_at(r, id)->batch_head);
-		gen_at(r, id)->batch_head = gen_at(r, id)->batch_tail = NO_BATCH;
+		abandon_batches(r, sr_gen_at(r, id)->batch_head);
+		sr_gen_at(r, id)->batch_head = sr_gen_at(r, id)->batch_tail = NO_BATCH;
 	}
 	abandon_batches(r, r->open_head);
 	r->open_head = r->open_tail = NO_BATCH;
