@@ -60,8 +60,14 @@
  * that generation's records for the key, on the same 9-byte grid, so every
  * APPEND is still whole records:
  *
- *   header   0 0 0 0 || 0xFF || 'v' || payload length BE16 || 0   (9 bytes)
- *   payload  the sealed value, zero-padded to a multiple of 9 bytes
+ *   header   sealed[0..3] || 0xFF || 'v' || len || sealed[4..5]   (9 bytes)
+ *   payload  sealed[6..len), zero-padded to a multiple of 9 bytes
+ *
+ * (len, one byte, is the sealed length, 17 to 49.)  The header carries 6 of
+ * the sealed bytes rather than zeros: a 12-digit CCCD seals to 29 bytes,
+ * 9 + 23 padded to 27 = 36 bytes a unit, where a header of zeros and the
+ * whole value padded (9 + 29 padded to 36) took 45: 9 bytes a week key,
+ * ~1.3 bytes an event on the quick province (~6.9 events a key).
  *
  * Byte 4 of an event record is the top byte of ms_of_week < 604,800,000 <
  * 0x24100000, so it is at most 0x24: a record whose byte 4 is 0xFF is a
@@ -81,12 +87,15 @@
  * as before; a unit is never counted as an event nor as a duplicate.  A
  * header whose kind, length, reserved or padding bytes are not the above, or
  * a unit running past the value's end, makes the value corrupt (-EINVAL).
+ * A unit written by an older chotd (header 0 0 0 0 0xFF 'v' len BE16 0)
+ * reads as length 0 (its byte 6, the BE16's high byte): corrupt, refused,
+ * never misread.
  *
  * Why not a `vault` key (DESIGN §4 has one, written once per subject and
  * day): a key costs its name, dict and expiry entries (~60 bytes) on top of
  * its value (~150 bytes as a separate SET v:{pid}), and a subject's key per
- * week already exists; inside it the unit costs 27 to 63 bytes (45 for a
- * 12-digit CCCD), about a fifth, and no command of its own (it rides the append).  The entry lives exactly
+ * week already exists; inside it the unit costs 27 to 54 bytes (36 for a
+ * 12-digit CCCD), and no command of its own (it rides the append).  The entry lives exactly
  * as long as the records that need it: it expires with its week key, each
  * week key of a subject carries one, and no late scan can cut a separate
  * entry's expiry short.  Revealing a subject reads its week keys newest
@@ -157,8 +166,10 @@ int layout_site_member_decode(const uint8_t *m, size_t len, uint32_t block,
 #define LAYOUT_UNIT_VAULT    'v'     /* byte 5: the unit's kind */
 #define LAYOUT_VAULT_MIN     17      /* sealed lengths (vault.h): 1 + subject + 16 */
 #define LAYOUT_VAULT_MAX     49
+#define LAYOUT_UNIT_HEAD_PAYLOAD 6  /* sealed bytes in the header: 0-3 and 7-8 */
 #define LAYOUT_VAULT_UNIT_MAX                                                             \
-	(LAYOUT_SUBJECT_RECORD_LEN + (LAYOUT_VAULT_MAX + LAYOUT_SUBJECT_RECORD_LEN - 1) /    \
+	(LAYOUT_SUBJECT_RECORD_LEN +                                                      \
+	 (LAYOUT_VAULT_MAX - LAYOUT_UNIT_HEAD_PAYLOAD + LAYOUT_SUBJECT_RECORD_LEN - 1) /  \
 	 LAYOUT_SUBJECT_RECORD_LEN * LAYOUT_SUBJECT_RECORD_LEN)
 
 /*

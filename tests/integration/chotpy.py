@@ -525,14 +525,14 @@ VAULT_MIN, VAULT_MAX = 17, 49
 
 def vault_unit(sealed):
     """The vault unit of proto/layout.h carrying a sealed value: a header
-    record 0 0 0 0 0xFF 'v' len BE16 0, then the value zero-padded to whole
-    9-byte records.  What chotd appends to a subject's week key."""
+    record sealed[0:4] 0xFF 'v' len sealed[4:6], then sealed[6:] zero-padded
+    to whole 9-byte records.  What chotd appends to a subject's week key."""
     if not VAULT_MIN <= len(sealed) <= VAULT_MAX:
         raise ValueError("a sealed vault value is %d..%d bytes, not %d"
                          % (VAULT_MIN, VAULT_MAX, len(sealed)))
-    pad = -len(sealed) % 9
-    return bytes([0, 0, 0, 0, UNIT_MARK, UNIT_VAULT]) + len(sealed).to_bytes(2, "big") + b"\0" \
-        + sealed + bytes(pad)
+    body = sealed[6:]
+    return sealed[:4] + bytes([UNIT_MARK, UNIT_VAULT, len(sealed)]) + sealed[4:6] \
+        + body + bytes(-len(body) % 9)
 
 
 def subject_split(value, key=b"?"):
@@ -549,14 +549,15 @@ def subject_split(value, key=b"?"):
             recs.append(r)
             i += 9
             continue
-        n = int.from_bytes(r[6:8], "big")
-        body = value[i + 9:i + 9 + n + (-n % 9)]
-        if (r[:4] != bytes(4) or r[5] != UNIT_VAULT or r[8] != 0 or
-                not VAULT_MIN <= n <= VAULT_MAX or len(body) != n + (-n % 9) or
-                any(body[n:])):
+        n = r[6]
+        if r[5] != UNIT_VAULT or not VAULT_MIN <= n <= VAULT_MAX:
+            raise AssertionError("%r: a malformed vault unit at byte %d" % (key, i))
+        b = n - 6
+        body = value[i + 9:i + 9 + b + (-b % 9)]
+        if len(body) != b + (-b % 9) or any(body[b:]):
             raise AssertionError("%r: a malformed vault unit at byte %d" % (key, i))
         if vault is None:
-            vault = body[:n]
+            vault = r[:4] + r[7:9] + body[:b]
         i += 9 + len(body)
     return b"".join(recs), vault
 

@@ -204,7 +204,7 @@ Test(layout, subject_split_takes_the_vault_unit_out)
 	vec_bytes(pid, PID_LEN, 0x60);
 	sl = vault_seal(sealed, key, pid, 1, "001203004567", 12);
 	ul = layout_vault_unit(unit, sealed, sl);
-	cr_assert_eq(ul, 9 + 36, "header and 29 bytes padded to 36");
+	cr_assert_eq(ul, 9 + 27, "header with 6 sealed bytes, 23 more padded to 27");
 	cr_assert_eq(unit[4], 0xff, "byte 4 of the header: impossible in an event record");
 	cr_assert_eq(layout_vault_unit(unit, sealed, 16), 0, "too short for a sealed value");
 	cr_assert_eq(layout_vault_unit(unit, sealed, LAYOUT_VAULT_MAX + 1), 0);
@@ -251,10 +251,10 @@ Test(layout, subject_split_takes_the_vault_unit_out)
 	cr_assert_eq(layout_subject_split(val, 9 + ul - 9, got, &gl), -EINVAL, "unit cut short");
 	cr_assert_eq(layout_subject_count(val, 9 + ul - 9), -EINVAL);
 	static const struct { int at; uint8_t v; const char *what; } bad[] = {
-		{ 6, 0x01, "length 256+: impossible" }, { 7, 16, "length 16: too short" },
-		{ 7, 50, "length 50: too long" }, { 5, 'x', "unknown kind" },
-		{ 0, 1, "reserved byte" }, { 8, 1, "reserved byte" },
-		{ 9 + 35, 1, "padding not zero" },
+		{ 6, 0, "length 0: an older chotd's unit (length BE16)" },
+		{ 6, 16, "length 16: too short" }, { 6, 50, "length 50: too long" },
+		{ 6, 0xff, "length 255: too long" }, { 5, 'x', "unknown kind" },
+		{ 5, 0, "no kind" }, { 9 + 26, 1, "padding not zero" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memcpy(val, unit, ul);
@@ -267,7 +267,70 @@ Test(layout, subject_split_takes_the_vault_unit_out)
 	/* The largest sealed value: 49 bytes, 6 records of payload. */
 	sl = vault_seal(sealed, key, pid, 4, "B1234567B1234567B1234567B1234567", 32);
 	cr_assert_eq(layout_vault_unit(unit, sealed, sl), LAYOUT_VAULT_UNIT_MAX);
-	cr_assert_eq(LAYOUT_VAULT_UNIT_MAX, 63);
+	cr_assert_eq(LAYOUT_VAULT_UNIT_MAX, 54, "9 + 43 padded to 45");
+}
+
+/* Every sealed length round-trips, alone and among records; its header bytes are sealed bytes. */
+Test(layout, vault_unit_every_length)
+{
+	uint8_t sealed[LAYOUT_VAULT_MAX + 1], unit[LAYOUT_VAULT_UNIT_MAX], got[LAYOUT_VAULT_MAX];
+	uint8_t val[2 * 9 + LAYOUT_VAULT_UNIT_MAX + 9], rec[2][9];
+	size_t gl;
+
+	layout_subject_member(rec[0], 0x01020304, 5000, 1);
+	layout_subject_member(rec[1], 0xffffffff, LAYOUT_WEEK_MS - 1, 0);
+	for (size_t sl = LAYOUT_VAULT_MIN; sl <= LAYOUT_VAULT_MAX; sl++) {
+		size_t ul, body = sl - LAYOUT_UNIT_HEAD_PAYLOAD, len = 0;
+
+		for (size_t i = 0; i < sl; i++)
+			sealed[i] = (uint8_t)(0xa0 + i);   /* nonzero everywhere */
+		ul = layout_vault_unit(unit, sealed, sl);
+		cr_assert_eq(ul, 9 + (body + 8) / 9 * 9, "length %zu", sl);
+		cr_assert_eq(ul % 9, 0);
+		cr_assert_leq(ul, LAYOUT_VAULT_UNIT_MAX);
+		cr_assert_eq(memcmp(unit, sealed, 4), 0, "header bytes 0-3: sealed[0..3]");
+		cr_assert_eq(unit[4], LAYOUT_UNIT_MARK);
+		cr_assert_eq(unit[5], LAYOUT_UNIT_VAULT);
+		cr_assert_eq(unit[6], sl);
+		cr_assert_eq(memcmp(unit + 7, sealed + 4, 2), 0, "header bytes 7-8: sealed[4..5]");
+		for (size_t i = 9 + body; i < ul; i++)
+			cr_assert_eq(unit[i], 0, "padding at %zu", i);
+
+		gl = 0;
+		memcpy(val, unit, ul);
+		cr_assert_eq(layout_subject_split(val, ul, got, &gl), 0, "a unit alone, length %zu", sl);
+		cr_assert_eq(gl, sl);
+		cr_assert_eq(memcmp(got, sealed, sl), 0, "length %zu comes out whole", sl);
+
+		/* record, unit, record, unit again: two events, the first unit's value */
+		memcpy(val + len, rec[0], 9), len += 9;
+		memcpy(val + len, unit, ul), len += ul;
+		memcpy(val + len, rec[1], 9), len += 9;
+		cr_assert_eq(layout_subject_count(val, len), 2);
+		memset(got, 0, sizeof(got));
+		cr_assert_eq(layout_subject_split(val, len, got, &gl), 18);
+		cr_assert_eq(gl, sl);
+		cr_assert_eq(memcmp(got, sealed, sl), 0);
+		cr_assert_eq(memcmp(val, rec[0], 9), 0);
+		cr_assert_eq(memcmp(val + 9, rec[1], 9), 0);
+
+		/* truncated: every cut inside the unit, on the grid, is refused */
+		for (size_t cut = 9; cut < ul; cut += 9) {
+			memcpy(val, unit, ul);
+			cr_assert_eq(layout_subject_split(val, cut, got, &gl), -EINVAL,
+				     "length %zu cut at %zu", sl, cut);
+			cr_assert_eq(layout_subject_count(val, cut), -EINVAL);
+		}
+		/* the last padding byte, when there is padding, must be zero */
+		if (ul > 9 + body) {
+			memcpy(val, unit, ul);
+			val[ul - 1] = 1;
+			cr_assert_eq(layout_subject_split(val, ul, got, &gl), -EINVAL);
+			cr_assert_eq(layout_subject_count(val, ul), -EINVAL);
+		}
+	}
+	cr_assert_eq(layout_vault_unit(unit, sealed, LAYOUT_VAULT_MIN - 1), 0);
+	cr_assert_eq(layout_vault_unit(unit, sealed, LAYOUT_VAULT_MAX + 1), 0);
 }
 
 /* proto/clock.h: the cycle-counter clock follows the counter from its anchor. */
