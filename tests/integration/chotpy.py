@@ -519,6 +519,28 @@ HOUR_MS = 3600000
 BLOCK_MS = 4 * HOUR_MS
 
 
+def subject_key(pid, week):
+    """A subject's week key (proto/layout.h, layout_subject_key): b"s:{" +
+    the 16 raw pid bytes + b"}" + week BE16, 22 bytes (binary: any byte of
+    the pid may be '{', '}' or NUL).  pid: 32 hex or 16 bytes."""
+    pid = bytes.fromhex(pid) if isinstance(pid, str) else bytes(pid)
+    assert len(pid) == 16 and 0 <= week <= 0xFFFF
+    return b"s:{" + pid + b"}" + week.to_bytes(2, "big")
+
+
+def parse_subject_key(k):
+    """(pid hex, week) of a subject key; raises on anything else."""
+    if len(k) != 22 or k[:3] != b"s:{" or k[19:20] != b"}":
+        raise AssertionError("%r is not a subject week key (proto/layout.h)" % k)
+    return k[3:19].hex(), int.from_bytes(k[20:22], "big")
+
+
+def subject_key_text(pid, week):
+    """A subject key as chotctl names it in messages (layout_key_text)."""
+    pid = pid if isinstance(pid, str) else pid.hex()
+    return "s:{%s}:w%d" % (pid, week)
+
+
 UNIT_MARK, UNIT_VAULT = 0xFF, ord("v")     # proto/layout.h's vault unit
 VAULT_MIN, VAULT_MAX = 17, 49
 
@@ -576,7 +598,7 @@ def records(value, size, key):
 
 
 def stored_events(port, user=None, password=None):
-    """Decode every s:{pid}:w<week> and p:{site}:b<block> record (proto/layout.h) into two
+    """Decode every s:{pid}<week BE16> and p:{site}:b<block> record (proto/layout.h) into two
     sets of (pid hex, site, ts_ms, dir); they must agree with each other.  Sets:
     the exact duplicates a resent generation appends are dropped, as chotctl drops them."""
     if hasattr(port, "port"):          # a Redis object: use its credentials
@@ -584,8 +606,7 @@ def stored_events(port, user=None, password=None):
     r = Resp(port, user, password)
     timeline, presence = set(), set()
     for k, v in r.get_many(r.scan("s:*")):
-        pid = k[3:35].decode()
-        week = int(k.rsplit(b":", 1)[1].lstrip(b"w"))
+        pid, week = parse_subject_key(k)
         for m in records(v, 9, k):
             site, ms = struct.unpack(">II", m[:8])
             timeline.add((pid, site, week * WEEK_MS + ms, m[8]))
@@ -939,7 +960,7 @@ def put_vault(r, vkey, pid, scheme, subject, ts_ms=None, retention_days=21):
     key's expiry.  r: a Resp (or anything with call()) allowed to APPEND."""
     pid_hex = pid if isinstance(pid, str) else pid.hex()
     week = (int(time.time() * 1000) if ts_ms is None else ts_ms) // WEEK_MS
-    key = "s:{%s}:w%d" % (pid_hex, week)
+    key = subject_key(pid_hex, week)
     r.call("APPEND", key, vault_unit(vault_seal(vkey, pid_hex, scheme, subject)))
     r.call("EXPIREAT", key, (week + 1) * WEEK_MS // 1000 + retention_days * DAY_MS // 1000)
     return key
@@ -950,7 +971,7 @@ def stored_vault(r, vkey, pid, weeks):
     subject's week keys `weeks` (newest first), or None: chotctl's reveal."""
     pid_hex = pid if isinstance(pid, str) else pid.hex()
     for w in weeks:
-        sealed = subject_split(r.call("GET", "s:{%s}:w%d" % (pid_hex, w)))[1]
+        sealed = subject_split(r.call("GET", subject_key(pid_hex, w)))[1]
         if sealed is not None:
             try:
                 return vault_open(vkey, pid_hex, sealed)

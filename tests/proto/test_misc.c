@@ -134,11 +134,30 @@ Test(vault, seal_open_round_trip_and_rejects)
 Test(layout, keys)
 {
 	uint8_t pid[PID_LEN];
-	char k[LAYOUT_KEY_MAX];
+	char k[LAYOUT_KEY_MAX], text[LAYOUT_KEY_TEXT_MAX];
 
 	vec_bytes(pid, PID_LEN, 0);
-	cr_assert_eq(layout_subject_key(k, pid, 2708), strlen(k));
-	cr_assert_str_eq(k, "s:{000102030405060708090a0b0c0d0e0f}:w2708");
+	cr_assert_eq(layout_subject_key(k, pid, 2708), LAYOUT_SUBJECT_KEY_LEN);
+	cr_assert_eq(LAYOUT_SUBJECT_KEY_LEN, 22, "under 32 bytes: Redis's 1-byte sds header");
+	cr_assert_eq(memcmp(k, "s:{\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d"
+			    "\x0e\x0f}\x0a\x94", 23), 0, "raw pid, week 2708 BE16, a NUL after");
+	cr_assert_eq(layout_key_text(text, k, 22), 42);
+	cr_assert_str_eq(text, "s:{000102030405060708090a0b0c0d0e0f}:w2708");
+	/* Any pid byte, NUL, '{' and '}' included: the length says where the key ends. */
+	memset(pid, '}', PID_LEN);
+	pid[0] = 0;
+	pid[5] = '{';
+	cr_assert_eq(layout_subject_key(k, pid, 0xffff), 22);
+	cr_assert_eq(memcmp(k + 3, pid, PID_LEN), 0);
+	cr_assert_eq((uint8_t)k[20], 0xff);
+	cr_assert_eq((uint8_t)k[21], 0xff);
+	cr_assert_eq(layout_key_text(text, k, 22), 43);
+	cr_assert_str_eq(text, "s:{007d7d7d7d7b7d7d7d7d7d7d7d7d7d7d}:w65535");
+	/* Past 16 bits (the year 3226; chotd never writes one): 4 bytes, no other week's key. */
+	cr_assert_eq(layout_subject_key(k, pid, 0x10000), 24);
+	cr_assert_eq(memcmp(k + 20, "\x00\x01\x00\x00", 4), 0);
+	cr_assert_eq(layout_key_text(text, "p:{7}\x01\\", 7), 13);
+	cr_assert_str_eq(text, "p:{7}\\x01\\x5c");
 	layout_site_key(k, 17, 113748);
 	cr_assert_str_eq(k, "p:{17}:b113748");
 	cr_assert_eq(layout_day(VEC_TS0), 18958);
