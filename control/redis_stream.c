@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layout.h"
 #include "redis_stream_int.h"
 
 static size_t
@@ -91,7 +92,7 @@ q_finish(struct zshard *s, uint32_t flags)
 static void
 set_error(struct zstream *z, size_t k, const char *text, bool corrupt)
 {
-	char key[ZS_KEY_MAX];
+	char key[ZS_KEY_MAX], kt[LAYOUT_KEY_TEXT_MAX];
 	size_t kl;
 
 	if (z->rc != 0)
@@ -102,14 +103,15 @@ set_error(struct zstream *z, size_t k, const char *text, bool corrupt)
 		return;
 	}
 	kl = z->key_fn(z->ctx, k, key, sizeof(key));
+	layout_key_text(kt, key, kl);   /* a week key is binary (layout.h) */
 	if (!z->r->cluster && strncmp(text, "MOVED ", 6) == 0)
 		snprintf(z->err, z->errlen, "Redis: %s (this node is part of a Redis Cluster: "
 			 "use -r cluster://HOST:PORT)", text);
 	else if (strncmp(text, "WRONGTYPE", 9) == 0)
-		snprintf(z->err, z->errlen, "Redis: GET %.*s: %s (a sorted set of the layout "
-			 "before records: written by an older chotd?)", (int)kl, key, text);
+		snprintf(z->err, z->errlen, "Redis: GET %s: %s (a sorted set of the layout "
+			 "before records: written by an older chotd?)", kt, text);
 	else
-		snprintf(z->err, z->errlen, "Redis: GET %.*s: %s", (int)kl, key, text);
+		snprintf(z->err, z->errlen, "Redis: GET %s: %s", kt, text);
 	z->rc = -EACCES;
 }
 

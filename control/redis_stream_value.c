@@ -34,18 +34,17 @@ static void
 refuse_corrupt(struct zshard *s, size_t k, size_t len)
 {
 	struct zstream *z = s->z;
-	char key[ZS_KEY_MAX];
-	size_t kl = z->key_fn(z->ctx, k, key, sizeof(key));
+	char key[ZS_KEY_MAX], kt[LAYOUT_KEY_TEXT_MAX];
+	int tl = (int)layout_key_text(kt, key, z->key_fn(z->ctx, k, key, sizeof(key)));  /* binary */
 
 	z->r->corrupt_values++;
 	s->is_err = s->corrupt = true;
 	if (len % z->rec_len != 0)
 		snprintf(s->errtxt, sizeof(s->errtxt), "key %.*s holds %zu bytes, not a whole "
-			 "number of %zu-byte records: corrupt, not read", (int)kl, key, len,
-			 z->rec_len);
+			 "number of %zu-byte records: corrupt, not read", tl, kt, len, z->rec_len);
 	else
 		snprintf(s->errtxt, sizeof(s->errtxt), "key %.*s holds %zu bytes with a malformed "
-			 "vault unit (proto/layout.h): corrupt, not read", (int)kl, key, len);
+			 "vault unit (proto/layout.h): corrupt, not read", tl, kt, len);
 }
 
 /*

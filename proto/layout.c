@@ -12,10 +12,45 @@
 size_t
 layout_subject_key(char out[LAYOUT_KEY_MAX], const uint8_t pid[PID_LEN], uint32_t week)
 {
-	char hex[PID_HEX_LEN + 1];
+	size_t n = 0;
 
-	chot_pid_hex(hex, pid);
-	return (size_t)snprintf(out, LAYOUT_KEY_MAX, "s:{%s}:w%u", hex, week);
+	out[n++] = 's';
+	out[n++] = ':';
+	out[n++] = '{';
+	memcpy(out + n, pid, PID_LEN);
+	n += PID_LEN;
+	out[n++] = '}';
+	if (week > UINT16_MAX) {   /* after 3226: never written (layout.h), found empty */
+		out[n++] = (char)(week >> 24);
+		out[n++] = (char)(week >> 16);
+	}
+	out[n++] = (char)(week >> 8);
+	out[n++] = (char)week;
+	out[n] = '\0';   /* for safety only: the key is binary, never read as a C string */
+	return n;
+}
+
+size_t
+layout_key_text(char out[LAYOUT_KEY_TEXT_MAX], const char *key, size_t len)
+{
+	const uint8_t *k = (const uint8_t *)key;
+	char hex[PID_HEX_LEN + 1];
+	size_t n;
+
+	if (len == LAYOUT_SUBJECT_KEY_LEN && memcmp(k, "s:{", 3) == 0 && k[3 + PID_LEN] == '}') {
+		chot_pid_hex(hex, k + 3);
+		return (size_t)snprintf(out, LAYOUT_KEY_TEXT_MAX, "s:{%s}:w%u", hex,
+					(unsigned)(k[20] << 8 | k[21]));
+	}
+	n = 0;
+	for (size_t i = 0; i < len && n + 5 <= LAYOUT_KEY_TEXT_MAX; i++) {  /* printable as is */
+		if (k[i] >= 0x20 && k[i] < 0x7f && k[i] != '\\')
+			out[n++] = (char)k[i];
+		else
+			n += (size_t)snprintf(out + n, 5, "\\x%02x", k[i]);
+	}
+	out[n] = '\0';
+	return n;
 }
 
 size_t

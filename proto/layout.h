@@ -3,13 +3,41 @@
  * (DESIGN §4).  One place decides every key name and record encoding, so the
  * two sides cannot disagree.
  *
- *   s:{<pid hex>}:w<week>  STRING a subject's timeline for one week
+ *   s:{<pid[16]>}<week BE16>  STRING a subject's timeline for one week
  *                                (week = ts_ms / 604800000, Unix weeks):
  *                                9-byte records, site_id BE32 || ms_of_week BE32 || dir,
  *                                and the subject's vault unit (below)
  *   p:{<site_id>}:b<block> STRING a site's presence for one 4-hour block
  *                                (block = ts_ms / 14400000, UTC):
  *                                20-byte records, pid[16] || ms_of_block BE24 || dir
+ *
+ * A subject key is binary, exactly 22 bytes: "s:{", the 16 raw pid bytes,
+ * "}", the week as a big-endian uint16.  Redis keeps the fixed cost of a key
+ * at ~112 bytes of its own: the key's sds, its dictEntry (24), robj (16) and
+ * expires dictEntry (24).  The readable name s:{<32 hex>}:w<week> was 42
+ * bytes, an sds8 (3-byte header) + 42 + NUL = 46 -> jemalloc's 48 class; 22
+ * bytes is under 32, an sds5 (1-byte header) + 22 + NUL = 24 -> the 32
+ * class (jemalloc's 16-byte quantum has no 24): 16 bytes a key saved, ~2.3
+ * bytes an event on the quick province (~6.9 events a key).  No name of a
+ * 16-byte pid fits the 16 class, so 32 is the floor.  Measured on the quick
+ * bench (MEMORY USAGE over all 20,234 week keys): 209.7 -> 183.9 bytes a
+ * key with the unit below; redis_bytes_per_event 68.2 -> 64.5.
+ * The pid bytes may be anything, NUL, '{' and '}' included,
+ * so every user takes the length layout_subject_key() returns and never
+ * reads the key as a C string (layout_key_text() names one in messages as
+ * s:{<pid hex>}:w<week>).  A '}' inside the pid ends the hash tag early:
+ * the tag is then a prefix of the pid (or, for a leading '}', empty, and the
+ * whole key is hashed), which both chotd and chotctl compute alike with
+ * slot_of_key() on the exact bytes; no command touches two keys, so any
+ * slot is as good.  The week's bytes come after the tag, '{' or '}' or not.
+ * Weeks since 1970 are ~2,900 in 2026: 16 bits last until the year 3226.
+ * chotd never stores a later one (events are refused beyond a few minutes
+ * ahead of its clock); a reader asking for one (chotctl takes dates up to
+ * 9999) gets a 24-byte key with the week BE32, which no writer makes: found
+ * empty, never another week's key.  Presence keys stay readable text: they
+ * are few (sites x 6 a day), and their cost spreads over many more events.
+ * A key written by an older chotd (the hex name) is simply not found; and
+ * its vault unit would be refused (below), never misread.
  *
  * Append-only binary records.  The writer sends one append per key and
  * generation, carrying that generation's records for the key back to back
@@ -39,8 +67,8 @@
  *
  * A subject scans a few times a day, so a key per subject and *week* rather
  * than per day spreads the fixed cost of a key (its name, dict and expiry
- * entries: about 150 bytes) over ~7x more events, and a 14-day trace reads 3
- * keys per subject instead of 15.  Likewise a presence key spans 4 hours,
+ * entries: 96 bytes with the binary name) over ~7x more events, and a
+ * 14-day trace reads 3 keys per subject instead of 15.  Likewise a presence key spans 4 hours,
  * not one: a trace asks for ~16 hours of presence around each visit (the
  * contact window, the longest stay and dwell), 5 keys instead of 17; the 4
  * hours fit the record's 24-bit offset.  Each key is one hash tag; no
@@ -60,8 +88,16 @@
  * that generation's records for the key, on the same 9-byte grid, so every
  * APPEND is still whole records:
  *
- *   header   0 0 0 0 || 0xFF || 'v' || payload length BE16 || 0   (9 bytes)
- *   payload  the sealed value, zero-padded to a multiple of 9 bytes
+ *   header   sealed[0..3] || 0xFF || 'v' || len || sealed[4..5]   (9 bytes)
+ *   payload  sealed[6..len), zero-padded to a multiple of 9 bytes
+ *
+ * (len, one byte, is the sealed length, 17 to 49.)  The header carries 6 of
+ * the sealed bytes rather than zeros: a 12-digit CCCD seals to 29 bytes,
+ * 9 + 23 padded to 27 = 36 bytes a unit, where a header of zeros and the
+ * whole value padded (9 + 29 padded to 36) took 45: 9 bytes of a week
+ * key's value, which jemalloc's 16-byte classes (the value is an sds8 of
+ * len + 4 bytes) turn into 0 or 16 a key: ~10 on the quick province's
+ * lengths, ~1.5 bytes an event.
  *
  * Byte 4 of an event record is the top byte of ms_of_week < 604,800,000 <
  * 0x24100000, so it is at most 0x24: a record whose byte 4 is 0xFF is a
@@ -81,13 +117,16 @@
  * as before; a unit is never counted as an event nor as a duplicate.  A
  * header whose kind, length, reserved or padding bytes are not the above, or
  * a unit running past the value's end, makes the value corrupt (-EINVAL).
+ * A unit written by an older chotd (header 0 0 0 0 0xFF 'v' len BE16 0)
+ * reads as length 0 (its byte 6, the BE16's high byte): corrupt, refused,
+ * never misread.
  *
  * Why not a `vault` key (DESIGN §4 has one, written once per subject and
  * day): a key costs its name, dict and expiry entries (~60 bytes) on top of
  * its value (~150 bytes as a separate SET v:{pid}), and a subject's key per
- * week already exists; inside it the unit costs 27 to 63 bytes (45 for a
- * 12-digit CCCD), about a fifth, and no command of its own (it rides the append).  The entry lives exactly
- * as long as the records that need it: it expires with its week key, each
+ * week already exists; inside it the unit costs 27 to 54 bytes (36 for a
+ * 12-digit CCCD), and no command of its own (it rides the append).  The
+ * entry lives exactly as long as the records that need it: it expires with its week key, each
  * week key of a subject carries one, and no late scan can cut a separate
  * entry's expiry short.  Revealing a subject reads its week keys newest
  * first back to the retention and opens the first unit that opens.
@@ -108,6 +147,8 @@
 #define LAYOUT_SUBJECT_MEMBER_LEN 9
 #define LAYOUT_SITE_MEMBER_LEN    20
 #define LAYOUT_KEY_MAX       64
+#define LAYOUT_SUBJECT_KEY_LEN 22    /* "s:{" pid[16] "}" week BE16 */
+#define LAYOUT_KEY_TEXT_MAX  (4 * LAYOUT_KEY_MAX + 1)
 
 /* Other keys. */
 #define LAYOUT_AUDIT_STREAM  "chot:audit"     /* appended by CHOT.AUDIT (redismod/) */
@@ -116,6 +157,11 @@
 /* Key builders: write a NUL-terminated key into out, return its length. */
 size_t layout_subject_key(char out[LAYOUT_KEY_MAX], const uint8_t pid[PID_LEN], uint32_t week);
 size_t layout_site_key(char out[LAYOUT_KEY_MAX], uint32_t site_id, uint32_t block);
+/*
+ * A key as text for messages: a subject key as s:{<pid hex>}:w<week>, any
+ * other with its unprintable bytes as \xNN.  NUL-terminated; its length.
+ */
+size_t layout_key_text(char out[LAYOUT_KEY_TEXT_MAX], const char *key, size_t len);
 
 static inline uint32_t layout_day(uint64_t ts_ms) { return (uint32_t)(ts_ms / LAYOUT_DAY_MS); }
 static inline uint32_t layout_week(uint64_t ts_ms) { return (uint32_t)(ts_ms / LAYOUT_WEEK_MS); }
@@ -157,8 +203,10 @@ int layout_site_member_decode(const uint8_t *m, size_t len, uint32_t block,
 #define LAYOUT_UNIT_VAULT    'v'     /* byte 5: the unit's kind */
 #define LAYOUT_VAULT_MIN     17      /* sealed lengths (vault.h): 1 + subject + 16 */
 #define LAYOUT_VAULT_MAX     49
+#define LAYOUT_UNIT_HEAD_PAYLOAD 6  /* sealed bytes in the header: 0-3 and 7-8 */
 #define LAYOUT_VAULT_UNIT_MAX                                                             \
-	(LAYOUT_SUBJECT_RECORD_LEN + (LAYOUT_VAULT_MAX + LAYOUT_SUBJECT_RECORD_LEN - 1) /    \
+	(LAYOUT_SUBJECT_RECORD_LEN +                                                      \
+	 (LAYOUT_VAULT_MAX - LAYOUT_UNIT_HEAD_PAYLOAD + LAYOUT_SUBJECT_RECORD_LEN - 1) /  \
 	 LAYOUT_SUBJECT_RECORD_LEN * LAYOUT_SUBJECT_RECORD_LEN)
 
 /*

@@ -15,6 +15,8 @@
 _Static_assert(((LAYOUT_WEEK_MS - 1) >> 24) < LAYOUT_UNIT_MARK,
 	       "byte 4 of an event record (ms_of_week's top byte) is never a unit's mark");
 _Static_assert(LAYOUT_VAULT_UNIT_MAX % REC == 0, "a unit is whole records");
+_Static_assert(LAYOUT_VAULT_MAX <= 0xFF, "a sealed length fits the header's one length byte");
+_Static_assert(LAYOUT_VAULT_MIN > LAYOUT_UNIT_HEAD_PAYLOAD, "the header's payload bytes are all sealed bytes");
 
 static size_t
 unit_pad(size_t len)
@@ -29,14 +31,24 @@ layout_vault_unit(uint8_t out[LAYOUT_VAULT_UNIT_MAX], const uint8_t *sealed, siz
 
 	if (len < LAYOUT_VAULT_MIN || len > LAYOUT_VAULT_MAX)
 		return 0;
-	pad = unit_pad(len);
+	pad = unit_pad(len - LAYOUT_UNIT_HEAD_PAYLOAD);
 	memset(out, 0, REC + pad);
+	memcpy(out, sealed, 4);
 	out[4] = LAYOUT_UNIT_MARK;
 	out[5] = LAYOUT_UNIT_VAULT;
-	out[6] = (uint8_t)(len >> 8);
-	out[7] = (uint8_t)len;
-	memcpy(out + REC, sealed, len);
+	out[6] = (uint8_t)len;
+	memcpy(out + 7, sealed + 4, 2);
+	memcpy(out + REC, sealed + LAYOUT_UNIT_HEAD_PAYLOAD, len - LAYOUT_UNIT_HEAD_PAYLOAD);
 	return REC + pad;
+}
+
+/* The sealed value of a unit whose header is at h and is sealed_len long (unit_len() checked it). */
+static void
+unit_sealed(uint8_t *out, const uint8_t *h, size_t sealed_len)
+{
+	memcpy(out, h, 4);
+	memcpy(out + 4, h + 7, 2);
+	memcpy(out + LAYOUT_UNIT_HEAD_PAYLOAD, h + REC, sealed_len - LAYOUT_UNIT_HEAD_PAYLOAD);
 }
 
 bool
@@ -53,14 +65,14 @@ static size_t
 unit_len(const uint8_t *h, const uint8_t *end, size_t *sealed_len)
 {
 	static const uint8_t zero[REC];
-	size_t len = (size_t)h[6] << 8 | h[7], pad;
+	size_t len = h[6], body, pad;
 
-	if (h[0] != 0 || h[1] != 0 || h[2] != 0 || h[3] != 0 || h[5] != LAYOUT_UNIT_VAULT ||
-	    h[8] != 0 || len < LAYOUT_VAULT_MIN || len > LAYOUT_VAULT_MAX)
+	if (h[5] != LAYOUT_UNIT_VAULT || len < LAYOUT_VAULT_MIN || len > LAYOUT_VAULT_MAX)
 		return 0;
-	pad = unit_pad(len);
+	body = len - LAYOUT_UNIT_HEAD_PAYLOAD;
+	pad = unit_pad(body);
 	if ((size_t)(end - h) < REC + pad ||
-	    memcmp(h + REC + len, zero, pad - len) != 0)  /* the padding is zeros */
+	    memcmp(h + REC + body, zero, pad - body) != 0)  /* the padding is zeros */
 		return 0;
 	*sealed_len = len;
 	return REC + pad;
@@ -92,7 +104,7 @@ layout_subject_split(uint8_t *val, size_t len, uint8_t vault[LAYOUT_VAULT_MAX], 
 		if (!have) {
 			have = true;
 			if (vault != NULL)
-				memcpy(vault, r + REC, sl);
+				unit_sealed(vault, r, sl);
 			if (vault_len != NULL)
 				*vault_len = sl;
 		}

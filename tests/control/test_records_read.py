@@ -52,7 +52,7 @@ def main():
         redis = cp.Redis(tmp, shipped_conf=os.path.join(srcdir, "configs/redis.conf"))
         try:
             r = cp.Resp(redis.port, redis.user, redis.password)
-            tk_a, tk_b = "s:{%s}:w%d" % (a, week), "s:{%s}:w%d" % (b, week)
+            tk_a, tk_b = cp.subject_key(a, week), cp.subject_key(b, week)
             pk = "p:{%d}:b%d" % (site, block)
             # A: IN at t0, OUT at t0 + 30 min; B: PASS at t0 + 10 min.  Each
             # key gets two generations, the second appended twice, records
@@ -111,14 +111,14 @@ def main():
             print("corrupt key:", err)
 
             # A timeline still a sorted set (the layout before records).
-            tk_c = "s:{%s}:w%d" % (c, week)
+            tk_c, tc_name = cp.subject_key(c, week), cp.subject_key_text(c, week)
             r.call("ZADD", tk_c, 0, tl_rec(site, t0, IN))
             tr = op.run("--json", "trace", "--pid", c, "--until", str(until), "--days", "1",
                         "--depth", "1")
             err = tr.stderr.strip()
-            if tr.returncode != 3 or "WRONGTYPE" not in err or tk_c not in err:
+            if tr.returncode != 3 or "WRONGTYPE" not in err or tc_name not in err:
                 fails.append("sorted-set key %s: expected exit 3, WRONGTYPE naming it, got "
-                             "exit %d, err %r" % (tk_c, tr.returncode, err))
+                             "exit %d, err %r" % (tc_name, tr.returncode, err))
             print("sorted-set key:", err)
             r.close()
         finally:

@@ -519,20 +519,42 @@ HOUR_MS = 3600000
 BLOCK_MS = 4 * HOUR_MS
 
 
+def subject_key(pid, week):
+    """A subject's week key (proto/layout.h, layout_subject_key): b"s:{" +
+    the 16 raw pid bytes + b"}" + week BE16, 22 bytes (binary: any byte of
+    the pid may be '{', '}' or NUL).  pid: 32 hex or 16 bytes."""
+    pid = bytes.fromhex(pid) if isinstance(pid, str) else bytes(pid)
+    assert len(pid) == 16 and 0 <= week <= 0xFFFF
+    return b"s:{" + pid + b"}" + week.to_bytes(2, "big")
+
+
+def parse_subject_key(k):
+    """(pid hex, week) of a subject key; raises on anything else."""
+    if len(k) != 22 or k[:3] != b"s:{" or k[19:20] != b"}":
+        raise AssertionError("%r is not a subject week key (proto/layout.h)" % k)
+    return k[3:19].hex(), int.from_bytes(k[20:22], "big")
+
+
+def subject_key_text(pid, week):
+    """A subject key as chotctl names it in messages (layout_key_text)."""
+    pid = pid if isinstance(pid, str) else pid.hex()
+    return "s:{%s}:w%d" % (pid, week)
+
+
 UNIT_MARK, UNIT_VAULT = 0xFF, ord("v")     # proto/layout.h's vault unit
 VAULT_MIN, VAULT_MAX = 17, 49
 
 
 def vault_unit(sealed):
     """The vault unit of proto/layout.h carrying a sealed value: a header
-    record 0 0 0 0 0xFF 'v' len BE16 0, then the value zero-padded to whole
-    9-byte records.  What chotd appends to a subject's week key."""
+    record sealed[0:4] 0xFF 'v' len sealed[4:6], then sealed[6:] zero-padded
+    to whole 9-byte records.  What chotd appends to a subject's week key."""
     if not VAULT_MIN <= len(sealed) <= VAULT_MAX:
         raise ValueError("a sealed vault value is %d..%d bytes, not %d"
                          % (VAULT_MIN, VAULT_MAX, len(sealed)))
-    pad = -len(sealed) % 9
-    return bytes([0, 0, 0, 0, UNIT_MARK, UNIT_VAULT]) + len(sealed).to_bytes(2, "big") + b"\0" \
-        + sealed + bytes(pad)
+    body = sealed[6:]
+    return sealed[:4] + bytes([UNIT_MARK, UNIT_VAULT, len(sealed)]) + sealed[4:6] \
+        + body + bytes(-len(body) % 9)
 
 
 def subject_split(value, key=b"?"):
@@ -549,14 +571,15 @@ def subject_split(value, key=b"?"):
             recs.append(r)
             i += 9
             continue
-        n = int.from_bytes(r[6:8], "big")
-        body = value[i + 9:i + 9 + n + (-n % 9)]
-        if (r[:4] != bytes(4) or r[5] != UNIT_VAULT or r[8] != 0 or
-                not VAULT_MIN <= n <= VAULT_MAX or len(body) != n + (-n % 9) or
-                any(body[n:])):
+        n = r[6]
+        if r[5] != UNIT_VAULT or not VAULT_MIN <= n <= VAULT_MAX:
+            raise AssertionError("%r: a malformed vault unit at byte %d" % (key, i))
+        b = n - 6
+        body = value[i + 9:i + 9 + b + (-b % 9)]
+        if len(body) != b + (-b % 9) or any(body[b:]):
             raise AssertionError("%r: a malformed vault unit at byte %d" % (key, i))
         if vault is None:
-            vault = body[:n]
+            vault = r[:4] + r[7:9] + body[:b]
         i += 9 + len(body)
     return b"".join(recs), vault
 
@@ -575,7 +598,7 @@ def records(value, size, key):
 
 
 def stored_events(port, user=None, password=None):
-    """Decode every s:{pid}:w<week> and p:{site}:b<block> record (proto/layout.h) into two
+    """Decode every s:{pid}<week BE16> and p:{site}:b<block> record (proto/layout.h) into two
     sets of (pid hex, site, ts_ms, dir); they must agree with each other.  Sets:
     the exact duplicates a resent generation appends are dropped, as chotctl drops them."""
     if hasattr(port, "port"):          # a Redis object: use its credentials
@@ -583,8 +606,7 @@ def stored_events(port, user=None, password=None):
     r = Resp(port, user, password)
     timeline, presence = set(), set()
     for k, v in r.get_many(r.scan("s:*")):
-        pid = k[3:35].decode()
-        week = int(k.rsplit(b":", 1)[1].lstrip(b"w"))
+        pid, week = parse_subject_key(k)
         for m in records(v, 9, k):
             site, ms = struct.unpack(">II", m[:8])
             timeline.add((pid, site, week * WEEK_MS + ms, m[8]))
@@ -938,7 +960,7 @@ def put_vault(r, vkey, pid, scheme, subject, ts_ms=None, retention_days=21):
     key's expiry.  r: a Resp (or anything with call()) allowed to APPEND."""
     pid_hex = pid if isinstance(pid, str) else pid.hex()
     week = (int(time.time() * 1000) if ts_ms is None else ts_ms) // WEEK_MS
-    key = "s:{%s}:w%d" % (pid_hex, week)
+    key = subject_key(pid_hex, week)
     r.call("APPEND", key, vault_unit(vault_seal(vkey, pid_hex, scheme, subject)))
     r.call("EXPIREAT", key, (week + 1) * WEEK_MS // 1000 + retention_days * DAY_MS // 1000)
     return key
@@ -949,7 +971,7 @@ def stored_vault(r, vkey, pid, weeks):
     subject's week keys `weeks` (newest first), or None: chotctl's reveal."""
     pid_hex = pid if isinstance(pid, str) else pid.hex()
     for w in weeks:
-        sealed = subject_split(r.call("GET", "s:{%s}:w%d" % (pid_hex, w)))[1]
+        sealed = subject_split(r.call("GET", subject_key(pid_hex, w)))[1]
         if sealed is not None:
             try:
                 return vault_open(vkey, pid_hex, sealed)

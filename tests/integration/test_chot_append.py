@@ -198,8 +198,8 @@ def cluster_checks(ck, srcdir, exp):
 
 
 def unit_checks(ck, a, exp):
-    key = "s:{%s}:w2968" % ("ab" * 16)
-    unit = cp.vault_unit(b"s" * 29)                      # 9 + 36 bytes
+    key = cp.subject_key("ab" * 16, 2968)
+    unit = cp.vault_unit(b"s" * 29)                      # 9 + 27 bytes
     r1, r2, r3 = (bytes([0, 0, 0, 7, 0, 0, 0, i, 1]) for i in (1, 2, 3))
     a.call("DEL", key)
     ck.expect(a.call("CHOT.APPEND", key, exp, r1 + unit) == 9 + len(unit),

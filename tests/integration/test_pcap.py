@@ -138,7 +138,7 @@ def main():
                 pids = set(p for p, _, _, _ in stored)
                 opened = set()
                 for k, v in weeks:
-                    pid = k[3:35].decode()
+                    pid = cp.parse_subject_key(k)[0]
                     sealed = cp.subject_split(v, k)[1]
                     if sealed is None:
                         fails.append("%r: no vault unit" % k)

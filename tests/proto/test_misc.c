@@ -134,11 +134,30 @@ Test(vault, seal_open_round_trip_and_rejects)
 Test(layout, keys)
 {
 	uint8_t pid[PID_LEN];
-	char k[LAYOUT_KEY_MAX];
+	char k[LAYOUT_KEY_MAX], text[LAYOUT_KEY_TEXT_MAX];
 
 	vec_bytes(pid, PID_LEN, 0);
-	cr_assert_eq(layout_subject_key(k, pid, 2708), strlen(k));
-	cr_assert_str_eq(k, "s:{000102030405060708090a0b0c0d0e0f}:w2708");
+	cr_assert_eq(layout_subject_key(k, pid, 2708), LAYOUT_SUBJECT_KEY_LEN);
+	cr_assert_eq(LAYOUT_SUBJECT_KEY_LEN, 22, "under 32 bytes: Redis's 1-byte sds header");
+	cr_assert_eq(memcmp(k, "s:{\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d"
+			    "\x0e\x0f}\x0a\x94", 23), 0, "raw pid, week 2708 BE16, a NUL after");
+	cr_assert_eq(layout_key_text(text, k, 22), 42);
+	cr_assert_str_eq(text, "s:{000102030405060708090a0b0c0d0e0f}:w2708");
+	/* Any pid byte, NUL, '{' and '}' included: the length says where the key ends. */
+	memset(pid, '}', PID_LEN);
+	pid[0] = 0;
+	pid[5] = '{';
+	cr_assert_eq(layout_subject_key(k, pid, 0xffff), 22);
+	cr_assert_eq(memcmp(k + 3, pid, PID_LEN), 0);
+	cr_assert_eq((uint8_t)k[20], 0xff);
+	cr_assert_eq((uint8_t)k[21], 0xff);
+	cr_assert_eq(layout_key_text(text, k, 22), 43);
+	cr_assert_str_eq(text, "s:{007d7d7d7d7b7d7d7d7d7d7d7d7d7d7d}:w65535");
+	/* Past 16 bits (the year 3226; chotd never writes one): 4 bytes, no other week's key. */
+	cr_assert_eq(layout_subject_key(k, pid, 0x10000), 24);
+	cr_assert_eq(memcmp(k + 20, "\x00\x01\x00\x00", 4), 0);
+	cr_assert_eq(layout_key_text(text, "p:{7}\x01\\", 7), 13);
+	cr_assert_str_eq(text, "p:{7}\\x01\\x5c");
 	layout_site_key(k, 17, 113748);
 	cr_assert_str_eq(k, "p:{17}:b113748");
 	cr_assert_eq(layout_day(VEC_TS0), 18958);
@@ -204,7 +223,7 @@ Test(layout, subject_split_takes_the_vault_unit_out)
 	vec_bytes(pid, PID_LEN, 0x60);
 	sl = vault_seal(sealed, key, pid, 1, "001203004567", 12);
 	ul = layout_vault_unit(unit, sealed, sl);
-	cr_assert_eq(ul, 9 + 36, "header and 29 bytes padded to 36");
+	cr_assert_eq(ul, 9 + 27, "header with 6 sealed bytes, 23 more padded to 27");
 	cr_assert_eq(unit[4], 0xff, "byte 4 of the header: impossible in an event record");
 	cr_assert_eq(layout_vault_unit(unit, sealed, 16), 0, "too short for a sealed value");
 	cr_assert_eq(layout_vault_unit(unit, sealed, LAYOUT_VAULT_MAX + 1), 0);
@@ -251,10 +270,10 @@ Test(layout, subject_split_takes_the_vault_unit_out)
 	cr_assert_eq(layout_subject_split(val, 9 + ul - 9, got, &gl), -EINVAL, "unit cut short");
 	cr_assert_eq(layout_subject_count(val, 9 + ul - 9), -EINVAL);
 	static const struct { int at; uint8_t v; const char *what; } bad[] = {
-		{ 6, 0x01, "length 256+: impossible" }, { 7, 16, "length 16: too short" },
-		{ 7, 50, "length 50: too long" }, { 5, 'x', "unknown kind" },
-		{ 0, 1, "reserved byte" }, { 8, 1, "reserved byte" },
-		{ 9 + 35, 1, "padding not zero" },
+		{ 6, 0, "length 0: an older chotd's unit (length BE16)" },
+		{ 6, 16, "length 16: too short" }, { 6, 50, "length 50: too long" },
+		{ 6, 0xff, "length 255: too long" }, { 5, 'x', "unknown kind" },
+		{ 5, 0, "no kind" }, { 9 + 26, 1, "padding not zero" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memcpy(val, unit, ul);
@@ -267,7 +286,70 @@ Test(layout, subject_split_takes_the_vault_unit_out)
 	/* The largest sealed value: 49 bytes, 6 records of payload. */
 	sl = vault_seal(sealed, key, pid, 4, "B1234567B1234567B1234567B1234567", 32);
 	cr_assert_eq(layout_vault_unit(unit, sealed, sl), LAYOUT_VAULT_UNIT_MAX);
-	cr_assert_eq(LAYOUT_VAULT_UNIT_MAX, 63);
+	cr_assert_eq(LAYOUT_VAULT_UNIT_MAX, 54, "9 + 43 padded to 45");
+}
+
+/* Every sealed length round-trips, alone and among records; its header bytes are sealed bytes. */
+Test(layout, vault_unit_every_length)
+{
+	uint8_t sealed[LAYOUT_VAULT_MAX + 1], unit[LAYOUT_VAULT_UNIT_MAX], got[LAYOUT_VAULT_MAX];
+	uint8_t val[2 * 9 + LAYOUT_VAULT_UNIT_MAX + 9], rec[2][9];
+	size_t gl;
+
+	layout_subject_member(rec[0], 0x01020304, 5000, 1);
+	layout_subject_member(rec[1], 0xffffffff, LAYOUT_WEEK_MS - 1, 0);
+	for (size_t sl = LAYOUT_VAULT_MIN; sl <= LAYOUT_VAULT_MAX; sl++) {
+		size_t ul, body = sl - LAYOUT_UNIT_HEAD_PAYLOAD, len = 0;
+
+		for (size_t i = 0; i < sl; i++)
+			sealed[i] = (uint8_t)(0xa0 + i);   /* nonzero everywhere */
+		ul = layout_vault_unit(unit, sealed, sl);
+		cr_assert_eq(ul, 9 + (body + 8) / 9 * 9, "length %zu", sl);
+		cr_assert_eq(ul % 9, 0);
+		cr_assert_leq(ul, LAYOUT_VAULT_UNIT_MAX);
+		cr_assert_eq(memcmp(unit, sealed, 4), 0, "header bytes 0-3: sealed[0..3]");
+		cr_assert_eq(unit[4], LAYOUT_UNIT_MARK);
+		cr_assert_eq(unit[5], LAYOUT_UNIT_VAULT);
+		cr_assert_eq(unit[6], sl);
+		cr_assert_eq(memcmp(unit + 7, sealed + 4, 2), 0, "header bytes 7-8: sealed[4..5]");
+		for (size_t i = 9 + body; i < ul; i++)
+			cr_assert_eq(unit[i], 0, "padding at %zu", i);
+
+		gl = 0;
+		memcpy(val, unit, ul);
+		cr_assert_eq(layout_subject_split(val, ul, got, &gl), 0, "a unit alone, length %zu", sl);
+		cr_assert_eq(gl, sl);
+		cr_assert_eq(memcmp(got, sealed, sl), 0, "length %zu comes out whole", sl);
+
+		/* record, unit, record, unit again: two events, the first unit's value */
+		memcpy(val + len, rec[0], 9), len += 9;
+		memcpy(val + len, unit, ul), len += ul;
+		memcpy(val + len, rec[1], 9), len += 9;
+		cr_assert_eq(layout_subject_count(val, len), 2);
+		memset(got, 0, sizeof(got));
+		cr_assert_eq(layout_subject_split(val, len, got, &gl), 18);
+		cr_assert_eq(gl, sl);
+		cr_assert_eq(memcmp(got, sealed, sl), 0);
+		cr_assert_eq(memcmp(val, rec[0], 9), 0);
+		cr_assert_eq(memcmp(val + 9, rec[1], 9), 0);
+
+		/* truncated: every cut inside the unit, on the grid, is refused */
+		for (size_t cut = 9; cut < ul; cut += 9) {
+			memcpy(val, unit, ul);
+			cr_assert_eq(layout_subject_split(val, cut, got, &gl), -EINVAL,
+				     "length %zu cut at %zu", sl, cut);
+			cr_assert_eq(layout_subject_count(val, cut), -EINVAL);
+		}
+		/* the last padding byte, when there is padding, must be zero */
+		if (ul > 9 + body) {
+			memcpy(val, unit, ul);
+			val[ul - 1] = 1;
+			cr_assert_eq(layout_subject_split(val, ul, got, &gl), -EINVAL);
+			cr_assert_eq(layout_subject_count(val, ul), -EINVAL);
+		}
+	}
+	cr_assert_eq(layout_vault_unit(unit, sealed, LAYOUT_VAULT_MIN - 1), 0);
+	cr_assert_eq(layout_vault_unit(unit, sealed, LAYOUT_VAULT_MAX + 1), 0);
 }
 
 /* proto/clock.h: the cycle-counter clock follows the counter from its anchor. */

@@ -14,6 +14,7 @@
 #include <criterion/parameterized.h>
 #include <hiredis/hiredis.h>
 
+#include "proto/layout.h"
 #include "proto/slot.h"
 
 /* --- RESP builders --- */
@@ -132,6 +133,26 @@ Test(slot, hash_tags)
 	/* no closing brace: the whole key */
 	cr_assert_eq(slot_of_key("foo{bar", 7), slot_crc16("foo{bar", 7) & 16383);
 	cr_assert_eq(slot_of_key("}foo{", 5), slot_crc16("}foo{", 5) & 16383);
+}
+
+/* A subject key is binary (proto/layout.h): the tag is the raw pid, NULs and all,
+ * cut at a '}' inside it; the week's bytes after the tag never count. */
+Test(slot, binary_subject_keys)
+{
+	char k[LAYOUT_KEY_MAX];
+	uint8_t pid[PID_LEN] = { 0, 1, 2, 0, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+	size_t kl = layout_subject_key(k, pid, 2968);
+
+	cr_assert_eq(kl, 22);
+	cr_assert_eq(slot_of_key(k, kl), slot_crc16(pid, PID_LEN) & 16383, "the whole pid");
+	cr_assert_eq(slot_of_key(k, kl), slot_of_key(k, layout_subject_key(k, pid, 0x7b7d)),
+		     "every week of a subject on one slot, '{' '}' in the week or not");
+	pid[6] = '}';
+	kl = layout_subject_key(k, pid, 2968);
+	cr_assert_eq(slot_of_key(k, kl), slot_crc16(pid, 6) & 16383, "the pid up to its '}'");
+	pid[0] = '}';
+	kl = layout_subject_key(k, pid, 2968);
+	cr_assert_eq(slot_of_key(k, kl), slot_crc16(k, kl) & 16383, "an empty tag: the whole key");
 }
 
 /* --- slot maps --- */

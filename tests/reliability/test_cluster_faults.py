@@ -181,11 +181,16 @@ class ClusterCase(rel.Case):
         for sl in owned:
             self.cluster.cli(dst, "CLUSTER", "SETSLOT", sl, "IMPORTING", ids[src])
             self.cluster.cli(src, "CLUSTER", "SETSLOT", sl, "MIGRATING", ids[dst])
-        for sl in owned:
-            keys = self.cluster.cli(src, "CLUSTER", "GETKEYSINSLOT", sl, 10000).split()
-            if keys:
-                self.cluster.cli(src, "MIGRATE", "127.0.0.1", dst, "", 0, 10000, *auth,
-                                 "KEYS", *keys)
+        # Binary-safe (Resp, not redis-cli's text): a subject's week key is
+        # binary (proto/layout.h) and may share a slot with a presence key.
+        r = self.cluster.resp(src)
+        try:
+            for sl in owned:
+                keys = r.call("CLUSTER", "GETKEYSINSLOT", sl, 10000)
+                if keys:
+                    r.call("MIGRATE", "127.0.0.1", dst, "", 0, 10000, *auth, "KEYS", *keys)
+        finally:
+            r.close()
         time.sleep(hold_s)
         for sl in owned:
             self.cluster.cli(dst, "CLUSTER", "SETSLOT", sl, "NODE", ids[dst])

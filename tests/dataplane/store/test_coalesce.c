@@ -70,6 +70,13 @@ is(const struct cmd *c, unsigned i, const char *s)
 	return c->argl[i] == strlen(s) && memcmp(c->argv[i], s, c->argl[i]) == 0;
 }
 
+/* Argument i is the key of kl bytes (a subject key is binary: layout.h). */
+static bool
+is_key(const struct cmd *c, unsigned i, const char *key, size_t kl)
+{
+	return c->argl[i] == kl && memcmp(c->argv[i], key, kl) == 0;
+}
+
 struct ev {
 	struct dp_store_event se;
 	struct scan_event ev;
@@ -112,6 +119,7 @@ Test(coalesce, groups_members_by_key_across_batches)
 	struct cmd c[64];
 	struct ev a[2], b[2];
 	char key[LAYOUT_KEY_MAX];
+	size_t kl;
 	unsigned n;
 
 	cr_assert_not_null(co);
@@ -131,17 +139,17 @@ Test(coalesce, groups_members_by_key_across_batches)
 	/* keys in first-seen order: s:1, p:7:h, s:2, p:9:h+4 -> 4 x (APPEND, EXPIREAT);
 	 * the vault units ride the s: APPENDs, no command of their own */
 	cr_assert_eq(n, 8, "got %u commands", n);
-	layout_subject_key(key, a[0].se.pid, layout_week(TS0));
-	cr_assert(is(&c[0], 0, "APPEND") && is(&c[0], 1, key));
+	kl = layout_subject_key(key, a[0].se.pid, layout_week(TS0));
+	cr_assert(is(&c[0], 0, "APPEND") && is_key(&c[0], 1, key, kl));
 	cr_assert_eq(c[0].argc, 3);
-	cr_assert_eq(c[0].argl[2], 3 * LAYOUT_SUBJECT_RECORD_LEN + 45,
+	cr_assert_eq(c[0].argl[2], 3 * LAYOUT_SUBJECT_RECORD_LEN + 36,
 		     "subject 1's three scans and its vault unit in one APPEND");
 	{
 		uint8_t rec[LAYOUT_SUBJECT_RECORD_LEN], val[128], sealed[LAYOUT_VAULT_MAX], scheme;
 		uint8_t unit[LAYOUT_VAULT_UNIT_MAX];
 		const struct ev *order[3] = { &a[0], &b[0], &b[1] };
 		char subj[WIRE_SUBJECT_MAX_NUL];
-		size_t sl = 0, at[3] = { 0, 9 + 45, 18 + 45 };
+		size_t sl = 0, at[3] = { 0, 9 + 36, 18 + 36 };
 
 		for (unsigned i = 0; i < 3; i++) {
 			layout_subject_member(rec, order[i]->ev.site_id, order[i]->ev.ts_ms, 1);
@@ -149,8 +157,8 @@ Test(coalesce, groups_members_by_key_across_batches)
 				  "record %u in submit order", i);
 		}
 		sl = vault_seal(sealed, vkey, a[0].se.pid, 1, a[0].ev.subject, 12);
-		cr_assert_eq(layout_vault_unit(unit, sealed, sl), 45);
-		cr_assert(memcmp(c[0].argv[2] + 9, unit, 45) == 0,
+		cr_assert_eq(layout_vault_unit(unit, sealed, sl), 36);
+		cr_assert(memcmp(c[0].argv[2] + 9, unit, 36) == 0,
 			  "the unit whole, right after the record of the event with the hint");
 		memcpy(val, c[0].argv[2], c[0].argl[2]);
 		cr_assert_eq(layout_subject_split(val, c[0].argl[2], sealed, &sl),
@@ -159,7 +167,8 @@ Test(coalesce, groups_members_by_key_across_batches)
 		cr_assert_str_eq(subj, a[0].ev.subject);
 		cr_assert_eq(coalesce_cmd_events(out.buf, out.cmd_len[0]), 3, "the unit is no event");
 	}
-	cr_assert(is(&c[1], 0, "EXPIREAT") && is(&c[1], 1, key), "EXPIREAT right after its APPEND");
+	cr_assert(is(&c[1], 0, "EXPIREAT") && is_key(&c[1], 1, key, kl),
+		  "EXPIREAT right after its APPEND");
 	layout_site_key(key, 7, layout_block(TS0));
 	cr_assert(is(&c[2], 0, "APPEND") && is(&c[2], 1, key));
 	cr_assert_eq(c[2].argl[2], 3 * LAYOUT_SITE_RECORD_LEN, "site 7's three scans in one APPEND");
@@ -170,7 +179,7 @@ Test(coalesce, groups_members_by_key_across_batches)
 			 (unsigned long long)layout_block_expire_at(layout_block(TS0), 21));
 		cr_assert(is(&c[3], 2, ts), "site key expiry from layout.h");
 	}
-	cr_assert_eq(c[4].argl[2], LAYOUT_SUBJECT_RECORD_LEN + 45, "subject 2: a record, a unit");
+	cr_assert_eq(c[4].argl[2], LAYOUT_SUBJECT_RECORD_LEN + 36, "subject 2: a record, a unit");
 	cr_assert_eq(c[6].argl[2], LAYOUT_SITE_RECORD_LEN, "site 9: one record");
 	coalesce_destroy(co);
 	resp_out_free(&out);
@@ -179,16 +188,20 @@ Test(coalesce, groups_members_by_key_across_batches)
 
 /* The exact bytes of one key's APPEND: one bulk holding the raw records. */
 static size_t
-want_append(char *w, const char *key, const uint8_t *recs, size_t len, uint64_t exp)
+want_append(char *w, const char *key, size_t kl, const uint8_t *recs, size_t len, uint64_t exp)
 {
-	int n = sprintf(w, "*3\r\n$6\r\nAPPEND\r\n$%zu\r\n%s\r\n$%zu\r\n", strlen(key), key,
-			len);
+	int n = sprintf(w, "*3\r\n$6\r\nAPPEND\r\n$%zu\r\n", kl);
 
+	memcpy(w + n, key, kl);     /* binary: a subject key's pid bytes may hold a NUL */
+	n += (int)kl;
+	n += sprintf(w + n, "\r\n$%zu\r\n", len);
 	memcpy(w + n, recs, len);
 	n += (int)len;
-	n += sprintf(w + n, "\r\n*3\r\n$8\r\nEXPIREAT\r\n$%zu\r\n%s\r\n$%d\r\n%llu\r\n",
-		     strlen(key), key, snprintf(NULL, 0, "%llu", (unsigned long long)exp),
-		     (unsigned long long)exp);
+	n += sprintf(w + n, "\r\n*3\r\n$8\r\nEXPIREAT\r\n$%zu\r\n", kl);
+	memcpy(w + n, key, kl);
+	n += (int)kl;
+	n += sprintf(w + n, "\r\n$%d\r\n%llu\r\n",
+		     snprintf(NULL, 0, "%llu", (unsigned long long)exp), (unsigned long long)exp);
 	return (size_t)n;
 }
 
@@ -199,7 +212,7 @@ Test(coalesce, append_exact_resp)
 	struct ev e[2];
 	uint8_t recs[2 * LAYOUT_SITE_RECORD_LEN];
 	char key[LAYOUT_KEY_MAX], want[1024];
-	size_t wl;
+	size_t wl, kl;
 
 	cr_assert_not_null(co);
 	/* subject 1 twice at site 7: the records are the raw members, no CRLF
@@ -209,15 +222,15 @@ Test(coalesce, append_exact_resp)
 	add(co, e, 2);
 	cr_assert_eq(coalesce_flush(co, &out, &rep), 0);
 	cr_assert_eq(out.ncmds, 4);
-	layout_subject_key(key, e[0].se.pid, layout_week(TS0));
+	kl = layout_subject_key(key, e[0].se.pid, layout_week(TS0));
 	layout_subject_member(recs, 7, TS0 + 1000, 1);
 	layout_subject_member(recs + LAYOUT_SUBJECT_RECORD_LEN, 7, TS0 + 2000, 1);
-	wl = want_append(want, key, recs, 2 * LAYOUT_SUBJECT_RECORD_LEN,
+	wl = want_append(want, key, kl, recs, 2 * LAYOUT_SUBJECT_RECORD_LEN,
 			 layout_week_expire_at(layout_week(TS0), 21));
-	layout_site_key(key, 7, layout_block(TS0));
+	kl = layout_site_key(key, 7, layout_block(TS0));
 	layout_site_member(recs, e[0].se.pid, TS0 + 1000, 1);
 	layout_site_member(recs + LAYOUT_SITE_RECORD_LEN, e[1].se.pid, TS0 + 2000, 1);
-	wl += want_append(want + wl, key, recs, 2 * LAYOUT_SITE_RECORD_LEN,
+	wl += want_append(want + wl, key, kl, recs, 2 * LAYOUT_SITE_RECORD_LEN,
 			  layout_block_expire_at(layout_block(TS0), 21));
 	cr_assert_eq(out.len, wl, "%zu bytes, want %zu", out.len, wl);
 	cr_assert(memcmp(out.buf, want, wl) == 0, "byte for byte");
@@ -236,6 +249,7 @@ Test(coalesce, vault_unit_goes_into_the_scans_week_key)
 	struct cmd c[64];
 	struct ev e[2];
 	char key[LAYOUT_KEY_MAX], ts[24];
+	size_t kl;
 	unsigned n;
 
 	cr_assert(co != NULL && nov != NULL);
@@ -245,9 +259,9 @@ Test(coalesce, vault_unit_goes_into_the_scans_week_key)
 	cr_assert_eq(coalesce_flush(co, &out, &rep), 0);
 	n = parse_all(&out, c, 64);
 	cr_assert_eq(n, 8, "4 keys, no SET: got %u", n);
-	layout_subject_key(key, e[1].se.pid, layout_week(TS0) - 2);
-	cr_assert(is(&c[4], 0, "APPEND") && is(&c[4], 1, key));
-	cr_assert_eq(c[4].argl[2], LAYOUT_SUBJECT_RECORD_LEN + 45, "its record and its unit");
+	kl = layout_subject_key(key, e[1].se.pid, layout_week(TS0) - 2);
+	cr_assert(is(&c[4], 0, "APPEND") && is_key(&c[4], 1, key, kl));
+	cr_assert_eq(c[4].argl[2], LAYOUT_SUBJECT_RECORD_LEN + 36, "its record and its unit");
 	snprintf(ts, sizeof(ts), "%llu",
 		 (unsigned long long)layout_week_expire_at(layout_week(TS0) - 2, 21));
 	cr_assert(is(&c[5], 0, "EXPIREAT") && is(&c[5], 2, ts),
@@ -432,7 +446,7 @@ Test(coalesce, chot_append_exact_resp)
 	uint8_t recs[2 * LAYOUT_SUBJECT_RECORD_LEN + LAYOUT_VAULT_UNIT_MAX];
 	uint8_t sealed[VAULT_MAX_SEALED], unit[LAYOUT_VAULT_UNIT_MAX];
 	char key[LAYOUT_KEY_MAX], want[1024], ts[24];
-	size_t off = 0, wl, sl, ul, rl;
+	size_t off = 0, wl, sl, ul, rl, kl;
 	unsigned n, sum = 0;
 	int hl;
 
@@ -457,7 +471,7 @@ Test(coalesce, chot_append_exact_resp)
 	}
 	/* Byte for byte, the first key's command: a record, the vault unit of
 	 * the event that carried the hint right after it, the next record. */
-	layout_subject_key(key, e[0].se.pid, layout_week(TS0));
+	kl = layout_subject_key(key, e[0].se.pid, layout_week(TS0));
 	sl = vault_seal(sealed, vkey, e[0].se.pid, 1, e[0].ev.subject, 12);
 	ul = layout_vault_unit(unit, sealed, sl);
 	layout_subject_member(recs, 7, TS0 + 1000, 1);
@@ -466,8 +480,10 @@ Test(coalesce, chot_append_exact_resp)
 	rl = 2 * LAYOUT_SUBJECT_RECORD_LEN + ul;
 	snprintf(ts, sizeof(ts), "%llu",
 		 (unsigned long long)layout_week_expire_at(layout_week(TS0), 21));
-	hl = sprintf(want, "*4\r\n$11\r\nCHOT.APPEND\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n$%zu\r\n",
-		     strlen(key), key, strlen(ts), ts, rl);
+	hl = sprintf(want, "*4\r\n$11\r\nCHOT.APPEND\r\n$%zu\r\n", kl);
+	memcpy(want + hl, key, kl);   /* binary */
+	hl += (int)kl;
+	hl += sprintf(want + hl, "\r\n$%zu\r\n%s\r\n$%zu\r\n", strlen(ts), ts, rl);
 	memcpy(want + hl, recs, rl);
 	wl = (size_t)hl + rl;
 	memcpy(want + wl, "\r\n", 2);

@@ -200,24 +200,27 @@ expireat_calls(redisContext *c)
 	return command_calls(c, "expireat");
 }
 
-/* A key's value (GET): its records, raw; NULL if the key is missing. */
+/* A key's value (GET): its records, raw; NULL if the key is missing.  Keys are binary (layout.h). */
 static redisReply *
-get_records(redisContext *c, const char *key, size_t rec_len, uint8_t *vault, size_t *vault_len)
+get_records(redisContext *c, const char *key, size_t kl, size_t rec_len, uint8_t *vault,
+	    size_t *vault_len)
 {
-	redisReply *r = redisCommand(c, "GET %s", key);
+	redisReply *r = redisCommand(c, "GET %b", key, kl);
+	char kt[LAYOUT_KEY_TEXT_MAX];
 	long ev;
 
-	cr_assert_not_null(r, "GET %s", key);
+	layout_key_text(kt, key, kl);
+	cr_assert_not_null(r, "GET %s", kt);
 	if (r->type == REDIS_REPLY_NIL) {
 		freeReplyObject(r);
 		return NULL;
 	}
-	cr_assert_eq(r->type, REDIS_REPLY_STRING, "%s: a string", key);
-	cr_assert_eq(r->len % rec_len, 0, "%s: %zu bytes, not whole %zu-byte records", key,
+	cr_assert_eq(r->type, REDIS_REPLY_STRING, "%s: a string", kt);
+	cr_assert_eq(r->len % rec_len, 0, "%s: %zu bytes, not whole %zu-byte records", kt,
 		     r->len, rec_len);
 	if (rec_len == LAYOUT_SUBJECT_RECORD_LEN) {   /* a week key: its vault unit out */
 		ev = layout_subject_split((uint8_t *)r->str, r->len, vault, vault_len);
-		cr_assert_geq(ev, 0, "%s: a malformed vault unit", key);
+		cr_assert_geq(ev, 0, "%s: a malformed vault unit", kt);
 		r->len = (size_t)ev;
 	}
 	return r;
@@ -225,9 +228,9 @@ get_records(redisContext *c, const char *key, size_t rec_len, uint8_t *vault, si
 
 /* Is rec one of the records of key? */
 static bool
-has_record(redisContext *c, const char *key, const uint8_t *rec, size_t rec_len)
+has_record(redisContext *c, const char *key, size_t kl, const uint8_t *rec, size_t rec_len)
 {
-	redisReply *r = get_records(c, key, rec_len, NULL, NULL);
+	redisReply *r = get_records(c, key, kl, rec_len, NULL, NULL);
 	bool found = false;
 
 	for (size_t off = 0; r != NULL && off < r->len && !found; off += rec_len)
@@ -243,15 +246,18 @@ verify(redisContext *c, const struct gen_event *g, unsigned n)
 	for (unsigned i = 0; i < n; i++) {
 		const struct scan_event *ev = &g[i].ev;
 		uint8_t sm[LAYOUT_SUBJECT_MEMBER_LEN], pm[LAYOUT_SITE_MEMBER_LEN];
-		char sk[LAYOUT_KEY_MAX], pk[LAYOUT_KEY_MAX];
+		char skey[LAYOUT_KEY_MAX], sk[LAYOUT_KEY_TEXT_MAX], pk[LAYOUT_KEY_MAX];
+		size_t skl = layout_subject_key(skey, g[i].se.pid, layout_week(ev->ts_ms));
+		size_t pkl = layout_site_key(pk, ev->site_id, layout_block(ev->ts_ms));
 
-		layout_subject_key(sk, g[i].se.pid, layout_week(ev->ts_ms));
-		layout_site_key(pk, ev->site_id, layout_block(ev->ts_ms));
+		layout_key_text(sk, skey, skl);    /* for messages: the key is binary */
 		layout_subject_member(sm, ev->site_id, ev->ts_ms, ev->dir);
 		layout_site_member(pm, g[i].se.pid, ev->ts_ms, ev->dir);
-		cr_assert(has_record(c, sk, sm, sizeof(sm)), "event %u: %s record missing", i, sk);
-		cr_assert(has_record(c, pk, pm, sizeof(pm)), "event %u: %s record missing", i, pk);
-		cr_assert_eq((uint64_t)int_reply(c, "EXPIRETIME %s", sk),
+		cr_assert(has_record(c, skey, skl, sm, sizeof(sm)), "event %u: %s record missing", i,
+			  sk);
+		cr_assert(has_record(c, pk, pkl, pm, sizeof(pm)), "event %u: %s record missing", i,
+			  pk);
+		cr_assert_eq((uint64_t)int_reply(c, "EXPIRETIME %b", skey, skl),
 			     layout_week_expire_at(layout_week(ev->ts_ms), RETENTION_DAYS),
 			     "%s expiry", sk);
 		cr_assert_eq((uint64_t)int_reply(c, "EXPIRETIME %s", pk),
@@ -262,7 +268,8 @@ verify(redisContext *c, const struct gen_event *g, unsigned n)
 			uint8_t sealed[LAYOUT_VAULT_MAX], scheme = 0;
 			char subj[WIRE_SUBJECT_MAX_NUL];
 			size_t sl = 0;
-			redisReply *r = get_records(c, sk, LAYOUT_SUBJECT_RECORD_LEN, sealed, &sl);
+			redisReply *r = get_records(c, skey, skl, LAYOUT_SUBJECT_RECORD_LEN, sealed,
+						    &sl);
 
 			cr_assert(r != NULL && sl > 0, "%s: no vault unit", sk);
 			cr_assert_eq(vault_open(sealed, sl, vkey, g[i].se.pid, &scheme, subj),
@@ -289,13 +296,14 @@ total_members(redisContext *c, const char *pattern, long long *raw)
 
 	cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY, "KEYS %s", pattern);
 	for (size_t i = 0; i < r->elements; i++) {
-		redisReply *v = get_records(c, r->element[i]->str, rec_len, NULL, NULL);
+		redisReply *k = r->element[i];
+		redisReply *v = get_records(c, k->str, k->len, rec_len, NULL, NULL);
 		long kept;
 
-		cr_assert_not_null(v, "%s vanished", r->element[i]->str);
+		cr_assert_not_null(v, "key %zu of %s vanished", i, pattern);
 		all += (long long)(v->len / rec_len);
 		kept = layout_records_unique((uint8_t *)v->str, v->len, rec_len, NULL);
-		cr_assert_geq(kept, 1, "%s: records", r->element[i]->str);
+		cr_assert_geq(kept, 1, "key %zu of %s: records", i, pattern);
 		sum += kept;
 		freeReplyObject(v);
 	}
