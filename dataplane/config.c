@@ -53,7 +53,7 @@ static const struct conf_row conf_rows[] = {
 	{ "redis", "url", "redis://127.0.0.1:6379", CT_URL, offsetof(struct dp_conf, redis_url), 0, 0 },
 	ROW_STR("redis", "user", "", redis_user),
 	ROW_STR("redis", "password_file", "", redis_password_file),
-	ROW_U32("redis", "pipeline", "16384", redis_pipeline, 1, 65536),
+	ROW_U32("redis", "pipeline", "4096", redis_pipeline, 1, 65536),
 	ROW_U32("redis", "flush_us", "200", redis_flush_us, 1, 1000000),
 	ROW_U32("redis", "retention_days", "21", redis_retention_days, 1, 3650),
 	ROW_U32("redis", "max_pending_events", "262144", redis_max_pending_events, 64, 1u << 26),

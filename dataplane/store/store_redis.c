@@ -74,7 +74,7 @@
 
 #define IDLE_READ_US   100000
 #define BUSY_READ_US   20      /* replies due: one read() gathers ~20 us of them */
-#define PIPELINE_DEFAULT 16384 /* redis.pipeline unset (configs/chotd.conf says why) */
+#define PIPELINE_DEFAULT 4096  /* redis.pipeline unset (configs/chotd.conf says why) */
 /*
  * Events one generation holds at most: a quarter of the backlog bound
  * (redis.max_pending_events), between GEN_MIN and GEN_MAX.  Under overload

@@ -28,7 +28,7 @@ Test(config, defaults_match_design)
 	cr_assert_eq(c.dedupe_capacity, 1048576);
 	cr_assert_str_eq(c.redis_url, "redis://127.0.0.1:6379");
 	cr_assert_str_eq(c.redis_user, "");
-	cr_assert_eq(c.redis_pipeline, 16384);
+	cr_assert_eq(c.redis_pipeline, 4096);
 	cr_assert_eq(c.redis_flush_us, 200);
 	cr_assert_eq(c.redis_retention_days, 21);
 	cr_assert_eq(c.exit_on_idle_ms, 0);
