@@ -199,17 +199,18 @@ def cluster_checks(ck, srcdir, exp):
 
 def unit_checks(ck, a, exp):
     key = cp.subject_key("ab" * 16, 2968)
-    unit = cp.vault_unit(b"s" * 29)                      # 9 + 27 bytes
-    r1, r2, r3 = (bytes([0, 0, 0, 7, 0, 0, 0, i, 1]) for i in (1, 2, 3))
+    unit = cp.vault_unit(b"s" * 29)                      # 8 + 24 bytes
+    ck.expect(len(unit) == 32, "a 29-byte seal: a 32-byte unit (%d)" % len(unit))
+    r1, r2, r3 = (cp.subject_record(7, i, 1) for i in (1, 2, 3))
     a.call("DEL", key)
-    ck.expect(a.call("CHOT.APPEND", key, exp, r1 + unit) == 9 + len(unit),
+    ck.expect(a.call("CHOT.APPEND", key, exp, r1 + unit) == 8 + len(unit),
               "a new week key: its unit kept")
-    ck.expect(a.call("CHOT.APPEND", key, exp, r2 + unit + r3) == 27 + len(unit),
+    ck.expect(a.call("CHOT.APPEND", key, exp, r2 + unit + r3) == 24 + len(unit),
               "an existing week key: the unit sent again left out, its records kept")
     got = a.call("GET", key)
     ck.expect(got == r1 + unit + r2 + r3, "the value holds one unit: %r" % got)
     ck.expect(cp.subject_split(got)[1] == b"s" * 29, "the unit still opens to its value")
-    ck.expect(a.call("CHOT.APPEND", key, exp, unit) == 27 + len(unit),
+    ck.expect(a.call("CHOT.APPEND", key, exp, unit) == 24 + len(unit),
               "a unit alone for an existing key appends nothing")
     pk = "p:{7}:b124676"
     prec = bytes([1, 2, 3, 4, 0xFF, ord("v"), 0, 29, 0]) + b"x" * 11   # byte 4 0xFF: a pid's
