@@ -303,6 +303,27 @@ Test(layout, subject_split_takes_the_vault_unit_out)
 	cr_assert_eq(LAYOUT_VAULT_UNIT_MAX, 56, "8 + 44 padded to 48");
 }
 
+/* Subject records sort by site, then time, then dir (layout.h), as the 9-byte ones did bytewise. */
+Test(layout, subject_records_sort_by_time_before_dir)
+{
+	uint8_t v[4 * LAYOUT_SUBJECT_RECORD_LEN], want[4 * LAYOUT_SUBJECT_RECORD_LEN];
+	uint64_t dups = 0;
+
+	layout_subject_member(v, 7, 2000, DIR_IN);
+	layout_subject_member(v + 8, 7, 1000, DIR_PASS);
+	layout_subject_member(v + 16, 6, 3000, DIR_IN);
+	layout_subject_member(v + 24, 7, 1000, DIR_OUT);
+	layout_subject_member(want, 6, 3000, DIR_IN);
+	layout_subject_member(want + 8, 7, 1000, DIR_OUT);
+	layout_subject_member(want + 16, 7, 1000, DIR_PASS);
+	layout_subject_member(want + 24, 7, 2000, DIR_IN);
+	cr_assert_not(layout_records_ascending(v, 4, LAYOUT_SUBJECT_RECORD_LEN));
+	cr_assert_eq(layout_records_unique(v, sizeof(v), LAYOUT_SUBJECT_RECORD_LEN, &dups), 4);
+	cr_assert_eq(memcmp(v, want, sizeof(v)), 0, "site, time, dir: not dir before time");
+	cr_assert(layout_records_ascending(v, 4, LAYOUT_SUBJECT_RECORD_LEN));
+	cr_assert_eq(dups, 0);
+}
+
 /* Every sealed length round-trips, alone and among records; its header bytes are sealed bytes. */
 Test(layout, vault_unit_every_length)
 {
