@@ -133,7 +133,7 @@
  * A value written by a chotd of the 9-byte layout has the same key name
  * but is not this layout: a length off the 8-byte grid is refused as
  * corrupt, one on it would misread, so Redis is flushed when upgrading.
-
+ *
  * Why not a `vault` key (DESIGN §4 has one, written once per subject and
  * day): a key costs its name, dict and expiry entries (~60 bytes) on top of
  * its value (~150 bytes as a separate SET v:{pid}), and a subject's key per
