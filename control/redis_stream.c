@@ -18,7 +18,7 @@
  * layout_records_unique() (sorted, exact duplicates dropped and counted), in
  * a scratch buffer reused for the whole stream, or in the queue when held.
  * A value that is not a whole number of records is refused, naming its key,
- * and none of it is handed over.  With 9-byte records the values are week
+ * and none of it is handed over.  With 8-byte records the values are week
  * keys (proto/layout.h): their vault units are taken out first
  * (layout_subject_split), never handed over nor counted as duplicates, and
  * a malformed unit is refused like a torn value.  ctl_redis_values_stream()

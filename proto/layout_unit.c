@@ -12,8 +12,11 @@
 
 #define REC LAYOUT_SUBJECT_RECORD_LEN
 
-_Static_assert(((LAYOUT_WEEK_MS - 1) >> 24) < LAYOUT_UNIT_MARK,
-	       "byte 4 of an event record (ms_of_week's top byte) is never a unit's mark");
+_Static_assert((((uint64_t)LAYOUT_DIR_MAX << LAYOUT_DIR_SHIFT | (LAYOUT_WEEK_MS - 1)) >> 24) <
+		       LAYOUT_UNIT_MARK,
+	       "byte 4 of an event record (dir and ms_of_week's top byte) is never a unit's mark");
+_Static_assert(LAYOUT_WEEK_MS - 1 < (1ULL << LAYOUT_DIR_SHIFT), "ms_of_week leaves dir's bits alone");
+_Static_assert(REC == 8 && LAYOUT_UNIT_HEAD_PAYLOAD == 5, "the header: sealed[0..3] mark kind len sealed[4]");
 _Static_assert(LAYOUT_VAULT_UNIT_MAX % REC == 0, "a unit is whole records");
 _Static_assert(LAYOUT_VAULT_MAX <= 0xFF, "a sealed length fits the header's one length byte");
 _Static_assert(LAYOUT_VAULT_MIN > LAYOUT_UNIT_HEAD_PAYLOAD, "the header's payload bytes are all sealed bytes");
@@ -37,7 +40,7 @@ layout_vault_unit(uint8_t out[LAYOUT_VAULT_UNIT_MAX], const uint8_t *sealed, siz
 	out[4] = LAYOUT_UNIT_MARK;
 	out[5] = LAYOUT_UNIT_VAULT;
 	out[6] = (uint8_t)len;
-	memcpy(out + 7, sealed + 4, 2);
+	out[7] = sealed[4];
 	memcpy(out + REC, sealed + LAYOUT_UNIT_HEAD_PAYLOAD, len - LAYOUT_UNIT_HEAD_PAYLOAD);
 	return REC + pad;
 }
@@ -47,7 +50,7 @@ static void
 unit_sealed(uint8_t *out, const uint8_t *h, size_t sealed_len)
 {
 	memcpy(out, h, 4);
-	memcpy(out + 4, h + 7, 2);
+	out[4] = h[7];
 	memcpy(out + LAYOUT_UNIT_HEAD_PAYLOAD, h + REC, sealed_len - LAYOUT_UNIT_HEAD_PAYLOAD);
 }
 

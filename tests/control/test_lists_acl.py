@@ -115,7 +115,7 @@ def main():
             refused(opr, "operator", "HSET", "chot:audit", "a", "b")
             # ... and the vault is chotd's: an operator cannot overwrite an identity
             # (vehicle register keeps its sealed plate in the lists' plates hash).
-            refused(opr, "operator", "APPEND", "s:{%s}:w1" % PID, "x" * 9)
+            refused(opr, "operator", "APPEND", "s:{%s}:w1" % PID, "x" * 8)
             refused(opr, "operator", "SETRANGE", "s:{%s}:w1" % PID, "0", "x")
             refused(opr, "operator", "DEL", "s:{%s}:w1" % PID)
             refused(opr, "operator", "SET", PLATES, "x")

@@ -17,7 +17,6 @@ usage: test_records_read.py CHOTCTL SRCDIR
 """
 import json
 import os
-import struct
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -31,7 +30,7 @@ MIN = 60000
 
 
 def tl_rec(site, ts, d):
-    return struct.pack(">II", site, ts % cp.WEEK_MS) + bytes([d])
+    return cp.subject_record(site, ts % cp.WEEK_MS, d)
 
 
 def pr_rec(pid, ts, d):

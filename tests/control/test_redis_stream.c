@@ -392,7 +392,7 @@ Test(redis_stream, value_bigger_than_the_buffer)
 	free(g);
 }
 
-/* --- week keys (9-byte records): the vault unit is taken out (proto/layout.h) --- */
+/* --- week keys (8-byte records): the vault unit is taken out (proto/layout.h) --- */
 
 struct wk_got {
 	char log[512];
@@ -432,7 +432,7 @@ bulk(char *out, const uint8_t *v, size_t len)
 
 Test(redis_stream, week_keys_vault_unit_taken_out)
 {
-	uint8_t sealed[LAYOUT_VAULT_MAX], unit[LAYOUT_VAULT_UNIT_MAX], r[3][9], v[256];
+	uint8_t sealed[LAYOUT_VAULT_MAX], unit[LAYOUT_VAULT_UNIT_MAX], r[3][8], v[256];
 	char answer[1024];
 	size_t ul, vl, al = 0;
 
@@ -442,23 +442,23 @@ Test(redis_stream, week_keys_vault_unit_taken_out)
 		layout_subject_member(r[i], (uint32_t)i + 1, 1000 * (uint64_t)i, 1);
 	/* key 0: r2, unit, r0, unit again (a resend): unsorted, handed over sorted */
 	vl = 0;
-	memcpy(v + vl, r[2], 9), vl += 9;
+	memcpy(v + vl, r[2], 8), vl += 8;
 	memcpy(v + vl, unit, ul), vl += ul;
-	memcpy(v + vl, r[0], 9), vl += 9;
+	memcpy(v + vl, r[0], 8), vl += 8;
 	memcpy(v + vl, unit, ul), vl += ul;
 	al += bulk(answer + al, v, vl);
 	/* key 1: already sorted, then the unit */
 	vl = 0;
-	memcpy(v + vl, r[0], 9), vl += 9;
-	memcpy(v + vl, r[1], 9), vl += 9;
+	memcpy(v + vl, r[0], 8), vl += 8;
+	memcpy(v + vl, r[1], 8), vl += 8;
 	memcpy(v + vl, unit, ul), vl += ul;
 	al += bulk(answer + al, v, vl);
 	/* key 2: the unit alone */
 	al += bulk(answer + al, unit, ul);
 	/* key 3: a unit whose length runs past the value: corrupt */
-	memcpy(v, r[0], 9);
-	memcpy(v + 9, unit, 9 + 18);
-	al += bulk(answer + al, v, 9 + 9 + 18);
+	memcpy(v, r[0], 8);
+	memcpy(v + 8, unit, 8 + 16);
+	al += bulk(answer + al, v, 8 + 8 + 16);
 	for (size_t step = 1; step <= 64; step += 7) {
 		struct wk_got g = { 0 };
 		char err[200] = "";
@@ -475,7 +475,7 @@ Test(redis_stream, week_keys_vault_unit_taken_out)
 		rc = ctl_redis_records_stream(rd, 4, LAYOUT_SUBJECT_RECORD_LEN, key_fn, wk_member,
 					      wk_done, &g, err, sizeof(err));
 		cr_expect_eq(rc, -EBADMSG, "key 3 is corrupt: got %d (%s)", rc, err);
-		cr_expect(strstr(err, "key p:{7}:103 holds 36 bytes with a malformed vault unit") !=
+		cr_expect(strstr(err, "key p:{7}:103 holds 32 bytes with a malformed vault unit") !=
 			  NULL, "err names the key: '%s'", err);
 		cr_expect_str_eq(g.log, "0:1 0:3 0! 1:1 1:2 1! 2! ",
 				 "%zu-byte writes: events only, sorted: got '%s'", step, g.log);
@@ -616,18 +616,18 @@ run_two(struct slow *a, struct slow *b, unsigned timeout_ms, struct got *g, char
 /* A week key's value held in B's queue: its vault unit taken out there, a torn one refused. */
 Test(redis_stream, two_shards_held_week_key)
 {
-	uint8_t sealed[LAYOUT_VAULT_MAX] = { 0 }, unit[LAYOUT_VAULT_UNIT_MAX], r[2][9], v[128];
+	uint8_t sealed[LAYOUT_VAULT_MAX] = { 0 }, unit[LAYOUT_VAULT_UNIT_MAX], r[2][8], v[128];
 	char ans_a[256], ans_b[256];
 	size_t ul = layout_vault_unit(unit, sealed, 29), vl = 0, la, lb;
 
 	layout_subject_member(r[0], 1, 0, 1);
 	layout_subject_member(r[1], 2, 0, 1);
-	memcpy(v + vl, r[1], 9), vl += 9;
+	memcpy(v + vl, r[1], 8), vl += 8;
 	memcpy(v + vl, unit, ul), vl += ul;
-	memcpy(v + vl, r[0], 9), vl += 9;
+	memcpy(v + vl, r[0], 8), vl += 8;
 	memcpy(v + vl, unit, ul), vl += ul;
-	memcpy(v + vl, r[0], 9), vl += 9;              /* a resent record */
-	la = bulk(ans_a, r[0], 9);
+	memcpy(v + vl, r[0], 8), vl += 8;              /* a resent record */
+	la = bulk(ans_a, r[0], 8);
 	for (int torn = 0; torn < 2; torn++) {
 		struct slow a = { .part1 = ans_a, .len1 = la, .part2 = "", .wait1_ms = 80 };
 		struct slow b = { .part1 = ans_b, .part2 = "" };
@@ -636,7 +636,7 @@ Test(redis_stream, two_shards_held_week_key)
 		char err[256] = "";
 		int rc;
 
-		lb = bulk(ans_b, v, torn ? vl - 9 - 9 : vl);   /* torn: the last unit cut short */
+		lb = bulk(ans_b, v, torn ? vl - 8 - 8 : vl);   /* torn: the last unit cut short */
 		b.len1 = lb;
 		rc = run_two_rec(&a, &b, 5000, LAYOUT_SUBJECT_RECORD_LEN, wk_member, wk_done, &g,
 				 &dups, &corrupt, err, sizeof(err));

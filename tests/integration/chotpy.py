@@ -545,51 +545,69 @@ UNIT_MARK, UNIT_VAULT = 0xFF, ord("v")     # proto/layout.h's vault unit
 VAULT_MIN, VAULT_MAX = 17, 49
 
 
+SUBJECT_REC = 8                            # site BE32 || (dir << 30 | ms_of_week) BE32
+DIR_SHIFT = 30
+
+
+def subject_record(site, ms_of_week, d):
+    """A subject's timeline record (proto/layout.h, layout_subject_member)."""
+    if not 0 <= d <= 3 or not 0 <= ms_of_week < WEEK_MS:
+        raise ValueError("dir %d / ms_of_week %d do not fit a subject record" % (d, ms_of_week))
+    return struct.pack(">II", site, d << DIR_SHIFT | ms_of_week)
+
+
+def subject_record_decode(m):
+    """(site, ms_of_week, dir) of an 8-byte subject record."""
+    site, w = struct.unpack(">II", m)
+    return site, w & ((1 << DIR_SHIFT) - 1), w >> DIR_SHIFT
+
+
 def vault_unit(sealed):
     """The vault unit of proto/layout.h carrying a sealed value: a header
-    record sealed[0:4] 0xFF 'v' len sealed[4:6], then sealed[6:] zero-padded
-    to whole 9-byte records.  What chotd appends to a subject's week key."""
+    record sealed[0:4] 0xFF 'v' len sealed[4], then sealed[5:] zero-padded
+    to whole 8-byte records.  What chotd appends to a subject's week key."""
     if not VAULT_MIN <= len(sealed) <= VAULT_MAX:
         raise ValueError("a sealed vault value is %d..%d bytes, not %d"
                          % (VAULT_MIN, VAULT_MAX, len(sealed)))
-    body = sealed[6:]
-    return sealed[:4] + bytes([UNIT_MARK, UNIT_VAULT, len(sealed)]) + sealed[4:6] \
-        + body + bytes(-len(body) % 9)
+    body = sealed[5:]
+    return sealed[:4] + bytes([UNIT_MARK, UNIT_VAULT, len(sealed)]) + sealed[4:5] \
+        + body + bytes(-len(body) % SUBJECT_REC)
 
 
 def subject_split(value, key=b"?"):
     """A week key's value (proto/layout.h, layout_subject_split): (the
     event records as bytes, the first vault unit's sealed value or None).
-    A value off the 9-byte grid, or a malformed unit, is corrupt."""
+    A value off the 8-byte grid, or a malformed unit, is corrupt."""
     value = value or b""
-    if len(value) % 9:
-        raise AssertionError("%r holds %d bytes, not whole 9-byte records" % (key, len(value)))
+    R = SUBJECT_REC
+    if len(value) % R:
+        raise AssertionError("%r holds %d bytes, not whole %d-byte records" % (key, len(value), R))
     recs, vault, i = [], None, 0
     while i < len(value):
-        r = value[i:i + 9]
+        r = value[i:i + R]
         if r[4] != UNIT_MARK:
             recs.append(r)
-            i += 9
+            i += R
             continue
         n = r[6]
         if r[5] != UNIT_VAULT or not VAULT_MIN <= n <= VAULT_MAX:
             raise AssertionError("%r: a malformed vault unit at byte %d" % (key, i))
-        b = n - 6
-        body = value[i + 9:i + 9 + b + (-b % 9)]
-        if len(body) != b + (-b % 9) or any(body[b:]):
+        b = n - 5
+        body = value[i + R:i + R + b + (-b % R)]
+        if len(body) != b + (-b % R) or any(body[b:]):
             raise AssertionError("%r: a malformed vault unit at byte %d" % (key, i))
         if vault is None:
-            vault = r[:4] + r[7:9] + body[:b]
-        i += 9 + len(body)
+            vault = r[:4] + r[7:8] + body[:b]
+        i += R + len(body)
     return b"".join(recs), vault
 
 
 def records(value, size, key):
     """A key's STRING value as its fixed-size records (proto/layout.h); a
     value that is not whole records is corrupt, never half-read.  A week
-    key's (9-byte records) vault unit is taken out: never an event."""
+    key's (8-byte records) vault unit is taken out: never an event."""
     value = value or b""
-    if size == 9:
+    if size == SUBJECT_REC:
         value = subject_split(value, key)[0]
     if len(value) % size:
         raise AssertionError("%r holds %d bytes, not whole %d-byte records"
@@ -607,9 +625,9 @@ def stored_events(port, user=None, password=None):
     timeline, presence = set(), set()
     for k, v in r.get_many(r.scan("s:*")):
         pid, week = parse_subject_key(k)
-        for m in records(v, 9, k):
-            site, ms = struct.unpack(">II", m[:8])
-            timeline.add((pid, site, week * WEEK_MS + ms, m[8]))
+        for m in records(v, SUBJECT_REC, k):
+            site, ms, d = subject_record_decode(m)
+            timeline.add((pid, site, week * WEEK_MS + ms, d))
     for k, v in r.get_many(r.scan("p:*")):
         site = int(k.split(b"}")[0][3:])
         block = int(k.rsplit(b":", 1)[1].lstrip(b"b"))
@@ -627,7 +645,7 @@ def stored_duplicates(port, user=None, password=None):
         port, user, password = port.port, port.user, port.password
     r = Resp(port, user, password)
     dups = 0
-    for pattern, size in (("s:*", 9), ("p:*", 20)):
+    for pattern, size in (("s:*", SUBJECT_REC), ("p:*", 20)):
         for k, v in r.get_many(r.scan(pattern)):
             recs = records(v, size, k)
             dups += len(recs) - len(set(recs))

@@ -86,26 +86,26 @@ def size_checks(ck, a, exp):
 
 def expiry_checks(ck, a, exp):
     k = "s:{exp}:w1"
-    ck.expect(a.call("CHOT.APPEND", k, exp, b"123456789") == 9, "a new key: its length")
+    ck.expect(a.call("CHOT.APPEND", k, exp, b"12345678") == 8, "a new key: its length")
     ck.expect(a.call("EXPIRETIME", k) == exp, "a new key gets the expiry")
-    a.call("CHOT.APPEND", k, exp, b"abcdefghi")
+    a.call("CHOT.APPEND", k, exp, b"abcdefgh")
     ck.expect(a.call("EXPIRETIME", k) == exp, "the same expiry is kept")
-    a.call("CHOT.APPEND", k, exp + 3600, b"ABCDEFGHI")
+    a.call("CHOT.APPEND", k, exp + 3600, b"ABCDEFGH")
     ck.expect(a.call("EXPIRETIME", k) == exp + 3600, "a different expiry replaces it")
-    ck.expect(a.call("GET", k) == b"123456789abcdefghiABCDEFGHI", "three appends")
-    a.call("SET", "s:{exp}:w2", b"x" * 9)
+    ck.expect(a.call("GET", k) == b"12345678abcdefghABCDEFGH", "three appends")
+    a.call("SET", "s:{exp}:w2", b"x" * 8)
     ck.expect(a.call("TTL", "s:{exp}:w2") == -1, "SET: no expiry")
-    a.call("CHOT.APPEND", "s:{exp}:w2", exp, b"y" * 9)
+    a.call("CHOT.APPEND", "s:{exp}:w2", exp, b"y" * 8)
     ck.expect(a.call("EXPIRETIME", "s:{exp}:w2") == exp, "a key without expiry gets one")
     # 0 bytes: the expiry is still set on an existing key, no key is created
-    ck.expect(a.call("CHOT.APPEND", "s:{exp}:w2", exp + 1, b"") == 18, "0 bytes: the length")
+    ck.expect(a.call("CHOT.APPEND", "s:{exp}:w2", exp + 1, b"") == 16, "0 bytes: the length")
     ck.expect(a.call("EXPIRETIME", "s:{exp}:w2") == exp + 1, "0 bytes still set the expiry")
     ck.expect(a.call("CHOT.APPEND", "s:{exp}:w3", exp, b"") == 0
               and a.call("EXISTS", "s:{exp}:w3") == 0, "0 bytes on a missing key: nothing")
     # past: deleted, as EXPIREAT would
-    ck.expect(a.call("CHOT.APPEND", k, 1, b"late.....") == 0, "an expiry in the past: 0")
+    ck.expect(a.call("CHOT.APPEND", k, 1, b"late....") == 0, "an expiry in the past: 0")
     ck.expect(a.call("EXISTS", k) == 0, "an expiry in the past deletes the key")
-    ck.expect(a.call("CHOT.APPEND", k, int(time.time()) - 5, b"late.....") == 0
+    ck.expect(a.call("CHOT.APPEND", k, int(time.time()) - 5, b"late....") == 0
               and a.call("EXISTS", k) == 0, "a missing key with a past expiry: nothing")
 
 
@@ -121,7 +121,7 @@ def error_checks(ck, a, exp):
         ck.expect(e is not None and "wrong number of arguments" in e,
                   "%d arguments: arity error (%s)" % (len(args), e))
     for bad in ("soon", "", "1.5", "99999999999999999999", "9223372036854775807"):
-        e = err(a, "CHOT.APPEND", "s:{err}:w1", bad, b"r" * 9)
+        e = err(a, "CHOT.APPEND", "s:{err}:w1", bad, b"r" * 8)
         ck.expect(e is not None and "invalid expire time" in e, "expire %r refused (%s)"
                   % (bad, e))
     ck.expect(a.call("EXISTS", "s:{err}:w1", "k") == 0, "no refused call wrote anything")
@@ -199,17 +199,18 @@ def cluster_checks(ck, srcdir, exp):
 
 def unit_checks(ck, a, exp):
     key = cp.subject_key("ab" * 16, 2968)
-    unit = cp.vault_unit(b"s" * 29)                      # 9 + 27 bytes
-    r1, r2, r3 = (bytes([0, 0, 0, 7, 0, 0, 0, i, 1]) for i in (1, 2, 3))
+    unit = cp.vault_unit(b"s" * 29)                      # 8 + 24 bytes
+    ck.expect(len(unit) == 32, "a 29-byte seal: a 32-byte unit (%d)" % len(unit))
+    r1, r2, r3 = (cp.subject_record(7, i, 1) for i in (1, 2, 3))
     a.call("DEL", key)
-    ck.expect(a.call("CHOT.APPEND", key, exp, r1 + unit) == 9 + len(unit),
+    ck.expect(a.call("CHOT.APPEND", key, exp, r1 + unit) == 8 + len(unit),
               "a new week key: its unit kept")
-    ck.expect(a.call("CHOT.APPEND", key, exp, r2 + unit + r3) == 27 + len(unit),
+    ck.expect(a.call("CHOT.APPEND", key, exp, r2 + unit + r3) == 24 + len(unit),
               "an existing week key: the unit sent again left out, its records kept")
     got = a.call("GET", key)
     ck.expect(got == r1 + unit + r2 + r3, "the value holds one unit: %r" % got)
     ck.expect(cp.subject_split(got)[1] == b"s" * 29, "the unit still opens to its value")
-    ck.expect(a.call("CHOT.APPEND", key, exp, unit) == 27 + len(unit),
+    ck.expect(a.call("CHOT.APPEND", key, exp, unit) == 24 + len(unit),
               "a unit alone for an existing key appends nothing")
     pk = "p:{7}:b124676"
     prec = bytes([1, 2, 3, 4, 0xFF, ord("v"), 0, 29, 0]) + b"x" * 11   # byte 4 0xFF: a pid's

@@ -199,11 +199,24 @@ Test(layout, members_round_trip)
 		cr_assert_eq(ts, tss[i], "site member keeps ts %llu", (unsigned long long)tss[i]);
 		cr_assert_eq(dir, DIR_PASS);
 	}
-	cr_assert_eq(layout_subject_member_decode(m, 8, 0, &site, &ts, &dir), -EINVAL);
+	cr_assert_eq(layout_subject_member_decode(m, 7, 0, &site, &ts, &dir), -EINVAL);
+	cr_assert_eq(layout_subject_member_decode(m, 9, 0, &site, &ts, &dir), -EINVAL);
 	cr_assert_eq(layout_site_member_decode(m, 19, 0, back, &ts, &dir), -EINVAL);
+	/* Every dir with the largest ms_of_week: dir in the top 2 bits, the time untouched. */
+	for (uint8_t d = 0; d <= LAYOUT_DIR_MAX; d++) {
+		layout_subject_member(m, 1, LAYOUT_WEEK_MS - 1, d);
+		cr_assert_eq(m[4] >> 6, d, "dir %u in the top bits", d);
+		cr_assert_leq(m[4], 0xe4, "byte 4 at most 0xE4");
+		cr_assert_eq(layout_subject_member_decode(m, 8, 0, &site, &ts, &dir), 0);
+		cr_assert_eq(dir, d);
+		cr_assert_eq(ts, LAYOUT_WEEK_MS - 1);
+	}
 	memset(m, 0xff, sizeof(m));
-	cr_assert_eq(layout_subject_member_decode(m, 9, 0, &site, &ts, &dir), -EINVAL,
-	             "ms of day out of range");
+	cr_assert_eq(layout_subject_member_decode(m, 8, 0, &site, &ts, &dir), -EINVAL,
+	             "ms of week out of range");
+	m[4] = 0x3f;   /* dir 0, ms 0x3fffffff: still past the week */
+	cr_assert_eq(layout_subject_member_decode(m, 8, 0, &site, &ts, &dir), -EINVAL,
+	             "ms of week out of range, dir 0");
 	cr_assert_eq(layout_site_member_decode(m, 20, 0, back, &ts, &dir), -EINVAL,
 	             "ms of block out of range");
 }
@@ -212,7 +225,7 @@ Test(layout, members_round_trip)
 Test(layout, subject_split_takes_the_vault_unit_out)
 {
 	uint8_t key[32], pid[PID_LEN], sealed[VAULT_MAX_SEALED], unit[LAYOUT_VAULT_UNIT_MAX];
-	uint8_t val[20 * LAYOUT_VAULT_UNIT_MAX], got[LAYOUT_VAULT_MAX], want[4][9], scheme;
+	uint8_t val[20 * LAYOUT_VAULT_UNIT_MAX], got[LAYOUT_VAULT_MAX], want[4][8], scheme;
 	char subj[WIRE_SUBJECT_MAX_NUL];
 	size_t sl, ul, len = 0, gl = 99;
 	uint64_t dups = 0;
@@ -223,35 +236,36 @@ Test(layout, subject_split_takes_the_vault_unit_out)
 	vec_bytes(pid, PID_LEN, 0x60);
 	sl = vault_seal(sealed, key, pid, 1, "001203004567", 12);
 	ul = layout_vault_unit(unit, sealed, sl);
-	cr_assert_eq(ul, 9 + 27, "header with 6 sealed bytes, 23 more padded to 27");
+	cr_assert_eq(ul, 8 + 24, "header with 5 sealed bytes, 24 more: a 32-byte unit");
 	cr_assert_eq(unit[4], 0xff, "byte 4 of the header: impossible in an event record");
 	cr_assert_eq(layout_vault_unit(unit, sealed, 16), 0, "too short for a sealed value");
 	cr_assert_eq(layout_vault_unit(unit, sealed, LAYOUT_VAULT_MAX + 1), 0);
-	/* The largest ms_of_week has byte 4 0x24: never the mark. */
-	layout_subject_member(want[0], 0xffffffff, LAYOUT_WEEK_MS - 1, 0xff);
+	/* The largest dir and ms_of_week have byte 4 0xE4: never the mark. */
+	layout_subject_member(want[0], 0xffffffff, LAYOUT_WEEK_MS - 1, LAYOUT_DIR_MAX);
+	cr_assert_eq(want[0][4], 0xe4);
 	cr_assert_lt(want[0][4], LAYOUT_UNIT_MARK);
 	layout_subject_member(want[1], 7, 1000, 1);
 	layout_subject_member(want[2], 0, 0, 0);
 	layout_subject_member(want[3], 7, 1000, 1);   /* a resent record */
 	/* record, unit, record, record, unit again (a resend), record */
-	memcpy(val + len, want[0], 9), len += 9;
+	memcpy(val + len, want[0], 8), len += 8;
 	memcpy(val + len, unit, ul), len += ul;
-	memcpy(val + len, want[1], 9), len += 9;
-	memcpy(val + len, want[2], 9), len += 9;
+	memcpy(val + len, want[1], 8), len += 8;
+	memcpy(val + len, want[2], 8), len += 8;
 	memcpy(val + len, unit, ul), len += ul;
-	memcpy(val + len, want[3], 9), len += 9;
+	memcpy(val + len, want[3], 8), len += 8;
 	cr_assert_not(layout_subject_plain(val, len));
 	cr_assert_eq(layout_subject_count(val, len), 4, "units are no events");
 	n = layout_subject_split(val, len, got, &gl);
-	cr_assert_eq(n, 4 * 9, "the four records, compacted");
+	cr_assert_eq(n, 4 * 8, "the four records, compacted");
 	cr_assert_eq(gl, sl);
 	cr_assert_eq(memcmp(got, sealed, sl), 0, "the sealed value comes out whole");
 	cr_assert_eq(vault_open(got, gl, key, pid, &scheme, subj), 12);
 	cr_assert_str_eq(subj, "001203004567");
 	for (int i = 0; i < 4; i++)
-		cr_assert_eq(memcmp(val + 9 * i, want[i], 9), 0, "record %d in its order", i);
+		cr_assert_eq(memcmp(val + 8 * i, want[i], 8), 0, "record %d in its order", i);
 	cr_assert(layout_subject_plain(val, (size_t)n));
-	cr_assert_eq(layout_records_unique(val, (size_t)n, 9, &dups), 3);
+	cr_assert_eq(layout_records_unique(val, (size_t)n, 8, &dups), 3);
 	cr_assert_eq(dups, 1, "the resent record is a duplicate, the resent unit is not");
 
 	/* A value without a unit is left alone. */
@@ -265,15 +279,15 @@ Test(layout, subject_split_takes_the_vault_unit_out)
 	/* Corrupt: off the grid, a bad header, a unit cut short. */
 	cr_assert_eq(layout_subject_split(val, 10, got, &gl), -EINVAL);
 	cr_assert_eq(layout_subject_count(val, 10), -EINVAL);
-	memcpy(val, want[0], 9);
-	memcpy(val + 9, unit, ul);
-	cr_assert_eq(layout_subject_split(val, 9 + ul - 9, got, &gl), -EINVAL, "unit cut short");
-	cr_assert_eq(layout_subject_count(val, 9 + ul - 9), -EINVAL);
+	memcpy(val, want[0], 8);
+	memcpy(val + 8, unit, ul);
+	cr_assert_eq(layout_subject_split(val, 8 + ul - 8, got, &gl), -EINVAL, "unit cut short");
+	cr_assert_eq(layout_subject_count(val, 8 + ul - 8), -EINVAL);
 	static const struct { int at; uint8_t v; const char *what; } bad[] = {
-		{ 6, 0, "length 0: an older chotd's unit (length BE16)" },
+		{ 6, 0, "length 0" },
 		{ 6, 16, "length 16: too short" }, { 6, 50, "length 50: too long" },
 		{ 6, 0xff, "length 255: too long" }, { 5, 'x', "unknown kind" },
-		{ 5, 0, "no kind" }, { 9 + 26, 1, "padding not zero" },
+		{ 5, 0, "no kind" },   /* 29 - 5 = 24: no padding here (vault_unit_every_length) */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memcpy(val, unit, ul);
@@ -286,33 +300,54 @@ Test(layout, subject_split_takes_the_vault_unit_out)
 	/* The largest sealed value: 49 bytes, 6 records of payload. */
 	sl = vault_seal(sealed, key, pid, 4, "B1234567B1234567B1234567B1234567", 32);
 	cr_assert_eq(layout_vault_unit(unit, sealed, sl), LAYOUT_VAULT_UNIT_MAX);
-	cr_assert_eq(LAYOUT_VAULT_UNIT_MAX, 54, "9 + 43 padded to 45");
+	cr_assert_eq(LAYOUT_VAULT_UNIT_MAX, 56, "8 + 44 padded to 48");
+}
+
+/* Subject records sort by site, then time, then dir (layout.h), as the 9-byte ones did bytewise. */
+Test(layout, subject_records_sort_by_time_before_dir)
+{
+	uint8_t v[4 * LAYOUT_SUBJECT_RECORD_LEN], want[4 * LAYOUT_SUBJECT_RECORD_LEN];
+	uint64_t dups = 0;
+
+	layout_subject_member(v, 7, 2000, DIR_IN);
+	layout_subject_member(v + 8, 7, 1000, DIR_PASS);
+	layout_subject_member(v + 16, 6, 3000, DIR_IN);
+	layout_subject_member(v + 24, 7, 1000, DIR_OUT);
+	layout_subject_member(want, 6, 3000, DIR_IN);
+	layout_subject_member(want + 8, 7, 1000, DIR_OUT);
+	layout_subject_member(want + 16, 7, 1000, DIR_PASS);
+	layout_subject_member(want + 24, 7, 2000, DIR_IN);
+	cr_assert_not(layout_records_ascending(v, 4, LAYOUT_SUBJECT_RECORD_LEN));
+	cr_assert_eq(layout_records_unique(v, sizeof(v), LAYOUT_SUBJECT_RECORD_LEN, &dups), 4);
+	cr_assert_eq(memcmp(v, want, sizeof(v)), 0, "site, time, dir: not dir before time");
+	cr_assert(layout_records_ascending(v, 4, LAYOUT_SUBJECT_RECORD_LEN));
+	cr_assert_eq(dups, 0);
 }
 
 /* Every sealed length round-trips, alone and among records; its header bytes are sealed bytes. */
 Test(layout, vault_unit_every_length)
 {
 	uint8_t sealed[LAYOUT_VAULT_MAX + 1], unit[LAYOUT_VAULT_UNIT_MAX], got[LAYOUT_VAULT_MAX];
-	uint8_t val[2 * 9 + LAYOUT_VAULT_UNIT_MAX + 9], rec[2][9];
+	uint8_t val[2 * 8 + LAYOUT_VAULT_UNIT_MAX + 8], rec[2][8];
 	size_t gl;
 
 	layout_subject_member(rec[0], 0x01020304, 5000, 1);
-	layout_subject_member(rec[1], 0xffffffff, LAYOUT_WEEK_MS - 1, 0);
+	layout_subject_member(rec[1], 0xffffffff, LAYOUT_WEEK_MS - 1, LAYOUT_DIR_MAX);
 	for (size_t sl = LAYOUT_VAULT_MIN; sl <= LAYOUT_VAULT_MAX; sl++) {
 		size_t ul, body = sl - LAYOUT_UNIT_HEAD_PAYLOAD, len = 0;
 
 		for (size_t i = 0; i < sl; i++)
 			sealed[i] = (uint8_t)(0xa0 + i);   /* nonzero everywhere */
 		ul = layout_vault_unit(unit, sealed, sl);
-		cr_assert_eq(ul, 9 + (body + 8) / 9 * 9, "length %zu", sl);
-		cr_assert_eq(ul % 9, 0);
+		cr_assert_eq(ul, 8 + (body + 7) / 8 * 8, "length %zu", sl);
+		cr_assert_eq(ul % 8, 0);
 		cr_assert_leq(ul, LAYOUT_VAULT_UNIT_MAX);
 		cr_assert_eq(memcmp(unit, sealed, 4), 0, "header bytes 0-3: sealed[0..3]");
 		cr_assert_eq(unit[4], LAYOUT_UNIT_MARK);
 		cr_assert_eq(unit[5], LAYOUT_UNIT_VAULT);
 		cr_assert_eq(unit[6], sl);
-		cr_assert_eq(memcmp(unit + 7, sealed + 4, 2), 0, "header bytes 7-8: sealed[4..5]");
-		for (size_t i = 9 + body; i < ul; i++)
+		cr_assert_eq(unit[7], sealed[4], "header byte 7: sealed[4]");
+		for (size_t i = 8 + body; i < ul; i++)
 			cr_assert_eq(unit[i], 0, "padding at %zu", i);
 
 		gl = 0;
@@ -322,26 +357,26 @@ Test(layout, vault_unit_every_length)
 		cr_assert_eq(memcmp(got, sealed, sl), 0, "length %zu comes out whole", sl);
 
 		/* record, unit, record, unit again: two events, the first unit's value */
-		memcpy(val + len, rec[0], 9), len += 9;
+		memcpy(val + len, rec[0], 8), len += 8;
 		memcpy(val + len, unit, ul), len += ul;
-		memcpy(val + len, rec[1], 9), len += 9;
+		memcpy(val + len, rec[1], 8), len += 8;
 		cr_assert_eq(layout_subject_count(val, len), 2);
 		memset(got, 0, sizeof(got));
-		cr_assert_eq(layout_subject_split(val, len, got, &gl), 18);
+		cr_assert_eq(layout_subject_split(val, len, got, &gl), 16);
 		cr_assert_eq(gl, sl);
 		cr_assert_eq(memcmp(got, sealed, sl), 0);
-		cr_assert_eq(memcmp(val, rec[0], 9), 0);
-		cr_assert_eq(memcmp(val + 9, rec[1], 9), 0);
+		cr_assert_eq(memcmp(val, rec[0], 8), 0);
+		cr_assert_eq(memcmp(val + 8, rec[1], 8), 0);
 
 		/* truncated: every cut inside the unit, on the grid, is refused */
-		for (size_t cut = 9; cut < ul; cut += 9) {
+		for (size_t cut = 8; cut < ul; cut += 8) {
 			memcpy(val, unit, ul);
 			cr_assert_eq(layout_subject_split(val, cut, got, &gl), -EINVAL,
 				     "length %zu cut at %zu", sl, cut);
 			cr_assert_eq(layout_subject_count(val, cut), -EINVAL);
 		}
 		/* the last padding byte, when there is padding, must be zero */
-		if (ul > 9 + body) {
+		if (ul > 8 + body) {
 			memcpy(val, unit, ul);
 			val[ul - 1] = 1;
 			cr_assert_eq(layout_subject_split(val, ul, got, &gl), -EINVAL);
@@ -417,7 +452,21 @@ Test(layout, records_unique)
 static int
 ref_cmp(const void *a, const void *b, void *len)
 {
-	return memcmp(a, b, *(const size_t *)len);
+	const uint8_t *x = a, *y = b;
+	uint32_t wx, wy;
+	int c;
+
+	if (*(const size_t *)len != LAYOUT_SUBJECT_RECORD_LEN)
+		return memcmp(a, b, *(const size_t *)len);
+	/* A subject record sorts by site, ms_of_week, dir (layout.h), not bytewise. */
+	c = memcmp(x, y, 4);
+	if (c != 0)
+		return c;
+	wx = (uint32_t)x[4] << 24 | (uint32_t)x[5] << 16 | (uint32_t)x[6] << 8 | x[7];
+	wy = (uint32_t)y[4] << 24 | (uint32_t)y[5] << 16 | (uint32_t)y[6] << 8 | y[7];
+	if ((wx & 0x3fffffff) != (wy & 0x3fffffff))
+		return (wx & 0x3fffffff) < (wy & 0x3fffffff) ? -1 : 1;
+	return (int)(wx >> 30) - (int)(wy >> 30);
 }
 
 /* Byte k of record i of n for a test shape (x: a random word). */
@@ -445,8 +494,9 @@ rec_swap_test(uint8_t *a, size_t len)
 }
 
 /*
- * The records' own sort (inlined comparisons for 9- and 20-byte records, a
- * quicksort with heapsort fallback) against qsort + memcmp: random values
+ * The records' own sort (inlined comparisons for 8- and 20-byte records, a
+ * quicksort with heapsort fallback) against qsort + memcmp (for 8 bytes a
+ * subject record's order, written out here): random values
  * with many duplicates, already sorted, reversed, all equal, sawtooth runs
  * (generations appended one after another), from 0 to 3000 records.
  */
@@ -487,8 +537,8 @@ Test(layout, records_unique_matches_qsort)
 				cr_assert_eq(memcmp(a, b, kept * len), 0, "%zu-byte records, n %zu, "
 					     "shape %d: order differs from qsort's", len, n, shape);
 				cr_assert(layout_records_ascending(a, kept, len), "ascending after");
-				cr_assert(kept < 2 || !layout_records_ascending(a + len, 2, len) ||
-					  memcmp(a + len, a + 2 * len, len) < 0);
+				cr_assert(kept < 3 || !layout_records_ascending(a + len, 2, len) ||
+					  ref_cmp(a + len, a + 2 * len, &len) < 0);
 				if (kept > 1) {        /* a pair out of order is not ascending */
 					rec_swap_test(a, len);
 					cr_assert(!layout_records_ascending(a, 2, len));

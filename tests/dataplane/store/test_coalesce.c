@@ -142,14 +142,14 @@ Test(coalesce, groups_members_by_key_across_batches)
 	kl = layout_subject_key(key, a[0].se.pid, layout_week(TS0));
 	cr_assert(is(&c[0], 0, "APPEND") && is_key(&c[0], 1, key, kl));
 	cr_assert_eq(c[0].argc, 3);
-	cr_assert_eq(c[0].argl[2], 3 * LAYOUT_SUBJECT_RECORD_LEN + 36,
+	cr_assert_eq(c[0].argl[2], 3 * LAYOUT_SUBJECT_RECORD_LEN + 32,
 		     "subject 1's three scans and its vault unit in one APPEND");
 	{
 		uint8_t rec[LAYOUT_SUBJECT_RECORD_LEN], val[128], sealed[LAYOUT_VAULT_MAX], scheme;
 		uint8_t unit[LAYOUT_VAULT_UNIT_MAX];
 		const struct ev *order[3] = { &a[0], &b[0], &b[1] };
 		char subj[WIRE_SUBJECT_MAX_NUL];
-		size_t sl = 0, at[3] = { 0, 9 + 36, 18 + 36 };
+		size_t sl = 0, at[3] = { 0, 8 + 32, 16 + 32 };
 
 		for (unsigned i = 0; i < 3; i++) {
 			layout_subject_member(rec, order[i]->ev.site_id, order[i]->ev.ts_ms, 1);
@@ -157,8 +157,8 @@ Test(coalesce, groups_members_by_key_across_batches)
 				  "record %u in submit order", i);
 		}
 		sl = vault_seal(sealed, vkey, a[0].se.pid, 1, a[0].ev.subject, 12);
-		cr_assert_eq(layout_vault_unit(unit, sealed, sl), 36);
-		cr_assert(memcmp(c[0].argv[2] + 9, unit, 36) == 0,
+		cr_assert_eq(layout_vault_unit(unit, sealed, sl), 32);
+		cr_assert(memcmp(c[0].argv[2] + 8, unit, 32) == 0,
 			  "the unit whole, right after the record of the event with the hint");
 		memcpy(val, c[0].argv[2], c[0].argl[2]);
 		cr_assert_eq(layout_subject_split(val, c[0].argl[2], sealed, &sl),
@@ -179,7 +179,7 @@ Test(coalesce, groups_members_by_key_across_batches)
 			 (unsigned long long)layout_block_expire_at(layout_block(TS0), 21));
 		cr_assert(is(&c[3], 2, ts), "site key expiry from layout.h");
 	}
-	cr_assert_eq(c[4].argl[2], LAYOUT_SUBJECT_RECORD_LEN + 36, "subject 2: a record, a unit");
+	cr_assert_eq(c[4].argl[2], LAYOUT_SUBJECT_RECORD_LEN + 32, "subject 2: a record, a unit");
 	cr_assert_eq(c[6].argl[2], LAYOUT_SITE_RECORD_LEN, "site 9: one record");
 	coalesce_destroy(co);
 	resp_out_free(&out);
@@ -261,7 +261,7 @@ Test(coalesce, vault_unit_goes_into_the_scans_week_key)
 	cr_assert_eq(n, 8, "4 keys, no SET: got %u", n);
 	kl = layout_subject_key(key, e[1].se.pid, layout_week(TS0) - 2);
 	cr_assert(is(&c[4], 0, "APPEND") && is_key(&c[4], 1, key, kl));
-	cr_assert_eq(c[4].argl[2], LAYOUT_SUBJECT_RECORD_LEN + 36, "its record and its unit");
+	cr_assert_eq(c[4].argl[2], LAYOUT_SUBJECT_RECORD_LEN + 32, "its record and its unit");
 	snprintf(ts, sizeof(ts), "%llu",
 		 (unsigned long long)layout_week_expire_at(layout_week(TS0) - 2, 21));
 	cr_assert(is(&c[5], 0, "EXPIREAT") && is(&c[5], 2, ts),
@@ -503,10 +503,10 @@ Test(coalesce, chot_append_exact_resp)
 			"*4\r\n$11\r\nCHOT.APPEND\r\n$5\r\ns:{a}\r\n$1\r\n1\r\n",   /* no records */
 			"*4\r\n$11\r\nCHOT.APPEND\r\n$5\r\np:{a}\r\n$1\r\n1\r\n$9\r\n123456789\r\n",
 			"*4\r\n$11\r\nCHOT.APPEND\r\n$5\r\ns:{a}\r\n$9\r\n1\r\n",    /* truncated */
-			"*3\r\n$11\r\nCHOT.APPEND\r\n$5\r\ns:{a}\r\n$9\r\n123456789\r\n",
+			"*3\r\n$11\r\nCHOT.APPEND\r\n$5\r\ns:{a}\r\n$8\r\n12345678\r\n",
 		};
 		const char *good = "*4\r\n$11\r\nCHOT.APPEND\r\n$5\r\ns:{a}\r\n$1\r\n1\r\n"
-				   "$18\r\n123456789123456789\r\n";
+				   "$16\r\n1234567812345678\r\n";
 
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 			cr_assert_eq(coalesce_cmd_events(bad[i], strlen(bad[i])), 0, "row %zu", i);
