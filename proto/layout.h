@@ -37,8 +37,7 @@
  * 9999) gets a 24-byte key with the week BE32, which no writer makes: found
  * empty, never another week's key.  Presence keys stay readable text: they
  * are few (sites x 6 a day), and their cost spreads over many more events.
- * A key written by an older chotd (the hex name) is simply not found (for
- * a value of the 9-byte records, see the vault unit below).
+ * A key written by an older chotd (the hex name) is simply not found.
  *
  * Append-only binary records.  The writer sends one append per key and
  * generation, carrying that generation's records for the key back to back
@@ -130,9 +129,9 @@
  * as before; a unit is never counted as an event nor as a duplicate.  A
  * header whose kind, length, reserved or padding bytes are not the above, or
  * a unit running past the value's end, makes the value corrupt (-EINVAL).
- * A value written by a chotd of the 9-byte layout has the same key name
- * but is not this layout: a length off the 8-byte grid is refused as
- * corrupt, one on it would misread, so Redis is flushed when upgrading.
+ * The binary name and the 8-byte records reached main together (stop 15):
+ * every earlier chotd wrote hex names, which this layout never reads
+ * (docs/OPERATIONS.md, "Upgrading across a layout change").
  *
  * Why not a `vault` key (DESIGN §4 has one, written once per subject and
  * day): a key costs its name, dict and expiry entries (~60 bytes) on top of
