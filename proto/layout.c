@@ -10,8 +10,8 @@
 #include "layout.h"
 #include "wire.h"
 
-_Static_assert(LAYOUT_WEEK_MS <= (1ULL << LAYOUT_DIR_SHIFT), "ms_of_week fits below dir");
-_Static_assert(LAYOUT_DIR_MAX == 3 && LAYOUT_DIR_SHIFT == 30, "dir is the time word's top 2 bits");
+_Static_assert(LAYOUT_WEEK_MS <= (1ULL << (32 - LAYOUT_DIR_BITS)), "ms_of_week fits above dir");
+_Static_assert(LAYOUT_DIR_MAX == (1u << LAYOUT_DIR_BITS) - 1, "dir is the time word's low 2 bits");
 
 size_t
 layout_subject_key(char out[LAYOUT_KEY_MAX], const uint8_t pid[PID_LEN], uint32_t week)
@@ -84,8 +84,8 @@ layout_subject_member(uint8_t out[LAYOUT_SUBJECT_MEMBER_LEN], uint32_t site_id, 
 	/* dir has 2 bits (layout.h); validate.c refuses any other before it gets here. */
 	assert(dir <= LAYOUT_DIR_MAX);
 	wire_put_be32(out, site_id);
-	wire_put_be32(out + 4, (uint32_t)(dir & LAYOUT_DIR_MAX) << LAYOUT_DIR_SHIFT |
-				       (uint32_t)(ts_ms % LAYOUT_WEEK_MS));
+	wire_put_be32(out + 4, (uint32_t)(ts_ms % LAYOUT_WEEK_MS) << LAYOUT_DIR_BITS |
+				       (uint32_t)(dir & LAYOUT_DIR_MAX));
 }
 
 void
@@ -110,8 +110,8 @@ layout_subject_member_decode(const uint8_t *m, size_t len, uint32_t week, uint32
 	if (len != LAYOUT_SUBJECT_MEMBER_LEN)
 		return -EINVAL;
 	ms = wire_get_be32(m + 4);
-	*dir = (uint8_t)(ms >> LAYOUT_DIR_SHIFT);
-	ms &= (1U << LAYOUT_DIR_SHIFT) - 1;
+	*dir = (uint8_t)(ms & LAYOUT_DIR_MAX);
+	ms >>= LAYOUT_DIR_BITS;
 	if (ms >= LAYOUT_WEEK_MS)
 		return -EINVAL;
 	*site_id = wire_get_be32(m);
@@ -156,26 +156,11 @@ be64_at(const uint8_t *p)
 	return __builtin_bswap64(v);
 }
 
-/*
- * A subject record's sort key: site, then ms_of_week, then dir (layout.h),
- * the order of the 9-byte records, where bytewise order would put dir
- * before the time.  The time word rotated left by 2: a bijection, so equal
- * keys are equal records.
- */
-static inline __attribute__((always_inline)) uint64_t
-subject_key_at(const uint8_t *p)
-{
-	uint64_t v = be64_at(p);
-	uint32_t w = (uint32_t)v;
-
-	return (v & 0xFFFFFFFF00000000ULL) | (uint32_t)(w << 2 | w >> LAYOUT_DIR_SHIFT);
-}
-
 static inline __attribute__((always_inline)) int
 rec_cmp_len(const uint8_t *a, const uint8_t *b, size_t len)
 {
-	if (len == LAYOUT_SUBJECT_RECORD_LEN) {
-		uint64_t x = subject_key_at(a), y = subject_key_at(b);
+	if (len == LAYOUT_SUBJECT_RECORD_LEN) {   /* bytewise: site, time, dir (layout.h) */
+		uint64_t x = be64_at(a), y = be64_at(b);
 
 		return x < y ? -1 : x > y;
 	}

@@ -12,10 +12,11 @@
 
 #define REC LAYOUT_SUBJECT_RECORD_LEN
 
-_Static_assert((((uint64_t)LAYOUT_DIR_MAX << LAYOUT_DIR_SHIFT | (LAYOUT_WEEK_MS - 1)) >> 24) <
+_Static_assert(((((LAYOUT_WEEK_MS - 1) << LAYOUT_DIR_BITS) | LAYOUT_DIR_MAX) >> 24) <
 		       LAYOUT_UNIT_MARK,
-	       "byte 4 of an event record (dir and ms_of_week's top byte) is never a unit's mark");
-_Static_assert(LAYOUT_WEEK_MS - 1 < (1ULL << LAYOUT_DIR_SHIFT), "ms_of_week leaves dir's bits alone");
+	       "byte 4 of an event record (ms_of_week's top bits) is never a unit's mark");
+_Static_assert(((LAYOUT_WEEK_MS - 1) << LAYOUT_DIR_BITS | LAYOUT_DIR_MAX) <= UINT32_MAX,
+	       "ms_of_week and dir fit the time word");
 _Static_assert(REC == 8 && LAYOUT_UNIT_HEAD_PAYLOAD == 5, "the header: sealed[0..3] mark kind len sealed[4]");
 _Static_assert(LAYOUT_VAULT_UNIT_MAX % REC == 0, "a unit is whole records");
 _Static_assert(LAYOUT_VAULT_MAX <= 0xFF, "a sealed length fits the header's one length byte");

@@ -545,21 +545,21 @@ UNIT_MARK, UNIT_VAULT = 0xFF, ord("v")     # proto/layout.h's vault unit
 VAULT_MIN, VAULT_MAX = 17, 49
 
 
-SUBJECT_REC = 8                            # site BE32 || (dir << 30 | ms_of_week) BE32
-DIR_SHIFT = 30
+SUBJECT_REC = 8                            # site BE32 || (ms_of_week << 2 | dir) BE32
+DIR_BITS = 2
 
 
 def subject_record(site, ms_of_week, d):
     """A subject's timeline record (proto/layout.h, layout_subject_member)."""
     if not 0 <= d <= 3 or not 0 <= ms_of_week < WEEK_MS:
         raise ValueError("dir %d / ms_of_week %d do not fit a subject record" % (d, ms_of_week))
-    return struct.pack(">II", site, d << DIR_SHIFT | ms_of_week)
+    return struct.pack(">II", site, ms_of_week << DIR_BITS | d)
 
 
 def subject_record_decode(m):
     """(site, ms_of_week, dir) of an 8-byte subject record."""
     site, w = struct.unpack(">II", m)
-    return site, w & ((1 << DIR_SHIFT) - 1), w >> DIR_SHIFT
+    return site, w >> DIR_BITS, w & ((1 << DIR_BITS) - 1)
 
 
 def vault_unit(sealed):

@@ -202,11 +202,11 @@ Test(layout, members_round_trip)
 	cr_assert_eq(layout_subject_member_decode(m, 7, 0, &site, &ts, &dir), -EINVAL);
 	cr_assert_eq(layout_subject_member_decode(m, 9, 0, &site, &ts, &dir), -EINVAL);
 	cr_assert_eq(layout_site_member_decode(m, 19, 0, back, &ts, &dir), -EINVAL);
-	/* Every dir with the largest ms_of_week: dir in the top 2 bits, the time untouched. */
+	/* Every dir with the largest ms_of_week: dir in the low 2 bits, the time untouched. */
 	for (uint8_t d = 0; d <= LAYOUT_DIR_MAX; d++) {
 		layout_subject_member(m, 1, LAYOUT_WEEK_MS - 1, d);
-		cr_assert_eq(m[4] >> 6, d, "dir %u in the top bits", d);
-		cr_assert_leq(m[4], 0xe4, "byte 4 at most 0xE4");
+		cr_assert_eq(m[7] & 3, d, "dir %u in the low bits", d);
+		cr_assert_leq(m[4], 0x90, "byte 4 at most 0x90");
 		cr_assert_eq(layout_subject_member_decode(m, 8, 0, &site, &ts, &dir), 0);
 		cr_assert_eq(dir, d);
 		cr_assert_eq(ts, LAYOUT_WEEK_MS - 1);
@@ -214,7 +214,12 @@ Test(layout, members_round_trip)
 	memset(m, 0xff, sizeof(m));
 	cr_assert_eq(layout_subject_member_decode(m, 8, 0, &site, &ts, &dir), -EINVAL,
 	             "ms of week out of range");
-	m[4] = 0x3f;   /* dir 0, ms 0x3fffffff: still past the week */
+	{   /* dir 0, ms one past the week */
+		uint32_t w = (uint32_t)LAYOUT_WEEK_MS << 2;
+
+		m[4] = (uint8_t)(w >> 24), m[5] = (uint8_t)(w >> 16), m[6] = (uint8_t)(w >> 8);
+		m[7] = (uint8_t)w;
+	}
 	cr_assert_eq(layout_subject_member_decode(m, 8, 0, &site, &ts, &dir), -EINVAL,
 	             "ms of week out of range, dir 0");
 	cr_assert_eq(layout_site_member_decode(m, 20, 0, back, &ts, &dir), -EINVAL,
@@ -240,9 +245,9 @@ Test(layout, subject_split_takes_the_vault_unit_out)
 	cr_assert_eq(unit[4], 0xff, "byte 4 of the header: impossible in an event record");
 	cr_assert_eq(layout_vault_unit(unit, sealed, 16), 0, "too short for a sealed value");
 	cr_assert_eq(layout_vault_unit(unit, sealed, LAYOUT_VAULT_MAX + 1), 0);
-	/* The largest dir and ms_of_week have byte 4 0xE4: never the mark. */
+	/* The largest dir and ms_of_week have byte 4 0x90: never the mark. */
 	layout_subject_member(want[0], 0xffffffff, LAYOUT_WEEK_MS - 1, LAYOUT_DIR_MAX);
-	cr_assert_eq(want[0][4], 0xe4);
+	cr_assert_eq(want[0][4], 0x90);
 	cr_assert_lt(want[0][4], LAYOUT_UNIT_MARK);
 	layout_subject_member(want[1], 7, 1000, 1);
 	layout_subject_member(want[2], 0, 0, 0);
@@ -303,7 +308,7 @@ Test(layout, subject_split_takes_the_vault_unit_out)
 	cr_assert_eq(LAYOUT_VAULT_UNIT_MAX, 56, "8 + 44 padded to 48");
 }
 
-/* Subject records sort by site, then time, then dir (layout.h), as the 9-byte ones did bytewise. */
+/* Subject records sort by site, then time, then dir (layout.h), bytewise, as the 9-byte ones did. */
 Test(layout, subject_records_sort_by_time_before_dir)
 {
 	uint8_t v[4 * LAYOUT_SUBJECT_RECORD_LEN], want[4 * LAYOUT_SUBJECT_RECORD_LEN];
@@ -452,21 +457,7 @@ Test(layout, records_unique)
 static int
 ref_cmp(const void *a, const void *b, void *len)
 {
-	const uint8_t *x = a, *y = b;
-	uint32_t wx, wy;
-	int c;
-
-	if (*(const size_t *)len != LAYOUT_SUBJECT_RECORD_LEN)
-		return memcmp(a, b, *(const size_t *)len);
-	/* A subject record sorts by site, ms_of_week, dir (layout.h), not bytewise. */
-	c = memcmp(x, y, 4);
-	if (c != 0)
-		return c;
-	wx = (uint32_t)x[4] << 24 | (uint32_t)x[5] << 16 | (uint32_t)x[6] << 8 | x[7];
-	wy = (uint32_t)y[4] << 24 | (uint32_t)y[5] << 16 | (uint32_t)y[6] << 8 | y[7];
-	if ((wx & 0x3fffffff) != (wy & 0x3fffffff))
-		return (wx & 0x3fffffff) < (wy & 0x3fffffff) ? -1 : 1;
-	return (int)(wx >> 30) - (int)(wy >> 30);
+	return memcmp(a, b, *(const size_t *)len);   /* records sort bytewise (layout.h) */
 }
 
 /* Byte k of record i of n for a test shape (x: a random word). */
