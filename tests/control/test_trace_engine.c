@@ -457,3 +457,40 @@ Test(trace_engine, rank_inplace_packed_keys)
 		cr_assert_eq(memcmp(got[i].pid, want[i].pid, PID_LEN), 0,
 			     "rank %zu: not the contact a plain sort puts there", i);
 }
+
+/*
+ * tr_rank_packed over keys spread across their whole range (overlap and
+ * first_ms up to 2^32, so every radix digit of the sort moves keys), with
+ * short runs of equal (overlap, degree, first_ms) mixed in: against a
+ * plain comparison sort.
+ */
+Test(trace_engine, rank_packed_wide_keys)
+{
+	enum { N = 20000 };
+	static struct tr_contact c[N], want[N], got[N];
+	static struct tr_rkey work[2 * N];
+	uint64_t seed = 12345;
+	const uint64_t base = 1700000000000ULL;
+
+	memset(c, 0, sizeof(c));
+	for (uint32_t i = 0; i < N; i++) {
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		if (i % 7 == 3) {          /* a tie with the contact before on the key's a */
+			c[i] = c[i - 1];
+		} else {
+			c[i].overlap_ms = (seed >> 32) % 4 == 0 ? 0 : seed >> 32;
+			c[i].degree = 1 + (int)((seed >> 8) & 1);
+			c[i].first_ms = base + ((seed >> 1) & 0xffffffffULL);
+		}
+		for (int b = 0; b < PID_LEN; b++) {
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			c[i].pid[b] = (uint8_t)(seed >> 56);
+		}
+	}
+	memcpy(want, c, sizeof(c));
+	qsort(want, N, sizeof(*want), plain_cmp);
+	cr_assert(tr_rank_packed(c, N, base, work, got), "tr_rank_packed refused keys in range");
+	for (size_t i = 0; i < N; i++)
+		cr_assert_eq(memcmp(got[i].pid, want[i].pid, PID_LEN), 0,
+			     "rank %zu: not the contact a plain sort puts there", i);
+}
