@@ -403,8 +403,8 @@ timelines(struct tracer *t, const uint8_t (*pids)[PID_LEN], size_t n, struct tr_
 	struct tr_scanvec v = { 0 };
 	struct rules_scan *rs;
 	struct tr_probe *p;
-	size_t np = 0;
-	int rc = tr_fetch_timelines(t, pids, n, &v);
+	size_t np = 0, *at;
+	int rc = tr_fetch_timelines(t, pids, n, &v, &at);
 
 	if (rc != 0)
 		return rc;
@@ -414,15 +414,15 @@ timelines(struct tracer *t, const uint8_t (*pids)[PID_LEN], size_t n, struct tr_
 	if (rs == NULL || p == NULL) {
 		free(rs);
 		free(p);
+		free(at);
 		tr_scanvec_free(&v);
 		return -ENOMEM;
 	}
 	for (size_t k = 0; k < n; k++) {
-		size_t ns = 0, m, lo, hi;
+		size_t ns = 0, m;
 		struct rules_interval *ivs;
 
-		tr_timeline_of(&v, pids[k], &lo, &hi);
-		for (size_t i = lo; i < hi; i++)
+		for (size_t i = at[k]; i < at[k + 1]; i++)
 			if (v.v[i].ts_ms >= t->q->from_ms && v.v[i].ts_ms <= t->q->to_ms)
 				rs[ns++] = (struct rules_scan){ .ts_ms = v.v[i].ts_ms,
 								.site_id = v.v[i].site_id,
@@ -446,6 +446,7 @@ timelines(struct tracer *t, const uint8_t (*pids)[PID_LEN], size_t n, struct tr_
 		}
 	}
 	free(rs);
+	free(at);
 	tr_scanvec_free(&v);
 	if (rc != 0) {
 		free(p);

@@ -201,22 +201,28 @@ tr_presence_site(const struct tracer *t, uint32_t site, size_t lo[TR_MAX_CHUNKS]
 }
 
 static int
-pid_first_cmp(const void *a, const void *b)
+ts_cmp(const void *a, const void *b)
 {
 	const struct tr_scan *x = a, *y = b;
-	int c = memcmp(x->pid, y->pid, PID_LEN);
 
-	if (c != 0)
-		return c;
 	return x->ts_ms < y->ts_ms ? -1 : x->ts_ms > y->ts_ms;
 }
 
-static int
-u32_cmp(const void *a, const void *b)
+/* LSD radix sort of a[0..n) (tmp as large): a is sorted afterwards. */
+static void
+u32_sort(uint32_t *a, uint32_t *tmp, size_t n)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	for (unsigned shift = 0; shift < 32; shift += 8) {
+		size_t count[257] = { 0 };
 
-	return x < y ? -1 : x > y;
+		for (size_t i = 0; i < n; i++)
+			count[((a[i] >> shift) & 0xff) + 1]++;
+		for (unsigned b = 0; b < 256; b++)
+			count[b + 1] += count[b];
+		for (size_t i = 0; i < n; i++)
+			tmp[count[(a[i] >> shift) & 0xff]++] = a[i];
+		memcpy(a, tmp, n * sizeof(*a));
+	}
 }
 
 /* Tell the source which sites these scans are at (tr_source.sites). */
@@ -229,12 +235,13 @@ announce_sites(struct tracer *t, const struct tr_scanvec *v)
 
 	if (t->src->sites == NULL || v->n == 0)
 		return 0;
-	ids = malloc(v->n * sizeof(*ids));
+	ids = malloc(2 * v->n * sizeof(*ids));
 	if (ids == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < v->n; i++)
 		ids[i] = v->v[i].site_id;
-	qsort(ids, v->n, sizeof(*ids), u32_cmp);
+	/* A depth-2 trace announces ~70k scans' sites: qsort took ~10 ms. */
+	u32_sort(ids, ids + v->n, v->n);
 	for (size_t i = 0; i < v->n; i++)
 		if (n == 0 || ids[n - 1] != ids[i])
 			ids[n++] = ids[i];
@@ -243,38 +250,106 @@ announce_sites(struct tracer *t, const struct tr_scanvec *v)
 	return rc;
 }
 
-int
-tr_fetch_timelines(struct tracer *t, const uint8_t (*pids)[PID_LEN], size_t n,
-		   struct tr_scanvec *v)
+/* Which of pids[0..n) each scan is of (UINT32_MAX: none asked), through a
+ * small table of the pids (a pid asked twice: its first place). */
+static int
+subject_of_scans(const uint8_t (*pids)[PID_LEN], size_t n, const struct tr_scanvec *v,
+		 uint32_t *kof)
 {
-	int rc = t->src->timelines(t->src->ctx, pids, n, t->q->from_ms, t->q->to_ms, v);
+	size_t cap = 16;
+	uint32_t *slot;
 
-	if (rc == 0)
-		rc = announce_sites(t, v);
-	if (rc != 0) {
-		tr_scanvec_free(v);
-		return rc;
+	while (cap < 2 * n)
+		cap *= 2;
+	slot = calloc(cap, sizeof(*slot));
+	if (slot == NULL)
+		return -ENOMEM;
+	for (size_t k = 0; k < n; k++) {
+		size_t i = (size_t)(tr_pid_hash(pids[k]) >> 20) & (cap - 1);
+
+		for (; slot[i] != 0; i = (i + 1) & (cap - 1))
+			if (memcmp(pids[slot[i] - 1], pids[k], PID_LEN) == 0)
+				break;
+		if (slot[i] == 0)
+			slot[i] = (uint32_t)k + 1;
 	}
-	/* Group by pid: the caller then takes one subject at a time. */
-	qsort(v->v, v->n, sizeof(*v->v), pid_first_cmp);
+	for (size_t j = 0; j < v->n; j++) {
+		size_t i = (size_t)(tr_pid_hash(v->v[j].pid) >> 20) & (cap - 1);
+
+		kof[j] = UINT32_MAX;
+		for (; slot[i] != 0; i = (i + 1) & (cap - 1))
+			if (memcmp(pids[slot[i] - 1], v->v[j].pid, PID_LEN) == 0) {
+				kof[j] = slot[i] - 1;
+				break;
+			}
+	}
+	free(slot);
 	return 0;
 }
 
-void
-tr_timeline_of(const struct tr_scanvec *v, const uint8_t pid[PID_LEN], size_t *lo, size_t *hi)
+/*
+ * v grouped by subject in the order asked, stably (a counting sort on the
+ * subject's place: the source's order stays within a subject), then each
+ * subject's scans by ts (glibc's qsort is a stable merge sort: equal ts
+ * keep the source's order, as the one global (pid, ts) sort kept them).
+ * A depth-2 trace groups ~70k scans of ~1,800 F1s: the global qsort with a
+ * 16-byte memcmp took ~20 ms.
+ */
+static int
+group_by_subject(const uint8_t (*pids)[PID_LEN], size_t n, struct tr_scanvec *v, size_t *at)
 {
-	size_t l = 0, h = v->n;
+	uint32_t *kof = malloc((v->n + 1) * sizeof(*kof));
+	struct tr_scanvec g = { 0 };
+	int rc;
 
-	while (l < h) {
-		size_t mid = l + (h - l) / 2;
-
-		if (memcmp(v->v[mid].pid, pid, PID_LEN) < 0)
-			l = mid + 1;
-		else
-			h = mid;
+	if (kof == NULL)
+		return -ENOMEM;
+	rc = subject_of_scans(pids, n, v, kof);
+	if (rc == 0)
+		rc = tr_scanvec_reserve(&g, v->n + 1);
+	if (rc != 0) {
+		free(kof);
+		return rc;
 	}
-	*lo = l;
-	for (h = l; h < v->n && memcmp(v->v[h].pid, pid, PID_LEN) == 0; h++)
-		;
-	*hi = h;
+	memset(at, 0, (n + 1) * sizeof(*at));
+	for (size_t j = 0; j < v->n; j++)
+		if (kof[j] != UINT32_MAX)
+			at[kof[j] + 1]++;
+	for (size_t k = 0; k < n; k++)
+		at[k + 1] += at[k];
+	for (size_t j = 0; j < v->n; j++)
+		if (kof[j] != UINT32_MAX)
+			g.v[at[kof[j]]++] = v->v[j];
+	/* at[k] is now where k's scans end: shift back to starts. */
+	memmove(at + 1, at, n * sizeof(*at));
+	at[0] = 0;
+	g.n = at[n];
+	for (size_t k = 0; k < n; k++)
+		if (at[k + 1] - at[k] > 1)
+			qsort(g.v + at[k], at[k + 1] - at[k], sizeof(*g.v), ts_cmp);
+	free(kof);
+	tr_scanvec_free(v);
+	*v = g;
+	return 0;
+}
+
+int
+tr_fetch_timelines(struct tracer *t, const uint8_t (*pids)[PID_LEN], size_t n,
+		   struct tr_scanvec *v, size_t **at)
+{
+	int rc = t->src->timelines(t->src->ctx, pids, n, t->q->from_ms, t->q->to_ms, v);
+
+	*at = NULL;
+	if (rc == 0)
+		rc = announce_sites(t, v);
+	if (rc == 0 && (*at = malloc((n + 1) * sizeof(**at))) == NULL)
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = group_by_subject(pids, n, v, *at);
+	if (rc != 0) {
+		free(*at);
+		*at = NULL;
+		tr_scanvec_free(v);
+	}
+	return rc;
 }

@@ -131,14 +131,13 @@ void tr_presence_site(const struct tracer *t, uint32_t site, size_t lo[TR_MAX_CH
 		      size_t hi[TR_MAX_CHUNKS]);
 
 /*
- * The timelines of the n subjects in [q.from, q.to], into v sorted by
- * (pid, ts).  0 or -errno (v is freed).
+ * The timelines of the n subjects in [q.from, q.to], into v grouped by
+ * subject in the order asked: pids[k]'s scans are v[at[k] .. at[k + 1]),
+ * by ts (equal ts in the source's order); *at (n + 1 entries) is the
+ * caller's to free.  A pid asked twice has its scans at its first place
+ * only.  0 or -errno (v freed, *at NULL).
  */
 int tr_fetch_timelines(struct tracer *t, const uint8_t (*pids)[PID_LEN], size_t n,
-		       struct tr_scanvec *v);
-
-/* [*lo, *hi) of pid's scans in v (sorted by tr_fetch_timelines). */
-void tr_timeline_of(const struct tr_scanvec *v, const uint8_t pid[PID_LEN], size_t *lo,
-		    size_t *hi);
+		       struct tr_scanvec *v, size_t **at);
 
 #endif /* CHOT_TRACE_INT_H */
