@@ -123,6 +123,7 @@ struct group {
 	const uint8_t *pid;
 	uint64_t h;           /* tr_pid_hash(pid) */
 	uint64_t last_ts;     /* of the scan at tail */
+	uint64_t lo_ts, hi_ts; /* the earliest and latest of its scans here */
 	uint32_t head, tail;  /* the pid's scans: x->sc[head], then x->next[] */
 	uint32_t slot;        /* where the table holds it */
 	uint8_t last_dir;
@@ -137,6 +138,7 @@ struct scratch {
 	struct group *g;             /* g[0..ng): one per pid */
 	struct rules_scan *rs;
 	struct rules_interval *ivs;
+	uint32_t *cand;              /* the groups some probe may meet */
 	size_t cap;                  /* of each array above */
 	uint64_t *slot;              /* tag | (group + 1); 0 = empty */
 	size_t scap;                 /* slots, a power of two */
@@ -155,14 +157,16 @@ scratch_reserve(struct scratch *x, size_t n)
 		free(x->g);
 		free(x->rs);
 		free(x->ivs);
+		free(x->cand);
 		x->sc = malloc(cap * sizeof(*x->sc));
 		x->next = malloc(cap * sizeof(*x->next));
 		x->g = malloc(cap * sizeof(*x->g));
 		x->rs = malloc(cap * sizeof(*x->rs));
 		x->ivs = malloc(cap * sizeof(*x->ivs));
+		x->cand = malloc(cap * sizeof(*x->cand));
 		x->cap = cap;
 		if (x->sc == NULL || x->next == NULL || x->g == NULL || x->rs == NULL ||
-		    x->ivs == NULL) {
+		    x->ivs == NULL || x->cand == NULL) {
 			x->cap = 0;
 			return -ENOMEM;
 		}
@@ -188,6 +192,7 @@ scratch_free(struct scratch *x)
 	free(x->g);
 	free(x->rs);
 	free(x->ivs);
+	free(x->cand);
 	free(x->slot);
 }
 
@@ -202,21 +207,18 @@ rs_cmp(const void *a, const void *b)
 }
 
 /*
- * A pid's scans at one site x->rs[0..ns), out of order (records are stored
- * in append order, not sorted: proto/layout.h): sorted by (ts, dir) and
- * exact duplicates (a resent generation's) dropped; those in chunks probed
- * for the first time are counted, so a scan re-probed at depth 2 is not
- * counted twice.  Returns the number kept.
+ * The exact duplicates among a pid's scans at one site (a resent
+ * generation's; records are stored in append order, not sorted:
+ * proto/layout.h), counted in t->dup_scans when in chunks probed for the
+ * first time, so a scan re-probed at depth 2 is not counted twice.
  */
-static size_t
-drop_dups(struct tracer *t, const struct scratch *x, const struct group *g, size_t ns)
+static void
+count_dups(struct tracer *t, const struct scratch *x, const struct group *g)
 {
 	const struct tr_scan *fresh = t->presence.v + (t->fresh_chunk < t->n_chunks ?
 						      t->chunks[t->fresh_chunk].lo : t->presence.n);
-	size_t kept = 0, i = 0;
 
-	/* Which stored scan each rs came from is lost by the sort: count first. */
-	for (uint32_t k = g->head; k != UINT32_MAX; k = x->next[k], i++) {
+	for (uint32_t k = g->head; k != UINT32_MAX; k = x->next[k]) {
 		uint32_t j;
 
 		if (x->sc[k] < fresh)
@@ -227,8 +229,21 @@ drop_dups(struct tracer *t, const struct scratch *x, const struct group *g, size
 		if (j != UINT32_MAX)
 			t->dup_scans++;   /* a later copy exists: this one is dropped */
 	}
+}
+
+/*
+ * A pid's scans at one site x->rs[0..ns), out of order: sorted by (ts, dir)
+ * and exact duplicates dropped (and counted).  Returns the number kept.
+ */
+static size_t
+drop_dups(struct tracer *t, const struct scratch *x, const struct group *g, size_t ns)
+{
+	size_t kept = 0;
+
+	/* Which stored scan each rs came from is lost by the sort: count first. */
+	count_dups(t, x, g);
 	qsort(x->rs, ns, sizeof(*x->rs), rs_cmp);
-	for (i = 0; i < ns; i++)
+	for (size_t i = 0; i < ns; i++)
 		if (kept == 0 || rs_cmp(&x->rs[kept - 1], &x->rs[i]) != 0)
 			x->rs[kept++] = x->rs[i];
 	return kept;
@@ -246,8 +261,8 @@ probe_site(struct tracer *t, struct scratch *x, const struct tr_probe *p, size_t
 {
 	uint32_t site = p[0].iv.site_id;
 	struct site_kind_ctx kc = { .kind = KIND_UNKNOWN };
-	uint64_t w = t->q->window_ms, maxlen = 0;
-	size_t n = 0, ng = 0, total = 0;
+	uint64_t w = t->q->window_ms, maxlen = 0, dwell = rules_max_dwell_ms();
+	size_t n = 0, ng = 0, nc = 0, total = 0;
 	size_t lo[TR_MAX_CHUNKS], hi[TR_MAX_CHUNKS];
 
 	if (t->src->kind != NULL)
@@ -280,6 +295,8 @@ probe_site(struct tracer *t, struct scratch *x, const struct tr_probe *p, size_t
 				if (v == 0) {
 					x->g[ng] = (struct group){ .pid = sc->pid, .h = h,
 								   .last_ts = sc->ts_ms,
+								   .lo_ts = sc->ts_ms,
+								   .hi_ts = sc->ts_ms,
 								   .head = (uint32_t)n,
 								   .tail = (uint32_t)n,
 								   .slot = (uint32_t)i,
@@ -297,6 +314,10 @@ probe_site(struct tracer *t, struct scratch *x, const struct tr_probe *p, size_t
 						g->dups = true;
 					g->last_ts = sc->ts_ms;
 					g->last_dir = sc->dir;
+					if (sc->ts_ms < g->lo_ts)
+						g->lo_ts = sc->ts_ms;
+					if (sc->ts_ms > g->hi_ts)
+						g->hi_ts = sc->ts_ms;
 					x->next[g->tail] = (uint32_t)n;
 					g->tail = (uint32_t)n;
 					break;
@@ -304,8 +325,35 @@ probe_site(struct tracer *t, struct scratch *x, const struct tr_probe *p, size_t
 			}
 			n++;
 		}
+	/*
+	 * Only groups some probe may meet: every interval of a group lies in
+	 * [lo_ts, hi_ts + D] (a pair between its scans, a lone scan [ts, ts +
+	 * dwell]), so the probes checked below start in [lo_ts - w - maxlen,
+	 * hi_ts + D + w]; a group with no probe starting there is skipped
+	 * before its intervals are built (most of a depth-2 trace's groups:
+	 * the buckets read reach hours past the probes); its duplicates are
+	 * still counted.
+	 */
 	for (size_t gi = 0; gi < ng; gi++) {
 		const struct group *g = &x->g[gi];
+		uint64_t first = g->lo_ts > w + maxlen ? g->lo_ts - w - maxlen : 0;
+		size_t a = 0, h = np;
+
+		while (a < h) {
+			size_t mid = a + (h - a) / 2;
+
+			if (p[mid].iv.from_ms < first)
+				a = mid + 1;
+			else
+				h = mid;
+		}
+		if (a < np && p[a].iv.from_ms <= g->hi_ts + dwell + w)
+			x->cand[nc++] = (uint32_t)gi;
+		else if (g->dups)
+			count_dups(t, x, g);   /* dropped all the same: counted as ever */
+	}
+	for (size_t ci = 0; ci < nc; ci++) {
+		const struct group *g = &x->g[x->cand[ci]];
 		struct tr_subj *s = NULL;
 		bool looked = false;
 		size_t ns = 0, m;
@@ -316,11 +364,12 @@ probe_site(struct tracer *t, struct scratch *x, const struct tr_probe *p, size_t
 		 * of the group 4 ahead: the record's pid compare was 87 % of the
 		 * lookup's samples (a guess: the search may go on past that slot).
 		 */
-		if (gi + 16 < ng && t->subj.cap > 0)
-			__builtin_prefetch(&t->subj.slot[(size_t)(x->g[gi + 16].h >> 20) &
+		if (ci + 16 < nc && t->subj.cap > 0)
+			__builtin_prefetch(&t->subj.slot[(size_t)(x->g[x->cand[ci + 16]].h >> 20) &
 							 (t->subj.cap - 1)]);
-		if (gi + 4 < ng && t->subj.cap > 0) {
-			uint64_t v = t->subj.slot[(size_t)(x->g[gi + 4].h >> 20) & (t->subj.cap - 1)];
+		if (ci + 4 < nc && t->subj.cap > 0) {
+			uint64_t v = t->subj.slot[(size_t)(x->g[x->cand[ci + 4]].h >> 20) &
+						  (t->subj.cap - 1)];
 
 			if (v != 0) {   /* a record spans two cache lines */
 				const char *rec = (const char *)&t->subj.s[(uint32_t)v - 1];
