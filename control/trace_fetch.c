@@ -200,14 +200,6 @@ tr_presence_site(const struct tracer *t, uint32_t site, size_t lo[TR_MAX_CHUNKS]
 		chunk_site(&t->presence, &t->chunks[c], site, &lo[c], &hi[c]);
 }
 
-static int
-ts_cmp(const void *a, const void *b)
-{
-	const struct tr_scan *x = a, *y = b;
-
-	return x->ts_ms < y->ts_ms ? -1 : x->ts_ms > y->ts_ms;
-}
-
 /* LSD radix sort of a[0..n) (tmp as large): a is sorted afterwards. */
 static void
 u32_sort(uint32_t *a, uint32_t *tmp, size_t n)
@@ -288,12 +280,11 @@ subject_of_scans(const uint8_t (*pids)[PID_LEN], size_t n, const struct tr_scanv
 }
 
 /*
- * v grouped by subject in the order asked, stably (a counting sort on the
- * subject's place: the source's order stays within a subject), then each
- * subject's scans by ts (glibc's qsort is a stable merge sort: equal ts
- * keep the source's order, as the one global (pid, ts) sort kept them).
- * A depth-2 trace groups ~70k scans of ~1,800 F1s: the global qsort with a
- * 16-byte memcmp took ~20 ms.
+ * v grouped by subject in the order asked (a counting sort on the
+ * subject's place; within a subject the source's order: rules_intervals()
+ * sorts a subject's scans itself, by (site, ts, dir)).  A depth-2 trace
+ * groups ~70k scans of ~1,800 F1s: a qsort by (pid, ts) with a 16-byte
+ * memcmp took ~20 ms.
  */
 static int
 group_by_subject(const uint8_t (*pids)[PID_LEN], size_t n, struct tr_scanvec *v, size_t *at)
@@ -324,9 +315,6 @@ group_by_subject(const uint8_t (*pids)[PID_LEN], size_t n, struct tr_scanvec *v,
 	memmove(at + 1, at, n * sizeof(*at));
 	at[0] = 0;
 	g.n = at[n];
-	for (size_t k = 0; k < n; k++)
-		if (at[k + 1] - at[k] > 1)
-			qsort(g.v + at[k], at[k + 1] - at[k], sizeof(*g.v), ts_cmp);
 	free(kof);
 	tr_scanvec_free(v);
 	*v = g;

@@ -133,7 +133,7 @@ void tr_presence_site(const struct tracer *t, uint32_t site, size_t lo[TR_MAX_CH
 /*
  * The timelines of the n subjects in [q.from, q.to], into v grouped by
  * subject in the order asked: pids[k]'s scans are v[at[k] .. at[k + 1]),
- * by ts (equal ts in the source's order); *at (n + 1 entries) is the
+ * in the source's order (rules_intervals() sorts); *at (n + 1 entries) is the
  * caller's to free.  A pid asked twice has its scans at its first place
  * only.  0 or -errno (v freed, *at NULL).
  */
