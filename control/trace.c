@@ -249,6 +249,23 @@ drop_dups(struct tracer *t, const struct scratch *x, const struct group *g, size
 	return kept;
 }
 
+/* The first of the probes p[0..np) (sorted by start) starting at or after `from`. */
+static size_t
+first_probe(const struct tr_probe *p, size_t np, uint64_t from)
+{
+	size_t a = 0, h = np;
+
+	while (a < h) {
+		size_t mid = a + (h - a) / 2;
+
+		if (p[mid].iv.from_ms < from)
+			a = mid + 1;
+		else
+			h = mid;
+	}
+	return a;
+}
+
 /*
  * Every subject at this site (all its fetched scans) checked against the
  * probes p[0..np) at the site, sorted by start.  A subject's intervals are
@@ -336,17 +353,8 @@ probe_site(struct tracer *t, struct scratch *x, const struct tr_probe *p, size_t
 	 */
 	for (size_t gi = 0; gi < ng; gi++) {
 		const struct group *g = &x->g[gi];
-		uint64_t first = g->lo_ts > w + maxlen ? g->lo_ts - w - maxlen : 0;
-		size_t a = 0, h = np;
+		size_t a = first_probe(p, np, g->lo_ts > w + maxlen ? g->lo_ts - w - maxlen : 0);
 
-		while (a < h) {
-			size_t mid = a + (h - a) / 2;
-
-			if (p[mid].iv.from_ms < first)
-				a = mid + 1;
-			else
-				h = mid;
-		}
 		if (a < np && p[a].iv.from_ms <= g->hi_ts + dwell + w)
 			x->cand[nc++] = (uint32_t)gi;
 		else if (g->dups)
@@ -387,18 +395,9 @@ probe_site(struct tracer *t, struct scratch *x, const struct tr_probe *p, size_t
 		m = rules_intervals(x->rs, ns, site_kind_fixed, &kc, x->ivs);
 		for (size_t k = 0; k < m; k++) {
 			const struct rules_interval *iv = &x->ivs[k];
-			uint64_t first = iv->from_ms > w + maxlen ? iv->from_ms - w - maxlen : 0;
-			size_t a = 0, h = np;
+			size_t a = first_probe(p, np, iv->from_ms > w + maxlen ?
+						      iv->from_ms - w - maxlen : 0);
 
-			/* First probe starting at or after `first`. */
-			while (a < h) {
-				size_t mid = a + (h - a) / 2;
-
-				if (p[mid].iv.from_ms < first)
-					a = mid + 1;
-				else
-					h = mid;
-			}
 			for (; a < np && p[a].iv.from_ms <= iv->to_ms + w; a++) {
 				uint64_t ov;
 
