@@ -7,7 +7,9 @@
  *   trace_fetch.c  what is read from the source: the buckets a set of probes
  *                  needs (minus those already read), the presence cache,
  *                  timelines grouped by subject
- *   trace.c        the logic: intervals, probing, F1/F2, tr_run()
+ *   trace_probe.c  one site's probing: scans grouped by pid, intervals,
+ *                  contacts recorded in the subject table
+ *   trace.c        the logic: F0's visits, F1 then F2, the ranked result
  */
 #ifndef CHOT_TRACE_INT_H
 #define CHOT_TRACE_INT_H
@@ -110,6 +112,22 @@ struct tracer {
 	size_t fresh_chunk;           /* chunks from here on are probed for the first time */
 	uint64_t dup_scans;
 };
+
+/*
+ * Scratch memory reused across the sites of one probing pass
+ * (trace_probe.c); NULL from tr_scratch_new() on ENOMEM.
+ */
+struct tr_scratch;
+struct tr_scratch *tr_scratch_new(void);
+void tr_scratch_free(struct tr_scratch *x);
+
+/*
+ * Every subject with scans at the site of p[0..np) (probes at one site,
+ * sorted by start) checked against them and recorded at `degree` in
+ * t->subj; excluded: F0, and at degree 2 every F1.  0 or -ENOMEM.
+ */
+int tr_probe_site(struct tracer *t, struct tr_scratch *x, const struct tr_probe *p, size_t np,
+		  int degree);
 
 /* Every bucket of `site` that will be read is in t->presence; 0 or -errno (stops). */
 typedef int (*tr_site_ready_fn)(void *arg, uint32_t site);
