@@ -200,12 +200,14 @@ tr_presence_site(const struct tracer *t, uint32_t site, size_t lo[TR_MAX_CHUNKS]
 		chunk_site(&t->presence, &t->chunks[c], site, &lo[c], &hi[c]);
 }
 
-/* LSD radix sort of a[0..n) (tmp as large): a is sorted afterwards. */
+/* LSD radix sort of a[0..n) (tmp as large): four byte passes, the two
+ * buffers trading places, so a holds the result. */
 static void
 u32_sort(uint32_t *a, uint32_t *tmp, size_t n)
 {
 	for (unsigned shift = 0; shift < 32; shift += 8) {
 		size_t count[257] = { 0 };
+		uint32_t *t;
 
 		for (size_t i = 0; i < n; i++)
 			count[((a[i] >> shift) & 0xff) + 1]++;
@@ -213,7 +215,9 @@ u32_sort(uint32_t *a, uint32_t *tmp, size_t n)
 			count[b + 1] += count[b];
 		for (size_t i = 0; i < n; i++)
 			tmp[count[(a[i] >> shift) & 0xff]++] = a[i];
-		memcpy(a, tmp, n * sizeof(*a));
+		t = a;
+		a = tmp;
+		tmp = t;
 	}
 }
 

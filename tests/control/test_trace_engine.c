@@ -431,6 +431,17 @@ plain_cmp(const void *pa, const void *pb)
 	return memcmp(a->pid, b->pid, PID_LEN);
 }
 
+/* tr_rank_packed(c) equals want (c sorted by plain_cmp), contact by contact. */
+static void
+expect_packed_rank(const struct tr_contact *c, size_t n, uint64_t base, struct tr_rkey *work,
+		   struct tr_contact *got, const struct tr_contact *want)
+{
+	cr_assert(tr_rank_packed(c, n, base, work, got), "tr_rank_packed refused keys in range");
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(memcmp(got[i].pid, want[i].pid, PID_LEN), 0,
+			     "rank %zu: not the contact a plain sort puts there", i);
+}
+
 Test(trace_engine, rank_inplace_packed_keys)
 {
 	enum { N = 3000 };
@@ -452,10 +463,7 @@ Test(trace_engine, rank_inplace_packed_keys)
 	}
 	memcpy(want, c, sizeof(c));
 	qsort(want, N, sizeof(*want), plain_cmp);
-	cr_assert(tr_rank_packed(c, N, base, work, got), "tr_rank_packed refused keys in range");
-	for (size_t i = 0; i < N; i++)
-		cr_assert_eq(memcmp(got[i].pid, want[i].pid, PID_LEN), 0,
-			     "rank %zu: not the contact a plain sort puts there", i);
+	expect_packed_rank(c, N, base, work, got, want);
 }
 
 /*
@@ -489,8 +497,5 @@ Test(trace_engine, rank_packed_wide_keys)
 	}
 	memcpy(want, c, sizeof(c));
 	qsort(want, N, sizeof(*want), plain_cmp);
-	cr_assert(tr_rank_packed(c, N, base, work, got), "tr_rank_packed refused keys in range");
-	for (size_t i = 0; i < N; i++)
-		cr_assert_eq(memcmp(got[i].pid, want[i].pid, PID_LEN), 0,
-			     "rank %zu: not the contact a plain sort puts there", i);
+	expect_packed_rank(c, N, base, work, got, want);
 }
