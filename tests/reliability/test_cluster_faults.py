@@ -195,6 +195,13 @@ class ClusterCase(rel.Case):
         for sl in owned:
             self.cluster.cli(dst, "CLUSTER", "SETSLOT", sl, "NODE", ids[dst])
             self.cluster.cli(src, "CLUSTER", "SETSLOT", sl, "NODE", ids[dst])
+        # The other masters learn the new owner by gossip; redis-cli's
+        # reshard refuses to start until every node agrees ("Nodes don't
+        # agree about configuration"), so wait for that, as an operator
+        # would, rather than race it.
+        if cp.wait_for(lambda: self.cluster.check()[0], 20, step=0.2) is None:
+            self.fails.append("the cluster did not agree on the moved slots within 20 s: %s"
+                              % self.cluster.check()[1][-1000:])
         return owned
 
     def case_reshard(self):
