@@ -151,27 +151,56 @@ visit_time_cmp(const void *a, const void *b)
 	return x->site_id < y->site_id ? -1 : x->site_id > y->site_id;
 }
 
+/* Subject s's best contact, as reported. */
+static struct tr_contact
+contact_of(const struct tr_subj *s)
+{
+	struct tr_contact c = { .degree = s->degree, .site_id = s->site_id,
+				.overlap_ms = s->overlap_ms, .first_ms = s->first_ms,
+				.contact_ms = s->contact_ms };
+
+	memcpy(c.pid, s->pid, PID_LEN);
+	if (s->degree == 2)
+		memcpy(c.via, s->via, PID_LEN);
+	return c;
+}
+
 /*
- * The contacts (F1 and F2), ranked, into out.  Each contact is moved to the
- * front of the subject table (a tr_contact is smaller than a tr_subj, so
- * the moves never overwrite a record not read yet), their packed keys are
- * sorted in the table's tail (memory already faulted in), and the contacts
- * gathered in rank order into the result.  The subject table is gone
- * afterwards.
+ * The contacts (F1 and F2), ranked, into out.  Each contact is written over
+ * the front of the subject table (a tr_contact is as big as a tr_subj and
+ * written no further than the record it came from, so the moves never
+ * overwrite a record not read yet), their packed keys are sorted in the
+ * table's tail (grown by mremap when it is short), and the contacts gathered
+ * in rank order into the result.  The subject table is gone afterwards.
  */
 static int
 rank_contacts(struct tracer *t, struct tr_result *out)
 {
 	struct tr_subjmap *m = &t->subj;
 	struct tr_contact *c = (struct tr_contact *)(void *)m->s;
-	size_t nc = 0, bytes_s = m->cap_s * sizeof(*m->s);
+	size_t nc = 0, bytes_s, want;
 	const struct tr_contact **src_c;
 	int rc;
 
 	for (size_t i = 0; i < m->n; i++)
-		if (m->s[i].degree == 1 || m->s[i].degree == 2)
-			memmove(&c[nc++], &m->s[i].best, sizeof(*c));
+		if (m->s[i].degree == 1 || m->s[i].degree == 2) {
+			struct tr_contact x = contact_of(&m->s[i]);
+
+			c[nc++] = x;
+		}
 	m->n = 0;   /* the records are gone; tr_subjmap_free() still frees the memory */
+	want = nc * (sizeof(*c) + 2 * sizeof(struct tr_rkey));
+	if (want > m->cap_s * sizeof(*m->s)) {
+		size_t cap = (want + sizeof(*m->s) - 1) / sizeof(*m->s);
+		void *ns = tr_mem_grow(m->s, m->cap_s * sizeof(*m->s), cap * sizeof(*m->s));
+
+		if (ns != NULL) {   /* else the pointer path below, in the memory there is */
+			m->s = ns;
+			m->cap_s = cap;
+			c = (struct tr_contact *)(void *)m->s;
+		}
+	}
+	bytes_s = m->cap_s * sizeof(*m->s);
 	/* Sized exactly: tr_result_free() frees by n_contacts. */
 	out->contacts = tr_mem_grow(NULL, 0, (nc + 1) * sizeof(*c));
 	if (out->contacts == NULL)

@@ -38,13 +38,24 @@ void tr_mem_free(void *p, size_t bytes);
  * growing it touches 8 bytes a slot instead of a whole record, and a probe
  * past another pid rarely reads that pid's record (a depth-2 trace meets most
  * of a province: tens of thousands of subjects).
+ *
+ * A record is one cache line (64 bytes; the big arrays are page-aligned):
+ * a depth-2 trace at 1 M citizens looks subjects up ~1.3 M times at random
+ * in ~700k records, and each lookup waits on memory.  It holds the subject's
+ * best contact so far (the tr_contact it becomes, without a second copy of
+ * the pid and degree); an F1's t1 shares room with via, which only an F2 has.
  */
 struct tr_subj {
 	uint8_t pid[PID_LEN];
-	int degree;          /* 0 none, 1 F1, 2 F2, 3 F0 */
-	uint64_t t1;         /* F1: earliest start of an interval in contact with F0 */
-	struct tr_contact best;
+	union {
+		uint8_t via[PID_LEN];   /* F2: the F1 of its best contact */
+		uint64_t t1;            /* F1: earliest start of an interval in contact with F0 */
+	};
+	uint64_t overlap_ms, first_ms, contact_ms;   /* as in tr_contact */
+	uint32_t site_id;
+	uint8_t degree;      /* 0 none, 1 F1, 2 F2, 3 F0 */
 };
+_Static_assert(sizeof(struct tr_subj) == 64, "a subject record is one cache line");
 
 struct tr_subjmap {
 	struct tr_subj *s;   /* s[0..n) */

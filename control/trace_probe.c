@@ -13,42 +13,48 @@
 
 #include "trace_int.h"
 
+/* A contact (overlap, contact_ms, site, via) better than s's best (same degree)? */
 static bool
-better(const struct tr_contact *a, const struct tr_contact *b)
+better(const struct tr_subj *s, uint64_t overlap, uint64_t contact_ms, uint32_t site_id,
+       const uint8_t via[PID_LEN])
 {
-	if (a->overlap_ms != b->overlap_ms)
-		return a->overlap_ms > b->overlap_ms;
-	if (a->contact_ms != b->contact_ms)
-		return a->contact_ms < b->contact_ms;
-	if (a->site_id != b->site_id)
-		return a->site_id < b->site_id;
-	return memcmp(a->via, b->via, PID_LEN) < 0;
+	if (overlap != s->overlap_ms)
+		return overlap > s->overlap_ms;
+	if (contact_ms != s->contact_ms)
+		return contact_ms < s->contact_ms;
+	if (site_id != s->site_id)
+		return site_id < s->site_id;
+	return s->degree == 2 && memcmp(via, s->via, PID_LEN) < 0;
 }
 
 static void
 record(struct tr_subj *s, int degree, const struct rules_interval *a,
        const struct rules_interval *k, uint64_t overlap, const uint8_t via[PID_LEN])
 {
-	struct tr_contact c = { .degree = degree, .site_id = a->site_id, .overlap_ms = overlap };
+	uint64_t contact = a->from_ms > k->from_ms ? a->from_ms : k->from_ms;
 
-	memcpy(c.pid, s->pid, PID_LEN);
-	if (degree == 2)
-		memcpy(c.via, via, PID_LEN);
-	c.contact_ms = a->from_ms > k->from_ms ? a->from_ms : k->from_ms;
-	c.first_ms = c.contact_ms;
 	if (s->degree != degree) {
-		s->degree = degree;
-		s->best = c;
-		s->t1 = k->from_ms;
+		s->degree = (uint8_t)degree;
+		s->overlap_ms = overlap;
+		s->first_ms = s->contact_ms = contact;
+		s->site_id = a->site_id;
+		if (degree == 2)
+			memcpy(s->via, via, PID_LEN);
+		else
+			s->t1 = k->from_ms;
 		return;
 	}
-	if (k->from_ms < s->t1)
+	if (degree != 2 && k->from_ms < s->t1)
 		s->t1 = k->from_ms;
-	c.first_ms = s->best.first_ms < c.contact_ms ? s->best.first_ms : c.contact_ms;
-	if (better(&c, &s->best))
-		s->best = c;
-	else
-		s->best.first_ms = c.first_ms;
+	if (contact < s->first_ms)
+		s->first_ms = contact;
+	if (better(s, overlap, contact, a->site_id, via)) {
+		s->overlap_ms = overlap;
+		s->contact_ms = contact;
+		s->site_id = a->site_id;
+		if (degree == 2)
+			memcpy(s->via, via, PID_LEN);
+	}
 }
 
 
