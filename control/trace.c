@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "trace_int.h"
 
@@ -36,9 +37,12 @@ pump_to(void *arg, uint32_t site)
 		size_t j = u->next;
 		int rc;
 
+		struct tr_site_scans ss;
+
 		while (j < u->np && u->p[j].iv.site_id == u->p[u->next].iv.site_id)
 			j++;
-		rc = tr_probe_site(u->t, u->x, u->p + u->next, j - u->next, u->degree);
+		tr_presence_site(u->t, u->p[u->next].iv.site_id, &ss);
+		rc = tr_probe_site(u->t, u->x, &ss, u->p + u->next, j - u->next, u->degree);
 		if (rc != 0)
 			return rc;
 		u->next = j;
@@ -57,6 +61,25 @@ probe_cmp(const void *a, const void *b)
 }
 
 /*
+ * A last pass with at least this many probes is read and probed on two
+ * threads when the query lets it (tr_query.threads 0) and a second CPU is
+ * online: at 1 M citizens a depth-2 pass has ~10k probes, reads ~100k
+ * buckets and probes ~6 M scans; a depth-1 pass has tens of probes and
+ * takes a millisecond.
+ */
+#define TR_PIPE_MIN_PROBES 256
+
+static bool
+piped(const struct tracer *t, size_t np, bool last)
+{
+	if (!last || t->q->threads == 1)
+		return false;
+	if (t->q->threads >= 2)
+		return true;
+	return np >= TR_PIPE_MIN_PROBES && sysconf(_SC_NPROCESSORS_ONLN) >= 2;
+}
+
+/*
  * Find every subject (not excluded) in contact with one of the probes and
  * record it at `degree`.  Excluded: F0 always; at degree 2 also every F1.
  * `last`: no probing follows, so the scans fetched now need not be kept.
@@ -64,14 +87,16 @@ probe_cmp(const void *a, const void *b)
 static int
 probe_all(struct tracer *t, struct tr_probe *p, size_t np, int degree, bool last)
 {
-	struct pump u = { .t = t, .p = p, .np = np, .degree = degree, .x = tr_scratch_new() };
+	struct pump u = { .t = t, .p = p, .np = np, .degree = degree };
 	int rc;
 
-	if (u.x == NULL)
-		return -ENOMEM;
 	qsort(p, np, sizeof(*p), probe_cmp);
 	t->fresh_chunk = t->n_chunks;
-	rc = tr_fetch_presence(t, p, np, last, pump_to, &u);
+	if (piped(t, np, last) && (rc = tr_probe_piped(t, p, np, degree)) != 1)
+		return rc;
+	if ((u.x = tr_scratch_new()) == NULL)
+		return -ENOMEM;
+	rc = tr_fetch_presence(t, p, np, last, NULL, pump_to, &u);
 	if (rc == 0)
 		rc = pump_to(&u, UINT32_MAX);   /* sites with nothing new to read, the rest */
 	tr_scratch_free(u.x);

@@ -58,11 +58,16 @@ struct tr_source {
 	 * bucket i's scans are all in `out`, so the engine can work on a site
 	 * while the next ones are still on the wire.  A bucket's scans come in
 	 * any order, and as stored: exact duplicates (proto/layout.h) included;
-	 * the engine drops them (tr_result.dup_scans).  0, done's error, or -errno.
+	 * the engine drops them (tr_result.dup_scans).  done() may replace
+	 * out's storage (it takes the scans so far): append through `out`, and
+	 * keep no pointer into out->v across a done() call.  0, done's error,
+	 * or -errno.
 	 */
 	int (*site_blocks)(void *ctx, const struct tr_bucket *b, size_t n, struct tr_scanvec *out,
 			  tr_bucket_done_fn done, void *arg);
-	rules_kind_fn kind;  /* site kinds (dwell), may be NULL */
+	/* Site kinds (dwell), may be NULL.  May be called on another thread while
+	 * site_blocks() runs (tr_query.threads): it must only read. */
+	rules_kind_fn kind;
 	/*
 	 * May be NULL.  Called with the n distinct sites (ascending) of every
 	 * batch of timelines before kind() is asked about any of them, so a
@@ -78,6 +83,13 @@ struct tr_query {
 	uint64_t from_ms, to_ms;
 	uint64_t window_ms, min_overlap_ms;
 	int depth;            /* 1 or 2 */
+	/*
+	 * Threads: 1 reads and probes on the calling thread; 2 probes a last
+	 * pass on a second thread while the calling one reads; 0 (the default)
+	 * is 2 for a big pass when a second CPU is online, else 1.
+	 */
+	unsigned threads;
+	size_t batch_scans;   /* scans handed to the probing thread at a time; 0: default */
 };
 
 struct tr_contact {

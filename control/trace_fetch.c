@@ -22,7 +22,7 @@ struct fetch {
 	struct tracer *t;
 	const struct tr_bucket *b;
 	size_t nb;
-	bool last;
+	bool last, into;
 	tr_site_ready_fn ready;
 	void *arg;
 };
@@ -37,6 +37,8 @@ bucket_done(void *arg, size_t i)
 
 	if (i + 1 < f->nb && f->b[i + 1].site_id == f->b[i].site_id)
 		return 0;
+	if (f->into)
+		return f->ready(f->arg, f->b[i].site_id);   /* the scans are not a chunk */
 	c->hi = f->t->presence.n;
 	rc = f->ready(f->arg, f->b[i].site_id);
 	if (rc == 0 && f->last) {
@@ -72,13 +74,14 @@ need_push(uint64_t **need, size_t *n, size_t *cap, uint64_t k)
  */
 int
 tr_fetch_presence(struct tracer *t, const struct tr_probe *p, size_t np, bool last,
-		  tr_site_ready_fn ready, void *arg)
+		  struct tr_scanvec *into, tr_site_ready_fn ready, void *arg)
 {
 	uint64_t before = t->q->window_ms + RULES_MAX_STAY_MS + rules_max_dwell_ms();
 	uint64_t after = t->q->window_ms + RULES_MAX_STAY_MS;
 	uint64_t *need = NULL, *all;
 	struct tr_bucket *b;
-	struct fetch f = { .t = t, .last = last, .ready = ready, .arg = arg };
+	struct fetch f = { .t = t, .last = last, .into = into != NULL, .ready = ready,
+			   .arg = arg };
 	size_t n = 0, cap = 0, lo = t->presence.n, j = 0;
 	int rc = 0;
 
@@ -158,46 +161,66 @@ tr_fetch_presence(struct tracer *t, const struct tr_probe *p, size_t np, bool la
 
 		b[i] = (struct tr_bucket){ .site_id = (uint32_t)(k >> 32), .block = (uint32_t)k };
 	}
+	f.b = b;
+	f.nb = n;
+	if (into != NULL) {
+		rc = t->src->site_blocks(t->src->ctx, b, n, into, bucket_done, &f);
+		free(need);
+		return rc;
+	}
 	if (t->n_chunks == TR_MAX_CHUNKS) {
 		free(need);
 		return -E2BIG;   /* tr_run fetches twice */
 	}
 	t->chunks[t->n_chunks++] = (struct tr_chunk){ lo, lo };
-	f.b = b;
-	f.nb = n;
 	rc = t->src->site_blocks(t->src->ctx, b, n, &t->presence, bucket_done, &f);
 	t->chunks[t->n_chunks - 1].hi = t->presence.n;
 	free(need);
 	return rc;
 }
 
-/* [lo, hi) of the scans at `site` in a chunk (grouped by site, ascending). */
+/* The scans at `site` in v[lo..hi) (grouped by site, ascending), added to ss
+ * when there are some. */
 static void
-chunk_site(const struct tr_scanvec *v, const struct tr_chunk *c, uint32_t site, size_t *lo,
-	   size_t *hi)
+span_add(struct tr_site_scans *ss, const struct tr_scan *v, size_t lo, size_t hi, uint32_t site)
 {
-	size_t l = c->lo, h = c->hi;
+	size_t l = lo, h = hi;
 
 	while (l < h) {
 		size_t mid = l + (h - l) / 2;
 
-		if (v->v[mid].site_id < site)
+		if (v[mid].site_id < site)
 			l = mid + 1;
 		else
 			h = mid;
 	}
-	*lo = l;
-	for (h = l; h < c->hi && v->v[h].site_id == site; h++)
+	for (h = l; h < hi && v[h].site_id == site; h++)
 		;
-	*hi = h;
+	if (h > l) {
+		ss->span[ss->n_spans++] = (struct tr_span){ v + l, h - l };
+		ss->total += h - l;
+	}
 }
 
 void
-tr_presence_site(const struct tracer *t, uint32_t site, size_t lo[TR_MAX_CHUNKS],
-		 size_t hi[TR_MAX_CHUNKS])
+tr_presence_site(const struct tracer *t, uint32_t site, struct tr_site_scans *ss)
 {
-	for (size_t c = 0; c < t->n_chunks; c++)
-		chunk_site(&t->presence, &t->chunks[c], site, &lo[c], &hi[c]);
+	ss->n_spans = 0;
+	ss->total = 0;
+	ss->fresh = SIZE_MAX;
+	for (size_t c = 0; c < t->n_chunks; c++) {
+		if (c == t->fresh_chunk)
+			ss->fresh = ss->n_spans;
+		span_add(ss, t->presence.v, t->chunks[c].lo, t->chunks[c].hi, site);
+	}
+	if (ss->fresh == SIZE_MAX)
+		ss->fresh = ss->n_spans;
+}
+
+void
+tr_site_scans_add(struct tr_site_scans *ss, const struct tr_scanvec *v, uint32_t site)
+{
+	span_add(ss, v->v, 0, v->n, site);   /* after every chunk's: fresh */
 }
 
 /* LSD radix sort of a[0..n) (tmp as large): four byte passes, the two

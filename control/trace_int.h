@@ -9,6 +9,8 @@
  *                  timelines grouped by subject
  *   trace_probe.c  one site's probing: scans grouped by pid, intervals,
  *                  contacts recorded in the subject table
+ *   trace_pipe.c   a last pass read on the calling thread and probed on
+ *                  another, batch by batch
  *   trace.c        the logic: F0's visits, F1 then F2, the ranked result
  */
 #ifndef CHOT_TRACE_INT_H
@@ -132,32 +134,60 @@ struct tr_scratch;
 struct tr_scratch *tr_scratch_new(void);
 void tr_scratch_free(struct tr_scratch *x);
 
+/* The scans of one site: a span per chunk that holds some, and maybe one of
+ * a batch being probed (trace_pipe.c). */
+struct tr_span {
+	const struct tr_scan *v;
+	size_t n;
+};
+
+struct tr_site_scans {
+	struct tr_span span[TR_MAX_CHUNKS + 1];
+	size_t n_spans;
+	size_t fresh;      /* span[fresh..n_spans) are probed for the first time */
+	size_t total;      /* scans in all spans */
+};
+
 /*
- * Every subject with scans at the site of p[0..np) (probes at one site,
+ * Every subject with scans ss at the site of p[0..np) (probes at one site,
  * sorted by start) checked against them and recorded at `degree` in
  * t->subj; excluded: F0, and at degree 2 every F1.  0 or -ENOMEM.
  */
-int tr_probe_site(struct tracer *t, struct tr_scratch *x, const struct tr_probe *p, size_t np,
-		  int degree);
+int tr_probe_site(struct tracer *t, struct tr_scratch *x, const struct tr_site_scans *ss,
+		  const struct tr_probe *p, size_t np, int degree);
 
-/* Every bucket of `site` that will be read is in t->presence; 0 or -errno (stops). */
+/* Every bucket of `site` that will be read has arrived; 0 or -errno (stops). */
 typedef int (*tr_site_ready_fn)(void *arg, uint32_t site);
 
 /*
  * Read every presence bucket the probes p[0..np) (sorted by site, then
- * start) can need and that no earlier fetch read, in (site, block) order, as
- * one more chunk of t->presence, calling ready(arg, site) as soon as a
- * site's last new bucket has arrived (sites with nothing new to read get no
- * call: the caller probes them afterwards).  `last`: nothing will read this
- * chunk again, so a site's scans are dropped once ready() returns.
+ * start) can need and that no earlier fetch read, in (site, block) order,
+ * calling ready(arg, site) as soon as a site's last new bucket has arrived
+ * (sites with nothing new to read get no call: the caller probes them
+ * afterwards).  into NULL: the scans are one more chunk of t->presence, and
+ * with `last` (nothing will read this chunk again) a site's are dropped once
+ * ready() returns.  into set: the scans are appended to *into instead, no
+ * chunk is added, and ready() may take into's storage (leaving an empty
+ * vector): at that point *into holds the scans of whole sites only.
  * 0, ready's error, -E2BIG (too many fetches), or the source's -errno.
  */
 int tr_fetch_presence(struct tracer *t, const struct tr_probe *p, size_t np, bool last,
-		      tr_site_ready_fn ready, void *arg);
+		      struct tr_scanvec *into, tr_site_ready_fn ready, void *arg);
 
-/* [lo[c], hi[c]) of the cached presence scans at `site`, for each chunk c. */
-void tr_presence_site(const struct tracer *t, uint32_t site, size_t lo[TR_MAX_CHUNKS],
-		      size_t hi[TR_MAX_CHUNKS]);
+/* The cached presence scans at `site` (a span per chunk holding some; fresh
+ * from chunk t->fresh_chunk on), into ss. */
+void tr_presence_site(const struct tracer *t, uint32_t site, struct tr_site_scans *ss);
+/* Add the scans at `site` in v (grouped by site, ascending) to ss, after
+ * tr_presence_site() with no fresh chunk: they are fresh. */
+void tr_site_scans_add(struct tr_site_scans *ss, const struct tr_scanvec *v, uint32_t site);
+
+/*
+ * A last probing pass (sorted probes p[0..np)) with the reading on the
+ * calling thread and the probing on a thread of its own, a batch of whole
+ * sites at a time (trace_pipe.c).  0, -errno, or 1: no thread could be
+ * started (nothing done: probe in one thread).
+ */
+int tr_probe_piped(struct tracer *t, const struct tr_probe *p, size_t np, int degree);
 
 /*
  * The timelines of the n subjects in [q.from, q.to], into v grouped by

@@ -97,6 +97,7 @@ struct tr_scratch {
 	struct rules_interval *ivs;
 	uint32_t *cand;              /* the groups some probe may meet */
 	size_t cap;                  /* of each array above */
+	size_t fresh_from;           /* sc[fresh_from..] are probed for the first time */
 	uint64_t *slot;              /* tag | (group + 1); 0 = empty */
 	size_t scap;                 /* slots, a power of two */
 };
@@ -175,19 +176,16 @@ rs_cmp(const void *a, const void *b)
 /*
  * The exact duplicates among a pid's scans at one site (a resent
  * generation's; records are stored in append order, not sorted:
- * proto/layout.h), counted in t->dup_scans when in chunks probed for the
- * first time, so a scan re-probed at depth 2 is not counted twice.
+ * proto/layout.h), counted in t->dup_scans when probed for the first time
+ * (tr_site_scans.fresh), so a scan re-probed at depth 2 is not counted twice.
  */
 static void
 count_dups(struct tracer *t, const struct tr_scratch *x, const struct group *g)
 {
-	const struct tr_scan *fresh = t->presence.v + (t->fresh_chunk < t->n_chunks ?
-						      t->chunks[t->fresh_chunk].lo : t->presence.n);
-
 	for (uint32_t k = g->head; k != UINT32_MAX; k = x->next[k]) {
 		uint32_t j;
 
-		if (x->sc[k] < fresh)
+		if (k < x->fresh_from)
 			continue;
 		for (j = x->next[k]; j != UINT32_MAX; j = x->next[j])
 			if (x->sc[j]->ts_ms == x->sc[k]->ts_ms && x->sc[j]->dir == x->sc[k]->dir)
@@ -240,31 +238,30 @@ first_probe(const struct tr_probe *p, size_t np, uint64_t from)
  * in [c - w - maxlen, d + w], maxlen the longest probe here.
  */
 int
-tr_probe_site(struct tracer *t, struct tr_scratch *x, const struct tr_probe *p, size_t np,
-	      int degree)
+tr_probe_site(struct tracer *t, struct tr_scratch *x, const struct tr_site_scans *ss,
+	      const struct tr_probe *p, size_t np, int degree)
 {
 	uint32_t site = p[0].iv.site_id;
 	struct site_kind_ctx kc = { .kind = KIND_UNKNOWN };
 	uint64_t w = t->q->window_ms, maxlen = 0, dwell = rules_max_dwell_ms();
-	size_t n = 0, ng = 0, nc = 0, total = 0;
-	size_t lo[TR_MAX_CHUNKS], hi[TR_MAX_CHUNKS];
+	size_t n = 0, ng = 0, nc = 0;
 
+	if (ss->total == 0)
+		return 0;
 	if (t->src->kind != NULL)
 		kc.kind = t->src->kind(site, t->src->ctx);
 	for (size_t a = 0; a < np; a++)
 		if (p[a].iv.to_ms - p[a].iv.from_ms > maxlen)
 			maxlen = p[a].iv.to_ms - p[a].iv.from_ms;
-	tr_presence_site(t, site, lo, hi);
-	for (size_t c = 0; c < t->n_chunks; c++)
-		total += hi[c] - lo[c];
-	if (total == 0)
-		return 0;
-	if (scratch_reserve(x, total) != 0)
+	if (scratch_reserve(x, ss->total) != 0)
 		return -ENOMEM;
+	x->fresh_from = SIZE_MAX;
 	/* Group by pid, keeping each pid's scans in arrival order. */
-	for (size_t c = 0; c < t->n_chunks; c++)
-		for (size_t k = lo[c]; k < hi[c]; k++) {
-			const struct tr_scan *sc = &t->presence.v[k];
+	for (size_t c = 0; c < ss->n_spans; c++) {
+		if (c == ss->fresh)
+			x->fresh_from = n;
+		for (size_t k = 0; k < ss->span[c].n; k++) {
+			const struct tr_scan *sc = &ss->span[c].v[k];
 			uint64_t h;
 			size_t i;
 
@@ -309,6 +306,7 @@ tr_probe_site(struct tracer *t, struct tr_scratch *x, const struct tr_probe *p, 
 			}
 			n++;
 		}
+	}
 	/*
 	 * Only groups some probe may meet: every interval of a group lies in
 	 * [lo_ts, hi_ts + D] (a pair between its scans, a lone scan [ts, ts +

@@ -170,11 +170,16 @@ static const struct tr_source resent_src = {
 	.timelines = mem_timelines, .site_blocks = resent_site_blocks, .kind = NULL, .ctx = &ms,
 };
 
+/* The last pass's threads and batch size (tr_query.threads, batch_scans). */
+static unsigned run_threads = 1;
+static size_t run_batch;
+
 static struct tr_result
 run_on(const struct tr_source *from, int depth, uint64_t window_ms, uint64_t min_overlap_ms)
 {
 	struct tr_query q = { .from_ms = FROM, .to_ms = TO, .window_ms = window_ms,
-			      .min_overlap_ms = min_overlap_ms, .depth = depth };
+			      .min_overlap_ms = min_overlap_ms, .depth = depth,
+			      .threads = run_threads, .batch_scans = run_batch };
 	struct tr_result r;
 	int rc;
 
@@ -284,6 +289,53 @@ Test(trace_engine, presence_out_of_order_and_resent_changes_nothing)
 		tr_result_free(&a);
 		tr_result_free(&b);
 	}
+}
+
+/*
+ * The last pass read on one thread and probed on another (trace_pipe.c),
+ * in batches of one site, of a few, and of everything, gives the one-thread
+ * pass's answer exactly: contacts, visits and duplicates dropped.
+ */
+Test(trace_engine, piped_pass_equals_one_thread)
+{
+	static const size_t batches[] = { 1, 3, 0 };
+	const struct tr_source *sources[] = { &src, &resent_src };
+
+	for (size_t si = 0; si < 2; si++)
+		for (int depth = 1; depth <= 2; depth++)
+			for (int v = 0; v < 3; v++) {
+				uint64_t win = v == 1 ? 30 * MIN : RULES_WINDOW_DEFAULT_MS;
+				uint64_t mo = v == 2 ? 10 * MIN : 0;
+				struct tr_result a, b;
+
+				run_threads = 1;
+				run_batch = 0;
+				a = run_on(sources[si], depth, win, mo);
+				cr_assert_gt(a.n_contacts, 0, "the case has contacts");
+				for (size_t k = 0; k < 3; k++) {
+					run_threads = 2;
+					run_batch = batches[k];
+					b = run_on(sources[si], depth, win, mo);
+					cr_assert_eq(b.n_contacts, a.n_contacts,
+						     "source %zu depth %d case %d batch %zu: %zu "
+						     "contacts piped, %zu on one thread", si, depth,
+						     v, batches[k], b.n_contacts, a.n_contacts);
+					cr_expect_eq(memcmp(b.contacts, a.contacts,
+							    a.n_contacts * sizeof(*a.contacts)), 0,
+						     "source %zu depth %d case %d batch %zu: the "
+						     "contacts differ", si, depth, v, batches[k]);
+					cr_expect_eq(b.n_visits, a.n_visits, "visits differ");
+					cr_expect_eq(b.dup_scans, a.dup_scans,
+						     "source %zu depth %d batch %zu: %llu duplicates "
+						     "piped, %llu on one thread", si, depth, batches[k],
+						     (unsigned long long)b.dup_scans,
+						     (unsigned long long)a.dup_scans);
+					tr_result_free(&b);
+				}
+				tr_result_free(&a);
+			}
+	run_threads = 1;
+	run_batch = 0;
 }
 
 Test(trace_engine, min_overlap_filters_both_degrees)
