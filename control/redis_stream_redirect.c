@@ -3,18 +3,21 @@
  * the keys it answered asked again, on a side connection of their own (the
  * stream's connections are mid-pipeline), in one round trip for them all.
  *
- *  - MOVED / ASK: the slot is (being) served elsewhere; its keys go there as
- *    GETs, after ASKING for an ASK, and the map learns a MOVED.  Followed
- *    once: a second redirection is the keys' error, as it always was for
- *    a GET.  An MGET is redirected as GETs too: after an ASK, the target
- *    would answer TRYAGAIN to an MGET of keys not all imported yet.
- *  - TRYAGAIN (an MGET only): the slot is migrating and some of the keys
- *    have moved, so the node can answer for none of them together.  Alone,
- *    each one can be answered at once: its value where it still is, or an
- *    ASK to where it went, followed once.  So the keys are asked again
- *    alone, from the same node, rather than the MGET re-sent after a wait
- *    (as cluster clients do) that a long migration could outlast: never a
- *    key lost to a retry that gave up, never one read twice.
+ *  - MOVED: the slot is served elsewhere now; its keys go there as GETs,
+ *    and the map learns it.  Followed once: a second redirection is the
+ *    keys' error, as it always was for a GET.
+ *  - ASK of a GET: the key has left for the slot's importing node; asked
+ *    there after ASKING, once.
+ *  - TRYAGAIN or ASK of an MGET: the slot is migrating.  Redis 7 answers
+ *    TRYAGAIN when some of the keys have moved and ASK when none is left;
+ *    Redis 6 answered ASK in both cases, so an ASK of an MGET cannot say
+ *    that every key is on the target, and there an MGET of keys not all
+ *    imported would get TRYAGAIN.  Alone, each key can be answered at once:
+ *    its value where it still is, or its own ASK, which is followed once
+ *    (the keys so sent together).  So the keys are asked again alone, from
+ *    the same node, rather than the MGET re-sent after a wait (as cluster
+ *    clients do) that a long migration could outlast: never a key lost to
+ *    a retry that gave up, never one read twice.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -84,29 +87,59 @@ follow(struct zstream *z, const struct slot_redirect *rd, const size_t *ks, size
 	return side_gets(z, &ep, false, rd->kind == SLOT_REDIRECT_ASK, ks, m, out);
 }
 
+/* Two redirections to the same place, asked together. */
+static bool
+same_redirect(const struct slot_redirect *a, const struct slot_redirect *b)
+{
+	return a->kind == b->kind && a->slot == b->slot && redis_endpoint_equal(&a->ep, &b->ep);
+}
+
 int
 zs_redirect(struct zshard *s, size_t j0, size_t m, const char *text, struct ctl_reply *out)
 {
 	struct zstream *z = s->z;
-	size_t ks[ZS_MGET_MAX];
-	struct slot_redirect rd;
+	size_t ks[ZS_MGET_MAX], at[ZS_MGET_MAX], nr = 0;
+	struct slot_redirect rd, first;
+	struct ctl_reply got[ZS_MGET_MAX];
+	enum slot_redirect_kind kind;
 	int rc;
 
 	if (!z->r->cluster || m == 0 || m > ZS_MGET_MAX)
 		return 1;       /* one node: a MOVED is reported (use cluster://) */
 	for (size_t i = 0; i < m; i++)
 		ks[i] = zs_key_at(s, j0 + i);
-	if (slot_redirect_parse(text, strlen(text), &rd) != SLOT_REDIRECT_NONE)
+	kind = slot_redirect_parse(text, strlen(text), &rd);
+	if (kind == SLOT_REDIRECT_MOVED || (kind == SLOT_REDIRECT_ASK && m == 1))
 		return follow(z, &rd, ks, m, out) != 0 ? -EIO : 0;
-	if (m < 2 || strncmp(text, "TRYAGAIN", 8) != 0)
+	if (m == 1 || (kind == SLOT_REDIRECT_NONE && strncmp(text, "TRYAGAIN", 8) != 0))
 		return 1;
+	/* An MGET's ASK or TRYAGAIN: its keys alone, from the same node. */
 	rc = side_gets(z, &s->ep, s->readonly, false, ks, m, out);
-	for (size_t i = 0; i < m && rc == 0; i++) {
+	if (rc != 0)
+		return -EIO;
+	/* Those now answered ASK (or MOVED) go where they were sent, together. */
+	for (size_t i = 0; i < m; i++) {
 		if (!out[i].is_error ||
 		    slot_redirect_parse(out[i].err, strlen(out[i].err), &rd) == SLOT_REDIRECT_NONE)
 			continue;
-		ctl_reply_free(&out[i]);
-		rc = follow(z, &rd, &ks[i], 1, &out[i]);
+		if (nr == 0)
+			first = rd;
+		else if (!same_redirect(&rd, &first))
+			continue;       /* elsewhere (never seen): its redirection is its error */
+		at[nr] = i;
+		ks[nr++] = zs_key_at(s, j0 + i);
+	}
+	if (nr == 0)
+		return 0;
+	memset(got, 0, sizeof(got));
+	rc = follow(z, &first, ks, nr, got);
+	for (size_t i = 0; i < nr; i++) {
+		if (rc == 0) {
+			ctl_reply_free(&out[at[i]]);
+			out[at[i]] = got[i];
+		} else {
+			ctl_reply_free(&got[i]);
+		}
 	}
 	return rc != 0 ? -EIO : 0;
 }
