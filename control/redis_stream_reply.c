@@ -203,9 +203,12 @@ on_top(void *ctx, enum ctl_top kind, const char *str, size_t len)
 	size_t k;
 
 	s->reply_first = s->answered;
-	s->reply_keys = s->cmd_keys[s->cmd_head];
+	s->reply_keys = s->cmd_count > 0 ? s->cmd_keys[s->cmd_head] : 0;
 	s->elems = 0;
-	s->bad = s->multi_err = false;
+	s->multi_err = false;
+	s->bad = s->reply_keys == 0;    /* more replies than commands: out of step */
+	if (s->bad)
+		return;
 	if (s->reply_keys > 1) {        /* an MGET: an array of as many, or one error for all */
 		s->multi_err = kind == CTL_TOP_ERROR;
 		s->bad = !s->multi_err && (kind != CTL_TOP_ARRAY || len != s->reply_keys);
@@ -288,6 +291,11 @@ on_end(void *ctx)
 	size_t k;
 	int rc;
 
+	if (s->reply_keys == 0) {
+		snprintf(z->err, z->errlen, "Redis node %s: connection lost: more replies than "
+			 "commands", ctl_conn_name(s->c));
+		return -EIO;
+	}
 	s->cmd_head = (s->cmd_head + 1) % ZS_CMDS;
 	s->cmd_count--;
 	if (z->fatal != 0)

@@ -722,6 +722,18 @@ static const struct bad_case bad[] = {
 	{ "fewer replies than keys", "$0\r\n\r\n", 2 },
 };
 
+/* More replies than keys, in one read with the last one asked: the node is out of step. */
+Test(redis_stream, more_replies_than_keys)
+{
+	static const char answer[] = "$3\r\nabc\r\n$3\r\nxyz\r\n";
+	struct got g = { .fail_at = -1 };
+	char err[160] = "";
+	int rc = run(answer, sizeof(answer) - 1, 1, sizeof(answer) - 1, &g, err, sizeof(err));
+
+	cr_expect_eq(rc, -EIO, "expected -EIO, got %d (%s)", rc, err);
+	cr_expect(strstr(err, "more replies than commands") != NULL, "got '%s'", err);
+}
+
 Test(redis_stream, malformed_answers_lose_the_connection)
 {
 	for (size_t c = 0; c < sizeof(bad) / sizeof(bad[0]); c++) {
