@@ -117,8 +117,13 @@ typedef int (*ctl_values_fn)(void *ctx, size_t i, const uint8_t *recs, size_t n)
  * generation's exact duplicates included: the caller drops and counts them)
  * wherever it lands first, with no sort and no copy.  The trace's presence
  * reads: sorting tens of millions of records it groups by pid anyway was a
- * third of a depth-2 trace's CPU.  Corrupt values, errors, order of keys
- * and done_fn as for ctl_redis_records_stream().
+ * third of a depth-2 trace's CPU.  Consecutive keys of one slot (a site's
+ * buckets, p:{site}:b<block>) are asked with one MGET of up to 64 keys,
+ * half of Redis's CPU for as many GETs: the callbacks are the same as one
+ * GET a key would give (a missing key has none; an MGET answered TRYAGAIN
+ * or ASK mid-resharding is asked again key by key), but a key of another
+ * type reads as missing where GET would say WRONGTYPE.  Corrupt values,
+ * errors, order of keys and done_fn as for ctl_redis_records_stream().
  */
 int ctl_redis_values_stream(struct ctl_redis *r, size_t n, size_t rec_len, ctl_key_fn key_fn,
 			    ctl_values_fn values_fn, ctl_reply_done_fn done_fn, void *ctx,
@@ -153,7 +158,7 @@ int ctl_redis_pipe_tree(struct ctl_redis *r, size_t n, const int *argc,
 			struct ctl_tree *out, char *err, size_t errlen);
 void ctl_tree_free(struct ctl_tree *t);
 
-/* Commands sent so far (the trace's redis_calls). */
+/* Commands sent so far (the trace's redis_calls; an MGET is one). */
 uint64_t ctl_redis_calls(const struct ctl_redis *r);
 /* Exact duplicate records dropped by the streams so far (the trace's dup_records). */
 uint64_t ctl_redis_dup_records(const struct ctl_redis *r);

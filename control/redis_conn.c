@@ -57,15 +57,13 @@ static void *
 st_string(const redisReadTask *t, char *s, size_t len)
 {
 	struct ctl_conn *c = task_conn(t);
+	enum ctl_top kind = t->type == REDIS_REPLY_ERROR ? CTL_TOP_ERROR :
+			    t->type == REDIS_REPLY_STRING ? CTL_TOP_STRING : CTL_TOP_OTHER;
 
 	if (t->parent != NULL)
-		c->fns->member(c->ctx, s, len, t->type == REDIS_REPLY_STRING);
-	else if (t->type == REDIS_REPLY_ERROR)
-		c->fns->top(c->ctx, CTL_TOP_ERROR, s, len);
-	else if (t->type == REDIS_REPLY_STRING)
-		c->fns->top(c->ctx, CTL_TOP_STRING, s, len);
+		c->fns->member(c->ctx, kind, s, len);
 	else
-		c->fns->top(c->ctx, CTL_TOP_OTHER, s, len);
+		c->fns->top(c->ctx, kind, s, len);
 	return &stream_obj;
 }
 
@@ -74,11 +72,10 @@ st_array(const redisReadTask *t, int elements)
 {
 	struct ctl_conn *c = task_conn(t);
 
-	(void)elements;
 	if (t->parent != NULL)
-		c->fns->member(c->ctx, NULL, 0, false);      /* nested: not ours */
+		c->fns->member(c->ctx, CTL_TOP_ARRAY, NULL, (size_t)elements);  /* nested */
 	else
-		c->fns->top(c->ctx, CTL_TOP_ARRAY, NULL, 0);
+		c->fns->top(c->ctx, CTL_TOP_ARRAY, NULL, (size_t)elements);
 	return &stream_obj;
 }
 
@@ -89,7 +86,7 @@ st_integer(const redisReadTask *t, long long v)
 
 	(void)v;
 	if (t->parent != NULL)
-		c->fns->member(c->ctx, NULL, 0, false);
+		c->fns->member(c->ctx, CTL_TOP_OTHER, NULL, 0);
 	else
 		c->fns->top(c->ctx, CTL_TOP_OTHER, NULL, 0);
 	return &stream_obj;
@@ -101,7 +98,7 @@ st_nil(const redisReadTask *t)
 	struct ctl_conn *c = task_conn(t);
 
 	if (t->parent != NULL)
-		c->fns->member(c->ctx, NULL, 0, false);
+		c->fns->member(c->ctx, CTL_TOP_NIL, NULL, 0);
 	else
 		c->fns->top(c->ctx, CTL_TOP_NIL, NULL, 0);
 	return &stream_obj;

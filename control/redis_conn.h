@@ -61,11 +61,16 @@ struct ctl_conn_stream {
 	/*
 	 * A reply starts: its kind, and for an error or a bulk string its bytes
 	 * (in the reader's buffer: valid during this call only, since hiredis
-	 * compacts its buffer before end() is called).
+	 * compacts its buffer before end() is called); for an array, len is
+	 * its number of elements.
 	 */
 	void (*top)(void *ctx, enum ctl_top kind, const char *s, size_t len);
-	/* One element of the array (is_string false: not a bulk string). */
-	void (*member)(void *ctx, const char *s, size_t len, bool is_string);
+	/*
+	 * One element of the array, as top() describes a reply (an MGET's nil
+	 * element is CTL_TOP_NIL); a nested array's elements follow it as
+	 * members too.
+	 */
+	void (*member)(void *ctx, enum ctl_top kind, const char *s, size_t len);
 	/* The reply is complete. < 0 stops ctl_conn_stream_recv with that value. */
 	int (*end)(void *ctx);
 };

@@ -47,6 +47,7 @@ struct ctl_redis {
 	struct ctl_peer nodes[CTL_MAX_NODES];
 	unsigned nnodes;
 	uint64_t calls;
+	bool stream_gets;               /* the tests: values streams with one GET a key, no MGET */
 	uint64_t dup_records;           /* ctl_redis_records_stream's counters */
 	uint64_t corrupt_values;
 };

@@ -15,12 +15,26 @@
  *
  * followed by "refreshes R calls C" (ctl_redis_map_refreshes, _calls).
  * An empty line prints only the counters.  EOF ends it (exit 0).
+ *
+ * `!values SITE0 NSITES BLOCK0 NBLOCKS GETS` reads the presence keys
+ * p:{site}:b<block> of those sites and blocks, in (site, block) order as
+ * the trace asks them, with ctl_redis_values_stream (GETS 1: one GET a key,
+ * the path MGET is checked against; 0: MGETs) and answers
+ *
+ *   values rc RC done D values V digest HEX err TEXT
+ *
+ * the digest an FNV-1a 64 of "v<i>:<value>" per value handed over and
+ * "d<i>;" per key done, in the order the callbacks saw them
+ * (test_values_mget.py computes the same from its own GETs).
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "layout.h"
 #include "redis.h"
+#include "redis_int.h"
 
 #define REPL_ARGS 16
 
@@ -30,6 +44,78 @@ counters(const struct ctl_redis *r)
 	printf("refreshes %llu calls %llu\n", (unsigned long long)ctl_redis_map_refreshes(r),
 	       (unsigned long long)ctl_redis_calls(r));
 	fflush(stdout);
+}
+
+struct values_run {
+	uint32_t site0, nblocks, block0;
+	size_t done, values;
+	uint64_t h;
+};
+
+static void
+fnv(struct values_run *v, const void *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		v->h = (v->h ^ ((const uint8_t *)p)[i]) * 0x100000001b3ULL;
+}
+
+static size_t
+values_key(void *ctx, size_t i, char *buf, size_t cap)
+{
+	struct values_run *v = ctx;
+
+	if (cap < LAYOUT_KEY_MAX)
+		return 0;
+	return layout_site_key(buf, v->site0 + (uint32_t)(i / v->nblocks),
+			       v->block0 + (uint32_t)(i % v->nblocks));
+}
+
+static int
+values_got(void *ctx, size_t i, const uint8_t *recs, size_t n)
+{
+	struct values_run *v = ctx;
+	char t[32];
+
+	fnv(v, t, (size_t)snprintf(t, sizeof(t), "v%zu:", i));
+	fnv(v, recs, n * LAYOUT_SITE_RECORD_LEN);
+	v->values++;
+	return 0;
+}
+
+static int
+values_done(void *ctx, size_t i)
+{
+	struct values_run *v = ctx;
+	char t[32];
+
+	fnv(v, t, (size_t)snprintf(t, sizeof(t), "d%zu;", i));
+	v->done++;
+	return 0;
+}
+
+/* `!values SITE0 NSITES BLOCK0 NBLOCKS GETS` (see the top). */
+static void
+values_cmd(struct ctl_redis *r, int ac, const char *const *av)
+{
+	struct values_run v = { .h = 0xcbf29ce484222325ULL };
+	char err[512] = "";
+	uint32_t nsites;
+	int rc;
+
+	if (ac != 6) {
+		printf("fail usage: !values SITE0 NSITES BLOCK0 NBLOCKS GETS\n");
+		return;
+	}
+	v.site0 = (uint32_t)strtoul(av[1], NULL, 10);
+	nsites = (uint32_t)strtoul(av[2], NULL, 10);
+	v.block0 = (uint32_t)strtoul(av[3], NULL, 10);
+	v.nblocks = (uint32_t)strtoul(av[4], NULL, 10);
+	r->stream_gets = strcmp(av[5], "1") == 0;
+	rc = ctl_redis_values_stream(r, (size_t)nsites * v.nblocks, LAYOUT_SITE_RECORD_LEN,
+				     values_key, values_got, values_done, &v, err, sizeof(err));
+	r->stream_gets = false;
+	printf("values rc %d done %zu values %zu digest %016" PRIx64 " err %s\n", rc, v.done,
+	       v.values, v.h, err);
 }
 
 int
@@ -70,6 +156,11 @@ main(int argc, char **argv)
 			al[ac++] = strlen(w);
 		}
 		if (ac == 0) {
+			counters(r);
+			continue;
+		}
+		if (strcmp(av[0], "!values") == 0) {
+			values_cmd(r, ac, av);
 			counters(r);
 			continue;
 		}

@@ -16,8 +16,8 @@
      Each lookup's audit record (CHOT.AUDIT, routed to the master of
      chot:audit's slot) is on that master; `sites import` on the cluster
      writes chot:{lists}:sites on its owner.
-  4. --replicas: the same traces, read from the replicas (their GET count
-     grows, the masters' does not).
+  4. --replicas: the same traces, read from the replicas (their GET and
+     MGET count grows, the masters' does not).
   5. With automatic failover off on the replicas (cluster-replica-no-failover),
      one master SIGSTOPped: chotctl --timeout 1s exits 3 within 15 s naming
      that master's host:port; after SIGCONT it works again.  One master
@@ -161,12 +161,14 @@ def finish_migration(c, slot):
 
 
 def get_calls(c, port):
-    """GETs a node has served: the trace reads its record strings with GET."""
+    """GETs and MGETs a node has served: the trace reads its record strings
+    with GET (timelines) and MGET (presence, a site's buckets at once)."""
     info = c.cli(port, "INFO", "commandstats", timeout=5)
+    n = 0
     for line in info.splitlines():
-        if line.startswith("cmdstat_get:"):
-            return int(line.split("calls=")[1].split(",")[0])
-    return 0
+        if line.startswith(("cmdstat_get:", "cmdstat_mget:")):
+            n += int(line.split("calls=")[1].split(",")[0])
+    return n
 
 
 def down_case(c, ctl, f0, port, what, fails):

@@ -22,6 +22,7 @@
 #include "layout.h"
 #include "redis.h"
 #include "redis_int.h"
+#include "redis_stream_int.h"
 
 #define REC 3   /* record length */
 
@@ -150,6 +151,7 @@ run2(const char *answer, size_t len, size_t n, const char *then, size_t step, st
 	pthread_t th;
 	struct fake f;
 	struct ctl_redis *r;
+	size_t cmds;
 	int rc;
 
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0, "socketpair");
@@ -167,8 +169,11 @@ run2(const char *answer, size_t len, size_t n, const char *then, size_t step, st
 	}
 	g->dups = ctl_redis_dup_records(r);
 	g->corrupt = ctl_redis_corrupt_values(r);
-	cr_expect_eq(ctl_redis_calls(r), n + (then != NULL), "one GET per key: %zu, got %llu",
-		     n + (then != NULL), (unsigned long long)ctl_redis_calls(r));
+	/* key_fn's keys share one slot: a values stream asks them with one MGET. */
+	cmds = values_mode ? (n + ZS_MGET_MAX - 1) / ZS_MGET_MAX : n;
+	cr_expect_eq(ctl_redis_calls(r), cmds + (then != NULL), "%s: %zu commands, got %llu",
+		     values_mode ? "one MGET per 64 keys" : "one GET per key", cmds + (then != NULL),
+		     (unsigned long long)ctl_redis_calls(r));
 	ctl_redis_close(r);   /* closes sv[0]: the fake server sees EOF */
 	pthread_join(th, NULL);
 	return rc;
@@ -221,14 +226,21 @@ Test(redis_stream, good_answers_in_every_cut)
 		}
 }
 
-/* The same answers through ctl_redis_values_stream: each value whole, as stored. */
+/*
+ * The same answers through ctl_redis_values_stream: each value whole, as
+ * stored.  Its keys (one slot) are asked with one MGET: several keys'
+ * values come as the elements of one array, a nil element a missing key.
+ */
 static const struct good_case as_stored[] = {
 	{ "one value", "$6\r\nabcdef\r\n", 1, "0:abcdef 0! ", 0 },
-	{ "missing key (nil) and empty value", "$-1\r\n$0\r\n\r\n", 2, "0! 1! ", 0 },
+	{ "missing key (nil) and empty value", "*2\r\n$-1\r\n$0\r\n\r\n", 2, "0! 1! ", 0 },
 	{ "records out of order: as stored", "$9\r\nxyzabcmno\r\n", 1, "0:xyzabcmno 0! ", 0 },
 	{ "a generation appended twice: kept, not counted", "$12\r\nabcdefabcdef\r\n", 1,
 	  "0:abcdefabcdef 0! ", 0 },
-	{ "empty, one, nil", "$0\r\n\r\n$3\r\nxxx\r\n$-1\r\n", 3, "0! 1:xxx 1! 2! ", 0 },
+	{ "empty, one, nil", "*3\r\n$0\r\n\r\n$3\r\nxxx\r\n$-1\r\n", 3, "0! 1:xxx 1! 2! ",
+	  0 },
+	{ "nil, one with CR LF inside, nil", "*3\r\n$-1\r\n$6\r\nab\r\ncd\r\n$-1\r\n", 3,
+	  "0! 1:ab\r\ncd 1! 2! ", 0 },
 };
 
 Test(redis_stream, values_as_stored_in_every_cut)
@@ -259,13 +271,382 @@ Test(redis_stream, values_corrupt_value_is_refused_whole)
 	int rc;
 
 	values_mode = true;
-	rc = run("$4\r\nabcd\r\n$3\r\nxyz\r\n", 19, 2, 3, &g, err, sizeof(err));
+	rc = run("*2\r\n$4\r\nabcd\r\n$3\r\nxyz\r\n", 23, 2, 3, &g, err, sizeof(err));
 	values_mode = false;
 	cr_expect_eq(rc, -EBADMSG, "a 4-byte value of 3-byte records: expected -EBADMSG, got %d",
 		     rc);
 	cr_expect(strstr(err, "p:{7}:100") != NULL, "the error names the key: '%s'", err);
 	cr_expect(strstr(g.log, "0:") == NULL, "none of the corrupt value handed over: '%s'",
 		  g.log);
+}
+
+struct bad_case {
+	const char *name, *answer;
+	size_t n;
+};
+
+/* A corrupt value among an MGET's elements: refused, counted, the rest drained, in step after. */
+Test(redis_stream, values_corrupt_value_inside_an_mget)
+{
+	static const char answer[] = "*4\r\n$3\r\naaa\r\n$4\r\nbbbb\r\n$-1\r\n$3\r\nccc\r\n";
+
+	values_mode = true;
+	for (size_t step = 1; step <= 8; step++) {
+		struct got g = { .fail_at = -1 }, g2 = { .fail_at = -1 };
+		char err[200] = "";
+		int rc = run2(answer, sizeof(answer) - 1, 4, "$3\r\nddd\r\n", step, &g, &g2, err,
+			      sizeof(err));
+
+		cr_expect_eq(rc, -EBADMSG, "%zu-byte writes: expected -EBADMSG, got %d (%s)", step,
+			     rc, err);
+		cr_expect(strstr(err, "key p:{7}:101 holds 4 bytes, not a whole number of 3-byte "
+				 "records") != NULL, "err names the key and the sizes, got '%s'", err);
+		cr_expect_str_eq(g.log, "0:aaa 0! ", "none of it, nothing after: got '%s'", g.log);
+		cr_expect_eq(g.corrupt, 1, "counted once, got %llu", (unsigned long long)g.corrupt);
+		cr_expect_str_eq(g2.log, "0:ddd 0! ", "the connection is still in step, got '%s'",
+				 g2.log);
+	}
+	values_mode = false;
+}
+
+/* One error answering an MGET is each of its keys': reported for the first, drained. */
+Test(redis_stream, values_mget_error_is_every_keys)
+{
+	static const char answer[] = "-NOPERM no access to one of the keys\r\n";
+	struct got g = { .fail_at = -1 }, g2 = { .fail_at = -1 };
+	char err[200] = "";
+	int rc;
+
+	values_mode = true;
+	rc = run2(answer, sizeof(answer) - 1, 3, "$3\r\nddd\r\n", 5, &g, &g2, err, sizeof(err));
+	values_mode = false;
+	cr_expect_eq(rc, -EACCES, "an error reply: expected -EACCES, got %d", rc);
+	cr_expect(strstr(err, "GET p:{7}:100: NOPERM no access") != NULL,
+		  "err names the first key and Redis's reason, got '%s'", err);
+	cr_expect_str_eq(g.log, "", "no callback after the error, got '%s'", g.log);
+	cr_expect_str_eq(g2.log, "0:ddd 0! ", "the connection is still in step, got '%s'", g2.log);
+}
+
+static const struct bad_case bad_mget[] = {
+	{ "fewer elements than keys", "*2\r\n$3\r\nabc\r\n$3\r\nxyz\r\n", 3 },
+	{ "a nested array", "*3\r\n*1\r\n$1\r\na\r\n$3\r\nabc\r\n$-1\r\n", 3 },
+	{ "an integer element", "*2\r\n:1\r\n$3\r\nabc\r\n", 2 },
+	{ "a string instead of an array", "$3\r\nabc\r\n", 2 },
+	{ "status instead of an array", "+OK\r\n", 2 },
+	{ "a nil array", "*-1\r\n", 2 },
+	{ "connection closed mid-array", "*2\r\n$3\r\nabc\r\n", 2 },
+};
+
+Test(redis_stream, values_malformed_mget_answers_lose_the_connection)
+{
+	values_mode = true;
+	for (size_t c = 0; c < sizeof(bad_mget) / sizeof(bad_mget[0]); c++) {
+		struct got g = { .fail_at = -1 };
+		char err[160] = "";
+		int rc = run(bad_mget[c].answer, strlen(bad_mget[c].answer), bad_mget[c].n, 2, &g,
+			     err, sizeof(err));
+
+		cr_expect_eq(rc, -EIO, "%s: expected -EIO, got %d", bad_mget[c].name, rc);
+		cr_expect(strstr(err, "connection lost") != NULL,
+			  "%s: expected a 'connection lost' error, got '%s'", bad_mget[c].name, err);
+	}
+	values_mode = false;
+}
+
+/* --- a fake node that reads the commands: which keys each GET/MGET asks --- */
+
+#define SITE_KEYS 37    /* buckets per site of many_key */
+
+/* Key i: bucket i % 37 of site i / 37, in (site, block) order as the trace asks them. */
+static size_t
+many_key(void *ctx, size_t i, char *buf, size_t cap)
+{
+	(void)ctx;
+	return (size_t)snprintf(buf, cap, "p:{%zu}:b%zu", i / SITE_KEYS, i % SITE_KEYS);
+}
+
+/* Key i's value: nil (-1) every 11th, else 1..3 records of its own 3 bytes; corrupt: 4 bytes. */
+static long
+many_value(size_t i, long corrupt_at, char *v)
+{
+	long n = 1 + (long)(i % 3);
+
+	if (i % 11 == 5)
+		return -1;
+	for (long r = 0; r < n; r++) {
+		v[3 * r] = (char)('a' + i % 26);
+		v[3 * r + 1] = (char)('a' + i / 26 % 26);
+		v[3 * r + 2] = (char)('a' + i / 676 % 26);
+	}
+	if ((long)i == corrupt_at)
+		return 4;
+	return 3 * n;
+}
+
+struct node {
+	int fd;
+	long corrupt_at;
+	/* what it was asked */
+	unsigned gets, mgets, widest, cross_site, asked_twice, unknown;
+	uint8_t *asked;                 /* per key index */
+	size_t nkeys;
+};
+
+/* Key text back to its index (many_key); (size_t)-1 when not one of ours. */
+static size_t
+key_index(const char *k, size_t len)
+{
+	char t[64];
+	size_t site, block;
+
+	snprintf(t, sizeof(t), "%.*s", (int)len, k);
+	if (sscanf(t, "p:{%zu}:b%zu", &site, &block) != 2 || block >= SITE_KEYS)
+		return (size_t)-1;
+	return site * SITE_KEYS + block;
+}
+
+/* One command at p (len bytes): its length, or 0 when incomplete. argv into a[], al[]. */
+static size_t
+parse_cmd(const char *p, size_t len, const char **a, size_t *al, size_t *argc, size_t max)
+{
+	const char *at = p, *end = p + len;
+	char *e;
+	size_t n;
+
+	if (len < 4 || *at != '*' || memchr(at, '\n', len) == NULL)
+		return 0;
+	n = strtoul(at + 1, &e, 10);
+	at = e + 2;
+	cr_assert(n >= 1 && n <= max, "a command of %zu words", n);
+	for (size_t i = 0; i < n; i++) {
+		size_t l;
+
+		if (at >= end || memchr(at, '\n', (size_t)(end - at)) == NULL)
+			return 0;
+		cr_assert_eq(*at, '$', "a bulk string");
+		l = strtoul(at + 1, &e, 10);
+		at = e + 2;
+		if ((size_t)(end - at) < l + 2)
+			return 0;
+		a[i] = at;
+		al[i] = l;
+		at += l + 2;
+	}
+	*argc = n;
+	return (size_t)(at - p);
+}
+
+/* Append key i's answer ("$n\r\n...\r\n" or "$-1\r\n") to out. */
+static size_t
+put_value(char *out, const struct node *nd, size_t i)
+{
+	char v[16];
+	long vl = i < nd->nkeys ? many_value(i, nd->corrupt_at, v) : -1;
+
+	if (vl < 0)
+		return (size_t)sprintf(out, "$-1\r\n");
+	return (size_t)sprintf(out, "$%ld\r\n%.*s\r\n", vl, (int)vl, v);
+}
+
+/* Answer GET and MGET from many_value until the client hangs up, noting what was asked. */
+static void *
+node_server(void *arg)
+{
+	struct node *nd = arg;
+	size_t cap = 1 << 16, have = 0;
+	char *in = malloc(cap), *out = malloc(1 << 16);
+
+	cr_assert(in != NULL && out != NULL);
+	for (;;) {
+		ssize_t got;
+		size_t used = 0;
+
+		if (have == cap)
+			cr_assert_not_null(in = realloc(in, cap *= 2));
+		got = read(nd->fd, in + have, cap - have);
+		if (got <= 0)
+			break;
+		have += (size_t)got;
+		for (;;) {
+			const char *a[ZS_MGET_MAX + 2];
+			size_t al[ZS_MGET_MAX + 2], argc, ol = 0, l, site = 0;
+			size_t c = parse_cmd(in + used, have - used, a, al, &argc, ZS_MGET_MAX + 1);
+
+			if (c == 0)
+				break;
+			used += c;
+			if (al[0] == 4 && memcmp(a[0], "MGET", 4) == 0) {
+				nd->mgets++;
+				if (argc - 1 > nd->widest)
+					nd->widest = (unsigned)(argc - 1);
+				ol = (size_t)sprintf(out, "*%zu\r\n", argc - 1);
+			} else {
+				cr_assert(al[0] == 3 && memcmp(a[0], "GET", 3) == 0 && argc == 2,
+					  "only GET and MGET: '%.*s'", (int)al[0], a[0]);
+				nd->gets++;
+			}
+			for (size_t w = 1; w < argc; w++) {
+				size_t i = key_index(a[w], al[w]);
+
+				if (i >= nd->nkeys) {
+					nd->unknown++;
+				} else {
+					nd->asked_twice += nd->asked[i]++ != 0;
+					if (w == 1)
+						site = i / SITE_KEYS;
+					else if (i / SITE_KEYS != site)
+						nd->cross_site++;
+				}
+				ol += put_value(out + ol, nd, i);
+			}
+			for (size_t o = 0; o < ol; o += l) {
+				ssize_t w = send(nd->fd, out + o, ol - o, MSG_NOSIGNAL);
+
+				if (w <= 0)
+					goto out;
+				l = (size_t)w;
+			}
+		}
+		memmove(in, in + used, have - used);
+		have -= used;
+	}
+out:
+	free(in);
+	free(out);
+	close(nd->fd);
+	return NULL;
+}
+
+/* What a many-key values stream handed over: checked against many_value as it comes. */
+struct many_got {
+	long corrupt_at;
+	size_t values, done, next_done, wrong, n;
+	uint64_t sum;                   /* of every record byte, the GET path's and MGET's alike */
+};
+
+static int
+many_values(void *ctx, size_t i, const uint8_t *recs, size_t n)
+{
+	struct many_got *g = ctx;
+	char v[16];
+	long vl = many_value(i, g->corrupt_at, v);
+
+	g->values++;
+	if (i != g->next_done || vl != (long)(n * REC) || memcmp(v, recs, n * REC) != 0)
+		g->wrong++;
+	for (size_t b = 0; b < n * REC; b++)
+		g->sum += recs[b] * (i + 1);
+	return 0;
+}
+
+static int
+many_done(void *ctx, size_t i)
+{
+	struct many_got *g = ctx;
+
+	if (i != g->next_done)
+		g->wrong++;
+	g->next_done = i + 1;
+	g->done++;
+	return 0;
+}
+
+/* Stream n keys of many_key against node_server; gets: no MGET (the GET path). */
+static int
+run_many(size_t n, bool gets, long corrupt_at, struct node *nd, struct many_got *g,
+	 uint64_t *calls, char *err, size_t errlen)
+{
+	int sv[2], rc;
+	pthread_t th;
+	struct ctl_redis *r;
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	*nd = (struct node){ .fd = sv[1], .corrupt_at = corrupt_at, .nkeys = n,
+			     .asked = calloc(n, 1) };
+	*g = (struct many_got){ .corrupt_at = corrupt_at, .n = n };
+	cr_assert_not_null(nd->asked);
+	cr_assert_eq(pthread_create(&th, NULL, node_server, nd), 0);
+	r = ctl_redis_from_fd(sv[0]);
+	cr_assert_not_null(r);
+	r->stream_gets = gets;
+	rc = ctl_redis_values_stream(r, n, REC, many_key, many_values, many_done, g, err, errlen);
+	if (rc != 0) {   /* the connection is still in step: one more key */
+		struct many_got g2 = { .corrupt_at = -1 };
+		char err2[160] = "";
+		int rc2 = ctl_redis_values_stream(r, 1, REC, many_key, many_values, many_done, &g2,
+						  err2, sizeof(err2));
+
+		cr_expect(rc2 == 0 && g2.done == 1 && g2.wrong == 0,
+			  "the stream after: expected key 0 again, got %d (%s)", rc2, err2);
+	}
+	*calls = ctl_redis_calls(r);
+	ctl_redis_close(r);
+	pthread_join(th, NULL);
+	free(nd->asked);
+	return rc;
+}
+
+/*
+ * 5000 keys of 136 sites (37 buckets each, every 11th missing) through the
+ * MGET path and the GET path: the same callbacks, key by key; the MGETs ask
+ * one site's keys each (at most 64, never across sites), every key once,
+ * with the window (ZS_INFLIGHT keys) cutting runs short when it must.
+ */
+Test(redis_stream, values_mget_same_as_gets)
+{
+	const size_t n = 5000;
+	struct node nm, ng;
+	struct many_got gm, gg;
+	uint64_t cm, cg;
+	char err[200] = "";
+	int rc;
+
+	rc = run_many(n, false, -1, &nm, &gm, &cm, err, sizeof(err));
+	cr_assert_eq(rc, 0, "MGET path: got %d (%s)", rc, err);
+	rc = run_many(n, true, -1, &ng, &gg, &cg, err, sizeof(err));
+	cr_assert_eq(rc, 0, "GET path: got %d (%s)", rc, err);
+	cr_expect(gm.wrong == 0 && gm.done == n, "MGET path: %zu keys done, %zu wrong", gm.done,
+		  gm.wrong);
+	cr_expect(gg.wrong == 0 && gg.done == n, "GET path: %zu keys done, %zu wrong", gg.done,
+		  gg.wrong);
+	cr_expect(gm.values == gg.values && gm.sum == gg.sum, "the same values: %zu (sum %llu) "
+		  "vs %zu (sum %llu)", gm.values, (unsigned long long)gm.sum, gg.values,
+		  (unsigned long long)gg.sum);
+	cr_expect_eq(ng.mgets, 0, "the GET path sends no MGET");
+	cr_expect_eq(ng.gets, n, "the GET path: one GET a key, got %u", ng.gets);
+	cr_expect(nm.mgets >= n / ZS_MGET_MAX && nm.gets < nm.mgets / 4, "the MGET path: "
+		  "%u MGETs, %u GETs", nm.mgets, nm.gets);
+	cr_expect(nm.widest <= ZS_MGET_MAX && nm.widest >= SITE_KEYS / 2, "an MGET asks at most "
+		  "%d keys, got %u", ZS_MGET_MAX, nm.widest);
+	cr_expect_eq(nm.cross_site, 0, "an MGET asked keys of two sites (slots)");
+	cr_expect(nm.asked_twice == 0 && ng.asked_twice == 0 && nm.unknown == 0,
+		  "every key asked once: %u / %u twice, %u unknown", nm.asked_twice,
+		  ng.asked_twice, nm.unknown);
+	cr_expect_eq(cm, nm.gets + nm.mgets, "redis_calls counts commands: %llu, sent %u",
+		     (unsigned long long)cm, nm.gets + nm.mgets);
+	cr_expect_eq(cg, n, "redis_calls %llu", (unsigned long long)cg);
+}
+
+/* A corrupt value deep in the stream, inside an MGET: refused in its turn, nothing after. */
+Test(redis_stream, values_mget_corrupt_deep_in_the_stream)
+{
+	const size_t n = 3000;
+	const long bad = 1000;   /* 1000 % 11 != 5: a value, mid-site (1000 % 37 == 1) */
+
+	for (int gets = 0; gets < 2; gets++) {
+		struct node nd;
+		struct many_got g;
+		uint64_t calls;
+		char err[200] = "";
+		int rc = run_many(n, gets, bad, &nd, &g, &calls, err, sizeof(err));
+
+		cr_expect_eq(rc, -EBADMSG, "%s: expected -EBADMSG, got %d (%s)",
+			     gets ? "GETs" : "MGETs", rc, err);
+		cr_expect(strstr(err, "key p:{27}:b1 holds 4 bytes") != NULL, "the key named: '%s'",
+			  err);
+		cr_expect(g.done == (size_t)bad && g.wrong == 0, "%s: the keys before it only: %zu "
+			  "done, %zu wrong", gets ? "GETs" : "MGETs", g.done, g.wrong);
+	}
 }
 
 Test(redis_stream, error_reply_is_reported_and_drained)
@@ -330,11 +711,6 @@ Test(redis_stream, member_callback_error_stops_callbacks)
 	cr_expect_str_eq(g.log, "0:aaa ", "nothing after the failing record, got '%s'", g.log);
 }
 
-struct bad_case {
-	const char *name, *answer;
-	size_t n;
-};
-
 static const struct bad_case bad[] = {
 	{ "status instead of string", "+OK\r\n", 1 },
 	{ "integer instead of string", ":3\r\n", 1 },
@@ -345,6 +721,18 @@ static const struct bad_case bad[] = {
 	{ "connection closed mid-reply", "$6\r\nabc", 1 },
 	{ "fewer replies than keys", "$0\r\n\r\n", 2 },
 };
+
+/* More replies than keys, in one read with the last one asked: the node is out of step. */
+Test(redis_stream, more_replies_than_keys)
+{
+	static const char answer[] = "$3\r\nabc\r\n$3\r\nxyz\r\n";
+	struct got g = { .fail_at = -1 };
+	char err[160] = "";
+	int rc = run(answer, sizeof(answer) - 1, 1, sizeof(answer) - 1, &g, err, sizeof(err));
+
+	cr_expect_eq(rc, -EIO, "expected -EIO, got %d (%s)", rc, err);
+	cr_expect(strstr(err, "more replies than commands") != NULL, "got '%s'", err);
+}
 
 Test(redis_stream, malformed_answers_lose_the_connection)
 {
