@@ -10,7 +10,9 @@
  * and review the diff of tests/control/golden/ before committing it.
  *
  * Also here: the JSON output parses as the DESIGN §5 shape (checked with a
- * few structural assertions).  The argument parsers are in test_parse.c.
+ * few structural assertions), and JSON/CSV are byte for byte what the
+ * fprintf code before control/outbuf.c printed, over generated traces
+ * (format_same).  The argument parsers are in test_parse.c.
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -317,4 +319,241 @@ ParameterizedTest(struct overlap_case *c, godata, overlap)
 	cr_expect_str_eq(godata_exposure_duration(c->ms), want, "overlap %llu ms: duration %s, "
 			 "expected %s", (unsigned long long)c->ms, godata_exposure_duration(c->ms),
 			 want);
+}
+
+/*
+ * ---- JSON and CSV, byte for byte the fprintf formats they replaced ----
+ *
+ * format.c writes the trace through an outbuf (control/outbuf.h) for speed.
+ * printf_json/printf_csv below are the fprintf code it replaced, kept as the
+ * reference: generated traces (no contacts, F1 only, F2 only, thousands of
+ * rows over several 64 KiB flushes, extreme numbers, ids full of escapes,
+ * every kind of --limit) must print the same bytes both ways.
+ */
+static void
+printf_json(FILE *f, const struct ctl_trace_view *v)
+{
+	char hex[PID_HEX_LEN + 1];
+	size_t n = v->r->n_contacts < v->limit ? v->r->n_contacts : v->limit;
+
+	chot_pid_hex(hex, v->pid);
+	fprintf(f, "{\"subject\": {\"pid\": \"%s\"", hex);
+	if (v->id != NULL) {
+		fputs(", \"id\": ", f);
+		ctl_json_str(f, v->id);
+	}
+	fprintf(f, "},\n \"window\": {\"from_ms\": %llu, \"to_ms\": %llu},\n \"visits\": [",
+		(unsigned long long)v->from_ms, (unsigned long long)v->to_ms);
+	for (size_t i = 0; i < v->r->n_visits; i++) {
+		const struct rules_interval *iv = &v->r->visits[i];
+
+		fprintf(f, "%s{\"site\": %u, \"from_ms\": %llu, \"to_ms\": %llu}", i ? ", " : "",
+			iv->site_id, (unsigned long long)iv->from_ms, (unsigned long long)iv->to_ms);
+	}
+	fputs("],\n \"contacts\": [", f);
+	for (size_t i = 0; i < n; i++) {
+		const struct tr_contact *c = &v->r->contacts[i];
+
+		chot_pid_hex(hex, c->pid);
+		fprintf(f, "%s\n  {\"pid\": \"%s\"", i ? "," : "", hex);
+		if (v->ids != NULL) {
+			fputs(", \"id\": ", f);
+			ctl_json_str(f, v->ids[i]);
+		}
+		fprintf(f, ", \"degree\": %d, \"site\": %u, \"overlap_ms\": %llu, \"first_ms\": %llu",
+			c->degree, c->site_id, (unsigned long long)c->overlap_ms,
+			(unsigned long long)c->first_ms);
+		if (c->degree == 2) {
+			chot_pid_hex(hex, c->via);
+			fprintf(f, ", \"via\": \"%s\"", hex);
+		}
+		fputc('}', f);
+	}
+	fprintf(f, "%s],\n \"stats\": {\"elapsed_ms\": %.3f, \"redis_calls\": %llu, "
+		"\"dup_records\": %llu}}\n", n ? "\n " : "", v->elapsed_ms,
+		(unsigned long long)v->redis_calls, (unsigned long long)v->dup_records);
+}
+
+static void
+printf_csv(FILE *f, const struct ctl_trace_view *v)
+{
+	char hex[PID_HEX_LEN + 1];
+	size_t n = v->r->n_contacts < v->limit ? v->r->n_contacts : v->limit;
+
+	fputs("pid,id,degree,site,overlap_ms,first_ms,via\r\n", f);
+	for (size_t i = 0; i < n; i++) {
+		const struct tr_contact *c = &v->r->contacts[i];
+
+		chot_pid_hex(hex, c->pid);
+		fprintf(f, "%s,", hex);
+		ctl_csv_str(f, v->ids != NULL ? v->ids[i] : "");
+		fprintf(f, ",%d,%u,%llu,%llu,", c->degree, c->site_id,
+			(unsigned long long)c->overlap_ms, (unsigned long long)c->first_ms);
+		if (c->degree == 2) {
+			chot_pid_hex(hex, c->via);
+			fputs(hex, f);
+		}
+		fputs("\r\n", f);
+	}
+}
+
+/* A small deterministic generator (xorshift64*), so a failure reproduces. */
+static uint64_t
+gen_next(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ULL;
+}
+
+/* A number of a random digit count, now and then an edge. */
+static uint64_t
+gen_u64(uint64_t *s)
+{
+	static const uint64_t edges[] = { 0, 9, 10, 99, 100, UINT32_MAX, UINT64_MAX };
+	uint64_t r = gen_next(s);
+
+	if (r % 8 == 0)
+		return edges[(r >> 8) % (sizeof(edges) / sizeof(edges[0]))];
+	return gen_next(s) >> (r >> 8) % 64;
+}
+
+struct gen_trace {
+	struct rules_interval *visits;
+	struct tr_contact *contacts;
+	char (*ids)[WIRE_SUBJECT_MAX_NUL];
+	struct tr_result r;
+};
+
+/* degrees: 1 (F1 only), 2 (F2 only) or 0 (both). */
+static void
+gen_trace(struct gen_trace *g, uint64_t seed, size_t n_visits, size_t n, int degrees)
+{
+	static const char id_chars[] = "0123456789ABZ\"\\,\r\n\x01\x1f \xc3\xa1";
+	uint64_t s = seed * 0x9e3779b97f4a7c15ULL + 1;
+
+	g->visits = calloc(n_visits + 1, sizeof(*g->visits));
+	g->contacts = calloc(n + 1, sizeof(*g->contacts));
+	g->ids = calloc(n + 1, sizeof(*g->ids));
+	cr_assert(g->visits != NULL && g->contacts != NULL && g->ids != NULL);
+	for (size_t i = 0; i < n_visits; i++)
+		g->visits[i] = (struct rules_interval){ (uint32_t)gen_u64(&s), gen_u64(&s),
+							gen_u64(&s) };
+	for (size_t i = 0; i < n; i++) {
+		struct tr_contact *c = &g->contacts[i];
+		size_t id_len = gen_next(&s) % (WIRE_SUBJECT_MAX + 1);
+
+		for (int k = 0; k < PID_LEN; k++) {
+			c->pid[k] = (uint8_t)gen_next(&s);
+			c->via[k] = (uint8_t)gen_next(&s);
+		}
+		c->degree = degrees ? degrees : 1 + (int)(gen_next(&s) % 2);
+		c->site_id = (uint32_t)gen_u64(&s);
+		c->overlap_ms = gen_u64(&s);
+		c->first_ms = gen_u64(&s);
+		c->contact_ms = c->first_ms;
+		for (size_t k = 0; k < id_len; k++)
+			g->ids[i][k] = id_chars[gen_next(&s) % (sizeof(id_chars) - 1)];
+	}
+	g->r = (struct tr_result){ .visits = g->visits, .n_visits = n_visits,
+				   .contacts = g->contacts, .n_contacts = n };
+}
+
+static void
+gen_free(struct gen_trace *g)
+{
+	free(g->visits);
+	free(g->contacts);
+	free(g->ids);
+}
+
+static char *
+print_with(enum ctl_output out, const struct ctl_trace_view *v, bool reference, size_t *len)
+{
+	struct ctl_app app;
+	char *buf = NULL;
+
+	memset(&app, 0, sizeof(app));
+	app.out = out;
+	app.o = open_memstream(&buf, len);
+	cr_assert_not_null(app.o, "open_memstream failed");
+	if (!reference)
+		ctl_format_trace(&app, v);
+	else if (out == OUT_JSON)
+		printf_json(app.o, v);
+	else
+		printf_csv(app.o, v);
+	cr_assert_eq(fclose(app.o), 0);
+	return buf;
+}
+
+struct same_case {
+	size_t n_visits, n;
+	int degrees;
+	uint64_t seed;
+};
+
+static struct same_case same_cases[] = {
+	{ 0, 0, 0, 1 },         /* no visits, no contacts */
+	{ 3, 0, 0, 2 },         /* visits, no contacts */
+	{ 1, 1, 1, 3 },
+	{ 1, 1, 2, 4 },
+	{ 5, 40, 1, 5 },        /* F1 only */
+	{ 5, 40, 2, 6 },        /* F2 only */
+	{ 2, 3000, 0, 7 },      /* ~500 KiB of JSON: several flushes */
+	{ 200, 5000, 0, 8 },
+};
+
+ParameterizedTestParameters(format_same, as_fprintf)
+{
+	return cr_make_param_array(struct same_case, same_cases,
+				   sizeof(same_cases) / sizeof(same_cases[0]));
+}
+
+ParameterizedTest(struct same_case *c, format_same, as_fprintf)
+{
+	static const double elapsed[] = { 0.0, 0.0004999, 12.5, 487.12345, 1e9 + 0.5 };
+	struct gen_trace g;
+	uint8_t f0_pid[PID_LEN];
+	size_t limits[] = { SIZE_MAX, c->n, c->n ? c->n - 1 : 0, 1, 0 };
+
+	gen_trace(&g, c->seed, c->n_visits, c->n, c->degrees);
+	for (int k = 0; k < PID_LEN; k++)
+		f0_pid[k] = (uint8_t)(0xa5 ^ (k * 29) ^ c->seed);
+	for (size_t li = 0; li < sizeof(limits) / sizeof(limits[0]); li++) {
+		for (int with_ids = 0; with_ids < 2; with_ids++) {
+			struct ctl_trace_view v = {
+				.pid = f0_pid,
+				.id = with_ids ? "079\"20\\1\x02" : NULL,
+				.from_ms = c->seed * 1000003,
+				.to_ms = UINT64_MAX - c->seed,
+				.r = &g.r,
+				.ids = with_ids ? g.ids : NULL,
+				.limit = limits[li],
+				.elapsed_ms = elapsed[(li + (size_t)with_ids) % 5],
+				.redis_calls = c->seed * 77,
+				.dup_records = UINT64_MAX - li,
+			};
+
+			for (int j = 0; j < 2; j++) {
+				enum ctl_output out = j ? OUT_CSV : OUT_JSON;
+				size_t lg = 0, lw = 0, at = 0;
+				char *got = print_with(out, &v, false, &lg);
+				char *want = print_with(out, &v, true, &lw);
+
+				while (at < lg && at < lw && got[at] == want[at])
+					at++;
+				cr_expect(lg == lw && at == lw, "%s, seed %llu, %zu contacts, limit %zu, "
+					  "%s ids: %zu bytes, fprintf wrote %zu; first difference at "
+					  "byte %zu:\n--- got ---\n%.200s\n--- fprintf ---\n%.200s",
+					  j ? "CSV" : "JSON", (unsigned long long)c->seed, c->n,
+					  limits[li], with_ids ? "with" : "without", lg, lw, at,
+					  got + (at > 40 ? at - 40 : 0), want + (at > 40 ? at - 40 : 0));
+				free(got);
+				free(want);
+			}
+		}
+	}
+	gen_free(&g);
 }
