@@ -83,9 +83,10 @@ def strip_stats(text):
     return out
 
 
-def traces(ctl_a, ctl_b, truth, fails, tag):
+def traces(ctl_a, ctl_b, truth, fails, tag, visited=None):
     """Every F0's first setting: a (single) == b (cluster); returns the
-    cluster's redis_calls per lookup."""
+    cluster's redis_calls per lookup.  visited: a set the F0s' visit sites
+    are added to (every trace reads their presence)."""
     calls = []
     for f0 in truth["f0"]:
         tr = f0["traces"][0]
@@ -103,6 +104,8 @@ def traces(ctl_a, ctl_b, truth, fails, tag):
             fails.append("%s: %s: exit %d: %s" % (tag, f0["pid"], a.returncode, a.stderr))
             continue
         ja, jb = strip_stats(a.stdout), strip_stats(b.stdout)
+        if visited is not None:
+            visited.update(v["site"] for v in jb["visits"])
         if ja != jb:
             fails.append("%s: %s: trace differs between one Redis and the cluster "
                          "(%d vs %d contacts)" % (tag, f0["pid"], len(ja["contacts"]),
@@ -122,15 +125,25 @@ def node_ids(c):
     return {n["port"]: n["id"] for n in c.cluster_nodes()}
 
 
-def migrate_half(c):
-    """The slot holding the most presence keys: MIGRATING on its master,
-    IMPORTING on another master, and every key MIGRATEd.  Returns (slot, n)."""
+def key_site(k):
+    """The site of a presence key p:{site}:b<block> (proto/layout.h)."""
+    if isinstance(k, bytes):
+        k = k.decode("latin-1")
+    return int(k[k.index("{") + 1:k.index("}")])
+
+
+def migrate_half(c, sites):
+    """Of the slots of presence keys at `sites` (which the traces read), the
+    one holding the most keys: MIGRATING on its master, IMPORTING on another
+    master, and every key MIGRATEd.  Returns (slot, n)."""
     masters = sorted(c.masters())
     ids = node_ids(c)
     best = None
     for p in masters:
         r = c.resp(p)
         for k in r.scan("p:*"):
+            if key_site(k) not in sites:
+                continue
             s = cp.key_slot(k)
             n = r.call("CLUSTER", "COUNTKEYSINSLOT", s)
             if best is None or n > best[2]:
@@ -218,7 +231,8 @@ def main():
 
             # 3. the same answers from one Redis and from the cluster
             audit_port = c.slot_owner(cp.key_slot("chot:audit"))
-            plain = traces(s_op, k_op, truth, fails, "cluster")
+            visited = set()
+            plain = traces(s_op, k_op, truth, fails, "cluster", visited)
             n_traces = len(plain)
             xlen = int(c.cli(audit_port, "XLEN", "chot:audit").strip() or 0)
             if xlen < n_traces:
@@ -260,7 +274,7 @@ def main():
             # 3b. a slot half-migrated (MIGRATING on its master, IMPORTING on
             # another, its keys already moved): every read of it is answered
             # ASK, which chotctl follows (ASKING + the read) to the same trace.
-            ask_slot, moved = migrate_half(c)
+            ask_slot, moved = migrate_half(c, visited)
             print("slot %d half-migrated, %d keys moved: reads get ASK" % (ask_slot, moved))
             asked = traces(s_op, k_op, truth, fails, "ASK")
             if sum(asked) <= sum(plain):
