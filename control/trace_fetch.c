@@ -181,21 +181,28 @@ tr_fetch_presence(struct tracer *t, const struct tr_probe *p, size_t np, bool la
 
 /* The scans at `site` in v[lo..hi) (grouped by site, ascending), added to ss
  * when there are some. */
+static size_t
+first_site_above(const struct tr_scan *v, size_t lo, size_t hi, uint32_t site)
+{
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].site_id <= site)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Both ends by binary search: walking to the end read every scan of the
+ * site once more before the probing read them (3 % of a depth-2 trace). */
 static void
 span_add(struct tr_site_scans *ss, const struct tr_scan *v, size_t lo, size_t hi, uint32_t site)
 {
-	size_t l = lo, h = hi;
+	size_t l = site > 0 ? first_site_above(v, lo, hi, site - 1) : lo;
+	size_t h = first_site_above(v, l, hi, site);
 
-	while (l < h) {
-		size_t mid = l + (h - l) / 2;
-
-		if (v[mid].site_id < site)
-			l = mid + 1;
-		else
-			h = mid;
-	}
-	for (h = l; h < hi && v[h].site_id == site; h++)
-		;
 	if (h > l) {
 		ss->span[ss->n_spans++] = (struct tr_span){ v + l, h - l };
 		ss->total += h - l;

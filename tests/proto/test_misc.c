@@ -158,8 +158,14 @@ Test(layout, keys)
 	cr_assert_eq(memcmp(k + 20, "\x00\x01\x00\x00", 4), 0);
 	cr_assert_eq(layout_key_text(text, "p:{7}\x01\\", 7), 13);
 	cr_assert_str_eq(text, "p:{7}\\x01\\x5c");
-	layout_site_key(k, 17, 113748);
+	cr_assert_eq(layout_site_key(k, 17, 113748), 14);
 	cr_assert_str_eq(k, "p:{17}:b113748");
+	cr_assert_eq(layout_site_key(k, 0, 0), 8);
+	cr_assert_str_eq(k, "p:{0}:b0");
+	cr_assert_eq(layout_site_key(k, UINT32_MAX, UINT32_MAX), 26);
+	cr_assert_str_eq(k, "p:{4294967295}:b4294967295");
+	cr_assert_eq(layout_site_key(k, 1000000000, 9), 17);
+	cr_assert_str_eq(k, "p:{1000000000}:b9");
 	cr_assert_eq(layout_day(VEC_TS0), 18958);
 	cr_assert_eq(layout_week(VEC_TS0), 2708);
 	cr_assert_eq(layout_week(2709ULL * 604800000 - 1), 2708);
