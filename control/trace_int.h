@@ -95,9 +95,11 @@ struct tr_rkey {
  * work[0..2n) (the caller's memory: the subject table's tail, already
  * faulted in).  Needs every overlap and every first_ms - base_ms to fit 32
  * bits and fewer than 2^24 contacts: false (nothing written) otherwise.
+ * `two`: on two threads, each sorting half the keys and gathering half the
+ * output (the same order; on one thread if a second cannot start).
  */
 bool tr_rank_packed(const struct tr_contact *c, size_t n, uint64_t base_ms, struct tr_rkey *work,
-		    struct tr_contact *out);
+		    struct tr_contact *out, bool two);
 
 /* --- the trace state (trace.c and trace_fetch.c) --- */
 

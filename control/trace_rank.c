@@ -6,6 +6,7 @@
  * freshly malloc'd (freshly faulted) buffer of its own.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -232,9 +233,157 @@ rk_settle_ties(struct tr_rkey *k, size_t n, const struct tr_contact *c)
 	}
 }
 
+/* The packed key of contact c[i] (see above). */
+static inline struct tr_rkey
+rkey_of(const struct tr_contact *c, size_t i, uint64_t base_ms)
+{
+	uint64_t rel = c[i].first_ms - base_ms;
+
+	return (struct tr_rkey){
+		.a = (uint64_t)(UINT32_MAX - (uint32_t)c[i].overlap_ms) << 32 |
+		     (uint64_t)c[i].degree << 30 | rel >> 2,
+		.b = (rel & 3) << 62 | pid_top(c[i].pid) << RK_INDEX_BITS | i,
+	};
+}
+
+/*
+ * One share of the ranking: the keys of c[lo..lo+n) built in k[0..n),
+ * sorted (w[0..n) the radix sort's other buffer), their ties settled; the
+ * sorted run is left in *res (k or w).  Then, for the gather, out[o..o+m)
+ * from the sorted runs x[0..nx) and y[0..ny), merged.
+ */
+struct rank_share {
+	const struct tr_contact *c;
+	uint64_t base_ms;
+	size_t lo, n;
+	struct tr_rkey *k, *w, *res;
+	const struct tr_rkey *x, *y;
+	size_t nx, ny;
+	struct tr_contact *out;
+	size_t m;
+};
+
+static void
+sort_share(struct rank_share *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		r->k[i] = rkey_of(r->c, r->lo + i, r->base_ms);
+	r->res = rk_radix_sort(r->k, r->w, r->n);
+	if (r->res != NULL)
+		rk_settle_ties(r->res, r->n, r->c);
+}
+
+static void *
+sort_share_thread(void *arg)
+{
+	sort_share(arg);
+	return NULL;
+}
+
+/*
+ * out[0..m) from the runs x and y merged (rkey_before: a strict order, pids
+ * being distinct), with c[] read at random but prefetched: both runs' keys
+ * 8 ahead, one of which is read next.
+ */
+static void
+gather_share(struct rank_share *r)
+{
+	const struct tr_contact *c = r->c;
+	size_t i = 0, j = 0;
+
+	for (size_t o = 0; o < r->m; o++) {
+		const struct tr_rkey *next;
+
+		if (i + 8 < r->nx)
+			__builtin_prefetch(&c[rk_index(&r->x[i + 8])]);
+		if (j + 8 < r->ny)
+			__builtin_prefetch(&c[rk_index(&r->y[j + 8])]);
+		if (j >= r->ny || (i < r->nx && rkey_before(&r->x[i], &r->y[j], c)))
+			next = &r->x[i++];
+		else
+			next = &r->y[j++];
+		r->out[o] = c[rk_index(next)];
+	}
+}
+
+static void *
+gather_share_thread(void *arg)
+{
+	gather_share(arg);
+	return NULL;
+}
+
+/*
+ * Where the first `o` outputs of merging x[0..nx) and y[0..ny) end: *ix keys
+ * of x and o - *ix of y (the merge path, by binary search on x's share).
+ */
+static size_t
+merge_split(const struct tr_rkey *x, size_t nx, const struct tr_rkey *y, size_t ny, size_t o,
+	    const struct tr_contact *c)
+{
+	size_t lo = o > ny ? o - ny : 0, hi = o < nx ? o : nx;
+
+	while (lo < hi) {
+		size_t i = lo + (hi - lo) / 2, j = o - i - 1;
+
+		/* x[i] goes before y[j]: the split takes more of x */
+		if (rkey_before(&x[i], &y[j], c))
+			lo = i + 1;
+		else
+			hi = i;
+	}
+	return lo;
+}
+
+/*
+ * The ranking on two threads: each sorts the keys of half the contacts,
+ * then each gathers half the output, merging the two sorted halves from
+ * its split point on.  The order is total, so the result is the one-thread
+ * ranking's.  false if a thread cannot start (nothing written).
+ */
+static int
+rank_two(const struct tr_contact *c, size_t n, uint64_t base_ms, struct tr_rkey *work,
+	 struct tr_contact *out)
+{
+	size_t h = n / 2, ix;
+	struct rank_share a = { .c = c, .base_ms = base_ms, .lo = 0, .n = h, .k = work,
+				.w = work + n },
+			  b = { .c = c, .base_ms = base_ms, .lo = h, .n = n - h, .k = work + h,
+				.w = work + n + h };
+	pthread_t th;
+
+	if (pthread_create(&th, NULL, sort_share_thread, &b) != 0)
+		return 1;
+	sort_share(&a);
+	pthread_join(th, NULL);
+	if (a.res == NULL || b.res == NULL)
+		return -1;
+	ix = merge_split(a.res, a.n, b.res, b.n, h, c);
+	a.x = a.res;
+	a.nx = ix;
+	a.y = b.res;
+	a.ny = h - ix;
+	a.out = out;
+	a.m = h;
+	b.x = a.res + ix;
+	b.nx = a.n - ix;
+	b.y = b.res + (h - ix);
+	b.ny = b.n - (h - ix);
+	b.out = out + h;
+	b.m = n - h;
+	if (pthread_create(&th, NULL, gather_share_thread, &b) != 0) {
+		gather_share(&b);   /* the sort is done: gather on this thread */
+		gather_share(&a);
+		return 0;
+	}
+	gather_share(&a);
+	pthread_join(th, NULL);
+	return 0;
+}
+
 bool
 tr_rank_packed(const struct tr_contact *c, size_t n, uint64_t base_ms, struct tr_rkey *work,
-	       struct tr_contact *out)
+	       struct tr_contact *out, bool two)
 {
 	struct tr_rkey *k = work, *w = work + n;
 
@@ -244,15 +393,14 @@ tr_rank_packed(const struct tr_contact *c, size_t n, uint64_t base_ms, struct tr
 		if (c[i].overlap_ms > UINT32_MAX || c[i].first_ms < base_ms ||
 		    c[i].first_ms - base_ms > UINT32_MAX || c[i].degree < 0 || c[i].degree > 3)
 			return false;
-	for (size_t i = 0; i < n; i++) {
-		uint64_t rel = c[i].first_ms - base_ms;
+	if (two && n >= 2) {
+		int rc = rank_two(c, n, base_ms, work, out);
 
-		k[i] = (struct tr_rkey){
-			.a = (uint64_t)(UINT32_MAX - (uint32_t)c[i].overlap_ms) << 32 |
-			     (uint64_t)c[i].degree << 30 | rel >> 2,
-			.b = (rel & 3) << 62 | pid_top(c[i].pid) << RK_INDEX_BITS | i,
-		};
+		if (rc <= 0)
+			return rc == 0;
 	}
+	for (size_t i = 0; i < n; i++)
+		k[i] = rkey_of(c, i, base_ms);
 	k = rk_radix_sort(k, w, n);
 	if (k == NULL)
 		return false;

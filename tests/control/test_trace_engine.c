@@ -483,15 +483,21 @@ plain_cmp(const void *pa, const void *pb)
 	return memcmp(a->pid, b->pid, PID_LEN);
 }
 
-/* tr_rank_packed(c) equals want (c sorted by plain_cmp), contact by contact. */
+/* tr_rank_packed(c), on one thread and on two, equals want (c sorted by
+ * plain_cmp), contact by contact. */
 static void
 expect_packed_rank(const struct tr_contact *c, size_t n, uint64_t base, struct tr_rkey *work,
 		   struct tr_contact *got, const struct tr_contact *want)
 {
-	cr_assert(tr_rank_packed(c, n, base, work, got), "tr_rank_packed refused keys in range");
-	for (size_t i = 0; i < n; i++)
-		cr_assert_eq(memcmp(got[i].pid, want[i].pid, PID_LEN), 0,
-			     "rank %zu: not the contact a plain sort puts there", i);
+	for (int two = 0; two < 2; two++) {
+		memset(got, 0, n * sizeof(*got));
+		cr_assert(tr_rank_packed(c, n, base, work, got, two),
+			  "tr_rank_packed refused keys in range");
+		for (size_t i = 0; i < n; i++)
+			cr_assert_eq(memcmp(got[i].pid, want[i].pid, PID_LEN), 0,
+				     "rank %zu (%s): not the contact a plain sort puts there", i,
+				     two ? "two threads" : "one thread");
+	}
 }
 
 Test(trace_engine, rank_inplace_packed_keys)
