@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "layout.h"
+#include "resp.h"
 #include "wire.h"
 
 _Static_assert(LAYOUT_WEEK_MS <= (1ULL << (32 - LAYOUT_DIR_BITS)), "ms_of_week fits above dir");
@@ -57,22 +58,6 @@ layout_key_text(char out[LAYOUT_KEY_TEXT_MAX], const char *key, size_t len)
 	return n;
 }
 
-/* v in decimal at out, as %u; returns the digits written. */
-static size_t
-put_u32(char *out, uint32_t v)
-{
-	char d[10];
-	size_t n = 0;
-
-	do {
-		d[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	for (size_t i = 0; i < n; i++)
-		out[i] = d[n - 1 - i];
-	return n;
-}
-
 /*
  * "p:{%u}:b%u", without snprintf: a depth-2 trace builds ~100k of these
  * keys, and vfprintf was a few per cent of its reading thread.
@@ -80,15 +65,14 @@ put_u32(char *out, uint32_t v)
 size_t
 layout_site_key(char out[LAYOUT_KEY_MAX], uint32_t site_id, uint32_t block)
 {
-	size_t n = 3;
+	char *p = out;
 
-	memcpy(out, "p:{", 3);
-	n += put_u32(out + n, site_id);
-	memcpy(out + n, "}:b", 3);
-	n += 3;
-	n += put_u32(out + n, block);
-	out[n] = '\0';
-	return n;
+	memcpy(p, "p:{", 3);
+	p = resp_put_u64(p + 3, site_id);
+	memcpy(p, "}:b", 3);
+	p = resp_put_u64(p + 3, block);
+	*p = '\0';
+	return (size_t)(p - out);
 }
 
 uint64_t
